@@ -1,0 +1,227 @@
+#include <gst/sframe/aead.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <climits>
+#include <cstring>
+
+namespace sframe {
+
+namespace {
+
+struct CipherCtxDeleter {
+  void operator() (EVP_CIPHER_CTX * ctx) const { EVP_CIPHER_CTX_free (ctx); }
+};
+using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+
+struct MacCtxDeleter {
+  void operator() (EVP_MAC_CTX * ctx) const { EVP_MAC_CTX_free (ctx); }
+};
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+
+/* EVP takes int lengths; frames above INT_MAX are refused up front. */
+bool
+fits_int (size_t n)
+{
+  return n <= static_cast<size_t> (INT_MAX);
+}
+
+bool
+update_aad (EVP_CIPHER_CTX * ctx, ByteView part, bool encrypt)
+{
+  if (part.empty ())
+    return true;
+  int len = 0;
+  int ok = encrypt ? EVP_EncryptUpdate (ctx, nullptr, &len, part.data, static_cast<int> (part.size))
+                   : EVP_DecryptUpdate (ctx, nullptr, &len, part.data, static_cast<int> (part.size));
+  return ok == 1;
+}
+
+class GcmAead final : public Aead {
+public:
+  explicit GcmAead (const SuiteParams & suite) : Aead (suite) {}
+
+  Status init (ByteView key)
+  {
+    const EVP_CIPHER *cipher = suite ().key_size == 16 ? EVP_aes_128_gcm () : EVP_aes_256_gcm ();
+    enc_.reset (EVP_CIPHER_CTX_new ());
+    dec_.reset (EVP_CIPHER_CTX_new ());
+    if (!enc_ || !dec_)
+      return Status::crypto_error;
+    if (EVP_EncryptInit_ex (enc_.get (), cipher, nullptr, key.data, nullptr) != 1 ||
+        EVP_DecryptInit_ex (dec_.get (), cipher, nullptr, key.data, nullptr) != 1)
+      return Status::crypto_error;
+    return Status::ok;
+  }
+
+  Status seal (const uint8_t * nonce, AadParts aad, ByteView pt, uint8_t * out) override
+  {
+    if (!fits_int (pt.size) || !fits_int (aad.size ()))
+      return Status::invalid_argument;
+    EVP_CIPHER_CTX *ctx = enc_.get ();
+    int len = 0;
+    if (EVP_EncryptInit_ex (ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
+        !update_aad (ctx, aad.first, true) || !update_aad (ctx, aad.second, true))
+      return Status::crypto_error;
+    if (pt.size && EVP_EncryptUpdate (ctx, out, &len, pt.data, static_cast<int> (pt.size)) != 1)
+      return Status::crypto_error;
+    if (EVP_EncryptFinal_ex (ctx, out + len, &len) != 1 ||
+        EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int> (tag_size ()), out + pt.size) != 1)
+      return Status::crypto_error;
+    return Status::ok;
+  }
+
+  Status open (const uint8_t * nonce, AadParts aad, ByteView ct, uint8_t * out) override
+  {
+    if (ct.size < tag_size ())
+      return Status::authentication_failed;
+    if (!fits_int (ct.size) || !fits_int (aad.size ()))
+      return Status::invalid_argument;
+    size_t body = ct.size - tag_size ();
+    /* Copy the tag first: `out` may alias `ct`. */
+    uint8_t tag[kMaxTagSize];
+    std::memcpy (tag, ct.data + body, tag_size ());
+    EVP_CIPHER_CTX *ctx = dec_.get ();
+    int len = 0;
+    if (EVP_DecryptInit_ex (ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
+        !update_aad (ctx, aad.first, false) || !update_aad (ctx, aad.second, false))
+      return Status::crypto_error;
+    if (body && EVP_DecryptUpdate (ctx, out, &len, ct.data, static_cast<int> (body)) != 1)
+      return Status::crypto_error;
+    if (EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int> (tag_size ()), tag) != 1)
+      return Status::crypto_error;
+    /* EVP compares the GCM tag in constant time. */
+    if (EVP_DecryptFinal_ex (ctx, out + len, &len) != 1)
+      return Status::authentication_failed;
+    return Status::ok;
+  }
+
+private:
+  CipherCtxPtr enc_;
+  CipherCtxPtr dec_;
+};
+
+void
+put_u64 (uint64_t v, uint8_t * out)
+{
+  for (int i = 7; i >= 0; i--) {
+    out[i] = static_cast<uint8_t> (v);
+    v >>= 8;
+  }
+}
+
+/* RFC 9605 section 4.5.1: AES-CTR for confidentiality, HMAC-SHA256 over
+ * lengths || nonce || aad || ct, truncated to Nt, for integrity. */
+class CtrHmacAead final : public Aead {
+public:
+  explicit CtrHmacAead (const SuiteParams & suite) : Aead (suite) {}
+
+  Status init (ByteView key)
+  {
+    size_t enc_size = suite ().enc_key_size;
+    ctr_.reset (EVP_CIPHER_CTX_new ());
+    if (!ctr_ || EVP_EncryptInit_ex (ctr_.get (), EVP_aes_128_ctr (), nullptr, key.data, nullptr) != 1)
+      return Status::crypto_error;
+    EVP_MAC *mac = EVP_MAC_fetch (nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+    if (!mac)
+      return Status::crypto_error;
+    mac_.reset (EVP_MAC_CTX_new (mac));
+    EVP_MAC_free (mac);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string (OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end (),
+    };
+    if (!mac_ || EVP_MAC_init (mac_.get (), key.data + enc_size, key.size - enc_size, params) != 1)
+      return Status::crypto_error;
+    return Status::ok;
+  }
+
+  Status seal (const uint8_t * nonce, AadParts aad, ByteView pt, uint8_t * out) override
+  {
+    if (!fits_int (pt.size))
+      return Status::invalid_argument;
+    if (!apply_ctr (nonce, pt, out))
+      return Status::crypto_error;
+    uint8_t tag[EVP_MAX_MD_SIZE];
+    if (!compute_tag (nonce, aad, {out, pt.size}, tag))
+      return Status::crypto_error;
+    std::memcpy (out + pt.size, tag, tag_size ());
+    OPENSSL_cleanse (tag, sizeof tag);
+    return Status::ok;
+  }
+
+  Status open (const uint8_t * nonce, AadParts aad, ByteView ct, uint8_t * out) override
+  {
+    if (ct.size < tag_size ())
+      return Status::authentication_failed;
+    if (!fits_int (ct.size))
+      return Status::invalid_argument;
+    ByteView body = ct.sub (0, ct.size - tag_size ());
+    uint8_t tag[EVP_MAX_MD_SIZE];
+    if (!compute_tag (nonce, aad, body, tag))
+      return Status::crypto_error;
+    bool match = CRYPTO_memcmp (tag, ct.data + body.size, tag_size ()) == 0;
+    OPENSSL_cleanse (tag, sizeof tag);
+    if (!match)
+      return Status::authentication_failed;
+    return apply_ctr (nonce, body, out) ? Status::ok : Status::crypto_error;
+  }
+
+private:
+  bool apply_ctr (const uint8_t * nonce, ByteView in, uint8_t * out)
+  {
+    uint8_t iv[16] = {0};
+    std::memcpy (iv, nonce, kNonceSize);
+    int len = 0;
+    if (EVP_EncryptInit_ex (ctr_.get (), nullptr, nullptr, nullptr, iv) != 1)
+      return false;
+    return in.empty () || EVP_EncryptUpdate (ctr_.get (), out, &len, in.data, static_cast<int> (in.size)) == 1;
+  }
+
+  bool compute_tag (const uint8_t * nonce, AadParts aad, ByteView ct, uint8_t * tag)
+  {
+    uint8_t lengths[24];
+    put_u64 (aad.size (), lengths);
+    put_u64 (ct.size, lengths + 8);
+    put_u64 (tag_size (), lengths + 16);
+    size_t tag_len = 0;
+    /* A null key re-initialises HMAC with the key given in init(). */
+    return EVP_MAC_init (mac_.get (), nullptr, 0, nullptr) == 1 &&
+        EVP_MAC_update (mac_.get (), lengths, sizeof lengths) == 1 &&
+        EVP_MAC_update (mac_.get (), nonce, kNonceSize) == 1 &&
+        EVP_MAC_update (mac_.get (), aad.first.data, aad.first.size) == 1 &&
+        EVP_MAC_update (mac_.get (), aad.second.data, aad.second.size) == 1 &&
+        EVP_MAC_update (mac_.get (), ct.data, ct.size) == 1 &&
+        EVP_MAC_final (mac_.get (), tag, &tag_len, EVP_MAX_MD_SIZE) == 1;
+  }
+
+  CipherCtxPtr ctr_;
+  MacCtxPtr mac_;
+};
+
+template <typename T>
+Status
+make_aead (const SuiteParams & suite, ByteView key, std::unique_ptr<Aead> * out)
+{
+  auto aead = std::make_unique<T> (suite);
+  Status s = aead->init (key);
+  if (s == Status::ok)
+    *out = std::move (aead);
+  return s;
+}
+
+}  // namespace
+
+Status
+Aead::create (const SuiteParams & suite, ByteView key, std::unique_ptr<Aead> * out)
+{
+  out->reset ();
+  if (key.size != suite.key_size)
+    return Status::invalid_key;
+  return suite.gcm ? make_aead<GcmAead> (suite, key, out) : make_aead<CtrHmacAead> (suite, key, out);
+}
+
+}  // namespace sframe

@@ -1,0 +1,73 @@
+/* Byte views and a self-wiping byte buffer for key material. */
+#pragma once
+
+#include <gst/sframe/api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace sframe {
+
+/* A non-owning view of read-only bytes (C++17 has no std::span). */
+struct ByteView {
+  const uint8_t *data = nullptr;
+  size_t size = 0;
+
+  constexpr ByteView () = default;
+  constexpr ByteView (const uint8_t * d, size_t n) : data (d), size (n) {}
+
+  bool empty () const { return size == 0; }
+  /* Caller guarantees offset + length <= size. */
+  ByteView sub (size_t offset, size_t length) const { return {data + offset, length}; }
+  ByteView from (size_t offset) const { return {data + offset, size - offset}; }
+};
+
+/* A non-owning view of writable bytes. */
+struct MutableByteView {
+  uint8_t *data = nullptr;
+  size_t size = 0;
+
+  constexpr MutableByteView () = default;
+  constexpr MutableByteView (uint8_t * d, size_t n) : data (d), size (n) {}
+
+  ByteView view () const { return {data, size}; }
+  MutableByteView from (size_t offset) const { return {data + offset, size - offset}; }
+};
+
+/* Owns secret bytes; wipes them (OPENSSL_cleanse) on destruction and
+ * assignment. Its size is fixed at construction so nothing is ever
+ * reallocated behind our back, leaving stray copies in freed memory. */
+class GST_SFRAME_API SecureBytes {
+public:
+  SecureBytes () = default;
+  explicit SecureBytes (size_t size);
+  explicit SecureBytes (ByteView bytes);
+  SecureBytes (const SecureBytes & other);
+  SecureBytes (SecureBytes && other) noexcept;
+  SecureBytes & operator= (const SecureBytes & other);
+  SecureBytes & operator= (SecureBytes && other) noexcept;
+  ~SecureBytes ();
+
+  uint8_t *data () { return data_.get (); }
+  const uint8_t *data () const { return data_.get (); }
+  size_t size () const { return size_; }
+  bool empty () const { return size_ == 0; }
+  ByteView view () const { return {data_.get (), size_}; }
+  MutableByteView mutable_view () { return {data_.get (), size_}; }
+
+  /* Constant-time comparison. */
+  bool equals (ByteView other) const;
+
+private:
+  void wipe ();
+
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_ = 0;
+};
+
+/* Parses lowercase or uppercase hex; returns empty on any bad character or
+ * odd length. The result is secret-safe (it may be a key). */
+GST_SFRAME_API SecureBytes hex_to_bytes (const char *hex);
+
+}  // namespace sframe

@@ -1,0 +1,80 @@
+/* Frame encryption and decryption, RFC 9605 section 4.4:
+ *
+ *   nonce      = sframe_salt XOR counter (big-endian, Nn bytes)
+ *   aad        = header || metadata
+ *   ciphertext = header || AEAD.Encrypt(sframe_key, nonce, aad, plaintext)
+ *
+ * Encryptor and Decryptor are per-thread objects over a shared KeyRing. They
+ * cache one keyed Aead per key id and drop the cache when the ring changes,
+ * so the ring's lock is not taken per frame. */
+#pragma once
+
+#include <gst/sframe/aead.h>
+#include <gst/sframe/header.h>
+#include <gst/sframe/keyring.h>
+
+#include <vector>
+
+namespace sframe {
+
+/* The most bytes encryption adds to a plaintext. */
+constexpr size_t kMaxOverhead = kMaxHeaderSize + kMaxTagSize;
+
+class GST_SFRAME_API AeadCache {
+public:
+  explicit AeadCache (const KeyRing & ring) : ring_ (ring) {}
+
+  struct Slot {
+    std::shared_ptr<KeyEntry> entry;
+    std::unique_ptr<Aead> aead;
+  };
+
+  /* The entry and keyed Aead for `key_id` (or the ring's sender key), or
+   * nullptr with the reason in `*status`. */
+  Slot *lookup (uint64_t key_id, Status * status);
+  Slot *lookup_sender (Status * status);
+  void clear ();
+
+private:
+  void sync_generation ();
+  Slot *insert (std::shared_ptr<KeyEntry> entry, Status * status);
+
+  const KeyRing & ring_;
+  uint64_t generation_ = 0;
+  std::vector<std::unique_ptr<Slot>> slots_;  /* stable addresses */
+  Slot *sender_ = nullptr;
+};
+
+class GST_SFRAME_API Encryptor {
+public:
+  explicit Encryptor (const KeyRing & ring) : cache_ (ring) {}
+
+  /* Encrypts `plaintext` into `out` as header || ciphertext || tag; the
+   * metadata is authenticated but not written. Uses key `key_id`, or the
+   * ring's sender key when key_id is null. */
+  Status encrypt (const uint64_t * key_id, ByteView metadata, ByteView plaintext,
+      MutableByteView out, size_t * written, Header * used = nullptr);
+
+  void reset () { cache_.clear (); }
+
+private:
+  AeadCache cache_;
+};
+
+class GST_SFRAME_API Decryptor {
+public:
+  explicit Decryptor (const KeyRing & ring) : cache_ (ring) {}
+
+  /* Authenticates and decrypts one SFrame ciphertext (header included) into
+   * `out`, which needs ciphertext.size bytes at most. `*header` is filled as
+   * soon as the header parses, so a failure can still name the key id. */
+  Status decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
+      size_t * written, Header * header);
+
+  void reset () { cache_.clear (); }
+
+private:
+  AeadCache cache_;
+};
+
+}  // namespace sframe

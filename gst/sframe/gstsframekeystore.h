@@ -1,0 +1,74 @@
+/* GstSFrameKeyStore: the keys of one room, shared by every sframeenc and
+ * sframedec of that room in a pipeline through GstContext (context type
+ * "gst.sframe.keystore.<room>"), so one pipeline can hold two rooms.
+ *
+ * Applications (and the keymanager element) add and remove keys and pick
+ * the sender key at any time, also while PLAYING. Each key carries its own
+ * cipher suite; a key id names one key. */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/sframe/api.h>
+#include <gst/sframe/gstsframeenums.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_SFRAME_KEY_STORE (gst_sframe_key_store_get_type ())
+GST_SFRAME_API
+G_DECLARE_FINAL_TYPE (GstSFrameKeyStore, gst_sframe_key_store, GST, SFRAME_KEY_STORE, GstObject)
+
+#define GST_SFRAME_KEY_STORE_CONTEXT_TYPE_PREFIX "gst.sframe.keystore."
+#define GST_SFRAME_DEFAULT_ROOM "default"
+
+#define GST_SFRAME_KEY_STORE_ERROR (gst_sframe_key_store_error_quark ())
+GST_SFRAME_API GQuark gst_sframe_key_store_error_quark (void);
+
+typedef enum {
+  GST_SFRAME_KEY_STORE_ERROR_INVALID_KEY,
+  GST_SFRAME_KEY_STORE_ERROR_UNKNOWN_KEY,
+} GstSFrameKeyStoreError;
+
+GST_SFRAME_API GstSFrameKeyStore *gst_sframe_key_store_new (const gchar * room);
+GST_SFRAME_API const gchar *gst_sframe_key_store_get_room (GstSFrameKeyStore * store);
+
+/* Installs a base key (16 to 64 bytes). Re-adding identical material keeps
+ * the key's counter and replay window. */
+GST_SFRAME_API gboolean gst_sframe_key_store_add_key (GstSFrameKeyStore * store,
+    GstSFrameCipherSuite suite, guint64 key_id, const guint8 * key, gsize key_len,
+    GError ** error);
+GST_SFRAME_API gboolean gst_sframe_key_store_remove_key (GstSFrameKeyStore * store,
+    guint64 key_id);
+GST_SFRAME_API void gst_sframe_key_store_clear (GstSFrameKeyStore * store);
+GST_SFRAME_API gboolean gst_sframe_key_store_has_key (GstSFrameKeyStore * store, guint64 key_id);
+
+/* The key encoders of this room use unless they were given their own. */
+GST_SFRAME_API gboolean gst_sframe_key_store_set_sender_key (GstSFrameKeyStore * store,
+    guint64 key_id, GError ** error);
+GST_SFRAME_API gboolean gst_sframe_key_store_get_sender_key (GstSFrameKeyStore * store,
+    guint64 * key_id);
+
+/* GstContext plumbing. */
+GST_SFRAME_API gchar *gst_sframe_key_store_context_type (const gchar * room);
+GST_SFRAME_API GstContext *gst_sframe_key_store_make_context (GstSFrameKeyStore * store);
+/* Returns a new reference, or NULL when the context holds no store. */
+GST_SFRAME_API GstSFrameKeyStore *gst_sframe_key_store_from_context (GstContext * context);
+
+/* Finds the store of `room` for `element`: a context already set on it, then
+ * its peers (context query), then its bins (need-context); creates and
+ * announces (have-context) a new store when nobody has one. New reference. */
+GST_SFRAME_API GstSFrameKeyStore *gst_sframe_key_store_obtain (GstElement * element,
+    const gchar * room);
+
+/* Answers a GST_QUERY_CONTEXT for `store`; FALSE if it asks for another. */
+GST_SFRAME_API gboolean gst_sframe_key_store_answer_query (GstSFrameKeyStore * store,
+    GstQuery * query);
+
+G_END_DECLS
+
+#ifdef __cplusplus
+namespace sframe {
+class KeyRing;
+}
+/* The core key ring behind a store, for C++ users (the elements). */
+GST_SFRAME_API sframe::KeyRing & gst_sframe_key_store_get_ring (GstSFrameKeyStore * store);
+#endif

@@ -1,0 +1,98 @@
+#include <gst/sframe/key.h>
+
+#include <gst/sframe/hkdf.h>
+
+#include <cstring>
+#include <limits>
+
+namespace sframe {
+
+namespace {
+
+/* label || KID (8 bytes BE) || cipher suite (2 bytes BE) */
+size_t
+make_label (const char *prefix, uint64_t key_id, CipherSuite suite, uint8_t * out)
+{
+  size_t n = std::strlen (prefix);
+  std::memcpy (out, prefix, n);
+  for (int i = 7; i >= 0; i--)
+    out[n++] = static_cast<uint8_t> (key_id >> (8 * i));
+  uint16_t id = static_cast<uint16_t> (suite);
+  out[n++] = static_cast<uint8_t> (id >> 8);
+  out[n++] = static_cast<uint8_t> (id);
+  return n;
+}
+
+}  // namespace
+
+Status
+derive_key_material (CipherSuite suite, uint64_t key_id, ByteView base_key, KeyMaterial * out)
+{
+  const SuiteParams *params = suite_params (suite);
+  if (!params)
+    return Status::unsupported_suite;
+  if (base_key.empty ())
+    return Status::invalid_key;
+
+  SecureBytes secret;
+  Status s = hkdf_extract (params->hash, {}, base_key, &secret);
+  if (s != Status::ok)
+    return s;
+
+  uint8_t label[64];
+  KeyMaterial m;
+  m.suite = params;
+  m.key_id = key_id;
+  size_t n = make_label ("SFrame 1.0 Secret key ", key_id, suite, label);
+  s = hkdf_expand (params->hash, secret.view (), {label, n}, params->key_size, &m.key);
+  if (s != Status::ok)
+    return s;
+  n = make_label ("SFrame 1.0 Secret salt ", key_id, suite, label);
+  s = hkdf_expand (params->hash, secret.view (), {label, n}, params->nonce_size, &m.salt);
+  if (s != Status::ok)
+    return s;
+  *out = std::move (m);
+  return Status::ok;
+}
+
+Status
+ratchet_base_key (CipherSuite suite, ByteView base_key, SecureBytes * out)
+{
+  const SuiteParams *params = suite_params (suite);
+  if (!params)
+    return Status::unsupported_suite;
+  SecureBytes secret;
+  Status s = hkdf_extract (params->hash, {}, base_key, &secret);
+  if (s != Status::ok)
+    return s;
+  static const char kLabel[] = "SFrame 1.0 Ratchet";
+  return hkdf_expand (params->hash, secret.view (),
+      {reinterpret_cast<const uint8_t *> (kLabel), sizeof kLabel - 1}, params->hash_size, out);
+}
+
+KeyEntry::KeyEntry (KeyMaterial material, uint64_t first_counter)
+  : material_ (std::move (material)), next_counter_ (first_counter)
+{
+}
+
+Status
+KeyEntry::reserve_counter (uint64_t * counter)
+{
+  uint64_t c = next_counter_.load (std::memory_order_relaxed);
+  do {
+    /* The last value is never handed out, so the counter cannot wrap. */
+    if (c == std::numeric_limits<uint64_t>::max ())
+      return Status::counter_exhausted;
+  } while (!next_counter_.compare_exchange_weak (c, c + 1, std::memory_order_relaxed));
+  *counter = c;
+  return Status::ok;
+}
+
+bool
+KeyEntry::accept_counter (uint64_t counter)
+{
+  std::lock_guard<std::mutex> lock (window_lock_);
+  return window_.check_and_mark (counter);
+}
+
+}  // namespace sframe

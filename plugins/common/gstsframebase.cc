@@ -1,0 +1,477 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstsframebase.h"
+
+#include <mutex>
+#include <string>
+
+GST_DEBUG_CATEGORY_STATIC (gst_sframe_base_debug);
+#define GST_CAT_DEFAULT gst_sframe_base_debug
+
+#define DEFAULT_SUITE GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128
+#define DEFAULT_MODE GST_SFRAME_MODE_CODEC
+
+/* What a codec-mode element accepts: the codecs it has a layout for. */
+#define CODEC_CAPS "audio/x-opus; video/x-vp8; video/x-h264, stream-format=(string)byte-stream"
+#define SFRAME_MEDIA_TYPE "application/x-sframe"
+
+enum {
+  PROP_0,
+  PROP_CIPHER_SUITE,
+  PROP_KEY_ID,
+  PROP_KEY,
+  PROP_MODE,
+  PROP_ROOM,
+  PROP_KEY_STORE,
+};
+
+namespace {
+
+struct Settings {
+  GstSFrameCipherSuite suite = DEFAULT_SUITE;
+  guint64 key_id = 0;
+  sframe::SecureBytes key;
+  guint key_writes = 0;   /* bumped by every write of `key` */
+  GstSFrameMode mode = DEFAULT_MODE;
+  std::string room = GST_SFRAME_DEFAULT_ROOM;
+};
+
+struct State {
+  GstSFrameKeyStore *store = nullptr;
+  GstSFrameMode mode = DEFAULT_MODE;
+  sframe::FrameFormat format = sframe::FrameFormat::opaque;
+
+  ~State () { gst_clear_object (&store); }
+};
+
+}  // namespace
+
+struct SFrameBaseImpl {
+  std::mutex settings_lock;
+  Settings settings;
+  guint applied_key_writes = 0;  /* under settings_lock */
+  std::mutex state_lock;
+  std::unique_ptr<State> state;
+};
+
+/* GObject private data is plain C; it points at the C++ part. */
+struct GstSFrameBasePrivate {
+  SFrameBaseImpl *impl;
+};
+
+#define PRIV(self) \
+  (static_cast<GstSFrameBasePrivate *> (gst_sframe_base_get_instance_private (self))->impl)
+
+G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstSFrameBase, gst_sframe_base, GST_TYPE_BASE_TRANSFORM,
+    G_ADD_PRIVATE (GstSFrameBase)
+    GST_DEBUG_CATEGORY_INIT (gst_sframe_base_debug, "sframebase", 0, "SFrame element base"));
+
+static Settings
+snapshot_settings (GstSFrameBase * self)
+{
+  auto priv = PRIV (self);
+  std::lock_guard<std::mutex> lock (priv->settings_lock);
+  return priv->settings;
+}
+
+GstSFrameKeyStore *
+gst_sframe_base_get_store (GstSFrameBase * self)
+{
+  auto priv = PRIV (self);
+  std::lock_guard<std::mutex> lock (priv->state_lock);
+  return priv->state && priv->state->store ? GST_SFRAME_KEY_STORE (gst_object_ref (priv->state->store)) : nullptr;
+}
+
+GstSFrameMode
+gst_sframe_base_get_mode (GstSFrameBase * self)
+{
+  auto priv = PRIV (self);
+  std::lock_guard<std::mutex> lock (priv->state_lock);
+  return priv->state ? priv->state->mode : DEFAULT_MODE;
+}
+
+sframe::FrameFormat
+gst_sframe_base_get_format (GstSFrameBase * self)
+{
+  auto priv = PRIV (self);
+  std::lock_guard<std::mutex> lock (priv->state_lock);
+  return priv->state ? priv->state->format : sframe::FrameFormat::opaque;
+}
+
+gboolean
+gst_sframe_base_take_static_key (GstSFrameBase * self, GstSFrameStaticKey * out)
+{
+  auto priv = PRIV (self);
+  std::lock_guard<std::mutex> lock (priv->settings_lock);
+  const Settings & s = priv->settings;
+  if (s.key_writes == priv->applied_key_writes || s.key.empty ())
+    return FALSE;
+  priv->applied_key_writes = s.key_writes;
+  out->suite = s.suite;
+  out->key_id = s.key_id;
+  out->key = s.key;
+  return TRUE;
+}
+
+gboolean
+gst_sframe_base_install_key (GstSFrameBase * self, GstSFrameKeyStore * store,
+    const GstSFrameStaticKey & key, guint64 first_counter)
+{
+  auto s = gst_sframe_key_store_get_ring (store).add_key (
+      static_cast<sframe::CipherSuite> (key.suite), key.key_id, key.key.view (), first_counter);
+  if (s != sframe::Status::ok) {
+    /* Never echo the key itself. */
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("Unusable SFrame key"),
+        ("key id %" G_GUINT64_FORMAT ": %s", key.key_id, sframe::status_name (s)));
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "installed static key %" G_GUINT64_FORMAT, key.key_id);
+  return TRUE;
+}
+
+static void
+gst_sframe_base_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  auto self = GST_SFRAME_BASE (object);
+  auto priv = PRIV (self);
+  std::lock_guard<std::mutex> lock (priv->settings_lock);
+  Settings & s = priv->settings;
+  switch (prop_id) {
+    case PROP_CIPHER_SUITE:
+      s.suite = static_cast<GstSFrameCipherSuite> (g_value_get_enum (value));
+      break;
+    case PROP_KEY_ID:
+      s.key_id = g_value_get_uint64 (value);
+      break;
+    case PROP_KEY: {
+      const gchar *hex = g_value_get_string (value);
+      sframe::SecureBytes key = sframe::hex_to_bytes (hex);
+      if (hex && *hex && (key.size () < 16 || key.size () > 64)) {
+        GST_WARNING_OBJECT (self, "ignoring key: expected 32 to 128 hex digits");
+        break;
+      }
+      s.key = std::move (key);
+      s.key_writes++;
+      break;
+    }
+    case PROP_MODE:
+      s.mode = static_cast<GstSFrameMode> (g_value_get_enum (value));
+      break;
+    case PROP_ROOM: {
+      const gchar *room = g_value_get_string (value);
+      s.room = room && *room ? room : GST_SFRAME_DEFAULT_ROOM;
+      break;
+    }
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_sframe_base_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
+{
+  auto self = GST_SFRAME_BASE (object);
+  if (prop_id == PROP_KEY_STORE) {
+    GstSFrameKeyStore *store = gst_sframe_base_get_store (self);
+    g_value_take_object (value, store);
+    return;
+  }
+  Settings s = snapshot_settings (self);
+  switch (prop_id) {
+    case PROP_CIPHER_SUITE:
+      g_value_set_enum (value, s.suite);
+      break;
+    case PROP_KEY_ID:
+      g_value_set_uint64 (value, s.key_id);
+      break;
+    case PROP_MODE:
+      g_value_set_enum (value, s.mode);
+      break;
+    case PROP_ROOM:
+      g_value_set_string (value, s.room.c_str ());
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static gboolean
+gst_sframe_base_start (GstBaseTransform * trans)
+{
+  auto self = GST_SFRAME_BASE (trans);
+  auto priv = PRIV (self);
+  Settings s;
+  {
+    std::lock_guard<std::mutex> lock (priv->settings_lock);
+    s = priv->settings;
+    priv->applied_key_writes = 0;  /* a static key is (re)installed on start */
+  }
+  auto state = std::make_unique<State> ();
+  state->store = gst_sframe_key_store_obtain (GST_ELEMENT (self), s.room.c_str ());
+  state->mode = s.mode;
+  GST_DEBUG_OBJECT (self, "room %s, mode %s", s.room.c_str (),
+      s.mode == GST_SFRAME_MODE_FRAME ? "frame" : "codec");
+  std::lock_guard<std::mutex> lock (priv->state_lock);
+  priv->state = std::move (state);
+  return TRUE;
+}
+
+static gboolean
+gst_sframe_base_stop (GstBaseTransform * trans)
+{
+  auto priv = PRIV (GST_SFRAME_BASE (trans));
+  std::unique_ptr<State> old;
+  {
+    std::lock_guard<std::mutex> lock (priv->state_lock);
+    old = std::move (priv->state);
+  }
+  return TRUE;
+}
+
+/* Frame mode wraps the media caps into application/x-sframe on the
+ * encrypting side and unwraps them on the decrypting side. */
+static GstCaps *
+wrap_caps (GstCaps * caps)
+{
+  GstCaps *out = gst_caps_new_empty ();
+  if (gst_caps_is_any (caps) || !gst_caps_is_fixed (caps)) {
+    gst_caps_append_structure (out, gst_structure_new_empty (SFRAME_MEDIA_TYPE));
+    return out;
+  }
+  gchar *original = gst_caps_to_string (caps);
+  gst_caps_append_structure (out, gst_structure_new (SFRAME_MEDIA_TYPE,
+          "original-caps", G_TYPE_STRING, original, nullptr));
+  g_free (original);
+  return out;
+}
+
+static GstCaps *
+unwrap_caps (GstCaps * caps)
+{
+  if (gst_caps_is_any (caps))
+    return gst_caps_new_any ();
+  GstCaps *out = gst_caps_new_empty ();
+  for (guint i = 0; i < gst_caps_get_size (caps); i++) {
+    const gchar *original = gst_structure_get_string (gst_caps_get_structure (caps, i), "original-caps");
+    GstCaps *inner = original ? gst_caps_from_string (original) : nullptr;
+    if (!inner) {
+      gst_caps_unref (out);
+      return gst_caps_new_any ();
+    }
+    out = gst_caps_merge (out, inner);
+  }
+  return out;
+}
+
+static GstCaps *
+gst_sframe_base_transform_caps (GstBaseTransform * trans, GstPadDirection direction,
+    GstCaps * caps, GstCaps * filter)
+{
+  auto self = GST_SFRAME_BASE (trans);
+  auto klass = GST_SFRAME_BASE_GET_CLASS (self);
+  Settings s = snapshot_settings (self);
+  GstCaps *out;
+  if (s.mode == GST_SFRAME_MODE_CODEC) {
+    GstCaps *codecs = gst_caps_from_string (CODEC_CAPS);
+    out = gst_caps_intersect (caps, codecs);
+    gst_caps_unref (codecs);
+  } else {
+    /* Towards the ciphertext side we wrap; towards the media side we unwrap. */
+    bool to_ciphertext = (direction == GST_PAD_SINK) == static_cast<bool> (klass->encrypts);
+    out = to_ciphertext ? wrap_caps (caps) : unwrap_caps (caps);
+  }
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, out, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (out);
+    out = tmp;
+  }
+  GST_LOG_OBJECT (self, "%s caps %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT,
+      direction == GST_PAD_SINK ? "sink" : "src", caps, out);
+  return out;
+}
+
+static sframe::FrameFormat
+format_for_caps (GstCaps * media_caps)
+{
+  const gchar *name = gst_structure_get_name (gst_caps_get_structure (media_caps, 0));
+  if (g_str_equal (name, "audio/x-opus"))
+    return sframe::FrameFormat::opus;
+  if (g_str_equal (name, "video/x-vp8"))
+    return sframe::FrameFormat::vp8;
+  return sframe::FrameFormat::h264;
+}
+
+static gboolean
+gst_sframe_base_set_caps (GstBaseTransform * trans, GstCaps * incaps, GstCaps * outcaps)
+{
+  auto self = GST_SFRAME_BASE (trans);
+  auto priv = PRIV (self);
+  std::lock_guard<std::mutex> lock (priv->state_lock);
+  if (!priv->state)
+    return FALSE;
+  if (priv->state->mode == GST_SFRAME_MODE_FRAME) {
+    priv->state->format = sframe::FrameFormat::opaque;
+  } else {
+    GstCaps *media = GST_SFRAME_BASE_GET_CLASS (self)->encrypts ? incaps : outcaps;
+    priv->state->format = format_for_caps (media);
+  }
+  GST_DEBUG_OBJECT (self, "layout %s for %" GST_PTR_FORMAT,
+      sframe::frame_format_name (priv->state->format), incaps);
+  return TRUE;
+}
+
+static gboolean
+gst_sframe_base_query (GstBaseTransform * trans, GstPadDirection direction, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT) {
+    GstSFrameKeyStore *store = gst_sframe_base_get_store (GST_SFRAME_BASE (trans));
+    gboolean answered = gst_sframe_key_store_answer_query (store, query);
+    gst_clear_object (&store);
+    if (answered)
+      return TRUE;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_sframe_base_parent_class)->query (trans, direction, query);
+}
+
+static void
+gst_sframe_base_finalize (GObject * object)
+{
+  delete PRIV (GST_SFRAME_BASE (object));
+  PRIV (GST_SFRAME_BASE (object)) = nullptr;
+  G_OBJECT_CLASS (gst_sframe_base_parent_class)->finalize (object);
+}
+
+static void
+gst_sframe_base_init (GstSFrameBase * self)
+{
+  PRIV (self) = new SFrameBaseImpl ();
+  /* Never hand input through untouched: no key means no output. */
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), FALSE);
+}
+
+static void
+gst_sframe_base_class_init (GstSFrameBaseClass * klass)
+{
+  auto gobject_class = G_OBJECT_CLASS (klass);
+  auto trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  gobject_class->set_property = gst_sframe_base_set_property;
+  gobject_class->get_property = gst_sframe_base_get_property;
+  gobject_class->finalize = gst_sframe_base_finalize;
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_sframe_base_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_sframe_base_stop);
+  trans_class->transform_caps = GST_DEBUG_FUNCPTR (gst_sframe_base_transform_caps);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_sframe_base_set_caps);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_sframe_base_query);
+  trans_class->passthrough_on_same_caps = FALSE;
+  trans_class->transform_ip_on_passthrough = FALSE;
+
+  /**
+   * GstSFrameBase:cipher-suite:
+   *
+   * The RFC 9605 cipher suite of the key given with #GstSFrameBase:key. Keys
+   * from the key store carry their own suite.
+   *
+   *   gst-launch-1.0 ... ! sframeenc cipher-suite=aes-256-gcm-sha512-128 key=<64 hex digits> ! ...
+   */
+  g_object_class_install_property (gobject_class, PROP_CIPHER_SUITE,
+      g_param_spec_enum ("cipher-suite", "Cipher suite",
+          "RFC 9605 cipher suite of the static key", GST_TYPE_SFRAME_CIPHER_SUITE,
+          DEFAULT_SUITE, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstSFrameBase:key-id:
+   *
+   * The key id (KID) of the static key. While PLAYING a new key-id takes
+   * effect with the next write of #GstSFrameBase:key, so the pair changes
+   * at once.
+   *
+   *   gst-launch-1.0 ... ! sframeenc key-id=7 key=000102030405060708090a0b0c0d0e0f ! ...
+   */
+  g_object_class_install_property (gobject_class, PROP_KEY_ID,
+      g_param_spec_uint64 ("key-id", "Key id", "SFrame key id (KID) of the static key",
+          0, G_MAXUINT64, 0,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+
+  /**
+   * GstSFrameBase:key:
+   *
+   * A static SFrame base key, 16 to 64 bytes as hex. It is installed in the
+   * room's key store; sframeenc encrypts with it. Write-only: a key is never
+   * read back, logged or shown.
+   *
+   *   gst-launch-1.0 ... ! sframedec key=000102030405060708090a0b0c0d0e0f ! ...
+   */
+  g_object_class_install_property (gobject_class, PROP_KEY,
+      g_param_spec_string ("key", "Key", "Static SFrame base key as hex (write-only)",
+          nullptr,
+          (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+
+  /**
+   * GstSFrameBase:mode:
+   *
+   * codec: codec headers stay clear and are authenticated (Opus, VP8,
+   * H.264 byte-stream), caps unchanged. frame: the whole frame is encrypted
+   * and caps become application/x-sframe.
+   *
+   *   gst-launch-1.0 ... ! sframeenc mode=frame key=... ! sframedec mode=frame key=... ! ...
+   */
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode", "What of each frame is encrypted",
+          GST_TYPE_SFRAME_MODE, DEFAULT_MODE,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
+  /**
+   * GstSFrameBase:room:
+   *
+   * Name of the room whose key store this element shares (through
+   * GstContext) with the other SFrame elements of the pipeline.
+   *
+   *   gst-launch-1.0 ... ! sframeenc room=board ! ...  ... ! sframedec room=board ! ...
+   */
+  g_object_class_install_property (gobject_class, PROP_ROOM,
+      g_param_spec_string ("room", "Room", "Room whose key store is used",
+          GST_SFRAME_DEFAULT_ROOM,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
+  /**
+   * GstSFrameBase:key-store:
+   *
+   * The room's #GstSFrameKeyStore, available from READY on; applications add
+   * and remove keys and choose the sender key through it.
+   */
+  g_object_class_install_property (gobject_class, PROP_KEY_STORE,
+      g_param_spec_object ("key-store", "Key store", "The room's key store (from READY on)",
+          GST_TYPE_SFRAME_KEY_STORE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_type_mark_as_plugin_api (GST_TYPE_SFRAME_BASE, (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SFRAME_CIPHER_SUITE, (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SFRAME_MODE, (GstPluginAPIFlags) 0);
+}
+
+GstBuffer *
+gst_sframe_base_new_output (GstBuffer * inbuf, gsize size)
+{
+  GstBuffer *out = gst_buffer_new_allocate (nullptr, size, nullptr);
+  gst_buffer_copy_into (out, inbuf, GST_BUFFER_COPY_METADATA, 0, -1);
+  return out;
+}
+
+bool
+DropWarner::note_drop (gint64 now_us, guint64 * count)
+{
+  pending_++;
+  if (last_us_ >= 0 && now_us - last_us_ < kIntervalUs)
+    return false;
+  *count = pending_;
+  pending_ = 0;
+  last_us_ = now_us;
+  return true;
+}

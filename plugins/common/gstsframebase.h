@@ -1,0 +1,65 @@
+/* GstSFrameBase: what sframeenc and sframedec share. The properties
+ * cipher-suite, key-id, key, mode, room and key-store; the room's key store
+ * (found through GstContext while running); caps handling for both modes;
+ * and the codec layout chosen from the negotiated caps.
+ *
+ * Settings are a copyable struct behind a mutex; processing takes a snapshot.
+ * The key store and frame format exist only between start() and stop(). */
+#pragma once
+
+#include <gst/base/gstbasetransform.h>
+#include <gst/sframe/frame-format.h>
+#include <gst/sframe/gstsframekeystore.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_SFRAME_BASE (gst_sframe_base_get_type ())
+G_DECLARE_DERIVABLE_TYPE (GstSFrameBase, gst_sframe_base, GST, SFRAME_BASE, GstBaseTransform)
+
+struct _GstSFrameBaseClass {
+  GstBaseTransformClass parent_class;
+  /* TRUE for the encrypting side: decides the caps direction of frame mode. */
+  gboolean encrypts;
+};
+
+G_END_DECLS
+
+/* A static key set through the properties. */
+struct GstSFrameStaticKey {
+  GstSFrameCipherSuite suite;
+  guint64 key_id;
+  sframe::SecureBytes key;
+};
+
+/* New reference; nullptr when not running. */
+GstSFrameKeyStore *gst_sframe_base_get_store (GstSFrameBase * self);
+GstSFrameMode gst_sframe_base_get_mode (GstSFrameBase * self);
+sframe::FrameFormat gst_sframe_base_get_format (GstSFrameBase * self);
+
+/* TRUE once per write of the `key` property (and at start when one is set),
+ * with the key-id and cipher-suite current at that time. */
+gboolean gst_sframe_base_take_static_key (GstSFrameBase * self, GstSFrameStaticKey * out);
+
+/* Installs a static key in the room's store; FALSE (with an element error
+ * already posted) when the key is unusable. */
+gboolean gst_sframe_base_install_key (GstSFrameBase * self, GstSFrameKeyStore * store,
+    const GstSFrameStaticKey & key, guint64 first_counter);
+
+/* A writable output buffer of `size` bytes carrying inbuf's flags,
+ * timestamps and metas. */
+GstBuffer *gst_sframe_base_new_output (GstBuffer * inbuf, gsize size);
+
+/* Posts at most one warning per interval for a stream of dropped frames:
+ * the first drop at once, then a summary of the drops since. */
+class DropWarner {
+public:
+  /* Returns TRUE when a warning is due now; `*count` is the drops it covers. */
+  bool note_drop (gint64 now_us, guint64 * count);
+  void reset () { last_us_ = -1; pending_ = 0; }
+
+  static constexpr gint64 kIntervalUs = 2 * G_USEC_PER_SEC;
+
+private:
+  gint64 last_us_ = -1;
+  guint64 pending_ = 0;
+};

@@ -1,0 +1,269 @@
+/**
+ * SECTION:element-sframeenc
+ * @title: sframeenc
+ * @see_also: sframedec
+ *
+ * Encrypts encoded media frames with SFrame (RFC 9605). It sits between an
+ * encoder and its RTP payloader. With no usable key it drops frames (never
+ * passes plaintext), counts them in #GstSFrameEnc:stats and posts one
+ * warning.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 videotestsrc ! vp8enc ! sframeenc key=000102030405060708090a0b0c0d0e0f ! rtpvp8pay ! udpsink host=127.0.0.1 port=5004
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstsframeenc.h"
+
+#include <gst/sframe/keyring.h>
+
+#include <memory>
+#include <mutex>
+
+GST_DEBUG_CATEGORY_STATIC (gst_sframe_enc_debug);
+#define GST_CAT_DEFAULT gst_sframe_enc_debug
+
+enum {
+  PROP_0,
+  PROP_STATS,
+};
+
+namespace {
+
+struct Stats {
+  guint64 frames = 0;     /* encrypted */
+  guint64 bytes = 0;      /* plaintext bytes encrypted */
+  guint64 dropped = 0;
+  guint64 no_key = 0;
+  guint64 malformed = 0;
+};
+
+/* Exists only while running. */
+struct State {
+  GstSFrameKeyStore *store = nullptr;
+  std::unique_ptr<sframe::FrameProtector> protector;
+  bool has_static_key = false;
+  guint64 static_key_id = 0;
+  bool warned_no_key = false;
+  DropWarner malformed_warner;
+
+  ~State () { gst_clear_object (&store); }
+};
+
+}  // namespace
+
+struct SFrameEncImpl {
+  std::mutex lock;
+  std::unique_ptr<State> state;
+  Stats stats;
+};
+
+struct _GstSFrameEnc {
+  GstSFrameBase parent;
+  SFrameEncImpl *impl;
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstSFrameEnc, gst_sframe_enc, GST_TYPE_SFRAME_BASE,
+    GST_DEBUG_CATEGORY_INIT (gst_sframe_enc_debug, "sframeenc", 0, "SFrame encrypter"));
+GST_ELEMENT_REGISTER_DEFINE (sframeenc, "sframeenc", GST_RANK_NONE, GST_TYPE_SFRAME_ENC);
+
+static GstStructure *
+stats_structure (const Stats & s)
+{
+  return gst_structure_new ("application/x-sframe-enc-stats",
+      "frames", G_TYPE_UINT64, s.frames,
+      "bytes", G_TYPE_UINT64, s.bytes,
+      "dropped", G_TYPE_UINT64, s.dropped,
+      "no-key", G_TYPE_UINT64, s.no_key,
+      "malformed", G_TYPE_UINT64, s.malformed, nullptr);
+}
+
+static gboolean
+gst_sframe_enc_start (GstBaseTransform * trans)
+{
+  auto self = GST_SFRAME_ENC (trans);
+  if (!GST_BASE_TRANSFORM_CLASS (gst_sframe_enc_parent_class)->start (trans))
+    return FALSE;
+  auto state = std::make_unique<State> ();
+  state->store = gst_sframe_base_get_store (GST_SFRAME_BASE (self));
+  state->protector = std::make_unique<sframe::FrameProtector> (gst_sframe_key_store_get_ring (state->store));
+  std::lock_guard<std::mutex> lock (self->impl->lock);
+  self->impl->state = std::move (state);
+  self->impl->stats = Stats ();
+  return TRUE;
+}
+
+static gboolean
+gst_sframe_enc_stop (GstBaseTransform * trans)
+{
+  auto self = GST_SFRAME_ENC (trans);
+  {
+    std::lock_guard<std::mutex> lock (self->impl->lock);
+    self->impl->state.reset ();
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_sframe_enc_parent_class)->stop (trans);
+}
+
+static GstFlowReturn
+gst_sframe_enc_prepare_output_buffer (GstBaseTransform * trans, GstBuffer * inbuf,
+    GstBuffer ** outbuf)
+{
+  auto format = gst_sframe_base_get_format (GST_SFRAME_BASE (trans));
+  GstMapInfo in;
+  if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
+    return GST_FLOW_ERROR;
+  gsize size = sframe::protected_size_bound (format, {in.data, in.size});
+  gst_buffer_unmap (inbuf, &in);
+  *outbuf = gst_sframe_base_new_output (inbuf, size);
+  return GST_FLOW_OK;
+}
+
+/* A static key given through the properties is installed on the first frame
+ * after each write. Its counter starts at the wall clock in microseconds, so
+ * restarting a launch line with the same key never reuses a nonce. */
+static void
+apply_static_key (GstSFrameEnc * self, State & state)
+{
+  GstSFrameStaticKey key;
+  if (!gst_sframe_base_take_static_key (GST_SFRAME_BASE (self), &key))
+    return;
+  if (gst_sframe_base_install_key (GST_SFRAME_BASE (self), state.store, key,
+          static_cast<guint64> (g_get_real_time ()))) {
+    state.has_static_key = true;
+    state.static_key_id = key.key_id;
+  }
+}
+
+static void
+count_drop (GstSFrameEnc * self, State & state, sframe::Status status)
+{
+  Stats & stats = self->impl->stats;
+  stats.dropped++;
+  if (status == sframe::Status::unknown_key) {
+    stats.no_key++;
+    if (!state.warned_no_key) {
+      state.warned_no_key = true;
+      GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("No SFrame key: dropping frames"),
+          ("no sender key installed; frames are dropped until one is"));
+    }
+    return;
+  }
+  if (status == sframe::Status::malformed_frame)
+    stats.malformed++;
+  guint64 count = 0;
+  if (state.malformed_warner.note_drop (g_get_monotonic_time (), &count)) {
+    GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("Could not encrypt frames"),
+        ("dropped %" G_GUINT64_FORMAT " frame(s): %s", count, sframe::status_name (status)));
+  }
+}
+
+static GstFlowReturn
+gst_sframe_enc_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer * outbuf)
+{
+  auto self = GST_SFRAME_ENC (trans);
+  auto format = gst_sframe_base_get_format (GST_SFRAME_BASE (self));
+  std::lock_guard<std::mutex> lock (self->impl->lock);
+  State *state = self->impl->state.get ();
+  if (!state)
+    return GST_FLOW_FLUSHING;
+  apply_static_key (self, *state);
+
+  GstMapInfo in, out;
+  if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
+    return GST_FLOW_ERROR;
+  if (!gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
+    gst_buffer_unmap (inbuf, &in);
+    return GST_FLOW_ERROR;
+  }
+  size_t written = 0;
+  auto status = state->protector->protect (format,
+      state->has_static_key ? &state->static_key_id : nullptr, {in.data, in.size},
+      {out.data, out.size}, &written);
+  gsize in_size = in.size;
+  gst_buffer_unmap (outbuf, &out);
+  gst_buffer_unmap (inbuf, &in);
+
+  if (status != sframe::Status::ok) {
+    count_drop (self, *state, status);
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+  }
+  gst_buffer_resize (outbuf, 0, written);
+  state->warned_no_key = false;
+  self->impl->stats.frames++;
+  self->impl->stats.bytes += in_size;
+  return GST_FLOW_OK;
+}
+
+static void
+gst_sframe_enc_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
+{
+  auto self = GST_SFRAME_ENC (object);
+  switch (prop_id) {
+    case PROP_STATS: {
+      std::lock_guard<std::mutex> lock (self->impl->lock);
+      g_value_take_boxed (value, stats_structure (self->impl->stats));
+      break;
+    }
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_sframe_enc_finalize (GObject * object)
+{
+  auto self = GST_SFRAME_ENC (object);
+  delete self->impl;
+  self->impl = nullptr;
+  G_OBJECT_CLASS (gst_sframe_enc_parent_class)->finalize (object);
+}
+
+static void
+gst_sframe_enc_init (GstSFrameEnc * self)
+{
+  self->impl = new SFrameEncImpl ();
+}
+
+static void
+gst_sframe_enc_class_init (GstSFrameEncClass * klass)
+{
+  auto gobject_class = G_OBJECT_CLASS (klass);
+  auto element_class = GST_ELEMENT_CLASS (klass);
+  auto trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  gobject_class->get_property = gst_sframe_enc_get_property;
+  gobject_class->finalize = gst_sframe_enc_finalize;
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_sframe_enc_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_sframe_enc_stop);
+  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR (gst_sframe_enc_prepare_output_buffer);
+  trans_class->transform = GST_DEBUG_FUNCPTR (gst_sframe_enc_transform);
+  GST_SFRAME_BASE_CLASS (klass)->encrypts = TRUE;
+
+  /**
+   * GstSFrameEnc:stats:
+   *
+   * Counters since the element started: frames, bytes (plaintext), dropped,
+   * no-key, malformed.
+   *
+   *   gst-launch-1.0 -v ... ! sframeenc name=e key=... ! ...   (read e.stats from the application)
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics", "Encryption counters",
+          GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  GstCaps *any = gst_caps_new_any ();
+  gst_element_class_add_pad_template (element_class,
+      gst_pad_template_new ("sink", GST_PAD_SINK, GST_PAD_ALWAYS, any));
+  gst_element_class_add_pad_template (element_class,
+      gst_pad_template_new ("src", GST_PAD_SRC, GST_PAD_ALWAYS, any));
+  gst_caps_unref (any);
+
+  gst_element_class_set_static_metadata (element_class, "SFrame encrypter",
+      "Filter/Network/Encryptor", "Encrypts encoded media frames with SFrame (RFC 9605)",
+      "gst-sframe developers");
+}
