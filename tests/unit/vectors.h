@@ -1,0 +1,44 @@
+/* Loads the official RFC test vectors from SFRAME_VECTORS_DIR (they live in
+ * ../shared/vectors and are never copied into the project). */
+#pragma once
+
+#include <gst/sframe/bytes.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace test {
+
+/* Null when the folder or file is absent: the caller skips. */
+inline bool
+load_vectors (const char *file, nlohmann::json * out, std::string * where)
+{
+  const char *dir = std::getenv ("SFRAME_VECTORS_DIR");
+  *where = std::string (dir ? dir : "(SFRAME_VECTORS_DIR unset)") + "/" + file;
+  if (!dir)
+    return false;
+  std::ifstream in (*where);
+  if (!in)
+    return false;
+  *out = nlohmann::json::parse (in);
+  return true;
+}
+
+inline std::vector<uint8_t>
+unhex (const std::string & hex)
+{
+  sframe::SecureBytes b = sframe::hex_to_bytes (hex.c_str ());
+  return std::vector<uint8_t> (b.data (), b.data () + b.size ());
+}
+
+inline sframe::ByteView
+view (const std::vector<uint8_t> & v)
+{
+  return {v.data (), v.size ()};
+}
+
+}  // namespace test
