@@ -475,3 +475,13 @@ DropWarner::note_drop (gint64 now_us, guint64 * count)
   last_us_ = now_us;
   return true;
 }
+
+void
+gst_sframe_base_push_gap (GstSFrameBase * self, GstBuffer * dropped)
+{
+  GstClockTime ts = GST_BUFFER_PTS_IS_VALID (dropped) ? GST_BUFFER_PTS (dropped) : GST_BUFFER_DTS (dropped);
+  if (!GST_CLOCK_TIME_IS_VALID (ts))
+    return;
+  gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
+      gst_event_new_gap (ts, GST_BUFFER_DURATION (dropped)));
+}

@@ -63,3 +63,8 @@ private:
   gint64 last_us_ = -1;
   guint64 pending_ = 0;
 };
+
+/* Tells downstream that the time of a dropped frame passed without data, so
+ * sinks still preroll and live pipelines keep running while frames cannot be
+ * processed (no key yet, all undecryptable). Call without locks held. */
+void gst_sframe_base_push_gap (GstSFrameBase * self, GstBuffer * dropped);

@@ -161,11 +161,10 @@ apply_static_key (GstSFrameDec * self, State & state)
 }
 
 static GstFlowReturn
-gst_sframe_dec_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer * outbuf)
+gst_sframe_dec_transform_locked (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer * outbuf)
 {
   auto self = GST_SFRAME_DEC (trans);
   auto format = gst_sframe_base_get_format (GST_SFRAME_BASE (self));
-  std::lock_guard<std::mutex> lock (self->impl->lock);
   State *state = self->impl->state.get ();
   if (!state)
     return GST_FLOW_FLUSHING;
@@ -197,6 +196,20 @@ gst_sframe_dec_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer
   self->impl->stats.frames++;
   self->impl->stats.bytes += written;
   return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_sframe_dec_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer * outbuf)
+{
+  auto self = GST_SFRAME_DEC (trans);
+  GstFlowReturn ret;
+  {
+    std::lock_guard<std::mutex> lock (self->impl->lock);
+    ret = gst_sframe_dec_transform_locked (trans, inbuf, outbuf);
+  }
+  if (ret == GST_BASE_TRANSFORM_FLOW_DROPPED)
+    gst_sframe_base_push_gap (GST_SFRAME_BASE (self), inbuf);
+  return ret;
 }
 
 static void

@@ -162,11 +162,10 @@ count_drop (GstSFrameEnc * self, State & state, sframe::Status status)
 }
 
 static GstFlowReturn
-gst_sframe_enc_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer * outbuf)
+gst_sframe_enc_transform_locked (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer * outbuf)
 {
   auto self = GST_SFRAME_ENC (trans);
   auto format = gst_sframe_base_get_format (GST_SFRAME_BASE (self));
-  std::lock_guard<std::mutex> lock (self->impl->lock);
   State *state = self->impl->state.get ();
   if (!state)
     return GST_FLOW_FLUSHING;
@@ -196,6 +195,20 @@ gst_sframe_enc_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer
   self->impl->stats.frames++;
   self->impl->stats.bytes += in_size;
   return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_sframe_enc_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer * outbuf)
+{
+  auto self = GST_SFRAME_ENC (trans);
+  GstFlowReturn ret;
+  {
+    std::lock_guard<std::mutex> lock (self->impl->lock);
+    ret = gst_sframe_enc_transform_locked (trans, inbuf, outbuf);
+  }
+  if (ret == GST_BASE_TRANSFORM_FLOW_DROPPED)
+    gst_sframe_base_push_gap (GST_SFRAME_BASE (self), inbuf);
+  return ret;
 }
 
 static void
