@@ -5,20 +5,15 @@ namespace sframe {
 void
 AeadCache::clear ()
 {
-  slots_.clear ();
-  sender_ = nullptr;
-  generation_ = 0;
+  reset (0);
 }
 
 void
-AeadCache::sync_generation ()
+AeadCache::reset (uint64_t generation)
 {
-  uint64_t current = ring_.generation ();
-  if (current != generation_) {
-    slots_.clear ();
-    sender_ = nullptr;
-    generation_ = current;
-  }
+  slots_.clear ();
+  sender_ = nullptr;
+  generation_ = generation;
 }
 
 AeadCache::Slot *

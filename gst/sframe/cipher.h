@@ -36,7 +36,14 @@ public:
   void clear ();
 
 private:
-  void sync_generation ();
+  /* Runs on every frame, so it is inline: one atomic load and a compare. */
+  void sync_generation ()
+  {
+    uint64_t current = ring_.generation ();
+    if (current != generation_)
+      reset (current);
+  }
+  void reset (uint64_t generation);
   Slot *insert (std::shared_ptr<KeyEntry> entry, Status * status);
 
   const KeyRing & ring_;

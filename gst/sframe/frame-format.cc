@@ -42,6 +42,38 @@ nal_type (ByteView unit)
   return unit.data[0] & 0x1f;
 }
 
+/* The metadata of a protected NAL unit: its header byte, then its position
+ * among the protected units of the access unit and their number (16 bits
+ * each, big-endian). Only the header byte is on the wire; the receiver
+ * recomputes the rest from what it got, so a removed, reordered or retyped
+ * slice fails authentication. */
+constexpr size_t kNalBindingSize = 5;
+constexpr size_t kMaxProtectedNals = 0xffff;
+
+void
+bind_nal (uint8_t header, size_t index, size_t count, uint8_t * out)
+{
+  out[0] = header;
+  out[1] = static_cast<uint8_t> (index >> 8);
+  out[2] = static_cast<uint8_t> (index);
+  out[3] = static_cast<uint8_t> (count >> 8);
+  out[4] = static_cast<uint8_t> (count);
+}
+
+/* How many units of the access unit are encrypted. An access unit must carry
+ * at least one: one with none is no picture, and accepting it would let the
+ * middle strip every slice. */
+bool
+count_protected (const std::vector<ByteView> & units, size_t * count)
+{
+  *count = 0;
+  for (const auto & u : units) {
+    if (h264::is_protected_type (nal_type (u)))
+      (*count)++;
+  }
+  return *count > 0 && *count <= kMaxProtectedNals;
+}
+
 /* Copies the bytes between the previous NAL unit and `unit` (start codes). */
 size_t
 copy_gap (ByteView frame, size_t from, const uint8_t * to, uint8_t * out)
@@ -125,7 +157,8 @@ FrameProtector::protect_h264 (const uint64_t * key_id, ByteView frame, MutableBy
     size_t * written, Header * used)
 {
   std::vector<ByteView> units;
-  if (!h264::split (frame, &units))
+  size_t count = 0, index = 0;
+  if (!h264::split (frame, &units) || !count_protected (units, &count))
     return Status::malformed_frame;
   if (out.size < protected_size_bound (FrameFormat::h264, frame))
     return Status::buffer_too_small;
@@ -139,14 +172,19 @@ FrameProtector::protect_h264 (const uint64_t * key_id, ByteView frame, MutableBy
       o += unit.size;
       continue;
     }
-    out.data[o++] = unit.data[0];
-    scratch_.resize (unit.size - 1 + kMaxOverhead);
+    /* The NAL header byte is escaped together with the SFrame: a 0x00 header
+     * followed by SFrame bytes 00 01 would otherwise form a start code. Being
+     * first, the header byte itself comes out unchanged. */
+    scratch_.resize (unit.size + kMaxOverhead);
+    scratch_[0] = unit.data[0];
+    uint8_t binding[kNalBindingSize];
+    bind_nal (unit.data[0], index++, count, binding);
     size_t n = 0;
-    Status s = encryptor_.encrypt (key_id, unit.sub (0, 1), unit.from (1),
-        {scratch_.data (), scratch_.size ()}, &n, used);
+    Status s = encryptor_.encrypt (key_id, {binding, sizeof binding}, unit.from (1),
+        {scratch_.data () + 1, scratch_.size () - 1}, &n, used);
     if (s != Status::ok)
       return s;
-    o += h264::escape ({scratch_.data (), n}, out.data + o);
+    o += h264::escape ({scratch_.data (), 1 + n}, out.data + o);
   }
   o += copy_gap (frame, consumed, frame.data + frame.size, out.data + o);
   *written = o;
@@ -178,7 +216,8 @@ FrameUnprotector::unprotect_h264 (ByteView frame, MutableByteView out, size_t * 
     Header * header)
 {
   std::vector<ByteView> units;
-  if (!h264::split (frame, &units))
+  size_t count = 0, index = 0;
+  if (!h264::split (frame, &units) || !count_protected (units, &count))
     return Status::malformed_frame;
   if (out.size < frame.size)
     return Status::buffer_too_small;
@@ -193,11 +232,15 @@ FrameUnprotector::unprotect_h264 (ByteView frame, MutableByteView out, size_t * 
       continue;
     }
     out.data[o++] = unit.data[0];
+    /* Unescape header and SFrame together, as protect_h264() escaped them;
+     * the header byte comes back first, unchanged. */
     scratch_.resize (unit.size);
     size_t escaped = 0, n = 0;
-    if (!h264::unescape (unit.from (1), scratch_.data (), &escaped))
+    if (unit.size < 2 || !h264::unescape (unit, scratch_.data (), &escaped))
       return Status::malformed_frame;
-    Status s = decryptor_.decrypt ({scratch_.data (), escaped}, unit.sub (0, 1),
+    uint8_t binding[kNalBindingSize];
+    bind_nal (unit.data[0], index++, count, binding);
+    Status s = decryptor_.decrypt ({scratch_.data () + 1, escaped - 1}, {binding, sizeof binding},
         out.from (o), &n, header);
     if (s != Status::ok)
       return s;

@@ -14,7 +14,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_sframe_base_debug);
 #define DEFAULT_MODE GST_SFRAME_MODE_CODEC
 
 /* What a codec-mode element accepts: the codecs it has a layout for. */
-#define CODEC_CAPS "audio/x-opus; video/x-vp8; video/x-h264, stream-format=(string)byte-stream"
+/* H.264 must come as whole access units: the slices of one picture are
+ * bound together (docs/wire-format.md). */
+#define CODEC_CAPS "audio/x-opus; video/x-vp8; " \
+    "video/x-h264, stream-format=(string)byte-stream, alignment=(string)au"
 #define SFRAME_MEDIA_TYPE "application/x-sframe"
 
 enum {
@@ -39,11 +42,8 @@ struct Settings {
 };
 
 struct State {
-  GstSFrameKeyStore *store = nullptr;
   GstSFrameMode mode = DEFAULT_MODE;
   sframe::FrameFormat format = sframe::FrameFormat::opaque;
-
-  ~State () { gst_clear_object (&store); }
 };
 
 }  // namespace
@@ -53,6 +53,10 @@ struct SFrameBaseImpl {
   Settings settings;
   guint applied_key_writes = 0;  /* under settings_lock */
   std::mutex state_lock;
+  /* From READY to NULL: the room's store, so applications can install keys
+   * before data flows. */
+  GstSFrameKeyStore *store = nullptr;
+  std::string store_room;
   std::unique_ptr<State> state;
 };
 
@@ -81,7 +85,7 @@ gst_sframe_base_get_store (GstSFrameBase * self)
 {
   auto priv = PRIV (self);
   std::lock_guard<std::mutex> lock (priv->state_lock);
-  return priv->state && priv->state->store ? GST_SFRAME_KEY_STORE (gst_object_ref (priv->state->store)) : nullptr;
+  return priv->store ? GST_SFRAME_KEY_STORE (gst_object_ref (priv->store)) : nullptr;
 }
 
 GstSFrameMode
@@ -200,6 +204,44 @@ gst_sframe_base_get_property (GObject * object, guint prop_id, GValue * value, G
   }
 }
 
+/* Looks up (or creates) the store of the configured room, once per room. */
+static void
+ensure_store (GstSFrameBase * self, const std::string & room)
+{
+  auto priv = PRIV (self);
+  {
+    std::lock_guard<std::mutex> lock (priv->state_lock);
+    if (priv->store && priv->store_room == room)
+      return;
+  }
+  GstSFrameKeyStore *store = gst_sframe_key_store_obtain (GST_ELEMENT (self), room.c_str ());
+  std::lock_guard<std::mutex> lock (priv->state_lock);
+  gst_clear_object (&priv->store);
+  priv->store = store;
+  priv->store_room = room;
+}
+
+static void
+release_store (GstSFrameBase * self)
+{
+  auto priv = PRIV (self);
+  std::lock_guard<std::mutex> lock (priv->state_lock);
+  gst_clear_object (&priv->store);
+}
+
+static GstStateChangeReturn
+gst_sframe_base_change_state (GstElement * element, GstStateChange transition)
+{
+  auto self = GST_SFRAME_BASE (element);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+    ensure_store (self, snapshot_settings (self).room);
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS (gst_sframe_base_parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    release_store (self);
+  return ret;
+}
+
 static gboolean
 gst_sframe_base_start (GstBaseTransform * trans)
 {
@@ -211,8 +253,8 @@ gst_sframe_base_start (GstBaseTransform * trans)
     s = priv->settings;
     priv->applied_key_writes = 0;  /* a static key is (re)installed on start */
   }
+  ensure_store (self, s.room);  /* `room` may have changed in READY */
   auto state = std::make_unique<State> ();
-  state->store = gst_sframe_key_store_obtain (GST_ELEMENT (self), s.room.c_str ());
   state->mode = s.mode;
   GST_DEBUG_OBJECT (self, "room %s, mode %s", s.room.c_str (),
       s.mode == GST_SFRAME_MODE_FRAME ? "frame" : "codec");
@@ -225,11 +267,8 @@ static gboolean
 gst_sframe_base_stop (GstBaseTransform * trans)
 {
   auto priv = PRIV (GST_SFRAME_BASE (trans));
-  std::unique_ptr<State> old;
-  {
-    std::lock_guard<std::mutex> lock (priv->state_lock);
-    old = std::move (priv->state);
-  }
+  std::lock_guard<std::mutex> lock (priv->state_lock);
+  priv->state.reset ();
   return TRUE;
 }
 
@@ -341,6 +380,7 @@ gst_sframe_base_query (GstBaseTransform * trans, GstPadDirection direction, GstQ
 static void
 gst_sframe_base_finalize (GObject * object)
 {
+  release_store (GST_SFRAME_BASE (object));
   delete PRIV (GST_SFRAME_BASE (object));
   PRIV (GST_SFRAME_BASE (object)) = nullptr;
   G_OBJECT_CLASS (gst_sframe_base_parent_class)->finalize (object);
@@ -364,6 +404,7 @@ gst_sframe_base_class_init (GstSFrameBaseClass * klass)
   gobject_class->set_property = gst_sframe_base_set_property;
   gobject_class->get_property = gst_sframe_base_get_property;
   gobject_class->finalize = gst_sframe_base_finalize;
+  GST_ELEMENT_CLASS (klass)->change_state = GST_DEBUG_FUNCPTR (gst_sframe_base_change_state);
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_sframe_base_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_sframe_base_stop);

@@ -1,0 +1,458 @@
+/* Keys over time and between elements: changing the sender key while
+ * PLAYING without losing a frame (also frames still in flight under the old
+ * key), two encrypters sharing one sender key never repeating a counter,
+ * and rooms keeping their key stores apart. */
+#include "sframe-check.h"
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+using namespace check;
+
+namespace {
+
+/* The key ids of every SFrame in a protected frame, read from the clear
+ * layout alone (as an SFU would). */
+std::vector<guint64>
+key_ids_of (Layout layout, const Bytes & ct)
+{
+  std::vector<guint64> ids;
+  sframe::Header header;
+  size_t len = 0;
+  if (layout != Layout::h264) {
+    fail_unless (parse_header (ct, clear_prefix (layout, ct), &header, &len));
+    ids.push_back (header.key_id);
+    return ids;
+  }
+  for (const Nal & nal : split_annexb (ct)) {
+    if (h264_type_is_clear (ct[nal.offset]))
+      continue;
+    Bytes sf = h264_unescape (ct.data () + nal.offset + 1, nal.size - 1);
+    fail_unless (parse_header (sf, 0, &header, &len));
+    ids.push_back (header.key_id);
+  }
+  return ids;
+}
+
+void
+expect_key_id (Layout layout, const Bytes & ct, guint64 key_id)
+{
+  for (guint64 id : key_ids_of (layout, ct))
+    fail_unless_equals_uint64 (id, key_id);
+}
+
+struct Sent {
+  Bytes pt;
+  Bytes ct;
+};
+
+const Layout kLayouts[] = {Layout::frame, Layout::opus, Layout::vp8, Layout::h264};
+
+/* Encrypts `n` frames, checking each is under `key_id`. */
+std::vector<Sent>
+send (GstHarness * enc, Layout layout, Rng & rng, int n, guint64 key_id)
+{
+  std::vector<Sent> out;
+  for (int i = 0; i < n; i++) {
+    Sent s;
+    s.pt = media_frame (rng, layout, 40 + rng () % 200, i);
+    s.ct = must_transform (enc, s.pt);
+    expect_key_id (layout, s.ct, key_id);
+    out.push_back (std::move (s));
+  }
+  return out;
+}
+
+void
+receive (GstHarness * dec, const std::vector<Sent> & frames, const char *what)
+{
+  for (size_t i = 0; i < frames.size (); i++) {
+    Bytes out;
+    fail_unless (transform (dec, frames[i].ct, &out), "%s frame %zu lost", what, i);
+    fail_unless (out == frames[i].pt, "%s frame %zu differs", what, i);
+  }
+}
+
+}  // namespace
+
+/* The application rotates keys through the store API while PLAYING: the
+ * receivers learn key 2, the sender switches to it, then retires key 1.
+ * Frames encrypted under key 1 but delivered after the switch still decrypt. */
+GST_START_TEST (test_key_change_store_api)
+{
+  Layout layout = kLayouts[__i__];
+  Rng rng (3000 + __i__);
+  GstHarness *enc = harness_new ("sframeenc", std::string ("mode=") + layout_mode (layout), layout_caps (layout));
+  GstHarness *dec = dec_harness_for (enc, std::string ("mode=") + layout_mode (layout));
+  GstSFrameKeyStore *es = key_store (enc), *ds = key_store (dec);
+  fail_unless (es != ds, "separate harnesses must not share a store");
+  add_key (es, 1, kKeyHex1);
+  fail_unless (gst_sframe_key_store_set_sender_key (es, 1, nullptr));
+  add_key (ds, 1, kKeyHex1);
+
+  receive (dec, send (enc, layout, rng, 20, 1), "before");
+  auto in_flight = send (enc, layout, rng, 10, 1);
+
+  add_key (ds, 2, kKeyHex2);
+  add_key (es, 2, kKeyHex2);
+  fail_unless (gst_sframe_key_store_set_sender_key (es, 2, nullptr));
+  auto after = send (enc, layout, rng, 20, 2);
+  receive (dec, std::vector<Sent> (after.begin (), after.begin () + 10), "after");
+  receive (dec, in_flight, "in flight");
+  receive (dec, std::vector<Sent> (after.begin () + 10, after.end ()), "after");
+
+  fail_unless (gst_sframe_key_store_remove_key (es, 1));
+  receive (dec, send (enc, layout, rng, 10, 2), "after retiring key 1");
+
+  fail_unless_equals_uint64 (stat (enc, "frames"), 60);
+  fail_unless_equals_uint64 (stat (enc, "dropped"), 0);
+  fail_unless_equals_uint64 (stat (dec, "frames"), 60);
+  fail_unless_equals_uint64 (stat (dec, "dropped"), 0);
+  gst_object_unref (ds);
+  gst_object_unref (es);
+  gst_harness_teardown (dec);
+  gst_harness_teardown (enc);
+}
+GST_END_TEST;
+
+/* The same through the properties: a new key-id alone changes nothing; the
+ * next write of `key` switches to the (key-id, key) pair at once. */
+GST_START_TEST (test_key_change_properties)
+{
+  Layout layout = kLayouts[__i__];
+  Rng rng (3100 + __i__);
+  std::string mode = std::string ("mode=") + layout_mode (layout);
+  GstHarness *enc = harness_new ("sframeenc", mode + " key-id=1 key=" + kKeyHex1, layout_caps (layout));
+  GstHarness *dec = dec_harness_for (enc, mode);
+  GstSFrameKeyStore *ds = key_store (dec);
+  add_key (ds, 1, kKeyHex1);
+  add_key (ds, 2, kKeyHex2);
+
+  receive (dec, send (enc, layout, rng, 20, 1), "before");
+  auto in_flight = send (enc, layout, rng, 10, 1);
+
+  g_object_set (enc->element, "key-id", G_GUINT64_CONSTANT (2), nullptr);
+  auto between = send (enc, layout, rng, 3, 1);
+  g_object_set (enc->element, "key", kKeyHex2, nullptr);
+  auto after = send (enc, layout, rng, 20, 2);
+
+  receive (dec, std::vector<Sent> (after.begin (), after.begin () + 5), "after");
+  receive (dec, in_flight, "in flight");
+  receive (dec, between, "between the writes");
+  receive (dec, std::vector<Sent> (after.begin () + 5, after.end ()), "after");
+
+  fail_unless_equals_uint64 (stat (dec, "frames"), 53);
+  fail_unless_equals_uint64 (stat (dec, "dropped"), 0);
+  gst_object_unref (ds);
+  gst_harness_teardown (dec);
+  gst_harness_teardown (enc);
+}
+GST_END_TEST;
+
+/* The switch happens on the application thread while another thread
+ * streams frames through the encrypter. Every frame, on either side of the
+ * switch, decrypts; the last old-key frames arrive after new-key ones. */
+GST_START_TEST (test_key_change_while_streaming)
+{
+  const bool by_property = __i__ == 1;
+  GstHarness *enc = harness_new ("sframeenc",
+      by_property ? std::string ("mode=frame key-id=1 key=") + kKeyHex1 : std::string ("mode=frame"),
+      kOpaqueCaps);
+  GstHarness *dec = dec_harness_for (enc, "mode=frame");
+  GstSFrameKeyStore *es = key_store (enc), *ds = key_store (dec);
+  if (!by_property) {
+    add_key (es, 1, kKeyHex1);
+    fail_unless (gst_sframe_key_store_set_sender_key (es, 1, nullptr));
+  }
+  add_key (ds, 1, kKeyHex1);
+  add_key (ds, 2, kKeyHex2);
+
+  std::atomic<int> pushed {0};
+  std::atomic<int> pushed_at_switch {-1};
+  std::vector<Bytes> plaintexts;
+  std::thread streamer ([&] {
+    Rng rng (3200);
+    /* Keep streaming until 300 frames went in after the switch. */
+    for (int i = 0; pushed_at_switch < 0 || i < pushed_at_switch + 300; i++) {
+      Bytes pt = random_bytes (rng, 30 + i % 100);
+      plaintexts.push_back (pt);
+      gst_harness_push (enc, to_buffer (pt));
+      pushed = i + 1;
+    }
+  });
+  while (pushed < 300)
+    g_usleep (1000);
+  if (by_property) {
+    g_object_set (enc->element, "key-id", G_GUINT64_CONSTANT (2), nullptr);
+    g_object_set (enc->element, "key", kKeyHex2, nullptr);
+  } else {
+    add_key (es, 2, kKeyHex2);
+    fail_unless (gst_sframe_key_store_set_sender_key (es, 2, nullptr));
+  }
+  /* The frame being pushed during the switch may still take the old key. */
+  pushed_at_switch = pushed.load () + 1;
+  streamer.join ();
+
+  /* Collect in send order, then deliver the last 20 old-key frames after
+   * the first 20 new-key ones. */
+  std::vector<Sent> old_key, new_key;
+  for (size_t i = 0; i < plaintexts.size (); i++) {
+    GstBuffer *buf = gst_harness_try_pull (enc);
+    fail_unless (buf != nullptr, "frame %zu was not encrypted", i);
+    Sent s {plaintexts[i], to_bytes (buf)};
+    gst_buffer_unref (buf);
+    guint64 id = key_ids_of (Layout::frame, s.ct)[0];
+    fail_unless (id == 1 || id == 2);
+    fail_unless (id == 2 || new_key.empty (), "key 1 used after key 2");
+    (id == 1 ? old_key : new_key).push_back (std::move (s));
+  }
+  fail_unless (old_key.size () >= 300 && new_key.size () >= 300, "old %zu new %zu", old_key.size (), new_key.size ());
+  size_t split = old_key.size () - 20;
+  receive (dec, std::vector<Sent> (old_key.begin (), old_key.begin () + split), "old key");
+  receive (dec, std::vector<Sent> (new_key.begin (), new_key.begin () + 20), "new key");
+  receive (dec, std::vector<Sent> (old_key.begin () + split, old_key.end ()), "in flight");
+  receive (dec, std::vector<Sent> (new_key.begin () + 20, new_key.end ()), "new key");
+  fail_unless_equals_uint64 (stat (dec, "frames"), plaintexts.size ());
+  fail_unless_equals_uint64 (stat (dec, "dropped"), 0);
+  fail_unless_equals_uint64 (stat (enc, "dropped"), 0);
+
+  gst_object_unref (ds);
+  gst_object_unref (es);
+  gst_harness_teardown (dec);
+  gst_harness_teardown (enc);
+}
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------
+ * One sender key, two encrypters */
+
+namespace {
+
+constexpr const char *kSharedRoom = "shared-room";
+
+/* An element of kSharedRoom given `store` before it starts. */
+GstHarness *
+harness_in_store (const char *factory, GstSFrameKeyStore * store, GstCaps * caps)
+{
+  GstElement *element = make_element (factory, std::string ("mode=frame room=") + kSharedRoom);
+  GstContext *context = gst_sframe_key_store_make_context (store);
+  gst_element_set_context (element, context);
+  gst_context_unref (context);
+  GstHarness *h = harness_wrap (element, nullptr);
+  gst_object_unref (element);
+  gst_harness_set_src_caps (h, gst_caps_copy (caps));
+  GstSFrameKeyStore *used = key_store (h);
+  fail_unless (used == store, "%s did not use the store of its context", factory);
+  gst_object_unref (used);
+  return h;
+}
+
+Bytes
+tagged_frame (int source, int index)
+{
+  Bytes pt (24, static_cast<guint8> (source));
+  for (int b = 0; b < 4; b++)
+    pt[1 + b] = static_cast<guint8> (index >> (8 * b));
+  return pt;
+}
+
+}  // namespace
+
+/* Audio and video of one participant share the sender key: 10,000 frames
+ * through two encrypters, half interleaved on one thread and half from two
+ * threads at once, carry 10,000 distinct (key id, counter) pairs, and all
+ * decrypt. */
+GST_START_TEST (test_shared_sender_key_unique_counters)
+{
+  GstSFrameKeyStore *store = gst_sframe_key_store_new (kSharedRoom);
+  add_key (store, 3, kKeyHex1);
+  fail_unless (gst_sframe_key_store_set_sender_key (store, 3, nullptr));
+  GstCaps *caps = gst_caps_from_string (kOpaqueCaps);
+  GstHarness *enc[2] = {harness_in_store ("sframeenc", store, caps),
+    harness_in_store ("sframeenc", store, caps)};
+
+  const int kPerSource = 5000;
+  std::set<Bytes> sent;
+  for (int i = 0; i < kPerSource / 2; i++) {
+    for (int src = 0; src < 2; src++) {
+      sent.insert (tagged_frame (src, i));
+      gst_harness_push (enc[src], to_buffer (tagged_frame (src, i)));
+    }
+  }
+  std::thread workers[2];
+  for (int src = 0; src < 2; src++) {
+    workers[src] = std::thread ([&enc, src] {
+      for (int i = kPerSource / 2; i < kPerSource; i++)
+        gst_harness_push (enc[src], to_buffer (tagged_frame (src, i)));
+    });
+    for (int i = kPerSource / 2; i < kPerSource; i++)
+      sent.insert (tagged_frame (src, i));
+  }
+  for (auto & w : workers)
+    w.join ();
+
+  std::map<guint64, Bytes> by_counter;
+  for (int src = 0; src < 2; src++) {
+    fail_unless_equals_int (gst_harness_buffers_in_queue (enc[src]), kPerSource);
+    GstBuffer *buf;
+    while ((buf = gst_harness_try_pull (enc[src]))) {
+      Bytes ct = to_bytes (buf);
+      gst_buffer_unref (buf);
+      sframe::Header header;
+      size_t len = 0;
+      fail_unless (parse_header (ct, 0, &header, &len));
+      fail_unless_equals_uint64 (header.key_id, 3);
+      fail_unless (by_counter.emplace (header.counter, ct).second,
+          "counter %" G_GUINT64_FORMAT " used twice under key 3", header.counter);
+    }
+  }
+  fail_unless_equals_int (by_counter.size (), 2 * kPerSource);
+
+  /* In counter order (the send order) every frame decrypts, to what went in. */
+  GstCaps *sframe_caps = output_caps (enc[0]);
+  GstHarness *dec = harness_in_store ("sframedec", store, sframe_caps);
+  gst_caps_unref (sframe_caps);
+  std::set<Bytes> received;
+  for (const auto & kv : by_counter) {
+    Bytes out;
+    fail_unless (transform (dec, kv.second, &out), "counter %" G_GUINT64_FORMAT " refused", kv.first);
+    received.insert (out);
+  }
+  fail_unless (received == sent, "decrypted frames differ from the frames sent");
+
+  gst_harness_teardown (dec);
+  gst_harness_teardown (enc[1]);
+  gst_harness_teardown (enc[0]);
+  gst_caps_unref (caps);
+  gst_object_unref (store);
+}
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------
+ * Rooms */
+
+static GstSFrameKeyStore *
+store_of (GstElement * pipeline, const char *name)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
+  fail_unless (e != nullptr);
+  GstSFrameKeyStore *store = nullptr;
+  g_object_get (e, "key-store", &store, nullptr);
+  gst_object_unref (e);
+  return store;
+}
+
+/* One pipeline, two rooms: the elements of a room share one store, the
+ * rooms have different stores, and a key of one is not in the other. */
+GST_START_TEST (test_two_rooms_in_one_pipeline)
+{
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch (
+      "fakesrc num-buffers=0 ! sframeenc name=ea room=a ! sframedec name=da room=a"
+      " ! sframeenc name=eb room=b ! sframedec name=db room=b ! fakesink", &error);
+  fail_unless (pipeline != nullptr, "%s", error ? error->message : "?");
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int (gst_element_get_state (pipeline, nullptr, nullptr, 10 * GST_SECOND),
+      GST_STATE_CHANGE_SUCCESS);
+
+  GstSFrameKeyStore *ea = store_of (pipeline, "ea"), *da = store_of (pipeline, "da");
+  GstSFrameKeyStore *eb = store_of (pipeline, "eb"), *db = store_of (pipeline, "db");
+  fail_unless (ea && da && eb && db, "a key store is missing while PAUSED");
+  fail_unless (ea == da, "room a has two stores");
+  fail_unless (eb == db, "room b has two stores");
+  fail_unless (ea != eb, "rooms a and b share a store");
+  fail_unless_equals_string (gst_sframe_key_store_get_room (ea), "a");
+  fail_unless_equals_string (gst_sframe_key_store_get_room (eb), "b");
+
+  add_key (ea, 5, kKeyHex1);
+  fail_unless (gst_sframe_key_store_set_sender_key (ea, 5, nullptr));
+  fail_unless (gst_sframe_key_store_has_key (da, 5));
+  fail_if (gst_sframe_key_store_has_key (eb, 5), "room a's key is in room b");
+  fail_if (gst_sframe_key_store_get_sender_key (eb, nullptr), "room a's sender key is room b's");
+  GError *set_error = nullptr;
+  fail_if (gst_sframe_key_store_set_sender_key (db, 5, &set_error));
+  g_clear_error (&set_error);
+
+  for (auto s : {ea, da, eb, db})
+    gst_object_unref (s);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
+/* The two rooms also keep data apart: a frame of room a cannot be read in
+ * room b even though both sit in one pipeline. Harnessed as one bin. */
+GST_START_TEST (test_two_rooms_keep_frames_apart)
+{
+  GstHarness *h = gst_harness_new_parse (
+      "sframeenc name=ea room=a mode=frame ! sframedec name=db room=b mode=frame");
+  gst_harness_set_src_caps_str (h, kOpaqueCaps);
+  GstElement *ea = gst_bin_get_by_name (GST_BIN (h->element), "ea");
+  GstElement *db = gst_bin_get_by_name (GST_BIN (h->element), "db");
+  GstSFrameKeyStore *sa = nullptr, *sb = nullptr;
+  g_object_get (ea, "key-store", &sa, nullptr);
+  g_object_get (db, "key-store", &sb, nullptr);
+  fail_unless (sa && sb && sa != sb);
+  add_key (sa, 1, kKeyHex1);
+  fail_unless (gst_sframe_key_store_set_sender_key (sa, 1, nullptr));
+
+  Rng rng (3300);
+  for (int i = 0; i < 10; i++)
+    fail_if (transform (h, random_bytes (rng, 50)), "room b decrypted room a's frame");
+  fail_unless_equals_uint64 (stat (ea, "frames"), 10);
+  fail_unless_equals_uint64 (stat (db, "unknown-key"), 10);
+
+  /* Once room b holds the key as well, the same path works. */
+  add_key (sb, 1, kKeyHex1);
+  Bytes pt = random_bytes (rng, 50), out;
+  fail_unless (transform (h, pt, &out) && out == pt);
+
+  gst_object_unref (sb);
+  gst_object_unref (sa);
+  gst_object_unref (db);
+  gst_object_unref (ea);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* The key-store property is available from READY on, so an application can
+ * install keys before any data flows; elements of one room share it. */
+GST_START_TEST (test_key_store_available_at_ready)
+{
+  GstElement *pipeline = gst_parse_launch ("fakesrc num-buffers=0 ! sframeenc name=ea ! fakesink", nullptr);
+  fail_unless (pipeline != nullptr);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  GstSFrameKeyStore *store = store_of (pipeline, "ea");
+  fail_unless (store != nullptr, "no key store at READY");
+  fail_unless_equals_string (gst_sframe_key_store_get_room (store), "default");
+  gst_object_unref (store);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
+static Suite *
+sframe_keys_suite (void)
+{
+  Suite *s = suite_create ("sframe-keys");
+  TCase *change = tcase_create ("key-change");
+  suite_add_tcase (s, change);
+  tcase_add_loop_test (change, test_key_change_store_api, 0, G_N_ELEMENTS (kLayouts));
+  tcase_add_loop_test (change, test_key_change_properties, 0, G_N_ELEMENTS (kLayouts));
+  tcase_add_loop_test (change, test_key_change_while_streaming, 0, 2);
+
+  TCase *shared = tcase_create ("shared");
+  suite_add_tcase (s, shared);
+  tcase_add_test (shared, test_shared_sender_key_unique_counters);
+
+  TCase *rooms = tcase_create ("rooms");
+  suite_add_tcase (s, rooms);
+  tcase_add_test (rooms, test_two_rooms_in_one_pipeline);
+  tcase_add_test (rooms, test_two_rooms_keep_frames_apart);
+  tcase_add_test (rooms, test_key_store_available_at_ready);
+  return s;
+}
+
+GST_CHECK_MAIN (sframe_keys);
