@@ -5,9 +5,15 @@
  *
  * Authenticates and decrypts SFrame (RFC 9605) media frames. It sits between
  * an RTP depayloader and a decoder. Frames it cannot authenticate (tampered,
- * truncated, replayed, unknown key id) are dropped and counted by reason in
+ * truncated, replayed) are dropped and counted by reason in
  * #GstSFrameDec:stats, with at most one warning every two seconds naming the
  * key id.
+ *
+ * Frames under a key id it does not have yet are held for a short while
+ * (#GstSFrameDec:hold-time, #GstSFrameDec:hold-frames): if the key arrives in
+ * time they are decrypted and pushed in order, otherwise dropped. Once a key
+ * it was missing arrives, sframedec sends an upstream GstForceKeyUnit event so
+ * the sender produces a key frame (through webrtcbin: an RTCP PLI).
  *
  * ## Example launch line
  * |[
@@ -21,19 +27,31 @@
 #include "gstsframedec.h"
 
 #include <gst/sframe/keyring.h>
+#include <gst/video/video.h>
 
+#include <deque>
 #include <memory>
 #include <mutex>
 
 GST_DEBUG_CATEGORY_STATIC (gst_sframe_dec_debug);
 #define GST_CAT_DEFAULT gst_sframe_dec_debug
 
+#define DEFAULT_HOLD_TIME_MS 500
+#define DEFAULT_HOLD_FRAMES 16
+
 enum {
   PROP_0,
   PROP_STATS,
+  PROP_HOLD_TIME,
+  PROP_HOLD_FRAMES,
 };
 
 namespace {
+
+struct Settings {
+  guint hold_time_ms = DEFAULT_HOLD_TIME_MS;
+  guint hold_frames = DEFAULT_HOLD_FRAMES;
+};
 
 struct Stats {
   guint64 frames = 0;   /* decrypted */
@@ -43,23 +61,46 @@ struct Stats {
   guint64 replayed = 0;
   guint64 malformed = 0;
   guint64 dropped = 0;
+  guint64 held = 0;     /* frames that waited for their key */
+  guint64 released = 0; /* held frames decrypted once the key came */
+  guint64 key_unit_requests = 0;
 };
+
+void
+unref_all (std::deque<GstBuffer *> & queue)
+{
+  for (GstBuffer *b : queue)
+    gst_buffer_unref (b);
+  queue.clear ();
+}
 
 /* Exists only while running. */
 struct State {
   GstSFrameKeyStore *store = nullptr;
   std::unique_ptr<sframe::FrameUnprotector> unprotector;
   DropWarner warner;
+  std::deque<GstBuffer *> held;   /* input frames waiting for their key */
+  std::deque<GstBuffer *> ready;  /* decrypted held frames, to push first */
+  uint64_t held_generation = 0;   /* key ring generation last tried */
+  bool missed_key = false;        /* a key was missing since the last request */
 
-  ~State () { gst_clear_object (&store); }
+  ~State ()
+  {
+    unref_all (held);
+    unref_all (ready);
+    gst_clear_object (&store);
+  }
 };
 
 }  // namespace
 
 struct SFrameDecImpl {
-  std::mutex lock;
+  std::mutex settings_lock;
+  Settings settings;
+  std::mutex lock;  /* state and stats */
   std::unique_ptr<State> state;
   Stats stats;
+  bool last_frame_held = false;
 };
 
 struct _GstSFrameDec {
@@ -81,7 +122,17 @@ stats_structure (const Stats & s)
       "unknown-key", G_TYPE_UINT64, s.unknown_key,
       "replayed", G_TYPE_UINT64, s.replayed,
       "malformed", G_TYPE_UINT64, s.malformed,
-      "dropped", G_TYPE_UINT64, s.dropped, nullptr);
+      "dropped", G_TYPE_UINT64, s.dropped,
+      "held", G_TYPE_UINT64, s.held,
+      "released", G_TYPE_UINT64, s.released,
+      "key-unit-requests", G_TYPE_UINT64, s.key_unit_requests, nullptr);
+}
+
+static Settings
+snapshot_settings (GstSFrameDec * self)
+{
+  std::lock_guard<std::mutex> lock (self->impl->settings_lock);
+  return self->impl->settings;
 }
 
 static gboolean
@@ -152,6 +203,13 @@ count_drop (GstSFrameDec * self, State & state, sframe::Status status, const sfr
   }
 }
 
+static bool
+header_parsed (sframe::Status status)
+{
+  return status != sframe::Status::header_truncated &&
+      status != sframe::Status::header_non_minimal && status != sframe::Status::malformed_frame;
+}
+
 static void
 apply_static_key (GstSFrameDec * self, State & state)
 {
@@ -160,41 +218,142 @@ apply_static_key (GstSFrameDec * self, State & state)
     gst_sframe_base_install_key (GST_SFRAME_BASE (self), state.store, key, 0);
 }
 
-static GstFlowReturn
-gst_sframe_dec_transform_locked (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer * outbuf)
+/* Decrypts `inbuf` into `outbuf` (at least as large); trims it on success. */
+static sframe::Status
+decrypt_buffer (State & state, sframe::FrameFormat format, GstBuffer * inbuf, GstBuffer * outbuf,
+    sframe::Header * header)
 {
-  auto self = GST_SFRAME_DEC (trans);
+  GstMapInfo in, out;
+  if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
+    return sframe::Status::invalid_argument;
+  if (!gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
+    gst_buffer_unmap (inbuf, &in);
+    return sframe::Status::invalid_argument;
+  }
+  size_t written = 0;
+  header->key_id = G_MAXUINT64;
+  header->counter = 0;
+  auto status = state.unprotector->unprotect (format, {in.data, in.size}, {out.data, out.size},
+      &written, header);
+  gst_buffer_unmap (outbuf, &out);
+  gst_buffer_unmap (inbuf, &in);
+  if (status == sframe::Status::ok)
+    gst_buffer_resize (outbuf, 0, written);
+  return status;
+}
+
+static void
+count_frame (GstSFrameDec * self, GstBuffer * out)
+{
+  self->impl->stats.frames++;
+  self->impl->stats.bytes += gst_buffer_get_size (out);
+}
+
+static GstClockTime
+buffer_time (GstBuffer * buf)
+{
+  return GST_BUFFER_PTS_IS_VALID (buf) ? GST_BUFFER_PTS (buf) : GST_BUFFER_DTS (buf);
+}
+
+/* Drops held frames beyond the configured count or time span. */
+static void
+trim_held (GstSFrameDec * self, State & state, const Settings & settings)
+{
+  auto too_old = [&] () {
+    GstClockTime first = buffer_time (state.held.front ());
+    GstClockTime last = buffer_time (state.held.back ());
+    return GST_CLOCK_TIME_IS_VALID (first) && GST_CLOCK_TIME_IS_VALID (last) && last > first &&
+        last - first > settings.hold_time_ms * GST_MSECOND;
+  };
+  while (!state.held.empty () && (state.held.size () > settings.hold_frames || too_old ())) {
+    gst_buffer_unref (state.held.front ());
+    state.held.pop_front ();
+    self->impl->stats.unknown_key++;
+    self->impl->stats.dropped++;
+  }
+}
+
+static void
+drop_held (GstSFrameDec * self, State & state)
+{
+  self->impl->stats.unknown_key += state.held.size ();
+  self->impl->stats.dropped += state.held.size ();
+  unref_all (state.held);
+}
+
+/* After a key change, decrypts what it can of the held frames, in order;
+ * frames after one that still has no key stay held. */
+static void
+retry_held (GstSFrameDec * self, State & state, sframe::FrameFormat format)
+{
+  uint64_t generation = gst_sframe_key_store_get_ring (state.store).generation ();
+  if (state.held.empty () || generation == state.held_generation)
+    return;
+  state.held_generation = generation;
+  while (!state.held.empty ()) {
+    GstBuffer *in = state.held.front ();
+    GstBuffer *out = gst_sframe_base_new_output (in, gst_buffer_get_size (in));
+    sframe::Header header;
+    auto status = decrypt_buffer (state, format, in, out, &header);
+    if (status == sframe::Status::unknown_key) {
+      gst_buffer_unref (out);
+      break;
+    }
+    state.held.pop_front ();
+    gst_buffer_unref (in);
+    if (status == sframe::Status::ok) {
+      count_frame (self, out);
+      self->impl->stats.released++;
+      state.ready.push_back (out);
+    } else {
+      gst_buffer_unref (out);
+      count_drop (self, state, status, header, header_parsed (status));
+    }
+  }
+}
+
+static void
+request_key_unit (GstSFrameDec * self)
+{
+  GST_INFO_OBJECT (self, "key arrived: asking upstream for a key frame");
+  gst_pad_push_event (GST_BASE_TRANSFORM_SINK_PAD (self),
+      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+static GstFlowReturn
+gst_sframe_dec_transform_locked (GstSFrameDec * self, GstBuffer * inbuf, GstBuffer * outbuf,
+    bool * want_key_unit)
+{
   auto format = gst_sframe_base_get_format (GST_SFRAME_BASE (self));
   State *state = self->impl->state.get ();
   if (!state)
     return GST_FLOW_FLUSHING;
   apply_static_key (self, *state);
 
-  GstMapInfo in, out;
-  if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
-    return GST_FLOW_ERROR;
-  if (!gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
-    gst_buffer_unmap (inbuf, &in);
-    return GST_FLOW_ERROR;
-  }
-  size_t written = 0;
   sframe::Header header;
-  header.key_id = G_MAXUINT64;
-  header.counter = 0;
-  auto status = state->unprotector->unprotect (format, {in.data, in.size}, {out.data, out.size},
-      &written, &header);
-  gst_buffer_unmap (outbuf, &out);
-  gst_buffer_unmap (inbuf, &in);
-
+  auto status = decrypt_buffer (*state, format, inbuf, outbuf, &header);
+  if (status == sframe::Status::unknown_key) {
+    Settings settings = snapshot_settings (self);
+    state->missed_key = true;
+    if (settings.hold_frames > 0 && settings.hold_time_ms > 0) {
+      state->held.push_back (gst_buffer_ref (inbuf));
+      self->impl->stats.held++;
+      trim_held (self, *state, settings);
+      self->impl->last_frame_held = true;
+      return GST_BASE_TRANSFORM_FLOW_DROPPED;
+    }
+  }
   if (status != sframe::Status::ok) {
-    bool parsed = status != sframe::Status::header_truncated &&
-        status != sframe::Status::header_non_minimal && status != sframe::Status::malformed_frame;
-    count_drop (self, *state, status, header, parsed);
+    count_drop (self, *state, status, header, header_parsed (status));
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
-  gst_buffer_resize (outbuf, 0, written);
-  self->impl->stats.frames++;
-  self->impl->stats.bytes += written;
+  /* Frames still waiting are older than this one: too late now. */
+  drop_held (self, *state);
+  if (state->missed_key) {
+    state->missed_key = false;
+    *want_key_unit = true;
+  }
+  count_frame (self, outbuf);
   return GST_FLOW_OK;
 }
 
@@ -203,13 +362,92 @@ gst_sframe_dec_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer
 {
   auto self = GST_SFRAME_DEC (trans);
   GstFlowReturn ret;
+  bool want_key_unit = false, held = false;
   {
     std::lock_guard<std::mutex> lock (self->impl->lock);
-    ret = gst_sframe_dec_transform_locked (trans, inbuf, outbuf);
+    self->impl->last_frame_held = false;
+    ret = gst_sframe_dec_transform_locked (self, inbuf, outbuf, &want_key_unit);
+    held = self->impl->last_frame_held;
+    if (want_key_unit)
+      self->impl->stats.key_unit_requests++;
   }
-  if (ret == GST_BASE_TRANSFORM_FLOW_DROPPED)
+  if (want_key_unit)
+    request_key_unit (self);
+  /* A held frame may still come out later: its time has not passed yet. */
+  if (ret == GST_BASE_TRANSFORM_FLOW_DROPPED && !held)
     gst_sframe_base_push_gap (GST_SFRAME_BASE (self), inbuf);
   return ret;
+}
+
+/* Pushes held frames that a newly arrived key unlocked before the frame that
+ * just came in (GstBaseTransform calls this until it returns no buffer). */
+static GstFlowReturn
+gst_sframe_dec_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
+{
+  auto self = GST_SFRAME_DEC (trans);
+  auto format = gst_sframe_base_get_format (GST_SFRAME_BASE (self));
+  bool want_key_unit = false;
+  *outbuf = nullptr;
+  {
+    std::lock_guard<std::mutex> lock (self->impl->lock);
+    State *state = self->impl->state.get ();
+    if (state) {
+      apply_static_key (self, *state);
+      size_t before = state->ready.size ();
+      retry_held (self, *state, format);
+      if (state->ready.size () > before && state->missed_key) {
+        state->missed_key = false;
+        want_key_unit = true;
+        self->impl->stats.key_unit_requests++;
+      }
+      if (!state->ready.empty ()) {
+        *outbuf = state->ready.front ();
+        state->ready.pop_front ();
+      }
+    }
+  }
+  if (want_key_unit)
+    request_key_unit (self);
+  if (*outbuf)
+    return GST_FLOW_OK;
+  return GST_BASE_TRANSFORM_CLASS (gst_sframe_dec_parent_class)->generate_output (trans, outbuf);
+}
+
+static gboolean
+gst_sframe_dec_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  auto self = GST_SFRAME_DEC (trans);
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_EOS: {
+      /* Held frames never get their key now. */
+      std::lock_guard<std::mutex> lock (self->impl->lock);
+      if (self->impl->state)
+        drop_held (self, *self->impl->state);
+      break;
+    }
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_sframe_dec_parent_class)->sink_event (trans, event);
+}
+
+static void
+gst_sframe_dec_set_property (GObject * object, guint prop_id, const GValue * value, GParamSpec * pspec)
+{
+  auto self = GST_SFRAME_DEC (object);
+  std::lock_guard<std::mutex> lock (self->impl->settings_lock);
+  switch (prop_id) {
+    case PROP_HOLD_TIME:
+      self->impl->settings.hold_time_ms = g_value_get_uint (value);
+      break;
+    case PROP_HOLD_FRAMES:
+      self->impl->settings.hold_frames = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
 }
 
 static void
@@ -222,6 +460,12 @@ gst_sframe_dec_get_property (GObject * object, guint prop_id, GValue * value, GP
       g_value_take_boxed (value, stats_structure (self->impl->stats));
       break;
     }
+    case PROP_HOLD_TIME:
+      g_value_set_uint (value, snapshot_settings (self).hold_time_ms);
+      break;
+    case PROP_HOLD_FRAMES:
+      g_value_set_uint (value, snapshot_settings (self).hold_frames);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -250,25 +494,57 @@ gst_sframe_dec_class_init (GstSFrameDecClass * klass)
   auto element_class = GST_ELEMENT_CLASS (klass);
   auto trans_class = GST_BASE_TRANSFORM_CLASS (klass);
 
+  gobject_class->set_property = gst_sframe_dec_set_property;
   gobject_class->get_property = gst_sframe_dec_get_property;
   gobject_class->finalize = gst_sframe_dec_finalize;
   trans_class->start = GST_DEBUG_FUNCPTR (gst_sframe_dec_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_sframe_dec_stop);
   trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR (gst_sframe_dec_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_sframe_dec_transform);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR (gst_sframe_dec_generate_output);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_sframe_dec_sink_event);
   GST_SFRAME_BASE_CLASS (klass)->encrypts = FALSE;
 
   /**
    * GstSFrameDec:stats:
    *
    * Counters since the element started: frames, bytes (plaintext),
-   * auth-failures, unknown-key, replayed, malformed, dropped (their sum).
+   * auth-failures, unknown-key, replayed, malformed, dropped (their sum),
+   * held (frames that waited for their key), released (held frames
+   * decrypted once it came), key-unit-requests (upstream key frame requests).
    *
    *   gst-launch-1.0 ... ! sframedec name=d key=... ! ...   (read d.stats from the application)
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics", "Decryption counters by outcome",
           GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstSFrameDec:hold-time:
+   *
+   * How long (by buffer timestamps, in milliseconds) frames under a key id
+   * not installed yet are held in the hope that the key arrives; 0 disables
+   * holding.
+   *
+   *   gst-launch-1.0 ... ! rtpvp8depay ! sframedec hold-time=200 ! vp8dec ! ...
+   */
+  g_object_class_install_property (gobject_class, PROP_HOLD_TIME,
+      g_param_spec_uint ("hold-time", "Hold time", "Milliseconds of frames held waiting for their key",
+          0, 10000, DEFAULT_HOLD_TIME_MS,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+
+  /**
+   * GstSFrameDec:hold-frames:
+   *
+   * At most this many frames are held waiting for their key; 0 disables
+   * holding.
+   *
+   *   gst-launch-1.0 ... ! rtpopusdepay ! sframedec hold-frames=25 ! opusdec ! ...
+   */
+  g_object_class_install_property (gobject_class, PROP_HOLD_FRAMES,
+      g_param_spec_uint ("hold-frames", "Hold frames", "Most frames held waiting for their key",
+          0, 1000, DEFAULT_HOLD_FRAMES,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
 
   GstCaps *any = gst_caps_new_any ();
   gst_element_class_add_pad_template (element_class,

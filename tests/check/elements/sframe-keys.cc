@@ -387,7 +387,7 @@ GST_END_TEST;
 GST_START_TEST (test_two_rooms_keep_frames_apart)
 {
   GstHarness *h = gst_harness_new_parse (
-      "sframeenc name=ea room=a mode=frame ! sframedec name=db room=b mode=frame");
+      "sframeenc name=ea room=a mode=frame ! sframedec name=db room=b mode=frame hold-frames=0");
   gst_harness_set_src_caps_str (h, kOpaqueCaps);
   GstElement *ea = gst_bin_get_by_name (GST_BIN (h->element), "ea");
   GstElement *db = gst_bin_get_by_name (GST_BIN (h->element), "db");

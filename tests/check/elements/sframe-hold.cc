@@ -1,0 +1,218 @@
+/* Late keys: sframedec holds frames under a key id it does not have yet,
+ * releases them in order when the key arrives, bounds what it holds by
+ * count and by time, and asks upstream for a key frame once the key is in. */
+#include "sframe-check.h"
+
+#include <gst/video/video.h>
+
+using namespace check;
+
+namespace {
+
+constexpr const char *kEncProps = "mode=frame key-id=1 key=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+struct Sender {
+  GstHarness *enc;
+  Rng rng {4242};
+  std::vector<Bytes> plain;
+
+  Sender () : enc (harness_new ("sframeenc", kEncProps, kOpaqueCaps)) {}
+  ~Sender () { gst_harness_teardown (enc); }
+
+  /* The ciphertext of a fresh frame, remembering its plaintext. */
+  Bytes next ()
+  {
+    plain.push_back (random_bytes (rng, 40 + plain.size ()));
+    return must_transform (enc, plain.back ());
+  }
+};
+
+GstHarness *
+receiver (Sender & s, const std::string & props)
+{
+  return dec_harness_for (s.enc, "mode=frame " + props);
+}
+
+void
+push (GstHarness * h, const Bytes & frame, GstClockTime pts)
+{
+  GstBuffer *buf = to_buffer (frame);
+  GST_BUFFER_PTS (buf) = pts;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+}
+
+std::vector<Bytes>
+pull_all (GstHarness * h)
+{
+  std::vector<Bytes> out;
+  while (GstBuffer *b = gst_harness_try_pull (h)) {
+    out.push_back (to_bytes (b));
+    gst_buffer_unref (b);
+  }
+  return out;
+}
+
+int
+count_key_unit_requests (GstHarness * h)
+{
+  int n = 0;
+  while (GstEvent *e = gst_harness_try_pull_upstream_event (h)) {
+    if (gst_video_event_is_force_key_unit (e))
+      n++;
+    gst_event_unref (e);
+  }
+  return n;
+}
+
+void
+install_key (GstHarness * dec)
+{
+  GstSFrameKeyStore *store = key_store (dec);
+  add_key (store, 1, kKeyHex1);
+  gst_object_unref (store);
+}
+
+GST_START_TEST (test_held_frames_released_in_order)
+{
+  Sender s;
+  GstHarness *dec = receiver (s, "hold-frames=8 hold-time=1000");
+  for (int i = 0; i < 5; i++)
+    push (dec, s.next (), i * 20 * GST_MSECOND);
+  fail_unless (pull_all (dec).empty (), "output without a key");
+  fail_unless_equals_uint64 (stat (dec, "held"), 5);
+  fail_unless_equals_uint64 (stat (dec, "dropped"), 0);
+
+  install_key (dec);
+  push (dec, s.next (), 5 * 20 * GST_MSECOND);
+  auto out = pull_all (dec);
+  fail_unless_equals_int (out.size (), 6);
+  for (size_t i = 0; i < out.size (); i++)
+    fail_unless (out[i] == s.plain[i], "frame %zu out of order or wrong", i);
+  fail_unless_equals_uint64 (stat (dec, "released"), 5);
+  fail_unless_equals_uint64 (stat (dec, "frames"), 6);
+  fail_unless_equals_int (count_key_unit_requests (dec), 1);
+  fail_unless_equals_uint64 (stat (dec, "key-unit-requests"), 1);
+
+  /* Later frames flow normally and ask for nothing more. */
+  push (dec, s.next (), 6 * 20 * GST_MSECOND);
+  fail_unless_equals_int (pull_all (dec).size (), 1);
+  fail_unless_equals_int (count_key_unit_requests (dec), 0);
+  gst_harness_teardown (dec);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_hold_bounded_by_count)
+{
+  Sender s;
+  GstHarness *dec = receiver (s, "hold-frames=4 hold-time=10000");
+  for (int i = 0; i < 10; i++)
+    push (dec, s.next (), i * GST_MSECOND);
+  fail_unless_equals_uint64 (stat (dec, "held"), 10);
+  fail_unless_equals_uint64 (stat (dec, "unknown-key"), 6);
+  fail_unless_equals_uint64 (stat (dec, "dropped"), 6);
+
+  install_key (dec);
+  push (dec, s.next (), 10 * GST_MSECOND);
+  auto out = pull_all (dec);
+  fail_unless_equals_int (out.size (), 5);
+  for (size_t i = 0; i < out.size (); i++)
+    fail_unless (out[i] == s.plain[6 + i]);
+  gst_harness_teardown (dec);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_hold_bounded_by_time)
+{
+  Sender s;
+  GstHarness *dec = receiver (s, "hold-frames=100 hold-time=100");
+  /* 20 ms apart: only frames within 100 ms of the newest are kept. */
+  for (int i = 0; i < 20; i++)
+    push (dec, s.next (), i * 20 * GST_MSECOND);
+  install_key (dec);
+  push (dec, s.next (), 20 * 20 * GST_MSECOND);
+  auto out = pull_all (dec);
+  /* Held at the end: pts 280..380 ms (6 frames), then the new one. */
+  fail_unless_equals_int (out.size (), 7);
+  fail_unless (out.front () == s.plain[14]);
+  fail_unless_equals_uint64 (stat (dec, "unknown-key"), 14);
+  gst_harness_teardown (dec);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_hold_disabled_drops_at_once)
+{
+  Sender s;
+  GstHarness *dec = receiver (s, "hold-frames=0");
+  for (int i = 0; i < 3; i++)
+    push (dec, s.next (), i * 20 * GST_MSECOND);
+  fail_unless_equals_uint64 (stat (dec, "unknown-key"), 3);
+  fail_unless_equals_uint64 (stat (dec, "held"), 0);
+  /* Downstream still learns that the time passed. */
+  int gaps = 0;
+  while (GstEvent *e = gst_harness_try_pull_event (dec)) {
+    gaps += GST_EVENT_TYPE (e) == GST_EVENT_GAP;
+    gst_event_unref (e);
+  }
+  fail_unless_equals_int (gaps, 3);
+  /* The key arriving still triggers one key frame request. */
+  install_key (dec);
+  push (dec, s.next (), 3 * 20 * GST_MSECOND);
+  fail_unless_equals_int (pull_all (dec).size (), 1);
+  fail_unless_equals_int (count_key_unit_requests (dec), 1);
+  gst_harness_teardown (dec);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_eos_drops_held_frames)
+{
+  Sender s;
+  GstHarness *dec = receiver (s, "");
+  for (int i = 0; i < 3; i++)
+    push (dec, s.next (), i * 20 * GST_MSECOND);
+  fail_unless (gst_harness_push_event (dec, gst_event_new_eos ()));
+  fail_unless_equals_uint64 (stat (dec, "unknown-key"), 3);
+  fail_unless_equals_uint64 (stat (dec, "dropped"), 3);
+  fail_unless (pull_all (dec).empty ());
+  gst_harness_teardown (dec);
+}
+GST_END_TEST;
+
+/* A held frame that turns out to be forged is counted as such, not
+ * released; the genuine frames around it are. */
+GST_START_TEST (test_held_forgery_rejected_on_release)
+{
+  Sender s;
+  GstHarness *dec = receiver (s, "hold-frames=8 hold-time=1000");
+  push (dec, s.next (), 0);
+  Bytes forged = s.next ();
+  forged.back () ^= 1;
+  push (dec, forged, 20 * GST_MSECOND);
+  push (dec, s.next (), 40 * GST_MSECOND);
+  install_key (dec);
+  push (dec, s.next (), 60 * GST_MSECOND);
+  auto out = pull_all (dec);
+  fail_unless_equals_int (out.size (), 3);
+  fail_unless (out[0] == s.plain[0] && out[1] == s.plain[2] && out[2] == s.plain[3]);
+  fail_unless_equals_uint64 (stat (dec, "auth-failures"), 1);
+  gst_harness_teardown (dec);
+}
+GST_END_TEST;
+
+Suite *
+sframe_hold_suite (void)
+{
+  Suite *s = suite_create ("sframe-hold");
+  TCase *tc = tcase_create ("hold");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_held_frames_released_in_order);
+  tcase_add_test (tc, test_hold_bounded_by_count);
+  tcase_add_test (tc, test_hold_bounded_by_time);
+  tcase_add_test (tc, test_hold_disabled_drops_at_once);
+  tcase_add_test (tc, test_eos_drops_held_frames);
+  tcase_add_test (tc, test_held_forgery_rejected_on_release);
+  return s;
+}
+
+}  // namespace
+
+GST_CHECK_MAIN (sframe_hold);
