@@ -80,17 +80,15 @@ public:
     if (!fits_int (ct.size) || !fits_int (aad.size ()))
       return Status::invalid_argument;
     size_t body = ct.size - tag_size ();
-    /* Copy the tag first: `out` may alias `ct`. */
-    uint8_t tag[kMaxTagSize];
-    std::memcpy (tag, ct.data + body, tag_size ());
     EVP_CIPHER_CTX *ctx = dec_.get ();
     int len = 0;
+    /* The tag is set before decrypting: `out` may overwrite `ct`. */
     if (EVP_DecryptInit_ex (ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
+        EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int> (tag_size ()),
+            const_cast<uint8_t *> (ct.data + body)) != 1 ||
         !update_aad (ctx, aad.first, false) || !update_aad (ctx, aad.second, false))
       return Status::crypto_error;
     if (body && EVP_DecryptUpdate (ctx, out, &len, ct.data, static_cast<int> (body)) != 1)
-      return Status::crypto_error;
-    if (EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int> (tag_size ()), tag) != 1)
       return Status::crypto_error;
     /* EVP compares the GCM tag in constant time. */
     if (EVP_DecryptFinal_ex (ctx, out + len, &len) != 1)

@@ -1,5 +1,7 @@
 #include <gst/sframe/cipher.h>
 
+#include <cstring>
+
 namespace sframe {
 
 void
@@ -55,14 +57,26 @@ AeadCache::lookup_sender (Status * status)
   return sender_;
 }
 
+static uint64_t
+to_big_endian (uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return __builtin_bswap64 (v);
+#else
+  return v;
+#endif
+}
+
 static void
 make_nonce (const KeyMaterial & m, uint64_t counter, uint8_t * nonce)
 {
-  const uint8_t *salt = m.salt.data ();
-  for (size_t i = 0; i < kNonceSize; i++)
-    nonce[i] = salt[i];
-  for (size_t i = 0; i < 8; i++)
-    nonce[kNonceSize - 1 - i] ^= static_cast<uint8_t> (counter >> (8 * i));
+  /* salt XOR counter, big-endian in the low 8 bytes: word-wide, since it
+   * runs for every frame. */
+  std::memcpy (nonce, m.salt.data (), kNonceSize);
+  uint64_t low;
+  std::memcpy (&low, nonce + kNonceSize - 8, 8);
+  low ^= to_big_endian (counter);
+  std::memcpy (nonce + kNonceSize - 8, &low, 8);
 }
 
 Status

@@ -2,13 +2,11 @@
 
 namespace sframe {
 
+/* Bytes of a value's shortest big-endian form (value != 0). */
 static size_t
 value_bytes (uint64_t value)
 {
-  size_t n = 1;
-  while (n < 8 && (value >> (8 * n)) != 0)
-    n++;
-  return n;
+  return static_cast<size_t> (8 - __builtin_clzll (value) / 8);
 }
 
 /* Bytes a field needs after the config byte: 0 when it fits in 3 bits. */

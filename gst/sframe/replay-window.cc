@@ -46,10 +46,11 @@ ReplayWindow::would_accept (uint64_t counter) const
 bool
 ReplayWindow::check_and_mark (uint64_t counter)
 {
-  if (!would_accept (counter))
-    return false;
-  if (empty_ || counter > highest_)
+  if (empty_ || counter > highest_) {
     advance_to (counter);
+  } else if (highest_ - counter >= kSize || test_bit (counter)) {
+    return false;
+  }
   size_t bit = counter % kSize;
   bits_[bit / 64] |= uint64_t {1} << (bit % 64);
   return true;
