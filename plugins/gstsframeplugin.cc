@@ -4,6 +4,10 @@
 
 #include "sframedec/gstsframedec.h"
 #include "sframeenc/gstsframeenc.h"
+#include "rtpvp8sframepay/gstrtpvp8sframepay.h"
+#include "rtpvp9sframepay/gstrtpvp9sframepay.h"
+#include "rtpsframepay/gstrtpsframepay.h"
+#include "rtpsframedepay/gstrtpsframedepay.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -11,6 +15,10 @@ plugin_init (GstPlugin * plugin)
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER (sframeenc, plugin);
   ok |= GST_ELEMENT_REGISTER (sframedec, plugin);
+  ok |= GST_ELEMENT_REGISTER (rtpvp8sframepay, plugin);
+  ok |= GST_ELEMENT_REGISTER (rtpvp9sframepay, plugin);
+  ok |= GST_ELEMENT_REGISTER (rtpsframepay, plugin);
+  ok |= GST_ELEMENT_REGISTER (rtpsframedepay, plugin);
   return ok;
 }
 

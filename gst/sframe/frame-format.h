@@ -5,16 +5,24 @@
  * authenticate it as the SFrame metadata; docs/wire-format.md has the layouts:
  *   opus  TOC byte || SFrame(rest)
  *   vp8   10 (key frame) / 3 (delta) byte frame header || SFrame(rest)
- *   h264  Annex B byte-stream; each slice/SEI NAL becomes
- *         start code || NAL header || escape(SFrame(NAL payload)) || 0x80,
- *         parameter sets and delimiters stay clear. */
+ *   vp9   the uncompressed header's leading fields (key frame: through
+ *         render_size(); otherwise through error_resilient_mode; shown
+ *         existing frame: through frame_to_show_map_idx), in whole bytes
+ *         || SFrame(rest)
+ *   h264, h265
+ *         Annex B byte-stream; each slice/SEI NAL becomes
+ *         start code || escape(NAL header || SFrame(NAL payload)) || 0x80,
+ *         parameter sets and delimiters stay clear.
+ *   g711  nothing clear: SFrame(frame), like opaque, but the caps stay
+ *         audio/x-alaw or audio/x-mulaw. */
 #pragma once
 
 #include <gst/sframe/cipher.h>
 
 namespace sframe {
 
-enum class FrameFormat { opaque, opus, vp8, h264 };
+/* New values go last: the fuzz corpus names formats by number. */
+enum class FrameFormat { opaque, opus, vp8, h264, vp9, h265, g711 };
 
 GST_SFRAME_API const char *frame_format_name (FrameFormat format);
 
@@ -37,8 +45,8 @@ public:
   void reset () { encryptor_.reset (); }
 
 private:
-  Status protect_h264 (const uint64_t * key_id, ByteView frame, MutableByteView out,
-      size_t * written, Header * used);
+  Status protect_nal (FrameFormat format, const uint64_t * key_id, ByteView frame,
+      MutableByteView out, size_t * written, Header * used);
 
   Encryptor encryptor_;
   std::vector<uint8_t> scratch_;
@@ -56,7 +64,8 @@ public:
   void reset () { decryptor_.reset (); }
 
 private:
-  Status unprotect_h264 (ByteView frame, MutableByteView out, size_t * written, Header * header);
+  Status unprotect_nal (FrameFormat format, ByteView frame, MutableByteView out,
+      size_t * written, Header * header);
 
   Decryptor decryptor_;
   std::vector<uint8_t> scratch_;

@@ -14,10 +14,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_sframe_base_debug);
 #define DEFAULT_MODE GST_SFRAME_MODE_CODEC
 
 /* What a codec-mode element accepts: the codecs it has a layout for. */
-/* H.264 must come as whole access units: the slices of one picture are
- * bound together (docs/wire-format.md). */
-#define CODEC_CAPS "audio/x-opus; video/x-vp8; " \
-    "video/x-h264, stream-format=(string)byte-stream, alignment=(string)au"
+/* H.264 and H.265 must come as whole access units: the slices of one
+ * picture are bound together (docs/wire-format.md). */
+#define CODEC_CAPS "audio/x-opus; audio/x-alaw; audio/x-mulaw; video/x-vp8; video/x-vp9; " \
+    "video/x-h264, stream-format=(string)byte-stream, alignment=(string)au; " \
+    "video/x-h265, stream-format=(string)byte-stream, alignment=(string)au"
 #define SFRAME_MEDIA_TYPE "application/x-sframe"
 
 enum {
@@ -334,15 +335,31 @@ gst_sframe_base_transform_caps (GstBaseTransform * trans, GstPadDirection direct
   return out;
 }
 
-static sframe::FrameFormat
-format_for_caps (GstCaps * media_caps)
+/* The layout of each media type CODEC_CAPS admits. */
+static const struct {
+  const gchar *media_type;
+  sframe::FrameFormat format;
+} codec_formats[] = {
+  {"audio/x-opus", sframe::FrameFormat::opus},
+  {"audio/x-alaw", sframe::FrameFormat::g711},
+  {"audio/x-mulaw", sframe::FrameFormat::g711},
+  {"video/x-vp8", sframe::FrameFormat::vp8},
+  {"video/x-vp9", sframe::FrameFormat::vp9},
+  {"video/x-h264", sframe::FrameFormat::h264},
+  {"video/x-h265", sframe::FrameFormat::h265},
+};
+
+static gboolean
+format_for_caps (GstCaps * media_caps, sframe::FrameFormat * format)
 {
   const gchar *name = gst_structure_get_name (gst_caps_get_structure (media_caps, 0));
-  if (g_str_equal (name, "audio/x-opus"))
-    return sframe::FrameFormat::opus;
-  if (g_str_equal (name, "video/x-vp8"))
-    return sframe::FrameFormat::vp8;
-  return sframe::FrameFormat::h264;
+  for (const auto & f : codec_formats) {
+    if (g_str_equal (name, f.media_type)) {
+      *format = f.format;
+      return TRUE;
+    }
+  }
+  return FALSE;
 }
 
 static gboolean
@@ -357,7 +374,10 @@ gst_sframe_base_set_caps (GstBaseTransform * trans, GstCaps * incaps, GstCaps * 
     priv->state->format = sframe::FrameFormat::opaque;
   } else {
     GstCaps *media = GST_SFRAME_BASE_GET_CLASS (self)->encrypts ? incaps : outcaps;
-    priv->state->format = format_for_caps (media);
+    if (!format_for_caps (media, &priv->state->format)) {
+      GST_WARNING_OBJECT (self, "no codec layout for %" GST_PTR_FORMAT, media);
+      return FALSE;
+    }
   }
   GST_DEBUG_OBJECT (self, "layout %s for %" GST_PTR_FORMAT,
       sframe::frame_format_name (priv->state->format), incaps);
@@ -458,9 +478,9 @@ gst_sframe_base_class_init (GstSFrameBaseClass * klass)
   /**
    * GstSFrameBase:mode:
    *
-   * codec: codec headers stay clear and are authenticated (Opus, VP8,
-   * H.264 byte-stream), caps unchanged. frame: the whole frame is encrypted
-   * and caps become application/x-sframe.
+   * codec: codec headers stay clear and are authenticated (Opus, G.711,
+   * VP8, VP9, H.264 and H.265 byte-stream), caps unchanged. frame: the
+   * whole frame is encrypted and caps become application/x-sframe.
    *
    *   gst-launch-1.0 ... ! sframeenc mode=frame key=... ! sframedec mode=frame key=... ! ...
    */

@@ -1,4 +1,4 @@
-/* The H.264 Annex B helpers (gst/sframe/h264-nal.h):
+/* The Annex B helpers shared by H.264 and H.265 (gst/sframe/nal-unit.h):
  *  - escape() then unescape() gives the input back, and the escaped bytes
  *    never hold 00 00 00, 00 00 01 or 00 00 02 nor end in 00, so no start
  *    code can appear inside a protected NAL unit;
@@ -7,7 +7,7 @@
  *    do not end in 00, separated only by zeros and start codes. */
 #include "fuzz-common.h"
 
-#include <gst/sframe/h264-nal.h>
+#include <gst/sframe/nal-unit.h>
 
 #include <cstring>
 #include <vector>
@@ -29,9 +29,9 @@ holds_start_code_prefix (ByteView v)
 void
 check_escape (ByteView in)
 {
-  size_t bound = sframe::h264::escaped_size_bound (in.size);
+  size_t bound = sframe::nal::escaped_size_bound (in.size);
   fuzz::Buffer esc (bound);
-  size_t n = sframe::h264::escape (in, esc.data ());
+  size_t n = sframe::nal::escape (in, esc.data ());
   FUZZ_CHECK (n >= in.size + 1 && n <= bound);
   ByteView escaped (esc.data (), n);
   FUZZ_CHECK (escaped.data[n - 1] != 0);
@@ -39,7 +39,7 @@ check_escape (ByteView in)
 
   fuzz::Buffer back (n);
   size_t written = 0;
-  FUZZ_CHECK (sframe::h264::unescape (escaped, back.data (), &written));
+  FUZZ_CHECK (sframe::nal::unescape (escaped, back.data (), &written));
   FUZZ_CHECK (written == in.size);
   FUZZ_CHECK (in.size == 0 || std::memcmp (back.data (), in.data, in.size) == 0);
 }
@@ -49,7 +49,7 @@ check_unescape (ByteView in)
 {
   fuzz::Buffer out (in.size);
   size_t written = 0;
-  bool ok = sframe::h264::unescape (in, out.data (), &written);
+  bool ok = sframe::nal::unescape (in, out.data (), &written);
   FUZZ_CHECK (ok == (in.size > 0 && in.data[in.size - 1] == 0x80));
   if (ok)
     FUZZ_CHECK (written < in.size);
@@ -70,7 +70,7 @@ void
 check_split (ByteView frame)
 {
   std::vector<ByteView> units;
-  if (!sframe::h264::split (frame, &units))
+  if (!sframe::nal::split (frame, &units))
     return;
   FUZZ_CHECK (!units.empty ());
   size_t pos = 0;

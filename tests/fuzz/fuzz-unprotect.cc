@@ -1,6 +1,8 @@
-/* sframe::FrameUnprotector::unprotect for every FrameFormat; for h264 this
- * is the Annex B splitter and the unescaper. The first byte picks the format,
- * the suite (every one of the five) and the mode:
+/* sframe::FrameUnprotector::unprotect for every FrameFormat; for h264 and
+ * h265 this is the Annex B splitter and the unescaper, for vp9 the header
+ * parser. The first byte picks the format (bits 0-1, and bit 7 as the
+ * format's bit 2, so formats 0..3 keep their old seeds), the suite (bits 3-6;
+ * every one of the five) and the mode (bit 2):
  *
  *   raw:        format | suite<<3 | frame
  *               arbitrary protected frame; must fail cleanly or decrypt
@@ -11,7 +13,7 @@
 #include "fuzz-common.h"
 
 #include <gst/sframe/frame-format.h>
-#include <gst/sframe/h264-nal.h>
+#include <gst/sframe/nal-unit.h>
 
 #include <cstring>
 #include <limits>
@@ -24,31 +26,115 @@ using sframe::Status;
 
 constexpr FrameFormat kFormats[] = {
   FrameFormat::opaque, FrameFormat::opus, FrameFormat::vp8, FrameFormat::h264,
+  FrameFormat::vp9, FrameFormat::h265, FrameFormat::g711,
 };
+constexpr size_t kNumFormats = sizeof kFormats / sizeof kFormats[0];
+
+bool
+is_nal (FrameFormat format)
+{
+  return format == FrameFormat::h264 || format == FrameFormat::h265;
+}
+
+sframe::nal::Codec
+nal_codec (FrameFormat format)
+{
+  return format == FrameFormat::h264 ? sframe::nal::Codec::h264 : sframe::nal::Codec::h265;
+}
+
+/* Reads one bit at a time, MSB first; false past the end. */
+struct Bits {
+  sframe::ByteView v;
+  size_t pos = 0;
+
+  bool get (unsigned n, uint32_t * out)
+  {
+    *out = 0;
+    for (unsigned i = 0; i < n; i++, pos++) {
+      if (pos / 8 >= v.size)
+        return false;
+      *out = (*out << 1) | ((v.data[pos / 8] >> (7 - pos % 8)) & 1u);
+    }
+    return true;
+  }
+};
+
+/* The VP9 clear prefix, an independent reading of the layout in
+ * frame-format.h: uncompressed header fields through render_size() (key
+ * frame), error_resilient_mode (other frames) or frame_to_show_map_idx
+ * (shown existing frame), in whole bytes. False for no VP9 frame (frame
+ * marker not 2, profile 3 reserved bit set, key frame sync code wrong). */
+bool
+vp9_clear_size (sframe::ByteView frame, size_t * clear)
+{
+  Bits b {frame};
+  uint32_t marker, low, high, v, existing, type, cs, render;
+  if (!b.get (2, &marker) || marker != 2 || !b.get (1, &low) || !b.get (1, &high))
+    return false;
+  uint32_t profile = high * 2 + low;
+  if ((profile == 3 && (!b.get (1, &v) || v != 0)) || !b.get (1, &existing))
+    return false;
+  if (existing) {
+    if (!b.get (3, &v))
+      return false;
+  } else {
+    if (!b.get (1, &type) || !b.get (1, &v) || !b.get (1, &v))
+      return false;
+    if (type == 0) {
+      if (!b.get (24, &v) || v != 0x498342)
+        return false;
+      if (profile >= 2 && !b.get (1, &v))
+        return false;
+      if (!b.get (3, &cs))
+        return false;
+      bool odd = profile == 1 || profile == 3;
+      if (cs != 7 && (!b.get (1, &v) || (odd && !b.get (3, &v))))
+        return false;
+      if (cs == 7 && odd && !b.get (1, &v))
+        return false;
+      if (!b.get (16, &v) || !b.get (16, &v) || !b.get (1, &render))
+        return false;
+      if (render && (!b.get (16, &v) || !b.get (16, &v)))
+        return false;
+    }
+  }
+  *clear = (b.pos + 7) / 8;
+  return true;
+}
 
 /* Whether protect() can lay the frame out, from the layouts in
  * frame-format.h (opus: 1 clear byte; vp8: 10 for a key frame, else 3;
- * h264: Annex B with at least one unit to encrypt). */
+ * vp9: its parsed header; h264/h265: Annex B, whole NAL headers, with at
+ * least one unit to encrypt; g711: anything). */
 bool
 has_layout (FrameFormat format, sframe::ByteView frame)
 {
   std::vector<sframe::ByteView> units;
+  size_t clear = 0;
   switch (format) {
     case FrameFormat::opaque:
+    case FrameFormat::g711:
       return true;
     case FrameFormat::opus:
       return frame.size >= 1;
     case FrameFormat::vp8:
       return frame.size >= ((frame.size > 0 && (frame.data[0] & 1) == 0) ? 10u : 3u);
+    case FrameFormat::vp9:
+      return vp9_clear_size (frame, &clear) && frame.size >= clear;
     case FrameFormat::h264:
+    case FrameFormat::h265: {
       /* An access unit without a single encrypted unit is refused. */
-      if (!sframe::h264::split (frame, &units))
+      sframe::nal::Codec codec = nal_codec (format);
+      if (!sframe::nal::split (frame, &units))
         return false;
+      bool any = false;
       for (const auto & u : units) {
-        if (sframe::h264::is_protected_type (u.data[0] & 0x1f))
-          return true;
+        if (u.size < sframe::nal::header_size (codec))
+          return false;
+        any = any || sframe::nal::is_protected_type (codec, sframe::nal::unit_type (codec, u));
       }
-      return false;
+      return any;
+    }
   }
   return false;
 }
@@ -71,12 +157,12 @@ check_raw (sframe::KeyRing & ring, FrameFormat format, sframe::ByteView frame)
     FUZZ_CHECK (written <= frame.size);
   else
     FUZZ_CHECK (s != Status::buffer_too_small && s != Status::crypto_error);
-  if (s == Status::ok || format != FrameFormat::h264)
+  if (s == Status::ok || !is_nal (format))
     return s == Status::ok;
   /* Any failure after the split (even malformed_frame, from a later unit)
    * may follow a unit that authenticated. */
   std::vector<sframe::ByteView> units;
-  return sframe::h264::split (frame, &units);
+  return sframe::nal::split (frame, &units);
 }
 
 /* Returns whether the ring's state may have changed (a counter was taken). */
@@ -104,13 +190,19 @@ check_round_trip (sframe::KeyRing & ring, FrameFormat format, uint64_t key_id,
   /* An SFU reads only the clear bytes; it must see what the sender had. */
   FUZZ_CHECK (sframe::is_key_frame (format, protected_frame) ==
       sframe::is_key_frame (format, frame));
-  if (format == FrameFormat::h264) {
+  if (is_nal (format)) {
+    size_t hs = sframe::nal::header_size (nal_codec (format));
     std::vector<sframe::ByteView> before, after;
-    FUZZ_CHECK (sframe::h264::split (frame, &before));
-    FUZZ_CHECK (sframe::h264::split (protected_frame, &after));
+    FUZZ_CHECK (sframe::nal::split (frame, &before));
+    FUZZ_CHECK (sframe::nal::split (protected_frame, &after));
     FUZZ_CHECK (before.size () == after.size ());
     for (size_t i = 0; i < before.size (); i++)
-      FUZZ_CHECK (before[i].data[0] == after[i].data[0]);
+      FUZZ_CHECK (after[i].size >= hs && std::memcmp (before[i].data, after[i].data, hs) == 0);
+  }
+  size_t clear = 0;
+  if (format == FrameFormat::vp9) {
+    FUZZ_CHECK (vp9_clear_size (frame, &clear));
+    FUZZ_CHECK (enc_len >= clear && std::memcmp (enc.data (), frame.data, clear) == 0);
   }
 
   sframe::FrameUnprotector unprot (ring);
@@ -131,8 +223,8 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 {
   fuzz::Input in (data, size);
   uint8_t mode = in.byte ();
-  FrameFormat format = kFormats[mode & 0x03];
-  sframe::CipherSuite suite = fuzz::suite_from (mode >> 3);
+  FrameFormat format = kFormats[((mode & 0x03) | ((mode >> 5) & 0x04)) % kNumFormats];
+  sframe::CipherSuite suite = fuzz::suite_from ((mode >> 3) & 0x0f);
 
   static fuzz::RingCache rings;
   if (!(mode & 0x04)) {

@@ -89,6 +89,24 @@ samples ()
     {"h264-p", FrameFormat::h264,
       {0, 0, 0, 0, 1, 0x41, 0x9a, 0x00, 0x00, 0x03, 0x02, 0x10, 0x00, 0x00,
        0, 0, 1, 0x01, 0x9e, 0x01, 0x00, 0x00}},
+    /* VP9 profile 0 key frame (sync code, BT.709, 640x360, no render size)
+     * and inter frame; profile 3 shown existing frame. */
+    {"vp9-key", FrameFormat::vp9,
+      cat ({{0x82, 0x49, 0x83, 0x42, 0x00, 0x27, 0xf0, 0x16, 0x70}, text ("vp9 key")})},
+    {"vp9-inter", FrameFormat::vp9, cat ({{0x86}, text ("vp9 inter")})},
+    {"vp9-existing", FrameFormat::vp9, {0xb5, 0x00}},
+    /* H.265: AUD, VPS, SPS, PPS, prefix SEI, IDR_W_RADL; TRAIL_R + suffix SEI. */
+    {"h265-idr", FrameFormat::h265,
+      {0, 0, 0, 1, 0x46, 0x01, 0x50,
+       0, 0, 0, 1, 0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60,
+       0, 0, 0, 1, 0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90,
+       0, 0, 0, 1, 0x44, 0x01, 0xc1, 0x72, 0xb4,
+       0, 0, 1, 0x4e, 0x01, 0x05, 0x10, 0x80,
+       0, 0, 1, 0x26, 0x01, 0xaf, 0x00, 0x00, 0x03, 0x01, 0x00, 0x00, 0x03, 0x00, 0x21}},
+    {"h265-trail", FrameFormat::h265,
+      {0, 0, 0, 0, 1, 0x02, 0x01, 0xd0, 0x00, 0x00, 0x03, 0x02, 0x10, 0x00, 0x00,
+       0, 0, 1, 0x50, 0x01, 0x84, 0x80}},
+    {"g711", FrameFormat::g711, text ("d5d5d5d5 a-law or mu-law samples")},
   };
 }
 
@@ -153,10 +171,12 @@ void
 unprotect_seeds ()
 {
   for (const auto & sample : samples ()) {
-    /* fuzz-unprotect's kFormats lists the formats in enum order. */
-    uint8_t format_bits = static_cast<uint8_t> (sample.format);
+    /* fuzz-unprotect's kFormats lists the formats in enum order; bit 2 of
+     * the format number travels in bit 7. */
+    uint8_t f = static_cast<uint8_t> (sample.format);
+    uint8_t format_bits = static_cast<uint8_t> ((f & 0x03) | (f & 0x04) << 5);
     for (uint8_t s = 0; s < fuzz::kNumSuites; s++) {
-      uint8_t k = static_cast<uint8_t> ((s + format_bits) % fuzz::kNumKeyIds);
+      uint8_t k = static_cast<uint8_t> ((s + f) % fuzz::kNumKeyIds);
       uint8_t mode = static_cast<uint8_t> (format_bits | s << 3);
       std::string tag = std::string (sample.name) + "-" + std::to_string (s);
       write_seed ("unprotect", "round-trip-" + tag,
@@ -176,7 +196,7 @@ void
 h264_nal_seeds ()
 {
   for (const auto & sample : samples ()) {
-    if (sample.format != FrameFormat::h264)
+    if (sample.format != FrameFormat::h264 && sample.format != FrameFormat::h265)
       continue;
     write_seed ("h264-nal", sample.name, sample.frame);
     write_seed ("h264-nal", std::string (sample.name) + "-protected",

@@ -1,7 +1,72 @@
-#include <gst/sframe/h264-nal.h>
+#include <gst/sframe/nal-unit.h>
 
 namespace sframe {
-namespace h264 {
+namespace nal {
+
+size_t
+header_size (Codec codec)
+{
+  return codec == Codec::h264 ? 1 : 2;
+}
+
+uint8_t
+unit_type (Codec codec, ByteView unit)
+{
+  /* H.264: forbidden_zero_bit, nal_ref_idc(2), nal_unit_type(5).
+   * H.265: forbidden_zero_bit, nal_unit_type(6), nuh_layer_id(6), ... */
+  if (codec == Codec::h264)
+    return unit.data[0] & 0x1f;
+  return (unit.data[0] >> 1) & 0x3f;
+}
+
+static bool
+h264_is_clear_type (uint8_t type)
+{
+  switch (type) {
+    case 7:   /* SPS */
+    case 8:   /* PPS */
+    case 9:   /* access unit delimiter */
+    case 10:  /* end of sequence */
+    case 11:  /* end of stream */
+    case 12:  /* filler */
+    case 13:  /* SPS extension */
+    case 15:  /* subset SPS */
+      return true;
+    default:
+      return false;
+  }
+}
+
+static bool
+h265_is_clear_type (uint8_t type)
+{
+  switch (type) {
+    case 32:  /* VPS */
+    case 33:  /* SPS */
+    case 34:  /* PPS */
+    case 35:  /* access unit delimiter */
+    case 36:  /* end of sequence */
+    case 37:  /* end of bitstream */
+    case 38:  /* filler data */
+      return true;
+    default:  /* VCL 0..31, SEI 39/40, reserved and unspecified 41..63 */
+      return false;
+  }
+}
+
+bool
+is_protected_type (Codec codec, uint8_t type)
+{
+  return codec == Codec::h264 ? !h264_is_clear_type (type) : !h265_is_clear_type (type);
+}
+
+bool
+is_key_type (Codec codec, uint8_t type)
+{
+  if (codec == Codec::h264)
+    return type == 5;
+  return type >= 16 && type <= 21;  /* BLA_W_LP .. CRA_NUT */
+}
 
 /* Finds the next 00 00 01 at or after `from`; returns in.size if none. */
 static size_t
@@ -43,24 +108,6 @@ split (ByteView frame, std::vector<ByteView> * units)
   return true;
 }
 
-bool
-is_protected_type (uint8_t nal_type)
-{
-  switch (nal_type) {
-    case 7:   /* SPS */
-    case 8:   /* PPS */
-    case 9:   /* access unit delimiter */
-    case 10:  /* end of sequence */
-    case 11:  /* end of stream */
-    case 12:  /* filler */
-    case 13:  /* SPS extension */
-    case 15:  /* subset SPS */
-      return false;
-    default:
-      return true;
-  }
-}
-
 size_t
 escape (ByteView in, uint8_t * out)
 {
@@ -99,5 +146,5 @@ unescape (ByteView in, uint8_t * out, size_t * written)
   return true;
 }
 
-}  // namespace h264
+}  // namespace nal
 }  // namespace sframe

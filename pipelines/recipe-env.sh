@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# Sourced by the send-*.sh / recv-*.sh launch recipes; not run on its own.
+#
+# Settings, from the environment or the recipe's arguments ([KEY [PORT]]):
+#   KEY          SFrame base key, hex, 16..64 bytes. The default is a TEST
+#                key, published here: never use it for real media.
+#   PORT         UDP port of the RTP stream (default 5004).
+#   HOST         where a sender sends (default 127.0.0.1).
+#   ADDRESS      what a receiver listens on (default 127.0.0.1).
+#   SUITE        cipher suite nick (default aes-128-gcm-sha256-128).
+#   KEY_ID       SFrame key id (default 0).
+#   NUM_BUFFERS  sender: stop after this many source buffers (default -1:
+#                run until Ctrl-C).
+#   SINK         receiver: the sink (default autovideosink / autoaudiosink).
+#   LATENCY      receiver: jitter buffer latency in ms (default 200).
+#   GST_LAUNCH_OPTS  extra gst-launch-1.0 options (e.g. -v); -e is always set.
+#   BUILD_DIR    a gst-sframe build tree to take the plugin from; without it
+#                ./build beside pipelines/ is used when it holds the plugin,
+#                else the installed plugin.
+KEY=${1:-${KEY:-000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f}}
+PORT=${2:-${PORT:-5004}}
+HOST=${HOST:-127.0.0.1}
+ADDRESS=${ADDRESS:-127.0.0.1}
+SUITE=${SUITE:-aes-128-gcm-sha256-128}
+KEY_ID=${KEY_ID:-0}
+NUM_BUFFERS=${NUM_BUFFERS:--1}
+LATENCY=${LATENCY:-200}
+GST_LAUNCH_OPTS=${GST_LAUNCH_OPTS:-}
+
+recipe_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -n "${BUILD_DIR:-}" ]; then
+  recipe_plugins="$BUILD_DIR/plugins"
+elif [ -e "$recipe_root/build/plugins/libgstsframe.so" ]; then
+  recipe_plugins="$recipe_root/build/plugins"
+else
+  recipe_plugins=""
+fi
+if [ -n "$recipe_plugins" ]; then
+  export GST_PLUGIN_PATH_1_0="$recipe_plugins${GST_PLUGIN_PATH_1_0:+:$GST_PLUGIN_PATH_1_0}"
+fi
+
+# SRC, SINK and SFRAME are element descriptions split into words on purpose
+# (unquoted in the recipes); no globbing, so a '*' or '?' in them stays.
+set -f
+
+# The SFrame settings shared by sframeenc and sframedec (the key is passed
+# on the command line: fine for a test key, use the key store API for real
+# keys).
+# shellcheck disable=SC2034  # used by the recipes
+SFRAME="cipher-suite=$SUITE key-id=$KEY_ID key=$KEY"
+
+# Runs gst-launch-1.0 with EOS on Ctrl-C, so receivers drain cleanly.
+recipe_launch () {
+  # shellcheck disable=SC2086  # GST_LAUNCH_OPTS is a list of options
+  exec gst-launch-1.0 -e $GST_LAUNCH_OPTS "$@"
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sends an encrypted VP9 stream over RTP (codec mode: the leading fields of
+# the uncompressed header stay clear; rtpvp9sframepay, because rtpvp9pay
+# cannot packetize encrypted frames). Usage: send-vp9.sh [KEY [PORT]];
+# settings: pipelines/recipe-env.sh. Receive with recv-vp9.sh.
+# SRC, SINK and SFRAME are split into words on purpose (no globbing:
+# recipe-env.sh sets -f).
+# shellcheck disable=SC2086
+set -euo pipefail
+# shellcheck source=recipe-env.sh
+. "$(dirname "$0")/recipe-env.sh"
+recipe_launch \
+  ${SRC:-videotestsrc is-live=true num-buffers=$NUM_BUFFERS} ! \
+  videoconvert ! videoscale ! video/x-raw,width=640,height=480,framerate=30/1 ! \
+  vp9enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! \
+  sframeenc $SFRAME ! \
+  rtpvp9sframepay pt=96 ! \
+  udpsink host="$HOST" port="$PORT"
