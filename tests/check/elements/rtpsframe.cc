@@ -682,20 +682,6 @@ add_tap (GstElement * pipeline, const char *element, const char *pad_name, Tap *
   gst_object_unref (e);
 }
 
-bool
-have_elements (std::initializer_list<const char *> names)
-{
-  for (const char *name : names) {
-    GstElementFactory *f = gst_element_factory_find (name);
-    if (!f) {
-      g_print ("SKIP: element %s is not installed\n", name);
-      return false;
-    }
-    gst_object_unref (f);
-  }
-  return true;
-}
-
 GstElement *
 launch (const std::string & line)
 {
@@ -732,16 +718,6 @@ run (GstElement * pipeline, const std::function<bool ()> & done = nullptr)
     fail_unless (g_get_monotonic_time () < deadline, "pipeline did not finish within a minute");
   }
   gst_object_unref (bus);
-}
-
-guint64
-element_stat (GstElement * pipeline, const char *element, const char *field)
-{
-  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), element);
-  fail_unless (e != nullptr, "no element %s", element);
-  guint64 v = stat (e, field);
-  gst_object_unref (e);
-  return v;
 }
 
 const std::string kKey = std::string (" key=") + kKeyHex1;

@@ -264,20 +264,6 @@ check_fragmentation (Codec c, const std::vector<Packet> & packets, const Bytes &
   fail_unless (reassemble (c, packets) == frame, "frame bytes differ after reassembly");
 }
 
-bool
-have_elements (std::initializer_list<const char *> names)
-{
-  for (const char *name : names) {
-    GstElementFactory *f = gst_element_factory_find (name);
-    if (!f) {
-      g_print ("SKIP: element %s is not installed\n", name);
-      return false;
-    }
-    gst_object_unref (f);
-  }
-  return true;
-}
-
 const char *
 elements_for_depay (Codec c)
 {

@@ -52,50 +52,6 @@ add_tap (GstElement * pipeline, const char *element, const char *pad_name, Tap *
   gst_object_unref (e);
 }
 
-/* FALSE (and a note) when a plugin the launch line needs is not installed. */
-bool
-have_elements (std::initializer_list<const char *> names)
-{
-  for (const char *name : names) {
-    GstElementFactory *f = gst_element_factory_find (name);
-    if (!f) {
-      g_print ("SKIP: element %s is not installed\n", name);
-      return false;
-    }
-    gst_object_unref (f);
-  }
-  return true;
-}
-
-/* Runs to EOS; fails on an error message or after a minute. */
-void
-run_to_eos (GstElement * pipeline)
-{
-  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-      (GstMessageType) (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  fail_unless (msg != nullptr, "no EOS within a minute");
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    GError *err = nullptr;
-    gchar *dbg = nullptr;
-    gst_message_parse_error (msg, &err, &dbg);
-    fail ("error from %s: %s (%s)", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message,
-        dbg ? dbg : "");
-  }
-  gst_message_unref (msg);
-  gst_object_unref (bus);
-}
-
-guint64
-element_stat (GstElement * pipeline, const char *element, const char *field)
-{
-  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), element);
-  guint64 v = stat (e, field);
-  gst_object_unref (e);
-  return v;
-}
-
 struct Result {
   std::vector<Bytes> frames;  /* what the media encoder produced */
   size_t encoded;  /* media encoder output = sframeenc input */
