@@ -89,14 +89,6 @@ gst_sframe_base_get_store (GstSFrameBase * self)
   return priv->store ? GST_SFRAME_KEY_STORE (gst_object_ref (priv->store)) : nullptr;
 }
 
-GstSFrameMode
-gst_sframe_base_get_mode (GstSFrameBase * self)
-{
-  auto priv = PRIV (self);
-  std::lock_guard<std::mutex> lock (priv->state_lock);
-  return priv->state ? priv->state->mode : DEFAULT_MODE;
-}
-
 sframe::FrameFormat
 gst_sframe_base_get_format (GstSFrameBase * self)
 {

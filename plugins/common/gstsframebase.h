@@ -33,7 +33,6 @@ struct GstSFrameStaticKey {
 
 /* New reference; nullptr when not running. */
 GstSFrameKeyStore *gst_sframe_base_get_store (GstSFrameBase * self);
-GstSFrameMode gst_sframe_base_get_mode (GstSFrameBase * self);
 sframe::FrameFormat gst_sframe_base_get_format (GstSFrameBase * self);
 
 /* TRUE once per write of the `key` property (and at start when one is set),
@@ -55,7 +54,6 @@ class DropWarner {
 public:
   /* Returns TRUE when a warning is due now; `*count` is the drops it covers. */
   bool note_drop (gint64 now_us, guint64 * count);
-  void reset () { last_us_ = -1; pending_ = 0; }
 
   static constexpr gint64 kIntervalUs = 2 * G_USEC_PER_SEC;
 
