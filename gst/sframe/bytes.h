@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace sframe {
 
@@ -16,6 +17,8 @@ struct ByteView {
 
   constexpr ByteView () = default;
   constexpr ByteView (const uint8_t * d, size_t n) : data (d), size (n) {}
+  /* Views a vector; the vector must outlive the view. */
+  explicit ByteView (const std::vector<uint8_t> & bytes) : data (bytes.data ()), size (bytes.size ()) {}
 
   bool empty () const { return size == 0; }
   /* Caller guarantees offset + length <= size. */

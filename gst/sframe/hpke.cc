@@ -300,11 +300,11 @@ key_schedule (AeadId aead, Mode mode, ByteView shared_secret, ByteView info, Byt
 }
 
 void
-Context::nonce (uint8_t * out) const
+Context::nonce (uint64_t seq, uint8_t * out) const
 {
   std::memcpy (out, base_nonce_.data (), kNonceSize);
   for (size_t i = 0; i < 8; i++)
-    out[kNonceSize - 1 - i] ^= static_cast<uint8_t> (seq_ >> (8 * i));
+    out[kNonceSize - 1 - i] ^= static_cast<uint8_t> (seq >> (8 * i));
 }
 
 Status
@@ -315,7 +315,7 @@ Context::seal (ByteView aad, ByteView plaintext, std::vector<uint8_t> * cipherte
   if (seq_ == std::numeric_limits<uint64_t>::max ())
     return Status::counter_exhausted;
   uint8_t n[kNonceSize];
-  nonce (n);
+  nonce (seq_, n);
   Status s = aead_seal (aead_, key_.view (), n, aad, plaintext, ciphertext);
   if (s == Status::ok)
     seq_++;
@@ -330,11 +330,31 @@ Context::open (ByteView aad, ByteView ciphertext, SecureBytes * plaintext)
   if (seq_ == std::numeric_limits<uint64_t>::max ())
     return Status::counter_exhausted;
   uint8_t n[kNonceSize];
-  nonce (n);
+  nonce (seq_, n);
   Status s = aead_open (aead_, key_.view (), n, aad, ciphertext, plaintext);
   if (s == Status::ok)
     seq_++;
   return s;
+}
+
+Status
+Context::seal_at (uint64_t seq, ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext) const
+{
+  if (key_.empty () || seq == std::numeric_limits<uint64_t>::max ())
+    return Status::invalid_argument;
+  uint8_t n[kNonceSize];
+  nonce (seq, n);
+  return aead_seal (aead_, key_.view (), n, aad, plaintext, ciphertext);
+}
+
+Status
+Context::open_at (uint64_t seq, ByteView aad, ByteView ciphertext, SecureBytes * plaintext) const
+{
+  if (key_.empty () || seq == std::numeric_limits<uint64_t>::max ())
+    return Status::invalid_argument;
+  uint8_t n[kNonceSize];
+  nonce (seq, n);
+  return aead_open (aead_, key_.view (), n, aad, ciphertext, plaintext);
 }
 
 Status

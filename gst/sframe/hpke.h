@@ -47,6 +47,13 @@ public:
   Status open (ByteView aad, ByteView ciphertext, SecureBytes * plaintext);
   Status export_secret (ByteView exporter_context, size_t length, SecureBytes * out) const;
 
+  /* Seal and open at an explicit sequence number, for channels whose
+   * messages may be lost or reordered: the caller carries `seq` with the
+   * ciphertext, never seals twice at one `seq`, and rejects replays (a
+   * replay window over `seq`). Leaves the implicit sequence untouched. */
+  Status seal_at (uint64_t seq, ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext) const;
+  Status open_at (uint64_t seq, ByteView aad, ByteView ciphertext, SecureBytes * plaintext) const;
+
   /* Key schedule outputs, exposed for test vectors. */
   const SecureBytes & key () const { return key_; }
   const SecureBytes & base_nonce () const { return base_nonce_; }
@@ -54,7 +61,7 @@ public:
 
 private:
   friend Status key_schedule (AeadId, Mode, ByteView, ByteView, ByteView, ByteView, Context *);
-  void nonce (uint8_t * out) const;
+  void nonce (uint64_t seq, uint8_t * out) const;
 
   AeadId aead_ = AeadId::aes_128_gcm;
   SecureBytes key_;

@@ -1,0 +1,59 @@
+/* The wire form of the key protocol (docs/key-protocol.md): subjects,
+ * signed envelopes and channel envelopes. Shared by the sender-key
+ * provider and by tests that play a malicious bus. GStreamer-free. */
+#pragma once
+
+#include <gst/sframe/bytes.h>
+#include <gst/sframe/identity.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sframe {
+namespace room {
+namespace wire {
+
+constexpr int kVersion = 1;
+constexpr size_t kMaxMessageSize = 1 << 20;   /* NATS' default max_payload */
+
+/* Subjects carry a hash of the room name, not the name: NATS subject
+ * tokens cannot hold arbitrary text. The bus still learns who talks in
+ * which room (metadata). */
+GST_SFRAME_API std::string room_token (const std::string & room);
+GST_SFRAME_API std::string subject_all (const std::string & room);
+GST_SFRAME_API std::string subject_to (const std::string & room, const std::string & fingerprint);
+
+/* {"p": base64url(payload), "s": base64url(Ed25519 sign_for("message", payload))} */
+GST_SFRAME_API std::vector<uint8_t> make_signed (const Identity & identity, const std::string & payload);
+
+/* {"ch": {"from","to","id","n"}, "ct": base64url(ciphertext)}: a message
+ * sealed in a pairwise channel (an HPKE context at explicit sequence n). */
+struct ChannelHeader {
+  std::string from;   /* sender fingerprint */
+  std::string to;     /* recipient fingerprint */
+  uint64_t id = 0;    /* channel id, chosen by the sender at setup */
+  uint64_t n = 0;     /* sequence number in the channel */
+};
+GST_SFRAME_API std::vector<uint8_t> make_channel (const ChannelHeader & header, ByteView ciphertext);
+/* What the channel AEAD authenticates besides the plaintext. */
+GST_SFRAME_API std::vector<uint8_t> channel_aad (const std::string & room, const ChannelHeader & header);
+
+struct Envelope {
+  enum class Kind { signed_message, channel_message } kind = Kind::signed_message;
+  std::string payload;               /* signed: the JSON payload text */
+  std::vector<uint8_t> signature;    /* signed */
+  ChannelHeader channel;             /* channel */
+  std::vector<uint8_t> ciphertext;   /* channel */
+};
+/* False for anything that is not exactly one of the two forms. */
+GST_SFRAME_API bool parse_envelope (ByteView message, Envelope * envelope);
+
+GST_SFRAME_API std::string sha256_hex (ByteView bytes);
+GST_SFRAME_API std::string u64_hex (uint64_t value);      /* 16 hex digits */
+GST_SFRAME_API bool parse_u64_hex (const std::string & text, uint64_t * value);
+GST_SFRAME_API bool is_fingerprint (const std::string & text);
+
+}  // namespace wire
+}  // namespace room
+}  // namespace sframe

@@ -1,0 +1,191 @@
+/* Pairwise channels: a sender opens one HPKE base-mode context
+ * (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM) to a peer's session
+ * key with a signed `channel` message, then seals every key, ack and ping
+ * for that peer in it at an explicit sequence number. One X25519 setup per
+ * pair instead of one per key keeps a rotation at N members to N - 1
+ * symmetric seals per sender (docs/key-protocol.md). */
+#include <gst/sframe/sender-key-provider.h>
+
+#include <gst/sframe/base64url.h>
+
+#include <openssl/rand.h>
+
+namespace sframe {
+namespace room {
+
+namespace {
+
+constexpr size_t kMaxInChannels = 4;     /* per peer: a few re-openings in flight */
+constexpr size_t kMaxEarly = 32;         /* channel messages waiting for their setup */
+
+std::vector<uint8_t>
+channel_info (const std::string & room)
+{
+  std::string info = "gst-sframe/1 channel";
+  info.push_back ('\0');
+  info += room;
+  return std::vector<uint8_t> (info.begin (), info.end ());
+}
+
+uint64_t
+random_u64 ()
+{
+  uint64_t value = 0;
+  while (value == 0)
+    if (RAND_bytes (reinterpret_cast<unsigned char *> (&value), sizeof value) != 1)
+      return 0;
+  return value;
+}
+
+}  // namespace
+
+OutChannel *
+SenderKeyProvider::out_channel (Peer & peer, bool fresh)
+{
+  if (peer.out && !fresh)
+    return peer.out.get ();
+  auto channel = std::make_unique<OutChannel> ();
+  channel->id = random_u64 ();
+  channel->context = std::make_unique<hpke::Context> ();
+  std::vector<uint8_t> enc;
+  if (channel->id == 0 || hpke::setup_sender (hpke::AeadId::aes_128_gcm, ByteView (peer.hpke_key),
+          ByteView (channel_info (config_.room)), hpke::SetupOptions (), &enc, channel->context.get ()) != Status::ok)
+    return nullptr;
+  json setup = base_payload ("channel");
+  setup["to"] = peer.info.fingerprint;
+  setup["to_sid"] = wire::u64_hex (peer.sid);
+  setup["id"] = wire::u64_hex (channel->id);
+  setup["enc"] = base64url_encode (ByteView (enc));
+  send_signed (wire::subject_to (config_.room, peer.info.fingerprint), setup);
+  peer.out = std::move (channel);
+  return peer.out.get ();
+}
+
+void
+SenderKeyProvider::send_channel (Peer & peer, const json & message, ByteView secret, bool fresh_channel)
+{
+  OutChannel *channel = out_channel (peer, fresh_channel);
+  if (!channel)
+    return;
+  /* JSON, a NUL, then the secret bytes (if any): the secret never passes
+   * through the JSON library, so every copy of it can be wiped. */
+  std::string text = message.dump ();
+  SecureBytes plaintext (text.size () + 1 + secret.size);
+  std::copy (text.begin (), text.end (), plaintext.data ());
+  plaintext.data ()[text.size ()] = 0;
+  if (secret.size)
+    std::copy (secret.data, secret.data + secret.size, plaintext.data () + text.size () + 1);
+
+  wire::ChannelHeader header { self_fp_, peer.info.fingerprint, channel->id, channel->next_seq++ };
+  std::vector<uint8_t> ciphertext;
+  if (channel->context->seal_at (header.n, ByteView (wire::channel_aad (config_.room, header)), plaintext.view (),
+          &ciphertext) != Status::ok)
+    return;
+  auto bytes = wire::make_channel (header, ByteView (ciphertext));
+  stats_.messages_sent++;
+  stats_.bytes_sent += bytes.size ();
+  out_->publish (wire::subject_to (config_.room, peer.info.fingerprint), bytes);
+}
+
+void
+SenderKeyProvider::on_channel_setup (Peer & from, const json & payload, const Now & now)
+{
+  std::string to, to_sid, id_text, enc_text;
+  uint64_t id = 0, sid = 0;
+  std::vector<uint8_t> enc;
+  if (!get_string (payload, "to", &to) || !get_string (payload, "to_sid", &to_sid) ||
+      !get_string (payload, "id", &id_text) || !get_string (payload, "enc", &enc_text) ||
+      !wire::parse_u64_hex (to_sid, &sid) || !wire::parse_u64_hex (id_text, &id) ||
+      !base64url_decode (enc_text, &enc)) {
+    stats_.messages_rejected++;
+    return;
+  }
+  /* A channel to another device, or to an earlier session of ours. */
+  if (to != self_fp_ || sid != sid_ || from.in.count (id))
+    return;
+  InChannel channel;
+  channel.context = std::make_unique<hpke::Context> ();
+  if (hpke::setup_receiver (hpke::AeadId::aes_128_gcm, ByteView (enc), hpke_, ByteView (channel_info (config_.room)),
+          hpke::SetupOptions (), channel.context.get ()) != Status::ok) {
+    stats_.messages_rejected++;
+    return;
+  }
+  while (from.in.size () >= kMaxInChannels)
+    from.in.erase (from.in.begin ());
+  from.in.emplace (id, std::move (channel));
+  replay_early (from, now);
+}
+
+void
+SenderKeyProvider::replay_early (Peer & peer, const Now & now)
+{
+  std::deque<wire::Envelope> early;
+  early.swap (peer.early);
+  for (const auto & envelope : early)
+    on_channel_message (envelope, now);
+}
+
+void
+SenderKeyProvider::on_channel_message (const wire::Envelope & envelope, const Now & now)
+{
+  const wire::ChannelHeader & header = envelope.channel;
+  if (header.to != self_fp_)
+    return;
+  auto peer = peers_.find (header.from);
+  if (peer == peers_.end ()) {
+    stash_unattributed (envelope, now);
+    return;
+  }
+  auto channel = peer->second.in.find (header.id);
+  if (channel == peer->second.in.end ()) {
+    /* Its setup may still be on the way (reordering), or was lost: the
+     * sender re-opens channels when its messages go unacknowledged. */
+    if (peer->second.early.size () < kMaxEarly)
+      peer->second.early.push_back (envelope);
+    return;
+  }
+  open_channel_message (peer->second, channel->second, envelope, now);
+}
+
+void
+SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const wire::Envelope & envelope,
+    const Now & now)
+{
+  SecureBytes plaintext;
+  if (!channel.seen.would_accept (envelope.channel.n) ||
+      channel.context->open_at (envelope.channel.n, ByteView (wire::channel_aad (config_.room, envelope.channel)),
+          ByteView (envelope.ciphertext), &plaintext) != Status::ok) {
+    stats_.messages_rejected++;
+    return;
+  }
+  const uint8_t *begin = plaintext.data ();
+  const uint8_t *nul = std::find (begin, begin + plaintext.size (), uint8_t (0));
+  json message = json::parse (begin, nul, nullptr, false);
+  std::string type;
+  if (message.is_discarded () || !message.is_object () || !get_string (message, "type", &type)) {
+    channel.seen.check_and_mark (envelope.channel.n);
+    stats_.messages_rejected++;
+    return;
+  }
+  if (type == "key" && !roster_.members.count (from.info.fingerprint)) {
+    /* A key from a member of a roster we have not applied yet (a joiner
+     * before its welcome): opened again once we have. */
+    if (from.early.size () < kMaxEarly)
+      from.early.push_back (envelope);
+    return;
+  }
+  channel.seen.check_and_mark (envelope.channel.n);
+  ByteView secret;
+  if (nul != begin + plaintext.size ())
+    secret = ByteView (nul + 1, static_cast<size_t> (begin + plaintext.size () - nul - 1));
+  from.last_heard_ms = now.ms;
+  if (type == "key")
+    on_key (from, message, secret, now);
+  else if (type == "ack")
+    on_ack (from, message);
+  else if (type != "ping")
+    stats_.messages_rejected++;
+}
+
+}  // namespace room
+}  // namespace sframe

@@ -1,0 +1,306 @@
+/* Sender keys (RFC 9605 section 5.1): ours and the ones we received.
+ * Join: everyone ratchets (one-way) every sender's newest key; senders send
+ * the ratcheted key to the joiner only. Leave, revoke, rotate: each sender
+ * makes a fresh key, sends it to the remaining members, and switches when
+ * all acked or after the switch timeout. Replaced keys stay installed for
+ * the grace period, then are erased. */
+#include <gst/sframe/sender-key-provider.h>
+
+#include <openssl/rand.h>
+
+namespace sframe {
+namespace room {
+
+namespace {
+
+constexpr size_t kBaseKeySize = 32;
+constexpr uint32_t kPublishGrants = token::kGrantPublishAudio | token::kGrantPublishVideo | token::kGrantPublishScreen;
+
+}  // namespace
+
+bool
+SenderKeyProvider::may_publish (const MemberInfo & info) const
+{
+  return (info.grants & kPublishGrants) != 0;
+}
+
+bool
+SenderKeyProvider::may_subscribe (const MemberInfo & info) const
+{
+  return (info.grants & token::kGrantSubscribe) != 0;
+}
+
+uint64_t
+SenderKeyProvider::key_id_for (uint32_t index, uint32_t generation) const
+{
+  return (static_cast<uint64_t> (index) << 8) | (generation & 0xff);
+}
+
+uint32_t
+SenderKeyProvider::own_index () const
+{
+  auto it = roster_.members.find (self_fp_);
+  return it == roster_.members.end () ? 0 : it->second;
+}
+
+void
+SenderKeyProvider::send_key (Peer & peer, const OwnKey & key, const char * reason, bool fresh_channel)
+{
+  if (!key.valid || !may_subscribe (peer.info))
+    return;
+  json message = { { "type", "key" }, { "epoch", roster_.epoch }, { "gen", key.generation },
+    { "kid", key.key_id }, { "reason", reason } };
+  send_channel (peer, message, key.key.view (), fresh_channel);
+}
+
+void
+SenderKeyProvider::install_own (OwnKey & key, uint32_t generation, SecureBytes material)
+{
+  key.valid = true;
+  key.generation = generation;
+  key.key_id = key_id_for (own_index (), generation);
+  key.key = std::move (material);
+  out_->install_key (key.key_id, key.key);
+}
+
+void
+SenderKeyProvider::make_own_key (const char * reason, const Now & now)
+{
+  self_info_.grants = self_claims_.grants;
+  if (!may_publish (self_info_))
+    return;
+  SecureBytes material (kBaseKeySize);
+  if (RAND_priv_bytes (material.data (), static_cast<int> (material.size ())) != 1)
+    return;
+  uint32_t generation = own_.valid ? std::max (own_.generation, pending_own_.generation) + 1 : 0;
+  if (pending_own_.valid)
+    retire_own (pending_own_.key_id, now);
+  install_own (pending_own_, generation, std::move (material));
+  pending_reason_ = reason;
+  if (!own_.valid) {
+    /* Nobody can hold an older key of ours: start sending at once. */
+    switch_own_key (now);
+    awaiting_ack_.clear ();
+    for (const auto & member : roster_.members) {
+      if (member.first == self_fp_ || !may_subscribe (peers_.at (member.first).info))
+        continue;
+      awaiting_ack_.insert (member.first);
+      send_key (peers_.at (member.first), own_, reason, false);
+    }
+    next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
+    return;
+  }
+  awaiting_ack_.clear ();
+  for (const auto & member : roster_.members) {
+    if (member.first == self_fp_ || !may_subscribe (peers_.at (member.first).info))
+      continue;
+    awaiting_ack_.insert (member.first);
+    send_key (peers_.at (member.first), pending_own_, reason, false);
+  }
+  if (switch_at_ms_ == 0)
+    switch_at_ms_ = now.ms + config_.timing.switch_timeout_ms;
+  next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
+  if (awaiting_ack_.empty ())
+    switch_own_key (now);
+}
+
+void
+SenderKeyProvider::switch_own_key (const Now & now)
+{
+  if (!pending_own_.valid)
+    return;
+  if (own_.valid)
+    retire_own (own_.key_id, now);
+  own_ = std::move (pending_own_);
+  pending_own_ = OwnKey ();
+  switch_at_ms_ = 0;
+  out_->set_sender_key (own_.key_id);
+  stats_.rotations++;
+  out_->key_rotated (own_.key_id, pending_reason_);
+}
+
+void
+SenderKeyProvider::ratchet_own_key (const std::set<std::string> & joined, const Now & now)
+{
+  if (!own_.valid)
+    return;
+  /* A fresh key still waiting for acks becomes current first, so that
+   * everyone ratchets the same key: the newest they hold of ours. */
+  switch_own_key (now);
+  SecureBytes next;
+  if (ratchet_base_key (config_.suite, own_.key.view (), &next) != Status::ok)
+    return;
+  retire_own (own_.key_id, now);
+  install_own (own_, own_.generation + 1, std::move (next));
+  out_->set_sender_key (own_.key_id);
+  stats_.rotations++;
+  out_->key_rotated (own_.key_id, "join");
+  for (const auto & fp : joined) {
+    if (fp == self_fp_ || !peers_.count (fp) || !may_subscribe (peers_.at (fp).info))
+      continue;
+    awaiting_ack_.insert (fp);   /* resent until acknowledged */
+    send_key (peers_.at (fp), own_, "join", false);
+  }
+  next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
+}
+
+void
+SenderKeyProvider::retire_own (uint64_t key_id, const Now & now)
+{
+  own_retiring_[key_id] = now.ms + config_.timing.grace_ms;
+}
+
+void
+SenderKeyProvider::on_key (Peer & from, const json & message, ByteView secret, const Now & now)
+{
+  uint64_t generation = 0, key_id = 0;
+  auto member = roster_.members.find (from.info.fingerprint);
+  if (!get_u64 (message, "gen", &generation) || !get_u64 (message, "kid", &key_id) || member == roster_.members.end () ||
+      key_id != key_id_for (member->second, static_cast<uint32_t> (generation)) || secret.size < 16 ||
+      secret.size > 64) {
+    stats_.messages_rejected++;
+    return;
+  }
+  /* Permissions enforced by keys: no publish grant, no key installed. */
+  if (!may_publish (from.info)) {
+    stats_.messages_rejected++;
+    return;
+  }
+  json ack = { { "type", "ack" }, { "kid", key_id } };
+  bool known = from.has_key && from.current.key_id == key_id && from.current.key.equals (secret);
+  if (!known && (!from.has_key || generation >= from.current.generation)) {
+    if (from.has_key && from.current.key_id != key_id)
+      retire_key (from, from.current.key_id, now, config_.timing.switch_timeout_ms);
+    from.has_key = true;
+    from.current.generation = static_cast<uint32_t> (generation);
+    from.current.key_id = key_id;
+    from.current.key = SecureBytes (secret);
+    from.retiring.erase (key_id);
+    out_->install_key (key_id, from.current.key);
+  }
+  /* A repeat means our ack was lost, perhaps with our channel: re-open it. */
+  send_channel (from, ack, ByteView (), known);
+}
+
+void
+SenderKeyProvider::on_ack (Peer & from, const json & message)
+{
+  uint64_t key_id = 0;
+  if (!get_u64 (message, "kid", &key_id)) {
+    stats_.messages_rejected++;
+    return;
+  }
+  const OwnKey & awaited = pending_own_.valid ? pending_own_ : own_;
+  if (awaited.valid && key_id == awaited.key_id)
+    awaiting_ack_.erase (from.info.fingerprint);
+}
+
+void
+SenderKeyProvider::ratchet_peer_keys (const std::set<std::string> & except, const Now & now)
+{
+  for (const auto & member : roster_.members) {
+    if (member.first == self_fp_ || except.count (member.first))
+      continue;
+    Peer & peer = peers_.at (member.first);
+    if (!peer.has_key || !may_publish (peer.info))
+      continue;
+    SecureBytes next;
+    if (ratchet_base_key (config_.suite, peer.current.key.view (), &next) != Status::ok)
+      continue;
+    retire_key (peer, peer.current.key_id, now, 0);
+    peer.current.generation++;
+    peer.current.key_id = key_id_for (member.second, peer.current.generation);
+    peer.current.key = std::move (next);
+    peer.retiring.erase (peer.current.key_id);
+    out_->install_key (peer.current.key_id, peer.current.key);
+  }
+}
+
+void
+SenderKeyProvider::retire_key (Peer & peer, uint64_t key_id, const Now & now, int64_t extra_ms)
+{
+  peer.retiring[key_id] = now.ms + extra_ms + config_.timing.grace_ms;
+}
+
+void
+SenderKeyProvider::forget_peer_keys (Peer & peer, const Now & now)
+{
+  if (peer.has_key)
+    retire_key (peer, peer.current.key_id, now, 0);
+  peer.has_key = false;
+  peer.current = ReceivedKey ();
+  awaiting_ack_.erase (peer.info.fingerprint);
+}
+
+void
+SenderKeyProvider::expire_retired (std::map<uint64_t, int64_t> & retiring, const Now & now)
+{
+  for (auto it = retiring.begin (); it != retiring.end ();) {
+    if (it->second <= now.ms) {
+      out_->remove_key (it->first);
+      it = retiring.erase (it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void
+SenderKeyProvider::tick_keys (const Now & now)
+{
+  if (pending_own_.valid && (awaiting_ack_.empty () || now.ms >= switch_at_ms_))
+    switch_own_key (now);
+  if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_) {
+    const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
+    for (const auto & fp : awaiting_ack_)
+      if (peers_.count (fp))
+        send_key (peers_.at (fp), key, pending_reason_, true);
+    next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
+  }
+  expire_retired (own_retiring_, now);
+  for (auto & peer : peers_)
+    expire_retired (peer.second.retiring, now);
+}
+
+int64_t
+SenderKeyProvider::next_key_deadline () const
+{
+  int64_t next = INT64_MAX;
+  if (pending_own_.valid)
+    next = std::min (next, awaiting_ack_.empty () ? 0 : switch_at_ms_);
+  if (!awaiting_ack_.empty ())
+    next = std::min (next, next_key_resend_ms_);
+  for (const auto & r : own_retiring_)
+    next = std::min (next, r.second);
+  for (const auto & peer : peers_)
+    for (const auto & r : peer.second.retiring)
+      next = std::min (next, r.second);
+  return next;
+}
+
+void
+SenderKeyProvider::drop_all_keys ()
+{
+  if (own_.valid)
+    out_->remove_key (own_.key_id);
+  if (pending_own_.valid)
+    out_->remove_key (pending_own_.key_id);
+  for (const auto & r : own_retiring_)
+    out_->remove_key (r.first);
+  for (auto & peer : peers_) {
+    if (peer.second.has_key)
+      out_->remove_key (peer.second.current.key_id);
+    for (const auto & r : peer.second.retiring)
+      out_->remove_key (r.first);
+    peer.second.retiring.clear ();
+    peer.second.has_key = false;
+  }
+  out_->clear_sender_key ();
+  own_ = OwnKey ();
+  pending_own_ = OwnKey ();
+  own_retiring_.clear ();
+  awaiting_ack_.clear ();
+}
+
+}  // namespace room
+}  // namespace sframe

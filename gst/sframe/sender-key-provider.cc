@@ -1,0 +1,479 @@
+/* Membership: hellos, the committer's signed roster chain, welcomes,
+ * resynchronisation and liveness (docs/key-protocol.md). */
+#include <gst/sframe/sender-key-provider.h>
+
+#include <gst/sframe/base64url.h>
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+namespace sframe {
+namespace room {
+
+namespace {
+
+constexpr size_t kMaxUnattributed = 4096;
+
+Refusal
+refusal_for (token::Check check)
+{
+  switch (check) {
+    case token::Check::expired:
+      return Refusal::token_expired;
+    case token::Check::not_yet_valid:
+      return Refusal::token_not_yet_valid;
+    case token::Check::wrong_room:
+      return Refusal::wrong_room;
+    case token::Check::wrong_authority:
+    case token::Check::bad_signature:
+      return Refusal::wrong_authority;
+    case token::Check::replayed:
+      return Refusal::token_replayed;
+    default:
+      return Refusal::bad_token;
+  }
+}
+
+uint64_t
+random_sid ()
+{
+  uint64_t sid = 0;
+  while (sid == 0)
+    if (RAND_bytes (reinterpret_cast<unsigned char *> (&sid), sizeof sid) != 1)
+      return 0;
+  return sid;
+}
+
+ByteView
+text_view (const std::string & text)
+{
+  return ByteView (reinterpret_cast<const uint8_t *> (text.data ()), text.size ());
+}
+
+}  // namespace
+
+bool
+get_string (const json & object, const char * name, std::string * out)
+{
+  auto it = object.find (name);
+  if (it == object.end () || !it->is_string ())
+    return false;
+  *out = it->get<std::string> ();
+  return true;
+}
+
+bool
+get_u64 (const json & object, const char * name, uint64_t * out)
+{
+  auto it = object.find (name);
+  if (it == object.end () || !it->is_number_unsigned ())
+    return false;
+  *out = it->get<uint64_t> ();
+  return true;
+}
+
+SenderKeyProvider::SenderKeyProvider (const Config & config, KeyProviderOutputs * outputs)
+    : config_ (config), out_ (outputs)
+{
+}
+
+bool
+SenderKeyProvider::init (const Now & now, std::string * error)
+{
+  token::JtiCache cache;
+  token::VerifyOptions options { config_.room, now.unix_s, config_.max_token_lifetime_s, config_.clock_skew_s };
+  token::VerifyResult result = token::verify (config_.token, ByteView (config_.authority), options, cache);
+  if (!result.ok ()) {
+    *error = std::string ("own join token refused: ") + token::check_name (result.check) + ": " + result.detail;
+    return false;
+  }
+  if (result.claims.device_public_key != config_.identity.public_key ()) {
+    *error = "own join token was issued for another device key";
+    return false;
+  }
+  self_claims_ = result.claims;
+  self_fp_ = config_.identity.fingerprint ();
+  self_info_ = { self_fp_, self_claims_.member_id, self_claims_.display_name, self_claims_.role, self_claims_.grants, 0 };
+  subject_all_ = wire::subject_all (config_.room);
+  subject_self_ = wire::subject_to (config_.room, self_fp_);
+  sid_ = random_sid ();
+  if (sid_ == 0 || hpke::generate_key_pair (&hpke_) != Status::ok) {
+    *error = "could not generate session keys";
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string>
+SenderKeyProvider::subjects () const
+{
+  return { subject_all_, subject_self_ };
+}
+
+json
+SenderKeyProvider::base_payload (const char * type)
+{
+  return { { "v", wire::kVersion }, { "type", type }, { "room", config_.room }, { "from", self_fp_ },
+    { "sid", wire::u64_hex (sid_) }, { "seq", ++seq_ } };
+}
+
+void
+SenderKeyProvider::send_signed (const std::string & subject, const json & payload)
+{
+  auto bytes = wire::make_signed (config_.identity, payload.dump ());
+  if (bytes.empty ())
+    return;
+  stats_.messages_sent++;
+  stats_.bytes_sent += bytes.size ();
+  out_->publish (subject, bytes);
+}
+
+Status
+SenderKeyProvider::start (const Now & now)
+{
+  if (phase_ != Phase::idle)
+    return Status::invalid_argument;
+  phase_ = Phase::joining;
+  joined_ms_ = now.ms;
+  json hello = base_payload ("hello");
+  hello["token"] = config_.token;
+  hello["hpk"] = base64url_encode (ByteView (hpke_.public_key));
+  hello["t"] = now.unix_s;
+  std::string text = hello.dump ();
+  auto bytes = wire::make_signed (config_.identity, text);
+  own_hello_.assign (bytes.begin (), bytes.end ());
+  own_hello_hash_ = wire::sha256_hex (text_view (text));
+  send_hello (now);
+  return Status::ok;
+}
+
+void
+SenderKeyProvider::send_hello (const Now & now)
+{
+  /* The same signed hello each time: a resend, never a new use of the token. */
+  stats_.messages_sent++;
+  stats_.bytes_sent += own_hello_.size ();
+  out_->publish (subject_all_, std::vector<uint8_t> (own_hello_.begin (), own_hello_.end ()));
+  next_hello_ms_ = now.ms + config_.timing.resend_ms;
+}
+
+void
+SenderKeyProvider::receive (const std::string & subject, ByteView payload, const Now & now)
+{
+  (void) subject;
+  if (phase_ == Phase::idle || phase_ == Phase::left)
+    return;
+  stats_.messages_received++;
+  stats_.bytes_received += payload.size;
+  wire::Envelope envelope;
+  if (!wire::parse_envelope (payload, &envelope)) {
+    stats_.messages_rejected++;
+    return;
+  }
+  if (envelope.kind == wire::Envelope::Kind::channel_message)
+    on_channel_message (envelope, now);
+  else
+    on_signed (envelope, now);
+  /* Joins, leaves and revocations are committed as soon as they are known. */
+  commit_pending (now);
+}
+
+void
+SenderKeyProvider::stash_unattributed (const wire::Envelope & envelope, const Now & now)
+{
+  /* From a device whose hello we have not verified yet: a joiner gets the
+   * others' messages before its welcome. Kept briefly, then dropped. */
+  if (unattributed_.size () >= kMaxUnattributed) {
+    stats_.messages_rejected++;
+    return;
+  }
+  unattributed_.push_back ({ now.ms, envelope });
+}
+
+void
+SenderKeyProvider::replay_unattributed (const Now & now)
+{
+  std::deque<std::pair<int64_t, wire::Envelope>> stash;
+  stash.swap (unattributed_);
+  for (auto & entry : stash) {
+    if (now.ms - entry.first > config_.timing.liveness_ms) {
+      stats_.messages_rejected++;
+      continue;
+    }
+    if (entry.second.kind == wire::Envelope::Kind::channel_message)
+      on_channel_message (entry.second, now);
+    else
+      on_signed (entry.second, now);
+  }
+  for (auto & peer : peers_)
+    if (!peer.second.early.empty ())
+      replay_early (peer.second, now);
+}
+
+void
+SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
+{
+  json payload = json::parse (envelope.payload, nullptr, false);
+  std::string type, room, from, sid;
+  uint64_t v = 0, seq = 0;
+  if (payload.is_discarded () || !payload.is_object () || !get_u64 (payload, "v", &v) || v != wire::kVersion ||
+      !get_string (payload, "type", &type) || !get_string (payload, "room", &room) ||
+      !get_string (payload, "from", &from) || !get_string (payload, "sid", &sid) || !get_u64 (payload, "seq", &seq) ||
+      !wire::is_fingerprint (from)) {
+    stats_.messages_rejected++;
+    return;
+  }
+  if (room != config_.room) {
+    stats_.messages_rejected++;
+    return;
+  }
+  if (from == self_fp_)
+    return;   /* our own, echoed by the bus */
+  if (type == "hello") {
+    on_hello (envelope.payload, payload, envelope, now, false);
+    return;
+  }
+  if (type == "welcome") {
+    on_welcome (payload, envelope, now);
+    return;
+  }
+  Peer *peer = nullptr;
+  if (!accept_signed (payload, envelope, now, &peer))
+    return;
+  if (type == "roster")
+    on_roster (*peer, payload, envelope, now);
+  else if (type == "channel")
+    on_channel_setup (*peer, payload, now);
+  else if (type == "admit" || type == "revoke")
+    on_host_action (*peer, type, payload, now);
+  else if (type == "leave")
+    on_leave (*peer, now);
+  else if (type == "sync")
+    on_sync (*peer, payload, now);
+  else if (type == "beat")
+    on_beat (*peer, payload, now);
+  else
+    stats_.messages_rejected++;
+}
+
+bool
+SenderKeyProvider::accept_signed (const json & payload, const wire::Envelope & envelope, const Now & now,
+    Peer ** peer_out)
+{
+  std::string from = payload["from"].get<std::string> ();
+  uint64_t sid = 0, seq = payload["seq"].get<uint64_t> ();
+  auto it = peers_.find (from);
+  if (it == peers_.end ()) {
+    if (phase_ == Phase::joining)
+      room_seen_ = true;
+    stash_unattributed (envelope, now);
+    return false;
+  }
+  Peer & peer = it->second;
+  if (!wire::parse_u64_hex (payload["sid"].get<std::string> (), &sid) || sid != peer.sid ||
+      !verify_signature_for (ByteView (peer.device_key), "message", text_view (envelope.payload),
+          ByteView (envelope.signature)) ||
+      !peer.seen.check_and_mark (seq)) {
+    stats_.messages_rejected++;
+    return false;
+  }
+  peer.last_heard_ms = now.ms;
+  *peer_out = &peer;
+  return true;
+}
+
+void
+SenderKeyProvider::refuse (const std::string & who, Refusal reason, const std::string & detail)
+{
+  /* Once per device and reason: a resending joiner is one refusal. */
+  if (!refused_reported_.insert (who + refusal_name (reason)).second)
+    return;
+  stats_.refused_members++;
+  out_->member_refused (who, reason, detail);
+}
+
+Peer *
+SenderKeyProvider::on_hello (const std::string & text, const json & payload, const wire::Envelope & envelope,
+    const Now & now, bool historic)
+{
+  std::string from = payload["from"].get<std::string> ();
+  std::string token_text, hpk_text, sid_text = payload["sid"].get<std::string> ();
+  uint64_t sid = 0, t = 0;
+  std::vector<uint8_t> hpk;
+  if (!get_string (payload, "token", &token_text) || !get_string (payload, "hpk", &hpk_text) ||
+      !get_u64 (payload, "t", &t) || !wire::parse_u64_hex (sid_text, &sid) || !base64url_decode (hpk_text, &hpk) ||
+      hpk.size () != hpke::kPublicKeySize) {
+    stats_.messages_rejected++;
+    return nullptr;
+  }
+  std::string hash = wire::sha256_hex (text_view (text));
+  auto known = peers_.find (from);
+  if (known != peers_.end () && known->second.hello_hash == hash) {
+    /* The same hello again: a resend (or a replay, equally harmless). */
+    known->second.last_heard_ms = now.ms;
+    if (!historic && am_committer () && roster_.members.count (from))
+      send_welcome (from, now);   /* its welcome was lost */
+    return &known->second;
+  }
+  if (revoked_.count (from)) {
+    refuse (from, Refusal::revoked, "this device was revoked");
+    return nullptr;
+  }
+  int64_t at = historic ? static_cast<int64_t> (t) : now.unix_s;
+  token::JtiCache one_use;   /* replay is judged below, per device and session */
+  token::VerifyOptions options { config_.room, at, config_.max_token_lifetime_s, config_.clock_skew_s };
+  token::VerifyResult result = token::verify (token_text, ByteView (config_.authority), options, one_use);
+  if (!result.ok ()) {
+    refuse (from, refusal_for (result.check), token::check_name (result.check) + std::string (": ") + result.detail);
+    return nullptr;
+  }
+  if (wire::sha256_hex (ByteView (result.claims.device_public_key)) != from ||
+      !verify_signature_for (ByteView (result.claims.device_public_key), "message", text_view (text),
+          ByteView (envelope.signature))) {
+    refuse (from, Refusal::bad_hello_signature, "hello not signed by the token's device key");
+    return nullptr;
+  }
+  if (!historic && static_cast<int64_t> (t) > now.unix_s + config_.clock_skew_s) {
+    stats_.messages_rejected++;
+    return nullptr;
+  }
+  auto used = tokens_seen_.find (result.claims.jti);
+  if (used != tokens_seen_.end () && used->second != std::make_pair (from, sid)) {
+    refuse (from, Refusal::token_replayed, "token already used by another session");
+    return nullptr;
+  }
+  tokens_seen_[result.claims.jti] = { from, sid };
+
+  Peer & peer = peers_[from];
+  if (peer.sid != 0 && peer.sid != sid)
+    forget_peer_keys (peer, now);   /* a new session of a known device */
+  const token::Claims & c = result.claims;
+  peer.info = { from, c.member_id, c.display_name, c.role, c.grants, 0 };
+  peer.device_key = c.device_public_key;
+  peer.hpke_key = hpk;
+  peer.sid = sid;
+  peer.hello = text_for_envelope (envelope);
+  peer.hello_hash = hash;
+  peer.seen = ReplayWindow ();
+  peer.seen.check_and_mark (payload["seq"].get<uint64_t> ());
+  peer.out.reset ();
+  peer.in.clear ();
+  peer.last_heard_ms = now.ms;
+  peer.gone = false;
+  if (!historic) {
+    if (phase_ == Phase::member && !roster_.members.count (from) && !joining_allowed (peer)) {
+      refuse (from, Refusal::not_admitted, "waiting in the lobby for a host to admit it");
+      report_roster ();
+    }
+    replay_unattributed (now);
+  }
+  return &peer;
+}
+
+std::string
+SenderKeyProvider::text_for_envelope (const wire::Envelope & envelope) const
+{
+  json doc = { { "p", base64url_encode (text_view (envelope.payload)) },
+    { "s", base64url_encode (ByteView (envelope.signature)) } };
+  return doc.dump ();
+}
+
+bool
+SenderKeyProvider::joining_allowed (const Peer & peer) const
+{
+  if (peer.gone || revoked_.count (peer.info.fingerprint) || leaving_.count (peer.info.fingerprint))
+    return false;
+  return !config_.require_admission || peer.info.role == token::Role::host || admitted_.count (peer.info.fingerprint);
+}
+
+void
+SenderKeyProvider::on_host_action (Peer & from, const std::string & type, const json & payload, const Now & now)
+{
+  std::string target;
+  if (!get_string (payload, "target", &target) || !wire::is_fingerprint (target) ||
+      from.info.role != token::Role::host || !roster_.members.count (from.info.fingerprint)) {
+    stats_.messages_rejected++;
+    return;
+  }
+  if (type == "admit") {
+    admitted_.insert (target);
+    retry_pending_roster (now);
+  } else {
+    revoke_requests_.insert (target);
+  }
+  report_roster ();
+}
+
+void
+SenderKeyProvider::on_leave (Peer & from, const Now & now)
+{
+  leaving_.insert (from.info.fingerprint);
+  (void) now;
+}
+
+bool
+SenderKeyProvider::any_host_in_roster () const
+{
+  for (const auto & member : roster_.members) {
+    auto peer = peers_.find (member.first);
+    const MemberInfo & info = member.first == self_fp_ ? self_info_ : peer->second.info;
+    if (info.role == token::Role::host)
+      return true;
+  }
+  return false;
+}
+
+const MemberInfo *
+SenderKeyProvider::info_of (const std::string & fp) const
+{
+  if (fp == self_fp_)
+    return &self_info_;
+  auto peer = peers_.find (fp);
+  return peer == peers_.end () ? nullptr : &peer->second.info;
+}
+
+bool
+SenderKeyProvider::eligible_committer (const std::string & fp) const
+{
+  const MemberInfo *info = info_of (fp);
+  if (!info)
+    return false;
+  if (info->role == token::Role::host)
+    return true;
+  return !config_.require_admission && !any_host_in_roster ();
+}
+
+std::string
+SenderKeyProvider::expected_committer () const
+{
+  for (const auto & member : roster_.members)   /* ordered by fingerprint */
+    if (eligible_committer (member.first) && !leaving_.count (member.first) && !silent_.count (member.first))
+      return member.first;
+  return {};
+}
+
+bool
+SenderKeyProvider::am_committer () const
+{
+  return phase_ == Phase::member && expected_committer () == self_fp_;
+}
+
+Peer *
+SenderKeyProvider::find_peer (const std::string & who)
+{
+  Peer *found = nullptr;
+  for (auto & peer : peers_) {
+    const std::string & fp = peer.first;
+    bool match = fp == who || peer.second.info.member_id == who || (who.size () >= 16 && fp.compare (0, who.size (), who) == 0);
+    if (match) {
+      if (found)
+        return nullptr;   /* ambiguous */
+      found = &peer.second;
+    }
+  }
+  return found;
+}
+
+}  // namespace room
+}  // namespace sframe

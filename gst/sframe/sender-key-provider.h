@@ -1,0 +1,244 @@
+/* The sender-key protocol of docs/key-protocol.md: internal to the library
+ * (make_sender_key_provider in key-provider.h is the public entry). Split
+ * over sender-key-provider.cc (membership: hellos, roster, commits),
+ * sender-key-channels.cc (pairwise HPKE channels) and sender-key-keys.cc
+ * (own and received sender keys). */
+#pragma once
+
+#include <gst/sframe/hpke.h>
+#include <gst/sframe/key.h>
+#include <gst/sframe/key-provider.h>
+#include <gst/sframe/replay-window.h>
+#include <gst/sframe/room-wire.h>
+
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+namespace sframe {
+namespace room {
+
+using json = nlohmann::json;
+
+/* A pairwise channel we opened to a peer: an HPKE context we seal with. */
+struct OutChannel {
+  uint64_t id = 0;
+  std::unique_ptr<hpke::Context> context;
+  uint64_t next_seq = 0;
+};
+
+/* A channel a peer opened to us. */
+struct InChannel {
+  std::unique_ptr<hpke::Context> context;
+  ReplayWindow seen;
+};
+
+/* A sender key of a peer, installed in the key store. */
+struct ReceivedKey {
+  uint32_t generation = 0;
+  uint64_t key_id = 0;
+  SecureBytes key;
+};
+
+/* A device whose hello we verified. */
+struct Peer {
+  MemberInfo info;
+  std::vector<uint8_t> device_key;     /* Ed25519, from the token's dpk */
+  std::vector<uint8_t> hpke_key;       /* X25519 session key, from the hello */
+  uint64_t sid = 0;
+  std::string hello;                   /* the signed envelope, for welcomes */
+  std::string hello_hash;
+  std::string jti;
+  ReplayWindow seen;                   /* seq of its signed messages, this sid */
+  int64_t last_heard_ms = 0;
+  bool gone = false;                   /* this session left the roster */
+
+  std::unique_ptr<OutChannel> out;
+  std::map<uint64_t, InChannel> in;
+  std::deque<wire::Envelope> early;    /* channel messages before their channel */
+
+  bool has_key = false;
+  ReceivedKey current;                 /* newest key we hold from it */
+  std::map<uint64_t, int64_t> retiring;   /* key id -> erase at (ms) */
+};
+
+struct Roster {
+  uint64_t epoch = 0;
+  std::string hash;                    /* of the signed payload text */
+  std::string committer;
+  std::map<std::string, uint32_t> members;   /* fingerprint -> index */
+  std::map<std::string, std::string> hashes; /* fingerprint -> hello hash */
+  uint32_t next_index = 1;
+  std::string envelope;                /* the signed roster message */
+};
+
+/* Our own sender key. */
+struct OwnKey {
+  bool valid = false;
+  uint32_t generation = 0;
+  uint64_t key_id = 0;
+  SecureBytes key;
+};
+
+/* A roster as read from a roster message, before and after checking. */
+struct ParsedRoster {
+  uint64_t epoch = 0;
+  uint64_t next_index = 0;
+  std::string prev;
+  std::string change;
+  std::map<std::string, uint32_t> members;     /* fingerprint -> index */
+  std::map<std::string, std::string> hashes;   /* fingerprint -> hello hash */
+  std::string committer;
+  std::string envelope;
+  std::string hash;
+};
+
+bool get_string (const json & object, const char * name, std::string * out);
+bool get_u64 (const json & object, const char * name, uint64_t * out);
+
+class SenderKeyProvider final : public KeyProvider {
+public:
+  SenderKeyProvider (const Config & config, KeyProviderOutputs * outputs);
+  bool init (const Now & now, std::string * error);
+
+  std::vector<std::string> subjects () const override;
+  Status start (const Now & now) override;
+  void receive (const std::string & subject, ByteView payload, const Now & now) override;
+  int64_t tick (const Now & now) override;
+  void reconnected (const Now & now) override;
+  void leave (const Now & now) override;
+  Status admit (const std::string & who, const Now & now) override;
+  Status revoke (const std::string & who, const Now & now) override;
+  Status rotate (const Now & now) override;
+  RosterView roster () const override;
+  Stats stats () const override { return stats_; }
+
+private:
+  enum class Phase { idle, joining, member, left };
+
+  /* sender-key-provider.cc: messages, hellos, host actions */
+  json base_payload (const char * type);
+  void send_signed (const std::string & subject, const json & payload);
+  void send_hello (const Now & now);
+  void stash_unattributed (const wire::Envelope & envelope, const Now & now);
+  void replay_unattributed (const Now & now);
+  void on_signed (const wire::Envelope & envelope, const Now & now);
+  bool accept_signed (const json & payload, const wire::Envelope & envelope, const Now & now, Peer ** peer);
+  void refuse (const std::string & who, Refusal reason, const std::string & detail);
+  Peer *on_hello (const std::string & text, const json & payload, const wire::Envelope & envelope, const Now & now,
+      bool historic);
+  std::string text_for_envelope (const wire::Envelope & envelope) const;
+  bool joining_allowed (const Peer & peer) const;
+  void on_host_action (Peer & from, const std::string & type, const json & payload, const Now & now);
+  void on_leave (Peer & from, const Now & now);
+  bool any_host_in_roster () const;
+  const MemberInfo *info_of (const std::string & fp) const;
+  bool eligible_committer (const std::string & fp) const;
+  std::string expected_committer () const;
+  bool am_committer () const;
+  Peer *find_peer (const std::string & who);
+
+  /* sender-key-roster.cc: the roster chain, welcomes, sync, timers */
+  bool parse_members (const json & payload, ParsedRoster * parsed) const;
+  bool roster_justified (const std::string & committer, const ParsedRoster & next) const;
+  void on_roster (Peer & from, const json & payload, const wire::Envelope & envelope, const Now & now);
+  void retry_pending_roster (const Now & now);
+  void apply_roster (ParsedRoster next, const Now & now);
+  std::vector<std::string> member_hellos () const;
+  void send_welcome (const std::string & to, const Now & now);
+  Peer *verify_embedded_hello (const std::string & text, const Now & now);
+  void on_welcome (const json & payload, const wire::Envelope & envelope, const Now & now);
+  bool welcome_roster_valid (const std::string & committer, const ParsedRoster & next) const;
+  void request_sync (const Now & now);
+  void on_sync (Peer & from, const json & payload, const Now & now);
+  void on_beat (Peer & from, const json & payload, const Now & now);
+  void publish_roster (std::map<std::string, uint32_t> members, uint32_t next_index, const char * change,
+      const std::set<std::string> & who, const Now & now);
+  void commit_pending (const Now & now);
+  void create_room (const Now & now);
+  bool may_create_room (const MemberInfo & info) const;
+  bool smaller_eligible_joiner (const Now & now) const;
+  void tick_membership (const Now & now);
+  void removed_from_room (const std::string & reason);
+  Status host_action (const char * type, const std::string & who, const Now & now);
+  void report_roster ();
+
+  /* sender-key-channels.cc: pairwise channels */
+  OutChannel *out_channel (Peer & peer, bool fresh);
+  void send_channel (Peer & peer, const json & message, ByteView secret, bool fresh_channel);
+  void on_channel_setup (Peer & from, const json & payload, const Now & now);
+  void replay_early (Peer & peer, const Now & now);
+  void on_channel_message (const wire::Envelope & envelope, const Now & now);
+  void open_channel_message (Peer & from, InChannel & channel, const wire::Envelope & envelope, const Now & now);
+
+  /* sender-key-keys.cc: sender keys */
+  bool may_publish (const MemberInfo & info) const;
+  bool may_subscribe (const MemberInfo & info) const;
+  uint64_t key_id_for (uint32_t index, uint32_t generation) const;
+  uint32_t own_index () const;
+  void send_key (Peer & peer, const OwnKey & key, const char * reason, bool fresh_channel);
+  void install_own (OwnKey & key, uint32_t generation, SecureBytes material);
+  void make_own_key (const char * reason, const Now & now);
+  void switch_own_key (const Now & now);
+  void ratchet_own_key (const std::set<std::string> & joined, const Now & now);
+  void retire_own (uint64_t key_id, const Now & now);
+  void on_key (Peer & from, const json & message, ByteView secret, const Now & now);
+  void on_ack (Peer & from, const json & message);
+  void ratchet_peer_keys (const std::set<std::string> & except, const Now & now);
+  void retire_key (Peer & peer, uint64_t key_id, const Now & now, int64_t extra_ms);
+  void forget_peer_keys (Peer & peer, const Now & now);
+  void expire_retired (std::map<uint64_t, int64_t> & retiring, const Now & now);
+  void tick_keys (const Now & now);
+  int64_t next_key_deadline () const;
+  void drop_all_keys ();
+
+  Config config_;
+  KeyProviderOutputs *out_;
+  token::Claims self_claims_;
+  MemberInfo self_info_;
+  std::string self_fp_;
+  std::string subject_all_;
+  std::string subject_self_;
+  uint64_t sid_ = 0;
+  uint64_t seq_ = 0;
+  hpke::KeyPair hpke_;
+  std::string own_hello_;
+  std::string own_hello_hash_;
+
+  Phase phase_ = Phase::idle;
+  int64_t joined_ms_ = 0;
+  int64_t next_hello_ms_ = 0;
+  int64_t next_heartbeat_ms_ = 0;
+  int64_t last_sync_ms_ = -1;
+  int64_t committer_since_ms_ = -1;
+  bool room_seen_ = false;            /* a joiner saw traffic of an existing room */
+
+  std::map<std::string, Peer> peers_;
+  std::deque<std::pair<int64_t, wire::Envelope>> unattributed_;
+  std::map<std::string, std::pair<std::string, uint64_t>> tokens_seen_;   /* jti -> (fp, sid) */
+  std::set<std::string> refused_reported_;
+  std::set<std::string> admitted_;
+  std::set<std::string> leaving_;
+  std::set<std::string> silent_;
+  std::set<std::string> revoke_requests_;
+  std::set<std::string> revoked_;
+  Roster roster_;
+  std::unique_ptr<ParsedRoster> pending_roster_;   /* not yet justified, retried */
+  int64_t pending_roster_ms_ = 0;
+
+  OwnKey own_;
+  OwnKey pending_own_;                 /* fresh, sent, not yet used */
+  const char *pending_reason_ = "";
+  std::set<std::string> awaiting_ack_;
+  int64_t switch_at_ms_ = 0;
+  int64_t next_key_resend_ms_ = 0;
+  std::map<uint64_t, int64_t> own_retiring_;
+
+  Stats stats_;
+};
+
+}  // namespace room
+}  // namespace sframe

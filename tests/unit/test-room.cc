@@ -1,0 +1,452 @@
+/* The key protocol on a simulated bus (room-sim.h): membership, forward and
+ * backward secrecy, refusals, a hostile bus, and rotations under media. */
+#include "room-sim.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+
+using namespace roomsim;
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<uint8_t>
+random_frame (size_t size = 200)
+{
+  std::vector<uint8_t> frame (size);
+  RAND_bytes (frame.data (), static_cast<int> (frame.size ()));
+  return frame;
+}
+
+/* A hello as a hostile client would build it, signed by `signer`. */
+std::vector<uint8_t>
+forge_hello (const Sim & sim, const Identity & signer, const std::string & token, int64_t t)
+{
+  hpke::KeyPair session;
+  hpke::generate_key_pair (&session);
+  json hello = { { "v", 1 }, { "type", "hello" }, { "room", sim.room () }, { "from", signer.fingerprint () },
+    { "sid", "00000000000000aa" }, { "seq", 1 }, { "token", token },
+    { "hpk", base64url_encode (ByteView (session.public_key)) }, { "t", t } };
+  return wire::make_signed (signer, hello.dump ());
+}
+
+bool
+any_message_to (const Sim & sim, const std::string & fp)
+{
+  std::string subject = wire::subject_to (sim.room (), fp);
+  for (const auto & m : sim.log)
+    if (m.subject == subject)
+      return true;
+  return false;
+}
+
+/* Forms a room of `n` members (the first a host) and waits for keys. */
+std::vector<Member *>
+form_room (Sim & sim, size_t n)
+{
+  std::vector<Member *> group;
+  for (size_t i = 0; i < n; i++)
+    group.push_back (&sim.add ("m" + std::to_string (i), i == 0 ? token::Role::host : token::Role::member));
+  EXPECT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
+  return group;
+}
+
+}  // namespace
+
+TEST (Channel, ExplicitSequenceMatchesTheHpkeContextSequence)
+{
+  hpke::KeyPair recipient;
+  ASSERT_EQ (hpke::generate_key_pair (&recipient), Status::ok);
+  std::vector<uint8_t> enc, info { 'i' }, aad { 'a' }, pt { 1, 2, 3 };
+  hpke::Context sender, receiver;
+  ASSERT_EQ (hpke::setup_sender (hpke::AeadId::aes_128_gcm, ByteView (recipient.public_key), ByteView (info),
+                 hpke::SetupOptions (), &enc, &sender), Status::ok);
+  ASSERT_EQ (hpke::setup_receiver (hpke::AeadId::aes_128_gcm, ByteView (enc), recipient, ByteView (info),
+                 hpke::SetupOptions (), &receiver), Status::ok);
+  std::vector<uint8_t> at0, at1, implicit0, implicit1;
+  ASSERT_EQ (sender.seal_at (0, ByteView (aad), ByteView (pt), &at0), Status::ok);
+  ASSERT_EQ (sender.seal_at (1, ByteView (aad), ByteView (pt), &at1), Status::ok);
+  ASSERT_EQ (sender.seal (ByteView (aad), ByteView (pt), &implicit0), Status::ok);
+  ASSERT_EQ (sender.seal (ByteView (aad), ByteView (pt), &implicit1), Status::ok);
+  EXPECT_EQ (at0, implicit0);   /* RFC 9180 nonce for sequence 0 and 1 */
+  EXPECT_EQ (at1, implicit1);
+  SecureBytes opened;
+  EXPECT_EQ (receiver.open_at (1, ByteView (aad), ByteView (at1), &opened), Status::ok);   /* out of order */
+  EXPECT_TRUE (opened.equals (ByteView (pt)));
+  EXPECT_NE (receiver.open_at (0, ByteView (aad), ByteView (at1), &opened), Status::ok);   /* wrong sequence */
+  EXPECT_NE (receiver.open_at (1, ByteView (pt), ByteView (at1), &opened), Status::ok);    /* wrong aad */
+}
+
+TEST (Room, TwoMembersAgreeOnRosterAndKeys)
+{
+  Sim sim;
+  auto group = form_room (sim, 2);
+  RosterView a = group[0]->roster (), b = group[1]->roster ();
+  EXPECT_EQ (a.epoch, b.epoch);
+  EXPECT_EQ (a.security_code, b.security_code);
+  EXPECT_EQ (a.security_code.size (), 12u * 5 + 11);
+  EXPECT_EQ (a.committer, group[0]->fingerprint ());   /* the host commits */
+  auto frame = random_frame ();
+  EXPECT_TRUE (decrypts (group[1]->ring, encrypt_frame (*group[0], frame)));
+  EXPECT_TRUE (decrypts (group[0]->ring, encrypt_frame (*group[1], frame)));
+}
+
+TEST (Room, SecurityCodeDependsOnEveryMember)
+{
+  std::string a (64, 'a'), b (64, 'b'), c (64, 'c');
+  EXPECT_EQ (security_code ({ a, b }), security_code ({ b, a }));
+  EXPECT_NE (security_code ({ a, b }), security_code ({ a, b, c }));
+  EXPECT_NE (security_code ({ a, b }), security_code ({ a, c }));
+}
+
+TEST (Room, LateJoinerCannotReadWhatWasSentBefore)
+{
+  Sim sim;
+  auto group = form_room (sim, 2);
+  std::vector<std::vector<uint8_t>> before;
+  for (Member *m : group)
+    before.push_back (encrypt_frame (*m, random_frame ()));
+
+  Member & carol = sim.add ("carol");
+  group.push_back (&carol);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
+  sim.run_for (5000);   /* let every timer and grace period run out */
+  for (const auto & frame : before) {
+    EXPECT_FALSE (decrypts (carol.ring, frame));
+    EXPECT_FALSE (any_held_key_decrypts (carol, frame));
+  }
+  /* ...and it does read what is sent now. */
+  EXPECT_TRUE (decrypts (carol.ring, encrypt_frame (*group[0], random_frame ())));
+  EXPECT_TRUE (decrypts (carol.ring, encrypt_frame (*group[1], random_frame ())));
+}
+
+TEST (Room, LeaverCannotReadWhatIsSentAfter)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & carol = *group[2];
+  std::vector<uint64_t> old_senders { group[0]->sender_id (), group[1]->sender_id () };
+  sim.stop (carol);
+  std::vector<Member *> rest { group[0], group[1] };
+  ASSERT_TRUE (sim.run_until ([&] {
+    return sim.converged (rest) && group[0]->sender_id () != old_senders[0] &&
+        group[1]->sender_id () != old_senders[1] && sim.keys_delivered (rest);
+  }));
+  for (Member *m : rest) {
+    auto frame = encrypt_frame (*m, random_frame ());
+    EXPECT_FALSE (any_held_key_decrypts (carol, frame));
+    EXPECT_TRUE (decrypts ((m == rest[0] ? rest[1] : rest[0])->ring, frame));
+  }
+}
+
+TEST (Room, HostRevokesAStolenDeviceMidMeeting)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & alice = *group[0], &carol = *group[2];
+  std::vector<uint64_t> old_senders { group[0]->sender_id (), group[1]->sender_id () };
+  ASSERT_EQ (alice.provider->revoke (carol.fingerprint (), sim.now ()), Status::ok);
+  std::vector<Member *> rest { group[0], group[1] };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest) && !carol.left_reason.empty (); }));
+  EXPECT_EQ (carol.left_reason, "revoked");
+  EXPECT_FALSE (carol.has_sender ());   /* its encoders stop */
+  ASSERT_TRUE (sim.run_until ([&] {
+    return sim.keys_delivered (rest) && group[0]->sender_id () != old_senders[0] &&
+        group[1]->sender_id () != old_senders[1];
+  }));
+  EXPECT_EQ (group[1]->rotations.back ().second, "revoke");
+  for (Member *m : rest)
+    EXPECT_FALSE (any_held_key_decrypts (carol, encrypt_frame (*m, random_frame ())));
+
+  /* The device cannot come back, even with a fresh token. */
+  carol.token = sim.issue (carol.identity, token::Role::member);
+  sim.start (carol);
+  sim.run_for (2000);
+  EXPECT_TRUE (alice.refused (carol.fingerprint (), Refusal::revoked));
+  EXPECT_EQ (alice.roster ().members.size (), 2u);
+}
+
+TEST (Room, OnlyHostsMayRevokeOrAdmit)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  EXPECT_EQ (group[1]->provider->revoke (group[2]->fingerprint (), sim.now ()), Status::invalid_argument);
+  EXPECT_EQ (group[0]->provider->revoke ("nobody", sim.now ()), Status::invalid_argument);
+}
+
+/* ---- refusals: none of these joiners gets a key, or even a message ---- */
+
+class Refused : public ::testing::Test {
+protected:
+  void SetUp () override { group = form_room (sim, 2); }
+
+  void expect_refused (const Identity & who, Refusal reason)
+  {
+    sim.run_for (1500);
+    for (Member *m : group) {
+      EXPECT_TRUE (m->refused (who.fingerprint (), reason)) << m->name << " did not refuse with " << refusal_name (reason);
+      EXPECT_EQ (m->roster ().members.size (), group.size ());
+    }
+    EXPECT_FALSE (any_message_to (sim, who.fingerprint ()));
+  }
+
+  Sim sim;
+  std::vector<Member *> group;
+};
+
+TEST_F (Refused, ExpiredToken)
+{
+  Identity eve;
+  Identity::generate (&eve);
+  std::string token = sim.issue (eve, token::Role::member, token::kDefaultGrants, "", nullptr, sim.now ().unix_s - 1000);
+  sim.inject ({ wire::subject_all (sim.room ()), forge_hello (sim, eve, token, sim.now ().unix_s) });
+  expect_refused (eve, Refusal::token_expired);
+}
+
+TEST_F (Refused, TokenForAnotherRoom)
+{
+  Identity eve;
+  Identity::generate (&eve);
+  std::string token = sim.issue (eve, token::Role::host, token::kDefaultGrants, "other-room");
+  sim.inject ({ wire::subject_all (sim.room ()), forge_hello (sim, eve, token, sim.now ().unix_s) });
+  expect_refused (eve, Refusal::wrong_room);
+}
+
+TEST_F (Refused, TokenOfAnotherAuthority)
+{
+  Identity eve, rogue;
+  Identity::generate (&eve);
+  Identity::generate (&rogue);
+  std::string token = sim.issue (eve, token::Role::host, token::kDefaultGrants, "", &rogue);
+  sim.inject ({ wire::subject_all (sim.room ()), forge_hello (sim, eve, token, sim.now ().unix_s) });
+  expect_refused (eve, Refusal::wrong_authority);
+}
+
+TEST_F (Refused, HelloNotSignedByTheTokensDevice)
+{
+  /* Eve copies a genuine token for Dave's device and signs with her own key. */
+  Identity dave, eve;
+  Identity::generate (&dave);
+  Identity::generate (&eve);
+  std::string token = sim.issue (dave, token::Role::host);
+  sim.inject ({ wire::subject_all (sim.room ()), forge_hello (sim, eve, token, sim.now ().unix_s) });
+  expect_refused (eve, Refusal::bad_hello_signature);
+}
+
+TEST_F (Refused, ReplayedTokenInANewSession)
+{
+  Member & dave = sim.add ("dave");
+  group.push_back (&dave);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group); }));
+  sim.stop (dave);
+  group.pop_back ();
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group); }));
+  sim.start (dave);   /* same token, new session */
+  sim.run_for (1500);
+  for (Member *m : group) {
+    EXPECT_TRUE (m->refused (dave.fingerprint (), Refusal::token_replayed));
+    EXPECT_EQ (m->roster ().members.size (), 2u);
+    EXPECT_FALSE (any_held_key_decrypts (dave, encrypt_frame (*m, random_frame ())));
+  }
+}
+
+TEST (Room, AdmissionRoomKeepsJoinersInTheLobbyUntilAHostAdmits)
+{
+  Sim sim ("board", true);
+  Member & host = sim.add ("host", token::Role::host);
+  ASSERT_TRUE (sim.run_until ([&] { return host.roster ().epoch >= 1; }));
+  Member & bob = sim.add ("bob");
+  sim.run_for (2000);
+  EXPECT_TRUE (host.refused (bob.fingerprint (), Refusal::not_admitted));
+  ASSERT_EQ (host.roster ().lobby.size (), 1u);
+  EXPECT_EQ (host.roster ().members.size (), 1u);
+  EXPECT_TRUE (bob.ever_held.empty ());
+  EXPECT_FALSE (any_message_to (sim, bob.fingerprint ()));
+
+  ASSERT_EQ (host.provider->admit (bob.fingerprint ().substr (0, 16), sim.now ()), Status::ok);
+  std::vector<Member *> group { &host, &bob };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
+  EXPECT_TRUE (host.roster ().lobby.empty ());
+}
+
+TEST (Room, MemberWithoutPublishGrantHasNoKeyInstalledAnywhere)
+{
+  Sim sim;
+  Member & alice = sim.add ("alice", token::Role::host);
+  Member & viewer = sim.add ("viewer", token::Role::member, token::kGrantSubscribe);
+  std::vector<Member *> group { &alice, &viewer };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && viewer.ring.find (alice.sender_id ()); }));
+  EXPECT_FALSE (viewer.has_sender ());
+  sim.run_for (3000);   /* past the grace period of her pre-ratchet key */
+  EXPECT_EQ (alice.ring.key_ids ().size (), 1u);   /* only her own */
+}
+
+/* ---- a hostile bus ---- */
+
+TEST (MaliciousBus, ForgedRosterFromOutsiderOrNonCommitterIsIgnored)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Identity eve;
+  Identity::generate (&eve);
+  uint64_t epoch = group[0]->roster ().epoch;
+  uint64_t rejected_before = group[2]->provider->stats ().messages_rejected;
+
+  auto forged_roster = [&] (const Identity & signer, const std::string & sid, uint64_t seq) {
+    json members = json::array ();
+    for (const auto & m : group[0]->roster ().members)
+      members.push_back ({ m.fingerprint, m.index, std::string (64, '0') });
+    members.push_back ({ eve.fingerprint (), 99, std::string (64, '0') });
+    json roster = { { "v", 1 }, { "type", "roster" }, { "room", sim.room () }, { "from", signer.fingerprint () },
+      { "sid", sid }, { "seq", seq }, { "epoch", epoch + 1 }, { "prev", "" }, { "next", 100 }, { "members", members },
+      { "change", "join" }, { "who", { eve.fingerprint () } } };
+    return wire::make_signed (signer, roster.dump ());
+  };
+  sim.inject ({ wire::subject_all (sim.room ()), forged_roster (eve, "0000000000000001", 1) });
+  /* Bob is a member, but not the committer: his signature does not do. */
+  sim.inject ({ wire::subject_all (sim.room ()), forged_roster (group[1]->identity, "0000000000000001", 999) });
+  sim.run_for (2000);
+  for (Member *m : group) {
+    EXPECT_EQ (m->roster ().epoch, epoch);
+    EXPECT_EQ (m->roster ().members.size (), 3u);
+  }
+  EXPECT_GT (group[2]->provider->stats ().messages_rejected, rejected_before);
+}
+
+TEST (MaliciousBus, ReplayedKeyMessagesDoNotBringOldKeysBack)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  std::vector<BusMessage> captured = sim.log;
+  Member & alice = *group[0], &bob = *group[1];
+  sim.stop (*group[2]);
+  std::vector<Member *> rest { &alice, &bob };
+  uint64_t old_sender = alice.sender_id ();
+  ASSERT_TRUE (sim.run_until ([&] { return alice.sender_id () != old_sender && sim.keys_delivered (rest); }));
+  sim.run_for (3000);   /* grace over: old keys erased */
+  auto ids_before = bob.ring.key_ids ();
+  uint64_t rejected = bob.provider->stats ().messages_rejected;
+  for (const auto & m : captured)
+    sim.inject (m);
+  sim.run_for (1000);
+  EXPECT_EQ (bob.ring.key_ids (), ids_before);
+  EXPECT_FALSE (bob.ring.find (old_sender));
+  EXPECT_GT (bob.provider->stats ().messages_rejected, rejected);
+  EXPECT_TRUE (decrypts (bob.ring, encrypt_frame (alice, random_frame ())));
+}
+
+TEST (MaliciousBus, ModifiedCiphertextsInstallNothingUntilTheBusBehaves)
+{
+  Sim sim;
+  auto group = form_room (sim, 2);
+  sim.interceptor = [] (BusMessage & m) {
+    std::string text (m.payload.begin (), m.payload.end ());
+    size_t ct = text.find ("\"ct\":\"");
+    if (ct != std::string::npos)
+      m.payload[ct + 8] = m.payload[ct + 8] == 'A' ? 'B' : 'A';
+    return Verdict::deliver;
+  };
+  Member & carol = sim.add ("carol");
+  group.push_back (&carol);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group); }));
+  sim.run_for (1500);
+  EXPECT_TRUE (carol.ring.key_ids ().size () <= 1u);   /* at most her own */
+  EXPECT_FALSE (carol.ring.find (group[0]->sender_id ()));
+  EXPECT_GT (carol.provider->stats ().messages_rejected, 0u);
+
+  sim.interceptor = nullptr;   /* resends on fresh channels get through */
+  ASSERT_TRUE (sim.run_until ([&] { return sim.keys_delivered (group); }));
+}
+
+TEST (MaliciousBus, DroppedAndDelayedMessagesAreRecovered)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  int n = 0;
+  sim.interceptor = [&] (BusMessage &) { return (n++ % 3 == 0) ? Verdict::drop : Verdict::deliver; };
+  sim.latency_ms = 40;
+  Member & dave = sim.add ("dave");
+  group.push_back (&dave);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }, 60000));
+  sim.interceptor = nullptr;
+}
+
+TEST (MaliciousBus, NoKeyEverCrossesTheBusUnsealed)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & dave = sim.add ("dave");
+  group.push_back (&dave);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
+  sim.stop (*group[1]);
+  group.erase (group.begin () + 1);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
+  ASSERT_TRUE (group[0]->provider->rotate (sim.now ()) == Status::ok);
+  sim.run_for (3000);
+  size_t keys = 0;
+  for (Member *m : group)
+    for (const auto & key : m->ever_held) {
+      keys++;
+      EXPECT_FALSE (log_contains_secret (sim.log, key));
+    }
+  EXPECT_GT (keys, 10u);
+  EXPECT_GT (sim.log.size (), 50u);
+}
+
+/* ---- media keeps flowing through rotations ---- */
+
+TEST (Room, HundredRotationsUnderLiveMediaLoseNoFrame)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & alice = *group[0];
+  uint64_t frames = 0, lost = 0;
+  /* Alice sends a frame every 10 ms; it reaches the others with the bus
+   * latency, like media through an SFU. */
+  std::deque<std::pair<int64_t, std::vector<uint8_t>>> in_flight;
+  sim.on_step = [&] {
+    if (sim.now_ms % 10 == 0)
+      in_flight.push_back ({ sim.now_ms + sim.latency_ms, encrypt_frame (alice, random_frame (100)) });
+    while (!in_flight.empty () && in_flight.front ().first <= sim.now_ms) {
+      for (size_t i = 1; i < 3; i++) {
+        frames++;
+        if (!decrypts (group[i]->ring, in_flight.front ().second))
+          lost++;
+      }
+      in_flight.pop_front ();
+    }
+  };
+  Member *guest = nullptr;
+  int rotations = 0;
+  for (int round = 0; round < 50; round++) {
+    guest = &sim.add ("guest" + std::to_string (round));
+    std::vector<Member *> with_guest { group[0], group[1], group[2], guest };
+    ASSERT_TRUE (sim.run_until ([&] { return sim.converged (with_guest) && sim.keys_delivered (with_guest); }));
+    rotations++;
+    sim.stop (*guest);
+    ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && alice.rotations.back ().second == "leave"; }));
+    rotations++;
+  }
+  sim.run_for (500);
+  EXPECT_EQ (rotations, 100);
+  EXPECT_GT (frames, 1000u);
+  EXPECT_EQ (lost, 0u) << lost << " of " << frames << " frames lost";
+}
+
+TEST (Room, CommitterLeavesAndTheNextHostTakesOver)
+{
+  Sim sim;
+  Member & a = sim.add ("a", token::Role::host);
+  Member & b = sim.add ("b", token::Role::host);
+  Member & c = sim.add ("c");
+  std::vector<Member *> all { &a, &b, &c };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (all) && sim.keys_delivered (all); }));
+  Member *committer = a.fingerprint () < b.fingerprint () ? &a : &b;
+  Member *other = committer == &a ? &b : &a;
+  sim.stop (*committer, false);   /* vanishes without a word */
+  std::vector<Member *> rest { other, &c };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest) && sim.keys_delivered (rest); }, 30000));
+  EXPECT_EQ (c.roster ().committer, other->fingerprint ());
+}
