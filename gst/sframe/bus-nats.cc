@@ -1,0 +1,392 @@
+#include "bus-nats.h"
+
+#include <nats/nats.h>
+
+#include <climits>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace sframe {
+namespace natsbus {
+
+namespace {
+
+constexpr int64_t kConnectTimeoutMs = 2000;     /* per server, at open time */
+constexpr int64_t kReconnectWaitMs = 200;
+constexpr int kReconnectBufferBytes = 8 * 1024 * 1024;  /* what publish buffers during an outage */
+constexpr int64_t kPingIntervalMs = 5000;       /* with 2 pings out: a silent server is gone in ~15 s */
+constexpr int kMaxPingsOut = 2;
+constexpr int64_t kSubscribeFlushTimeoutMs = 2000;
+constexpr int64_t kCloseFlushTimeoutMs = 1000;
+
+/* What libnats callbacks reach is looked up by id in a registry instead of
+ * being passed as a raw pointer: libnats may still call back (on its own
+ * threads) after we are gone, and then finds nothing. */
+template <typename T>
+class Registry {
+public:
+  uint64_t add (std::shared_ptr<T> item)
+  {
+    std::lock_guard<std::mutex> lock (lock_);
+    uint64_t id = ++last_id_;
+    items_.emplace (id, std::move (item));
+    return id;
+  }
+
+  std::shared_ptr<T> find (uint64_t id)
+  {
+    std::lock_guard<std::mutex> lock (lock_);
+    auto it = items_.find (id);
+    return it == items_.end () ? nullptr : it->second;
+  }
+
+  void remove (uint64_t id)
+  {
+    std::shared_ptr<T> item;
+    std::lock_guard<std::mutex> lock (lock_);
+    auto it = items_.find (id);
+    if (it != items_.end ()) {
+      item = std::move (it->second);
+      items_.erase (it);
+    }
+  }
+
+private:
+  std::mutex lock_;
+  uint64_t last_id_ = 0;
+  std::unordered_map<uint64_t, std::shared_ptr<T>> items_;
+};
+
+void *
+id_closure (uint64_t id)
+{
+  return reinterpret_cast<void *> (static_cast<uintptr_t> (id));
+}
+
+uint64_t
+closure_id (void *closure)
+{
+  return static_cast<uint64_t> (reinterpret_cast<uintptr_t> (closure));
+}
+
+/* One user callback behind a guard: it can be ended, after which it is
+ * not running (unless ended from inside itself) and never runs again. */
+template <typename Function>
+class GuardedCallback {
+public:
+  explicit GuardedCallback (Function function) : function_ (std::make_shared<Function> (std::move (function))) {}
+
+  template <typename... Args>
+  void call (Args &&... args)
+  {
+    std::shared_ptr<Function> function;
+    {
+      std::lock_guard<std::mutex> lock (lock_);
+      if (!function_ || !*function_)
+        return;
+      function = function_;
+      running_in_ = std::this_thread::get_id ();
+    }
+    try {
+      (*function) (std::forward<Args> (args)...);
+    } catch (...) {
+      /* Exceptions never unwind into libnats (C). */
+    }
+    {
+      std::lock_guard<std::mutex> lock (lock_);
+      running_in_ = std::thread::id ();
+    }
+    idle_.notify_all ();
+  }
+
+  /* Replaces the callback (an empty one ends it) and waits until the old
+   * one has returned, unless it is the caller. */
+  void replace (Function function)
+  {
+    std::shared_ptr<Function> old;
+    {
+      std::unique_lock<std::mutex> lock (lock_);
+      if (running_in_ != std::this_thread::get_id ())
+        idle_.wait (lock, [this] { return running_in_ == std::thread::id (); });
+      old = std::move (function_);
+      function_ = std::make_shared<Function> (std::move (function));
+    }
+    /* `old`, and whatever it captured, goes here, outside the lock (or, if
+     * it is running, when it returns). */
+  }
+
+private:
+  std::mutex lock_;
+  std::condition_variable idle_;
+  std::shared_ptr<Function> function_;
+  std::thread::id running_in_;  /* libnats calls one subscription (or one connection's events) at a time */
+};
+
+using MessageCallback = GuardedCallback<Bus::Handler>;
+
+/* The connection state as last reported, and to whom. */
+class StateEvents {
+public:
+  StateEvents () : callback_ (nullptr) {}
+
+  void report (bool connected)
+  {
+    {
+      std::lock_guard<std::mutex> lock (lock_);
+      /* libnats may say "disconnected" again while it retries. */
+      if (connected == connected_)
+        return;
+      connected_ = connected;
+    }
+    callback_.call (connected);
+  }
+
+  void set_handler (Bus::StateHandler handler) { callback_.replace (std::move (handler)); }
+
+private:
+  std::mutex lock_;
+  bool connected_ = true;
+  GuardedCallback<Bus::StateHandler> callback_;
+};
+
+Registry<MessageCallback> &
+subscriptions ()
+{
+  static auto *registry = new Registry<MessageCallback>;  /* never destroyed: libnats threads may outlive main () */
+  return *registry;
+}
+
+Registry<StateEvents> &
+connections ()
+{
+  static auto *registry = new Registry<StateEvents>;
+  return *registry;
+}
+
+void
+on_message (natsConnection *, natsSubscription *, natsMsg * msg, void *closure)
+{
+  if (auto callback = subscriptions ().find (closure_id (closure))) {
+    const char *data = natsMsg_GetData (msg);
+    int size = natsMsg_GetDataLength (msg);
+    ByteView payload (reinterpret_cast<const uint8_t *> (data), size > 0 ? static_cast<size_t> (size) : 0);
+    callback->call (std::string (natsMsg_GetSubject (msg)), payload);
+  }
+  natsMsg_Destroy (msg);
+}
+
+void
+on_disconnected (natsConnection *, void *closure)
+{
+  if (auto events = connections ().find (closure_id (closure)))
+    events->report (false);
+}
+
+void
+on_reconnected (natsConnection *, void *closure)
+{
+  if (auto events = connections ().find (closure_id (closure)))
+    events->report (true);
+}
+
+/* One libnats connection, shared by the Bus and its subscriptions: it is
+ * closed when the last of them goes. */
+class Connection {
+public:
+  Connection (natsConnection * nc, uint64_t events_id, std::shared_ptr<StateEvents> events)
+      : nc_ (nc), events_id_ (events_id), events_ (std::move (events)) {}
+
+  ~Connection ()
+  {
+    /* What was published just before is not lost in our buffer. */
+    if (natsConnection_Status (nc_) == NATS_CONN_STATUS_CONNECTED)
+      natsConnection_FlushTimeout (nc_, kCloseFlushTimeoutMs);
+    natsConnection_Close (nc_);
+    natsConnection_Destroy (nc_);
+    connections ().remove (events_id_);
+  }
+
+  natsConnection *get () const { return nc_; }
+  StateEvents & events () { return *events_; }
+
+private:
+  natsConnection *nc_;
+  uint64_t events_id_;
+  std::shared_ptr<StateEvents> events_;
+};
+
+class NatsSubscription final : public BusSubscription {
+public:
+  NatsSubscription (std::shared_ptr<Connection> connection, natsSubscription * sub, uint64_t id,
+      std::shared_ptr<MessageCallback> callback)
+      : connection_ (std::move (connection)), sub_ (sub), id_ (id), callback_ (std::move (callback)) {}
+
+  ~NatsSubscription () override
+  {
+    subscriptions ().remove (id_);
+    natsSubscription_Unsubscribe (sub_);
+    callback_->replace (nullptr);
+    natsSubscription_Destroy (sub_);
+  }
+
+private:
+  std::shared_ptr<Connection> connection_;
+  natsSubscription *sub_;
+  uint64_t id_;
+  std::shared_ptr<MessageCallback> callback_;
+};
+
+class NatsBus final : public Bus {
+public:
+  NatsBus (std::shared_ptr<Connection> connection, std::string shown)
+      : connection_ (std::move (connection)), shown_ (std::move (shown)) {}
+
+  ~NatsBus () override { connection_->events ().set_handler (nullptr); }
+
+  Status publish (const std::string & subject, ByteView payload) override
+  {
+    if (!is_subject (subject) || (payload.data == nullptr && payload.size != 0) || payload.size > INT_MAX)
+      return Status::invalid_argument;
+    natsStatus s = natsConnection_Publish (connection_->get (), subject.c_str (), payload.data,
+        static_cast<int> (payload.size));
+    switch (s) {
+      case NATS_OK:
+        return Status::ok;
+      case NATS_MAX_PAYLOAD:
+        return Status::invalid_argument;
+      default:
+        /* NATS_INSUFFICIENT_BUFFER (the outage buffer is full) and the
+         * like: the message could not be taken. */
+        return Status::buffer_too_small;
+    }
+  }
+
+  std::unique_ptr<BusSubscription> subscribe (const std::string & subject, Handler handler) override
+  {
+    if (!is_subject (subject) || !handler)
+      return nullptr;
+    auto callback = std::make_shared<MessageCallback> (std::move (handler));
+    uint64_t id = subscriptions ().add (callback);
+    natsSubscription *sub = nullptr;
+    natsStatus s = natsConnection_Subscribe (&sub, connection_->get (), subject.c_str (), on_message, id_closure (id));
+    if (s != NATS_OK) {
+      subscriptions ().remove (id);
+      return nullptr;
+    }
+    /* Once the server has the interest, whatever is published after this
+     * returns reaches the subscription (on this server; other nodes of a
+     * cluster learn it shortly after). During an outage the interest is
+     * sent on reconnection. */
+    if (natsConnection_Status (connection_->get ()) == NATS_CONN_STATUS_CONNECTED)
+      natsConnection_FlushTimeout (connection_->get (), kSubscribeFlushTimeoutMs);
+    return std::make_unique<NatsSubscription> (connection_, sub, id, std::move (callback));
+  }
+
+  void set_state_handler (StateHandler handler) override { connection_->events ().set_handler (std::move (handler)); }
+
+  std::string describe () const override { return shown_; }
+
+private:
+  std::shared_ptr<Connection> connection_;
+  std::string shown_;
+};
+
+struct OptionsDeleter {
+  void operator() (natsOptions * o) const { natsOptions_Destroy (o); }
+};
+
+/* Everything but the servers: timeouts, and reconnecting forever with a
+ * buffer so that publish keeps working through an outage. */
+natsStatus
+configure (natsOptions * opts, const std::vector<std::string> & urls, uint64_t events_id)
+{
+  std::vector<const char *> servers;
+  for (const auto & url : urls)
+    servers.push_back (url.c_str ());
+  natsStatus s = natsOptions_SetServers (opts, servers.data (), static_cast<int> (servers.size ()));
+  if (s == NATS_OK)
+    s = natsOptions_SetName (opts, "gst-sframe");
+  if (s == NATS_OK)
+    s = natsOptions_SetTimeout (opts, kConnectTimeoutMs);
+  /* Failing at open time is an answer for the user; retrying forever
+   * starts only once connected. */
+  if (s == NATS_OK)
+    s = natsOptions_SetRetryOnFailedConnect (opts, false, nullptr, nullptr);
+  if (s == NATS_OK)
+    s = natsOptions_SetAllowReconnect (opts, true);
+  if (s == NATS_OK)
+    s = natsOptions_SetMaxReconnect (opts, -1);
+  if (s == NATS_OK)
+    s = natsOptions_SetReconnectWait (opts, kReconnectWaitMs);
+  if (s == NATS_OK)
+    s = natsOptions_SetReconnectBufSize (opts, kReconnectBufferBytes);
+  if (s == NATS_OK)
+    s = natsOptions_SetPingInterval (opts, kPingIntervalMs);
+  if (s == NATS_OK)
+    s = natsOptions_SetMaxPingsOut (opts, kMaxPingsOut);
+  if (s == NATS_OK)
+    s = natsOptions_SetDisconnectedCB (opts, on_disconnected, id_closure (events_id));
+  if (s == NATS_OK)
+    s = natsOptions_SetReconnectedCB (opts, on_reconnected, id_closure (events_id));
+  return s;
+}
+
+}  // namespace
+
+std::string
+redact_urls (const std::string & urls)
+{
+  std::string out;
+  size_t start = 0;
+  while (true) {
+    size_t comma = urls.find (',', start);
+    std::string url = urls.substr (start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t authority = url.find ("://");
+    authority = authority == std::string::npos ? 0 : authority + 3;
+    size_t at = url.rfind ('@');
+    if (at != std::string::npos && at >= authority)
+      url.erase (authority, at + 1 - authority);
+    out += url;
+    if (comma == std::string::npos)
+      return out;
+    out += ',';
+    start = comma + 1;
+  }
+}
+
+std::unique_ptr<Bus>
+open_nats_bus (const std::vector<std::string> & urls, const std::string & shown, std::string * error)
+{
+  auto events = std::make_shared<StateEvents> ();
+  uint64_t events_id = connections ().add (events);
+
+  natsOptions *raw_opts = nullptr;
+  natsStatus s = natsOptions_Create (&raw_opts);
+  std::unique_ptr<natsOptions, OptionsDeleter> opts (raw_opts);
+  if (s == NATS_OK)
+    s = configure (opts.get (), urls, events_id);
+  if (s != NATS_OK) {
+    connections ().remove (events_id);
+    if (error)
+      *error = std::string ("cannot set up the NATS client for '") + shown + "': " + natsStatus_GetText (s);
+    return nullptr;
+  }
+
+  natsConnection *nc = nullptr;
+  s = natsConnection_Connect (&nc, opts.get ());
+  if (s != NATS_OK) {
+    connections ().remove (events_id);
+    if (error)
+      *error = std::string ("cannot connect to the NATS server") + (urls.size () > 1 ? "s" : "") + " at '" + shown +
+          "': " + natsStatus_GetText (s);
+    return nullptr;
+  }
+  auto connection = std::make_shared<Connection> (nc, events_id, std::move (events));
+  return std::make_unique<NatsBus> (std::move (connection), shown);
+}
+
+}  // namespace natsbus
+}  // namespace sframe

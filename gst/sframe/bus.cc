@@ -1,0 +1,159 @@
+#include <gst/sframe/bus.h>
+
+#include "bus-nats.h"
+
+#include <cstddef>
+
+namespace sframe {
+
+namespace localbus {
+/* In bus-local.cc; `name` is already checked. */
+std::unique_ptr<Bus> open_local_bus (const std::string & name);
+}  // namespace localbus
+
+namespace {
+
+constexpr char kLocalScheme[] = "local://";
+constexpr char kNatsScheme[] = "nats://";
+constexpr size_t kMaxTokenLength = 64;
+constexpr size_t kMaxSubjectTokens = 16;
+constexpr size_t kMaxSubjectLength = 255;
+constexpr size_t kMaxLocalNameLength = 64;
+
+bool
+starts_with (const std::string & s, const char *prefix)
+{
+  return s.compare (0, std::char_traits<char>::length (prefix), prefix) == 0;
+}
+
+bool
+is_token_char (char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+bool
+is_local_name (const std::string & name)
+{
+  if (name.empty () || name.size () > kMaxLocalNameLength)
+    return false;
+  for (char c : name) {
+    if (!is_token_char (c) && c != '.')
+      return false;
+  }
+  return true;
+}
+
+/* The scheme of `uri` if it looks like one (RFC 3986 characters, short),
+ * else empty. */
+std::string
+uri_scheme (const std::string & uri)
+{
+  size_t sep = uri.find ("://");
+  if (sep == 0 || sep == std::string::npos || sep > 16)
+    return {};
+  for (size_t i = 0; i < sep; i++) {
+    char c = uri[i];
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alpha && (i == 0 || !((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')))
+      return {};
+  }
+  return uri.substr (0, sep);
+}
+
+std::unique_ptr<Bus>
+fail (std::string * error, std::string reason)
+{
+  if (error)
+    *error = std::move (reason);
+  return nullptr;
+}
+
+std::unique_ptr<Bus>
+open_local (const std::string & uri, std::string * error)
+{
+  std::string name = uri.substr (std::char_traits<char>::length (kLocalScheme));
+  if (!is_local_name (name))
+    return fail (error, "bad local bus URI '" + uri + "': expected local://NAME, NAME being 1 to 64 characters of "
+        "letters, digits, '.', '_' or '-'");
+  return localbus::open_local_bus (name);
+}
+
+std::unique_ptr<Bus>
+open_nats (const std::string & uri, std::string * error)
+{
+  /* Only the redacted form may appear in messages: URLs can carry
+   * credentials. */
+  std::string shown = natsbus::redact_urls (uri);
+  std::vector<std::string> urls;
+  size_t start = 0;
+  while (true) {
+    size_t comma = uri.find (',', start);
+    std::string url = uri.substr (start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string host;
+    if (starts_with (url, kNatsScheme))
+      host = url.substr (std::char_traits<char>::length (kNatsScheme));
+    if (host.empty () || host.find_first_of (" \t\r\n/,") != std::string::npos)
+      return fail (error, "bad NATS bus URI '" + shown + "': expected nats://HOST:PORT, or several of them "
+          "separated by commas for the nodes of one cluster");
+    urls.push_back (url);
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return natsbus::open_nats_bus (urls, shown, error);
+}
+
+}  // namespace
+
+BusSubscription::~BusSubscription () = default;
+
+Bus::~Bus () = default;
+
+bool
+is_subject_token (const std::string & token)
+{
+  if (token.empty () || token.size () > kMaxTokenLength)
+    return false;
+  for (char c : token) {
+    if (!is_token_char (c))
+      return false;
+  }
+  return true;
+}
+
+bool
+is_subject (const std::string & subject)
+{
+  if (subject.empty () || subject.size () > kMaxSubjectLength)
+    return false;
+  size_t tokens = 0;
+  size_t start = 0;
+  while (true) {
+    size_t dot = subject.find ('.', start);
+    size_t end = dot == std::string::npos ? subject.size () : dot;
+    if (++tokens > kMaxSubjectTokens || !is_subject_token (subject.substr (start, end - start)))
+      return false;
+    if (dot == std::string::npos)
+      return true;
+    start = dot + 1;
+  }
+}
+
+std::unique_ptr<Bus>
+open_bus (const std::string & uri, std::string * error)
+{
+  if (starts_with (uri, kLocalScheme))
+    return open_local (uri, error);
+  if (starts_with (uri, kNatsScheme))
+    return open_nats (uri, error);
+  /* Names the scheme alone: the rest may hold credentials. */
+  std::string scheme = uri_scheme (uri);
+  if (scheme.empty ())
+    return fail (error, "bus URI without a recognisable scheme: expected local://NAME or "
+        "nats://HOST:PORT[,nats://HOST:PORT...]");
+  return fail (error, "unsupported bus URI scheme '" + scheme + "://': expected local://NAME or "
+      "nats://HOST:PORT[,nats://HOST:PORT...]");
+}
+
+}  // namespace sframe

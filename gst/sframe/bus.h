@@ -1,0 +1,68 @@
+/* The signalling bus, as the key protocol sees it: subjects to publish to
+ * and subscribe on, nothing more. The bus is untrusted (docs/threat-model.md):
+ * it may drop, delay, reorder, replay, modify and inject messages, so
+ * nothing here authenticates anything; the key protocol does.
+ *
+ * Two transports: "local://NAME" (in process, bus-local.h) and
+ * "nats://HOST:PORT[,nats://HOST:PORT...]" (NATS, bus-nats.cc).
+ * GStreamer-free; the NATS transport needs libnats. */
+#pragma once
+
+#include <gst/sframe/bytes.h>
+#include <gst/sframe/status.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sframe {
+
+/* Ends a subscription when destroyed: after the destructor returns, its
+ * handler is not running and never runs again. Destroying it from inside a
+ * handler is allowed (even its own: that call finishes, no other follows).
+ * A subscription may outlive its Bus; it keeps the transport alive. */
+class GST_SFRAME_API BusSubscription {
+public:
+  virtual ~BusSubscription ();
+};
+
+class GST_SFRAME_API Bus {
+public:
+  /* Runs on a transport thread, never concurrently with itself for one
+   * subscription. It must return quickly (queue the work). */
+  using Handler = std::function<void (const std::string & subject, ByteView payload)>;
+  /* Connection changes: false when the transport lost its server, true
+   * when it is back (after a reconnect the protocol resynchronises). */
+  using StateHandler = std::function<void (bool connected)>;
+
+  virtual ~Bus ();
+
+  /* Subjects are dot-separated tokens of [A-Za-z0-9_-]; no wildcards
+   * (is_subject ()). publish copies the payload and does not block for
+   * long: while the server is away, messages are buffered. Returns
+   * invalid_argument for a bad subject or a payload the transport cannot
+   * carry, buffer_too_small when the outage buffer is full. A bus's own
+   * subscriptions receive what it publishes. */
+  virtual Status publish (const std::string & subject, ByteView payload) = 0;
+  /* nullptr for a bad subject or an empty handler. Exact subject match. */
+  virtual std::unique_ptr<BusSubscription> subscribe (const std::string & subject, Handler handler) = 0;
+  /* Replaces the state handler (nullptr: none); after it returns, the old
+   * one is not running (unless called from inside it) and never runs again. */
+  virtual void set_state_handler (StateHandler handler) = 0;
+  /* For logs: the URI without credentials. */
+  virtual std::string describe () const = 0;
+};
+
+/* Opens a bus by URI. On failure returns nullptr and a reason for people
+ * in *error (never secrets). A comma-separated list of nats:// URIs names
+ * the nodes of one cluster. */
+GST_SFRAME_API std::unique_ptr<Bus> open_bus (const std::string & uri, std::string * error);
+
+/* True for a subject token: 1..64 characters of [A-Za-z0-9_-]. */
+GST_SFRAME_API bool is_subject_token (const std::string & token);
+/* True for a subject: 1..16 subject tokens joined by dots, at most 255
+ * characters. */
+GST_SFRAME_API bool is_subject (const std::string & subject);
+
+}  // namespace sframe
