@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <climits>
 #include <cstring>
@@ -39,6 +40,18 @@ update_aad (EVP_CIPHER_CTX * ctx, ByteView part, bool encrypt)
   return ok == 1;
 }
 
+/* The GCM tag as the OpenSSL parameter it is. EVP_CTRL_GCM_{GET,SET}_TAG
+ * would build this same parameter on every call; handing it straight to
+ * EVP_CIPHER_CTX_{get,set}_params skips that step (and the tag is still
+ * checked by the provider, in constant time). */
+struct TagParams {
+  TagParams (uint8_t * tag, size_t size)
+    : list {OSSL_PARAM_octet_string (OSSL_CIPHER_PARAM_AEAD_TAG, tag, size), OSSL_PARAM_END}
+  {
+  }
+  OSSL_PARAM list[2];
+};
+
 class GcmAead final : public Aead {
 public:
   explicit GcmAead (const SuiteParams & suite) : Aead (suite) {}
@@ -67,8 +80,8 @@ public:
       return Status::crypto_error;
     if (pt.size && EVP_EncryptUpdate (ctx, out, &len, pt.data, static_cast<int> (pt.size)) != 1)
       return Status::crypto_error;
-    if (EVP_EncryptFinal_ex (ctx, out + len, &len) != 1 ||
-        EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int> (tag_size ()), out + pt.size) != 1)
+    TagParams tag (out + pt.size, tag_size ());
+    if (EVP_EncryptFinal_ex (ctx, out + len, &len) != 1 || EVP_CIPHER_CTX_get_params (ctx, tag.list) != 1)
       return Status::crypto_error;
     return Status::ok;
   }
@@ -82,10 +95,11 @@ public:
     size_t body = ct.size - tag_size ();
     EVP_CIPHER_CTX *ctx = dec_.get ();
     int len = 0;
-    /* The tag is set before decrypting: `out` may overwrite `ct`. */
+    /* The tag is set before decrypting (OpenSSL copies it): `out` may
+     * overwrite `ct`. OpenSSL only reads through the pointer. */
+    TagParams tag (const_cast<uint8_t *> (ct.data + body), tag_size ());
     if (EVP_DecryptInit_ex (ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
-        EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int> (tag_size ()),
-            const_cast<uint8_t *> (ct.data + body)) != 1 ||
+        EVP_CIPHER_CTX_set_params (ctx, tag.list) != 1 ||
         !update_aad (ctx, aad.first, false) || !update_aad (ctx, aad.second, false))
       return Status::crypto_error;
     if (body && EVP_DecryptUpdate (ctx, out, &len, ct.data, static_cast<int> (body)) != 1)

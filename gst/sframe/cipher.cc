@@ -33,18 +33,14 @@ AeadCache::insert (std::shared_ptr<KeyEntry> entry, Status * status)
   *status = Aead::create (*entry->material ().suite, entry->material ().key.view (), &aead);
   if (*status != Status::ok)
     return nullptr;
-  slots_.push_back (std::make_unique<Slot> (Slot {std::move (entry), std::move (aead)}));
+  uint64_t key_id = entry->key_id ();
+  slots_.push_back (std::make_unique<Slot> (Slot {key_id, std::move (entry), std::move (aead)}));
   return slots_.back ().get ();
 }
 
 AeadCache::Slot *
-AeadCache::lookup (uint64_t key_id, Status * status)
+AeadCache::load (uint64_t key_id, Status * status)
 {
-  sync_generation ();
-  for (auto & slot : slots_) {
-    if (slot->entry->key_id () == key_id)
-      return slot.get ();
-  }
   return insert (ring_.find (key_id), status);
 }
 

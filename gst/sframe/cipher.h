@@ -25,18 +25,28 @@ public:
   explicit AeadCache (const KeyRing & ring) : ring_ (ring) {}
 
   struct Slot {
+    uint64_t key_id;  /* entry->key_id (), kept here for the per-frame scan */
     std::shared_ptr<KeyEntry> entry;
     std::unique_ptr<Aead> aead;
   };
 
   /* The entry and keyed Aead for `key_id` (or the ring's sender key), or
-   * nullptr with the reason in `*status`. */
-  Slot *lookup (uint64_t key_id, Status * status);
+   * nullptr with the reason in `*status`. A hit runs on every frame, so it
+   * is inline; building a slot is not. */
+  Slot *lookup (uint64_t key_id, Status * status)
+  {
+    sync_generation ();
+    for (auto & slot : slots_) {
+      if (slot->key_id == key_id)
+        return slot.get ();
+    }
+    return load (key_id, status);
+  }
   Slot *lookup_sender (Status * status);
   void clear ();
 
 private:
-  /* Runs on every frame, so it is inline: one atomic load and a compare. */
+  /* One atomic load and a compare. */
   void sync_generation ()
   {
     uint64_t current = ring_.generation ();
@@ -44,6 +54,7 @@ private:
       reset (current);
   }
   void reset (uint64_t generation);
+  Slot *load (uint64_t key_id, Status * status);
   Slot *insert (std::shared_ptr<KeyEntry> entry, Status * status);
 
   const KeyRing & ring_;

@@ -1,5 +1,7 @@
 #include <gst/sframe/header.h>
 
+#include <cstring>
+
 namespace sframe {
 
 /* Bytes of a value's shortest big-endian form (value != 0). */
@@ -47,6 +49,26 @@ encode_header (const Header & header, uint8_t * out)
   return static_cast<size_t> (p - out);
 }
 
+/* The big-endian number in p[0..n), 1 <= n <= 8, where `available` bytes
+ * may be read from p. With 8 of them one word load does it, which is the
+ * usual case: a frame's tag follows its header. */
+static uint64_t
+read_big_endian (const uint8_t * p, size_t n, size_t available)
+{
+  if (available >= 8) {
+    uint64_t word;
+    std::memcpy (&word, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    word = __builtin_bswap64 (word);
+#endif
+    return word >> (64 - 8 * n);
+  }
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
 /* Reads one KID or CTR given its 4 config bits. */
 static Status
 read_field (uint8_t bits, ByteView in, size_t * pos, uint64_t * value)
@@ -56,15 +78,12 @@ read_field (uint8_t bits, ByteView in, size_t * pos, uint64_t * value)
     return Status::ok;
   }
   size_t n = (bits & 0x7) + 1;
-  if (in.size - *pos < n)
+  size_t available = in.size - *pos;
+  if (available < n)
     return Status::header_truncated;
-  const uint8_t *p = in.data + *pos;
-  if (n > 1 && p[0] == 0)
-    return Status::header_non_minimal;
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++)
-    v = v << 8 | p[i];
-  if (v < 8)
+  uint64_t v = read_big_endian (in.data + *pos, n, available);
+  /* Shortest form only: no leading zero byte, nothing that fits in 3 bits. */
+  if (v < 8 || v >> (8 * (n - 1)) == 0)
     return Status::header_non_minimal;
   *pos += n;
   *value = v;
@@ -74,7 +93,7 @@ read_field (uint8_t bits, ByteView in, size_t * pos, uint64_t * value)
 Status
 decode_header (ByteView in, Header * header, size_t * header_len)
 {
-  if (in.size < 1)
+  if (in.empty ())
     return Status::header_truncated;
   size_t pos = 1;
   Header h;
