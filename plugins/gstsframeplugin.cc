@@ -8,6 +8,7 @@
 #include "rtpvp9sframepay/gstrtpvp9sframepay.h"
 #include "rtpsframepay/gstrtpsframepay.h"
 #include "rtpsframedepay/gstrtpsframedepay.h"
+#include "keymanager/gstkeymanager.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -19,6 +20,7 @@ plugin_init (GstPlugin * plugin)
   ok |= GST_ELEMENT_REGISTER (rtpvp9sframepay, plugin);
   ok |= GST_ELEMENT_REGISTER (rtpsframepay, plugin);
   ok |= GST_ELEMENT_REGISTER (rtpsframedepay, plugin);
+  ok |= GST_ELEMENT_REGISTER (keymanager, plugin);
   return ok;
 }
 

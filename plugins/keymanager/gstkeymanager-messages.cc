@@ -1,0 +1,97 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstkeymanager-messages.h"
+
+namespace keymanager {
+
+static GstStructure *
+member_structure (const sframe::room::MemberInfo & m)
+{
+  std::string grants = sframe::token::grants_to_string (m.grants);
+  return gst_structure_new ("member",
+      "fingerprint", G_TYPE_STRING, m.fingerprint.c_str (),
+      "member-id", G_TYPE_STRING, m.member_id.c_str (),
+      "display-name", G_TYPE_STRING, m.display_name.c_str (),
+      "role", G_TYPE_STRING, sframe::token::role_name (m.role),
+      "grants", G_TYPE_STRING, grants.c_str (),
+      "index", G_TYPE_UINT, static_cast<guint> (m.index), nullptr);
+}
+
+static void
+set_member_list (GstStructure * s, const char *field, const std::vector<sframe::room::MemberInfo> & members)
+{
+  GValue list = G_VALUE_INIT;
+  gst_value_list_init (&list, members.size ());
+  for (const auto & m : members) {
+    GValue item = G_VALUE_INIT;
+    g_value_init (&item, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&item, member_structure (m));
+    gst_value_list_append_and_take_value (&list, &item);
+  }
+  gst_structure_take_value (s, field, &list);
+}
+
+GstStructure *
+roster_structure (const std::string & room, const sframe::room::RosterView & roster)
+{
+  GstStructure *s = gst_structure_new ("sframe-roster",
+      "room", G_TYPE_STRING, room.c_str (),
+      "epoch", G_TYPE_UINT64, static_cast<guint64> (roster.epoch),
+      "committer", G_TYPE_STRING, roster.committer.c_str (),
+      "security-code", G_TYPE_STRING, roster.security_code.c_str (), nullptr);
+  set_member_list (s, "members", roster.members);
+  set_member_list (s, "lobby", roster.lobby);
+  return s;
+}
+
+GstStructure *
+member_refused_structure (const std::string & room, const std::string & who,
+    sframe::room::Refusal reason, const std::string & detail)
+{
+  return gst_structure_new ("sframe-member-refused",
+      "room", G_TYPE_STRING, room.c_str (),
+      "who", G_TYPE_STRING, who.c_str (),
+      "reason", G_TYPE_STRING, sframe::room::refusal_name (reason),
+      "detail", G_TYPE_STRING, detail.c_str (), nullptr);
+}
+
+GstStructure *
+key_rotated_structure (const std::string & room, guint64 key_id, const std::string & reason)
+{
+  return gst_structure_new ("sframe-key-rotated",
+      "room", G_TYPE_STRING, room.c_str (),
+      "key-id", G_TYPE_UINT64, key_id,
+      "reason", G_TYPE_STRING, reason.c_str (), nullptr);
+}
+
+GstStructure *
+left_structure (const std::string & room, const std::string & reason)
+{
+  return gst_structure_new ("sframe-left",
+      "room", G_TYPE_STRING, room.c_str (),
+      "reason", G_TYPE_STRING, reason.c_str (), nullptr);
+}
+
+GstStructure *
+stats_structure (const sframe::room::Stats & stats, const BusStats & bus)
+{
+  return gst_structure_new ("application/x-sframe-keymanager-stats",
+      "messages-sent", G_TYPE_UINT64, static_cast<guint64> (stats.messages_sent),
+      "bytes-sent", G_TYPE_UINT64, static_cast<guint64> (stats.bytes_sent),
+      "messages-received", G_TYPE_UINT64, static_cast<guint64> (stats.messages_received),
+      "bytes-received", G_TYPE_UINT64, static_cast<guint64> (stats.bytes_received),
+      "messages-rejected", G_TYPE_UINT64, static_cast<guint64> (stats.messages_rejected),
+      "refused-members", G_TYPE_UINT64, static_cast<guint64> (stats.refused_members),
+      "rotations", G_TYPE_UINT64, static_cast<guint64> (stats.rotations),
+      "resyncs", G_TYPE_UINT64, static_cast<guint64> (stats.resyncs),
+      "publish-failures", G_TYPE_UINT64, bus.publish_failures,
+      "queue-overflows", G_TYPE_UINT64, bus.queue_overflows,
+      "bus", G_TYPE_STRING, bus.bus.c_str (),
+      "bus-connected", G_TYPE_BOOLEAN, bus.connected,
+      "disconnects", G_TYPE_UINT64, bus.disconnects,
+      "reconnects", G_TYPE_UINT64, bus.reconnects, nullptr);
+}
+
+}  // namespace keymanager

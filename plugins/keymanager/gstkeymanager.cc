@@ -1,0 +1,695 @@
+/**
+ * SECTION:element-keymanager
+ * @title: keymanager
+ * @see_also: sframeenc, sframedec
+ *
+ * Runs the group key protocol of docs/key-protocol.md for one room and keeps
+ * that room's key store up to date, so the sframeenc and sframedec elements
+ * of the same room (#GstKeyManager:room) in the pipeline always hold the
+ * members' current keys. It has no pads: it talks to the other members over
+ * a signalling bus (#GstKeyManager:bus) and to the media elements through
+ * the shared key store (GstContext).
+ *
+ * A device joins with its Ed25519 identity (#GstKeyManager:identity) and a
+ * join token issued by the room authority (#GstKeyManager:token), and
+ * verifies everyone else's against the authority's public key
+ * (#GstKeyManager:authority). It runs from READY to NULL.
+ *
+ * It tells the application what happens through element messages:
+ * `sframe-roster` (room, epoch, committer, security-code, members, lobby;
+ * members and lobby are lists of `member` structures with fingerprint,
+ * member-id, display-name, role, grants and index), `sframe-member-refused`
+ * (room, who, reason, detail), `sframe-key-rotated` (room, key-id, reason)
+ * and `sframe-left` (room, reason). Hosts admit and revoke members with the
+ * #GstKeyManager::admit and #GstKeyManager::revoke action signals. No
+ * message, log line or error ever contains key or token bytes.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 keymanager room=board bus=nats://127.0.0.1:4222 identity=me.key token-file=me.jwt authority=org.pub \
+ *     v4l2src ! videoconvert ! vp8enc deadline=1 ! sframeenc room=board ! rtpvp8sframepay ! udpsink host=127.0.0.1 port=5004
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstkeymanager.h"
+#include "gstkeymanager-session.h"
+
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+
+GST_DEBUG_CATEGORY (gst_key_manager_debug);
+#define GST_CAT_DEFAULT gst_key_manager_debug
+
+using keymanager::EventKind;
+using keymanager::Session;
+using keymanager::Settings;
+using keymanager::View;
+
+#define MAX_TIMING_MS 3600000
+
+enum {
+  PROP_0,
+  PROP_ROOM,
+  PROP_BUS,
+  PROP_IDENTITY,
+  PROP_TOKEN,
+  PROP_TOKEN_FILE,
+  PROP_AUTHORITY,
+  PROP_ROLE,
+  PROP_REQUIRE_ADMISSION,
+  PROP_CIPHER_SUITE,
+  PROP_DISCOVERY_TIMEOUT,
+  PROP_SWITCH_TIMEOUT,
+  PROP_GRACE_PERIOD,
+  PROP_HEARTBEAT_INTERVAL,
+  PROP_LIVENESS_TIMEOUT,
+  PROP_EPOCH,
+  PROP_SECURITY_CODE,
+  PROP_ROSTER,
+  PROP_STATS,
+};
+
+enum {
+  SIGNAL_ADMIT,
+  SIGNAL_REVOKE,
+  SIGNAL_ROTATE,
+  LAST_SIGNAL,
+};
+
+static guint signals[LAST_SIGNAL];
+
+struct KeyManagerImpl {
+  std::mutex settings_lock;
+  Settings settings;
+  bool running = false;               /* under settings_lock: settings are frozen */
+
+  std::mutex session_lock;
+  std::unique_ptr<Session> session;   /* from NULL->READY to READY->NULL */
+
+  keymanager::Shared shared;          /* what the session shows the application */
+};
+
+struct _GstKeyManager {
+  GstElement parent;
+  KeyManagerImpl *impl;
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstKeyManager, gst_key_manager, GST_TYPE_ELEMENT,
+    GST_DEBUG_CATEGORY_INIT (gst_key_manager_debug, "keymanager", 0, "SFrame room key manager"));
+GST_ELEMENT_REGISTER_DEFINE (keymanager, "keymanager", GST_RANK_NONE, GST_TYPE_KEY_MANAGER);
+
+static Settings
+snapshot_settings (GstKeyManager * self)
+{
+  std::lock_guard<std::mutex> lock (self->impl->settings_lock);
+  return self->impl->settings;
+}
+
+static void
+set_running (GstKeyManager * self, bool running)
+{
+  std::lock_guard<std::mutex> lock (self->impl->settings_lock);
+  self->impl->running = running;
+}
+
+static bool
+start_session (GstKeyManager * self)
+{
+  auto impl = self->impl;
+  Settings s;
+  {
+    std::lock_guard<std::mutex> lock (impl->settings_lock);
+    s = impl->settings;
+    impl->running = true;
+  }
+  auto session = Session::start (GST_ELEMENT (self), s, &impl->shared);
+  if (!session) {
+    set_running (self, false);
+    return false;
+  }
+  std::lock_guard<std::mutex> lock (impl->session_lock);
+  impl->session = std::move (session);
+  return true;
+}
+
+static void
+stop_session (GstKeyManager * self)
+{
+  auto impl = self->impl;
+  std::unique_ptr<Session> session;
+  {
+    std::lock_guard<std::mutex> lock (impl->session_lock);
+    session = std::move (impl->session);
+  }
+  if (session && session->stop ())
+    session.release ();   /* stopped from its own worker, which deletes it */
+  session.reset ();
+  {
+    std::lock_guard<std::mutex> lock (impl->shared.view_lock);
+    impl->shared.view.role.clear ();
+    impl->shared.view.roster = sframe::room::RosterView ();
+  }
+  set_running (self, false);
+}
+
+static GstStateChangeReturn
+gst_key_manager_change_state (GstElement * element, GstStateChange transition)
+{
+  auto self = GST_KEY_MANAGER (element);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !start_session (self))
+    return GST_STATE_CHANGE_FAILURE;
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS (gst_key_manager_parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL ||
+      (transition == GST_STATE_CHANGE_NULL_TO_READY && ret == GST_STATE_CHANGE_FAILURE))
+    stop_session (self);
+  return ret;
+}
+
+/* Action signals: run on the worker; FALSE when not running, refused by
+ * the provider, or not answered in time. */
+static gboolean
+run_command (GstKeyManager * self, EventKind kind, const gchar * who)
+{
+  if (kind != EventKind::rotate && (!who || !*who)) {
+    GST_WARNING_OBJECT (self, "%s: say whom (a fingerprint or a member id)", keymanager::event_name (kind));
+    return FALSE;
+  }
+  /* Not held while waiting: a stop must not wait for the command. */
+  keymanager::CommandChannel channel;
+  {
+    std::lock_guard<std::mutex> lock (self->impl->session_lock);
+    if (self->impl->session)
+      channel = self->impl->session->command_channel ();
+  }
+  if (!channel.queue) {
+    GST_WARNING_OBJECT (self, "%s: not running", keymanager::event_name (kind));
+    return FALSE;
+  }
+  return keymanager::send_command (GST_ELEMENT (self), channel, kind, who ? who : "");
+}
+
+static gboolean
+gst_key_manager_admit (GstKeyManager * self, const gchar * who)
+{
+  return run_command (self, EventKind::admit, who);
+}
+
+static gboolean
+gst_key_manager_revoke (GstKeyManager * self, const gchar * who)
+{
+  return run_command (self, EventKind::revoke, who);
+}
+
+static gboolean
+gst_key_manager_rotate (GstKeyManager * self)
+{
+  return run_command (self, EventKind::rotate, nullptr);
+}
+
+static void
+gst_key_manager_set_property (GObject * object, guint prop_id, const GValue * value, GParamSpec * pspec)
+{
+  auto self = GST_KEY_MANAGER (object);
+  std::lock_guard<std::mutex> lock (self->impl->settings_lock);
+  if (self->impl->running) {
+    GST_WARNING_OBJECT (self, "cannot change %s while running: set it in the NULL state", pspec->name);
+    return;
+  }
+  Settings & s = self->impl->settings;
+  switch (prop_id) {
+    case PROP_ROOM: {
+      const gchar *room = g_value_get_string (value);
+      s.room = room && *room ? room : DEFAULT_ROOM;
+      break;
+    }
+    case PROP_BUS: {
+      const gchar *bus = g_value_get_string (value);
+      s.bus = bus && *bus ? bus : DEFAULT_BUS;
+      break;
+    }
+    case PROP_IDENTITY:
+      s.identity = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
+    case PROP_TOKEN: {
+      const gchar *token = g_value_get_string (value);
+      s.token = token ? sframe::SecureBytes ({reinterpret_cast<const uint8_t *> (token), strlen (token)})
+          : sframe::SecureBytes ();
+      break;
+    }
+    case PROP_TOKEN_FILE:
+      s.token_file = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
+    case PROP_AUTHORITY:
+      s.authority = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
+    case PROP_REQUIRE_ADMISSION:
+      s.require_admission = g_value_get_boolean (value);
+      break;
+    case PROP_CIPHER_SUITE:
+      s.suite = static_cast<GstSFrameCipherSuite> (g_value_get_enum (value));
+      break;
+    case PROP_DISCOVERY_TIMEOUT:
+      s.discovery_ms = g_value_get_uint (value);
+      break;
+    case PROP_SWITCH_TIMEOUT:
+      s.switch_ms = g_value_get_uint (value);
+      break;
+    case PROP_GRACE_PERIOD:
+      s.grace_ms = g_value_get_uint (value);
+      break;
+    case PROP_HEARTBEAT_INTERVAL:
+      s.heartbeat_ms = g_value_get_uint (value);
+      break;
+    case PROP_LIVENESS_TIMEOUT:
+      s.liveness_ms = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+set_optional_string (GValue * value, const std::string & s)
+{
+  g_value_set_string (value, s.empty () ? nullptr : s.c_str ());
+}
+
+static keymanager::BusStats
+bus_stats (GstKeyManager * self, const View & view)
+{
+  const keymanager::BusCounters & c = *self->impl->shared.counters;
+  keymanager::BusStats bus;
+  bus.bus = view.bus;
+  bus.connected = c.connected;
+  bus.disconnects = c.disconnects;
+  bus.reconnects = c.reconnects;
+  bus.publish_failures = c.publish_failures;
+  bus.queue_overflows = c.queue_overflows;
+  return bus;
+}
+
+/* The properties the worker keeps up to date. */
+static void
+get_view_property (GstKeyManager * self, guint prop_id, GValue * value, const std::string & room)
+{
+  std::lock_guard<std::mutex> lock (self->impl->shared.view_lock);
+  const View & view = self->impl->shared.view;
+  switch (prop_id) {
+    case PROP_ROLE:
+      set_optional_string (value, view.role);
+      break;
+    case PROP_EPOCH:
+      g_value_set_uint64 (value, view.roster.epoch);
+      break;
+    case PROP_SECURITY_CODE:
+      set_optional_string (value, view.roster.security_code);
+      break;
+    case PROP_ROSTER:
+      g_value_take_boxed (value, keymanager::roster_structure (room, view.roster));
+      break;
+    case PROP_STATS:
+      g_value_take_boxed (value, keymanager::stats_structure (view.stats, bus_stats (self, view)));
+      break;
+  }
+}
+
+static void
+gst_key_manager_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
+{
+  auto self = GST_KEY_MANAGER (object);
+  Settings s = snapshot_settings (self);
+  switch (prop_id) {
+    case PROP_ROOM:
+      g_value_set_string (value, s.room.c_str ());
+      break;
+    case PROP_BUS:
+      g_value_set_string (value, s.bus.c_str ());
+      break;
+    case PROP_IDENTITY:
+      set_optional_string (value, s.identity);
+      break;
+    case PROP_TOKEN_FILE:
+      set_optional_string (value, s.token_file);
+      break;
+    case PROP_AUTHORITY:
+      set_optional_string (value, s.authority);
+      break;
+    case PROP_REQUIRE_ADMISSION:
+      g_value_set_boolean (value, s.require_admission);
+      break;
+    case PROP_CIPHER_SUITE:
+      g_value_set_enum (value, s.suite);
+      break;
+    case PROP_DISCOVERY_TIMEOUT:
+      g_value_set_uint (value, s.discovery_ms);
+      break;
+    case PROP_SWITCH_TIMEOUT:
+      g_value_set_uint (value, s.switch_ms);
+      break;
+    case PROP_GRACE_PERIOD:
+      g_value_set_uint (value, s.grace_ms);
+      break;
+    case PROP_HEARTBEAT_INTERVAL:
+      g_value_set_uint (value, s.heartbeat_ms);
+      break;
+    case PROP_LIVENESS_TIMEOUT:
+      g_value_set_uint (value, s.liveness_ms);
+      break;
+    case PROP_ROLE:
+    case PROP_EPOCH:
+    case PROP_SECURITY_CODE:
+    case PROP_ROSTER:
+    case PROP_STATS:
+      get_view_property (self, prop_id, value, s.room);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_key_manager_finalize (GObject * object)
+{
+  auto self = GST_KEY_MANAGER (object);
+  /* Only an application bug disposes of a running element; never leave a
+   * worker behind on freed memory. */
+  stop_session (self);
+  delete self->impl;
+  self->impl = nullptr;
+  G_OBJECT_CLASS (gst_key_manager_parent_class)->finalize (object);
+}
+
+static void
+gst_key_manager_init (GstKeyManager * self)
+{
+  self->impl = new KeyManagerImpl ();
+}
+
+static void
+install_timing_property (GObjectClass * gobject_class, guint prop_id, const char *name,
+    const char *nick, const char *blurb, guint default_ms)
+{
+  g_object_class_install_property (gobject_class, prop_id,
+      g_param_spec_uint (name, nick, blurb, 1, MAX_TIMING_MS, default_ms,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+}
+
+static void
+install_path_property (GObjectClass * gobject_class, guint prop_id, const char *name,
+    const char *nick, const char *blurb)
+{
+  g_object_class_install_property (gobject_class, prop_id,
+      g_param_spec_string (name, nick, blurb, nullptr,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+}
+
+static void
+install_properties (GObjectClass * gobject_class)
+{
+  /**
+   * GstKeyManager:room:
+   *
+   * The room to join. Its name must match the join token's, and it names the
+   * key store this element fills: sframeenc and sframedec with the same
+   * #GstSFrameBase:room share it.
+   *
+   *   gst-launch-1.0 keymanager room=board ... ! sframeenc room=board ! ...
+   */
+  g_object_class_install_property (gobject_class, PROP_ROOM,
+      g_param_spec_string ("room", "Room", "The room to join, and whose key store to fill",
+          DEFAULT_ROOM, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstKeyManager:bus:
+   *
+   * The signalling bus: `local://NAME` (members in this process), or
+   * `nats://HOST:PORT`, several of them comma-separated for the nodes of one
+   * NATS cluster. The bus is not trusted with anything secret.
+   *
+   *   gst-launch-1.0 keymanager bus=nats://127.0.0.1:4222,nats://127.0.0.1:4223 ...
+   */
+  g_object_class_install_property (gobject_class, PROP_BUS,
+      g_param_spec_string ("bus", "Bus", "Signalling bus URI: local://NAME or nats://HOST:PORT[,...]",
+          DEFAULT_BUS, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstKeyManager:identity:
+   *
+   * This device's Ed25519 private key file (PKCS#8 PEM, from
+   * `gst-sframe-keytool identity new FILE`). A file readable or writable by
+   * group or others is refused: `chmod 600 FILE`.
+   *
+   *   gst-launch-1.0 keymanager identity=/home/me/.config/sframe/device.key ...
+   */
+  install_path_property (gobject_class, PROP_IDENTITY, "identity", "Identity",
+      "This device's Ed25519 private key file (mode 0600)");
+
+  /**
+   * GstKeyManager:token:
+   *
+   * This device's join token (a JWT from the room authority). Write-only: a
+   * token is a bearer credential until used, so this element never reads
+   * it back or logs it. Wins over #GstKeyManager:token-file. Prefer
+   * #GstKeyManager:token-file on command lines: gst-launch-1.0 arguments
+   * are visible to other users (ps) and GStreamer's parser logs them at
+   * debug level.
+   *
+   *   gst-launch-1.0 keymanager token="$(cat me.jwt)" ...
+   */
+  g_object_class_install_property (gobject_class, PROP_TOKEN,
+      g_param_spec_string ("token", "Token", "Join token (write-only)", nullptr,
+          (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstKeyManager:token-file:
+   *
+   * A file holding the join token (as `gst-sframe-keytool token issue --out`
+   * writes it, mode 0600).
+   *
+   *   gst-launch-1.0 keymanager token-file=me.jwt ...
+   */
+  install_path_property (gobject_class, PROP_TOKEN_FILE, "token-file", "Token file",
+      "File holding the join token");
+
+  /**
+   * GstKeyManager:authority:
+   *
+   * The room authority's Ed25519 public key file (PEM or base64url). Every
+   * member's token must be signed by it.
+   *
+   *   gst-launch-1.0 keymanager authority=org.pub ...
+   */
+  install_path_property (gobject_class, PROP_AUTHORITY, "authority", "Authority",
+      "The room authority's public key file");
+
+  /**
+   * GstKeyManager:role:
+   *
+   * "host" or "member", as this device's token says; NULL until started.
+   *
+   *   gst-launch-1.0 -v keymanager name=km ...   (read km.role from the application)
+   */
+  g_object_class_install_property (gobject_class, PROP_ROLE,
+      g_param_spec_string ("role", "Role", "This device's role in the room (from its token)", nullptr,
+          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstKeyManager:require-admission:
+   *
+   * Joiners wait in the lobby until a host admits them
+   * (#GstKeyManager::admit).
+   *
+   *   gst-launch-1.0 keymanager require-admission=true ...
+   */
+  g_object_class_install_property (gobject_class, PROP_REQUIRE_ADMISSION,
+      g_param_spec_boolean ("require-admission", "Require admission",
+          "Joiners wait in the lobby for a host", DEFAULT_REQUIRE_ADMISSION,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstKeyManager:cipher-suite:
+   *
+   * The RFC 9605 cipher suite of every key this element installs. All
+   * members of a room must use the same.
+   *
+   *   gst-launch-1.0 keymanager cipher-suite=aes-256-gcm-sha512-128 ...
+   */
+  g_object_class_install_property (gobject_class, PROP_CIPHER_SUITE,
+      g_param_spec_enum ("cipher-suite", "Cipher suite", "RFC 9605 cipher suite of the room's keys",
+          GST_TYPE_SFRAME_CIPHER_SUITE, DEFAULT_SUITE,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstKeyManager:discovery-timeout:
+   *
+   * Milliseconds a joiner waits for an existing room before it opens one.
+   *
+   *   gst-launch-1.0 keymanager discovery-timeout=200 ...
+   */
+  install_timing_property (gobject_class, PROP_DISCOVERY_TIMEOUT, "discovery-timeout",
+      "Discovery timeout", "Milliseconds to wait for an existing room", DEFAULT_DISCOVERY_TIMEOUT);
+
+  /**
+   * GstKeyManager:switch-timeout:
+   *
+   * Milliseconds after which a sender uses its new key even if not every
+   * member acknowledged it.
+   *
+   *   gst-launch-1.0 keymanager switch-timeout=500 ...
+   */
+  install_timing_property (gobject_class, PROP_SWITCH_TIMEOUT, "switch-timeout", "Switch timeout",
+      "Milliseconds before sending with a new key without every ack", DEFAULT_SWITCH_TIMEOUT);
+
+  /**
+   * GstKeyManager:grace-period:
+   *
+   * Milliseconds a replaced receiver key is kept for frames in flight.
+   *
+   *   gst-launch-1.0 keymanager grace-period=3000 ...
+   */
+  install_timing_property (gobject_class, PROP_GRACE_PERIOD, "grace-period", "Grace period",
+      "Milliseconds a replaced key is kept", DEFAULT_GRACE_PERIOD);
+
+  /**
+   * GstKeyManager:heartbeat-interval:
+   *
+   * Milliseconds between liveness messages.
+   *
+   *   gst-launch-1.0 keymanager heartbeat-interval=500 ...
+   */
+  install_timing_property (gobject_class, PROP_HEARTBEAT_INTERVAL, "heartbeat-interval",
+      "Heartbeat interval", "Milliseconds between liveness messages", DEFAULT_HEARTBEAT_INTERVAL);
+
+  /**
+   * GstKeyManager:liveness-timeout:
+   *
+   * Milliseconds of silence after which a member counts as gone.
+   *
+   *   gst-launch-1.0 keymanager liveness-timeout=10000 ...
+   */
+  install_timing_property (gobject_class, PROP_LIVENESS_TIMEOUT, "liveness-timeout",
+      "Liveness timeout", "Milliseconds of silence before a member counts as gone",
+      DEFAULT_LIVENESS_TIMEOUT);
+
+  /**
+   * GstKeyManager:epoch:
+   *
+   * The roster epoch; 0 until this device is in the room.
+   *
+   *   gst-launch-1.0 -v keymanager name=km ...   (read km.epoch from the application)
+   */
+  g_object_class_install_property (gobject_class, PROP_EPOCH,
+      g_param_spec_uint64 ("epoch", "Epoch", "Roster epoch (0: not in the room yet)", 0, G_MAXUINT64, 0,
+          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstKeyManager:security-code:
+   *
+   * 12 groups of 5 digits derived from the members' device keys. Members
+   * who read the same code aloud hold the same roster. NULL before epoch 1.
+   *
+   *   gst-launch-1.0 -v keymanager name=km ...   (read km.security-code from the application)
+   */
+  g_object_class_install_property (gobject_class, PROP_SECURITY_CODE,
+      g_param_spec_string ("security-code", "Security code", "Roster security code to compare aloud",
+          nullptr, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstKeyManager:roster:
+   *
+   * The current roster, shaped as the `sframe-roster` message.
+   *
+   *   gst-launch-1.0 -v keymanager name=km ...   (read km.roster from the application)
+   */
+  g_object_class_install_property (gobject_class, PROP_ROSTER,
+      g_param_spec_boxed ("roster", "Roster", "Members and lobby, as in sframe-roster",
+          GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstKeyManager:stats:
+   *
+   * Protocol counters since start (messages-sent, bytes-sent,
+   * messages-received, bytes-received, messages-rejected, refused-members,
+   * rotations, resyncs) and the bus's (bus, bus-connected, disconnects,
+   * reconnects, publish-failures, queue-overflows).
+   *
+   *   gst-launch-1.0 -v keymanager name=km ...   (read km.stats from the application)
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics", "Protocol and bus counters",
+          GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+}
+
+static void
+install_signals (GObjectClass * gobject_class)
+{
+  GType type = G_TYPE_FROM_CLASS (gobject_class);
+  auto flags = (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION);
+
+  /**
+   * GstKeyManager::admit:
+   * @keymanager: the element
+   * @who: a device fingerprint (or a unique prefix of at least 16 of its
+   *   characters) or a member id, as listed in the lobby of `sframe-roster`
+   *
+   * A host lets a member waiting in the lobby in. Returns %TRUE when done,
+   * %FALSE when this device is not a host, nobody matches, or the element
+   * is not running.
+   *
+   *   g_signal_emit_by_name (keymanager, "admit", "alice", &admitted);
+   */
+  signals[SIGNAL_ADMIT] = g_signal_new_class_handler ("admit", type, flags,
+      G_CALLBACK (gst_key_manager_admit), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
+
+  /**
+   * GstKeyManager::revoke:
+   * @keymanager: the element
+   * @who: a device fingerprint (or a unique prefix of at least 16 of its
+   *   characters) or a member id
+   *
+   * A host removes a member (a stolen device, say): everyone else moves to
+   * fresh keys the member never sees. Returns %TRUE when done.
+   *
+   *   g_signal_emit_by_name (keymanager, "revoke", "3f2a9c01d4e5b6a7", &revoked);
+   */
+  signals[SIGNAL_REVOKE] = g_signal_new_class_handler ("revoke", type, flags,
+      G_CALLBACK (gst_key_manager_revoke), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
+
+  /**
+   * GstKeyManager::rotate:
+   * @keymanager: the element
+   *
+   * Replaces this member's sender key with a fresh one now (any member
+   * may). Returns %TRUE when done.
+   *
+   *   g_signal_emit_by_name (keymanager, "rotate", &rotated);
+   */
+  signals[SIGNAL_ROTATE] = g_signal_new_class_handler ("rotate", type, flags,
+      G_CALLBACK (gst_key_manager_rotate), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 0);
+}
+
+static void
+gst_key_manager_class_init (GstKeyManagerClass * klass)
+{
+  auto gobject_class = G_OBJECT_CLASS (klass);
+  auto element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->set_property = gst_key_manager_set_property;
+  gobject_class->get_property = gst_key_manager_get_property;
+  gobject_class->finalize = gst_key_manager_finalize;
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_key_manager_change_state);
+
+  install_properties (gobject_class);
+  install_signals (gobject_class);
+
+  gst_element_class_set_static_metadata (element_class, "SFrame room key manager",
+      "Generic/Network", "Runs the SFrame group key protocol of a room and fills its key store",
+      "gst-sframe developers");
+}
