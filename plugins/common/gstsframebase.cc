@@ -282,18 +282,25 @@ wrap_caps (GstCaps * caps)
   return out;
 }
 
+/* Unfixed caps without original-caps (a query before upstream decided)
+ * may become anything; fixed caps without usable, fixed original-caps
+ * cannot be restored and negotiate nothing (not-negotiated, not ANY: ANY
+ * cannot be fixated). */
 static GstCaps *
 unwrap_caps (GstCaps * caps)
 {
   if (gst_caps_is_any (caps))
     return gst_caps_new_any ();
+  bool fixed = gst_caps_is_fixed (caps);
   GstCaps *out = gst_caps_new_empty ();
   for (guint i = 0; i < gst_caps_get_size (caps); i++) {
     const gchar *original = gst_structure_get_string (gst_caps_get_structure (caps, i), "original-caps");
     GstCaps *inner = original ? gst_caps_from_string (original) : nullptr;
+    if (inner && fixed && !gst_caps_is_fixed (inner))
+      gst_clear_caps (&inner);
     if (!inner) {
       gst_caps_unref (out);
-      return gst_caps_new_any ();
+      return fixed ? gst_caps_new_empty () : gst_caps_new_any ();
     }
     out = gst_caps_merge (out, inner);
   }

@@ -351,6 +351,29 @@ GST_START_TEST (test_caps_codec_mode_refuses_unknown_media)
 }
 GST_END_TEST;
 
+/* Frame mode: ciphertext caps whose original-caps are missing, garbage or
+ * not fixed cannot be restored. sframedec refuses them (not-negotiated),
+ * with no critical warning, and passes nothing. */
+GST_START_TEST (test_caps_frame_mode_refuses_unrestorable_caps)
+{
+  const char *refused[] = {
+    "application/x-sframe",
+    "application/x-sframe, original-caps=(string)\"not caps, ((\"",
+    "application/x-sframe, original-caps=(string)\"video/x-vp8, width=(int)[ 1, 100 ]\"",
+    "application/x-sframe, original-caps=(string)\"\"",
+  };
+  for (const char *caps_str : refused) {
+    GstHarness *h = harness_new ("sframedec", props_for (Layout::frame, 3), nullptr);
+    gst_harness_set_src_caps_str (h, caps_str);
+    GstBuffer *buf = gst_buffer_new_allocate (nullptr, 64, nullptr);
+    gst_buffer_memset (buf, 0, 0x42, 64);
+    fail_if (gst_harness_push (h, buf) == GST_FLOW_OK, "pushed through %s", caps_str);
+    fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+    gst_harness_teardown (h);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 sframe_roundtrip_suite (void)
 {
@@ -368,6 +391,7 @@ sframe_roundtrip_suite (void)
   tcase_add_test (caps, test_caps_codec_mode);
   tcase_add_test (caps, test_caps_frame_mode);
   tcase_add_test (caps, test_caps_codec_mode_refuses_unknown_media);
+  tcase_add_test (caps, test_caps_frame_mode_refuses_unrestorable_caps);
   return s;
 }
 
