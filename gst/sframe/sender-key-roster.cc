@@ -537,6 +537,10 @@ SenderKeyProvider::host_action (const char * type, const std::string & who, cons
   Peer *peer = find_peer (who);
   if (!peer)
     return Status::invalid_argument;
+  /* Admitting a member again would only make everyone verify another
+   * signature. */
+  if (std::string (type) == "admit" && roster_.members.count (peer->info.fingerprint))
+    return Status::ok;
   json action = base_payload (type);
   action["target"] = peer->info.fingerprint;
   send_signed (subject_all_, action);

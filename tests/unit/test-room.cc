@@ -269,6 +269,11 @@ TEST (Room, AdmissionRoomKeepsJoinersInTheLobbyUntilAHostAdmits)
   std::vector<Member *> group { &host, &bob };
   ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
   EXPECT_TRUE (host.roster ().lobby.empty ());
+
+  /* Admitting a member already in the room succeeds and sends nothing. */
+  uint64_t sent = host.provider->stats ().messages_sent;
+  EXPECT_EQ (host.provider->admit (bob.fingerprint (), sim.now ()), Status::ok);
+  EXPECT_EQ (host.provider->stats ().messages_sent, sent);
 }
 
 TEST (Room, MemberWithoutPublishGrantHasNoKeyInstalledAnywhere)
