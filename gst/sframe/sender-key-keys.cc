@@ -14,6 +14,8 @@ namespace room {
 namespace {
 
 constexpr size_t kBaseKeySize = 32;
+/* Resends of an unacknowledged key wait resend_ms, 2x, 4x, then 8x. */
+constexpr uint32_t kMaxResendBackoff = 3;
 constexpr uint32_t kPublishGrants = token::kGrantPublishAudio | token::kGrantPublishVideo | token::kGrantPublishScreen;
 
 }  // namespace
@@ -51,6 +53,8 @@ SenderKeyProvider::send_key (Peer & peer, const OwnKey & key, const char * reaso
   json message = { { "type", "key" }, { "epoch", roster_.epoch }, { "gen", key.generation },
     { "kid", key.key_id }, { "reason", reason } };
   send_channel (peer, message, key.key.view (), fresh_channel);
+  if (peer.out)
+    peer.out->last_key_id = key.key_id;
 }
 
 void
@@ -87,7 +91,7 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now)
       awaiting_ack_.insert (member.first);
       send_key (peers_.at (member.first), own_, reason, false);
     }
-    next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
+    start_resend_timer (now);
     return;
   }
   awaiting_ack_.clear ();
@@ -99,7 +103,7 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now)
   }
   if (switch_at_ms_ == 0)
     switch_at_ms_ = now.ms + config_.timing.switch_timeout_ms;
-  next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
+  start_resend_timer (now);
   if (awaiting_ack_.empty ())
     switch_own_key (now);
 }
@@ -141,6 +145,13 @@ SenderKeyProvider::ratchet_own_key (const std::set<std::string> & joined, const 
     awaiting_ack_.insert (fp);   /* resent until acknowledged */
     send_key (peers_.at (fp), own_, "join", false);
   }
+  start_resend_timer (now);
+}
+
+void
+SenderKeyProvider::start_resend_timer (const Now & now)
+{
+  key_resends_ = 0;
   next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
 }
 
@@ -168,6 +179,7 @@ SenderKeyProvider::on_key (Peer & from, const json & message, ByteView secret, c
   }
   json ack = { { "type", "ack" }, { "kid", key_id } };
   bool known = from.has_key && from.current.key_id == key_id && from.current.key.equals (secret);
+  from.repeated_keys = known ? from.repeated_keys + 1 : 0;
   if (!known && (!from.has_key || generation >= from.current.generation)) {
     if (from.has_key && from.current.key_id != key_id)
       retire_key (from, from.current.key_id, now, config_.timing.switch_timeout_ms);
@@ -178,12 +190,13 @@ SenderKeyProvider::on_key (Peer & from, const json & message, ByteView secret, c
     from.retiring.erase (key_id);
     out_->install_key (key_id, from.current.key);
   }
-  /* A repeat means our ack was lost, perhaps with our channel: re-open it. */
-  send_channel (from, ack, ByteView (), known);
+  /* A repeat means our ack is late or was lost, perhaps with our
+   * channel: re-open it on the first repeat, then on every second. */
+  send_channel (from, ack, ByteView (), known && from.repeated_keys % 2 == 1);
 }
 
 void
-SenderKeyProvider::on_ack (Peer & from, const json & message)
+SenderKeyProvider::on_ack (Peer & from, const json & message, const Now & now)
 {
   uint64_t key_id = 0;
   if (!get_u64 (message, "kid", &key_id)) {
@@ -193,6 +206,11 @@ SenderKeyProvider::on_ack (Peer & from, const json & message)
   const OwnKey & awaited = pending_own_.valid ? pending_own_ : own_;
   if (awaited.valid && key_id == awaited.key_id)
     awaiting_ack_.erase (from.info.fingerprint);
+  if (from.out && from.out->last_key_id == key_id)
+    from.out->confirmed = true;
+  /* Everyone has it: switch now rather than at the next tick. */
+  if (pending_own_.valid && awaiting_ack_.empty ())
+    switch_own_key (now);
 }
 
 void
@@ -251,11 +269,22 @@ SenderKeyProvider::tick_keys (const Now & now)
   if (pending_own_.valid && (awaiting_ack_.empty () || now.ms >= switch_at_ms_))
     switch_own_key (now);
   if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_) {
+    /* On a channel the peer has shown it reads (it acked a key sent on
+     * it), a missing ack is far more often late (a busy room) than lost:
+     * resend on that channel, backing off, and open a fresh one only every
+     * fourth time. A fresh channel costs an X25519 setup and a signature
+     * per peer: opening one on every resend made a loaded room of 100
+     * collapse under its own resends. */
     const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
-    for (const auto & fp : awaiting_ack_)
-      if (peers_.count (fp))
-        send_key (peers_.at (fp), key, pending_reason_, true);
-    next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
+    for (const auto & fp : awaiting_ack_) {
+      auto peer = peers_.find (fp);
+      if (peer == peers_.end ())
+        continue;
+      bool proven = peer->second.out && peer->second.out->confirmed;
+      send_key (peer->second, key, pending_reason_, !proven || key_resends_ % 4 == 3);
+    }
+    key_resends_++;
+    next_key_resend_ms_ = now.ms + (config_.timing.resend_ms << std::min<uint32_t> (key_resends_, kMaxResendBackoff));
   }
   expire_retired (own_retiring_, now);
   for (auto & peer : peers_)

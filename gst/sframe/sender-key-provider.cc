@@ -434,21 +434,22 @@ SenderKeyProvider::info_of (const std::string & fp) const
 }
 
 bool
-SenderKeyProvider::eligible_committer (const std::string & fp) const
+SenderKeyProvider::eligible_committer (const std::string & fp, bool hosts_in_roster) const
 {
   const MemberInfo *info = info_of (fp);
   if (!info)
     return false;
   if (info->role == token::Role::host)
     return true;
-  return !config_.require_admission && !any_host_in_roster ();
+  return !config_.require_admission && !hosts_in_roster;
 }
 
 std::string
 SenderKeyProvider::expected_committer () const
 {
+  bool hosts = any_host_in_roster ();   /* once: asking per member is quadratic */
   for (const auto & member : roster_.members)   /* ordered by fingerprint */
-    if (eligible_committer (member.first) && !leaving_.count (member.first) && !silent_.count (member.first))
+    if (eligible_committer (member.first, hosts) && !leaving_.count (member.first) && !silent_.count (member.first))
       return member.first;
   return {};
 }

@@ -28,6 +28,8 @@ struct OutChannel {
   uint64_t id = 0;
   std::unique_ptr<hpke::Context> context;
   uint64_t next_seq = 0;
+  uint64_t last_key_id = 0;   /* the last key sent on it */
+  bool confirmed = false;     /* the peer acked that key: it reads this channel */
 };
 
 /* A channel a peer opened to us. */
@@ -62,6 +64,7 @@ struct Peer {
 
   bool has_key = false;
   ReceivedKey current;                 /* newest key we hold from it */
+  uint32_t repeated_keys = 0;          /* repeats of `current` since it came */
   std::map<uint64_t, int64_t> retiring;   /* key id -> erase at (ms) */
 };
 
@@ -136,7 +139,8 @@ private:
   void on_leave (Peer & from, const Now & now);
   bool any_host_in_roster () const;
   const MemberInfo *info_of (const std::string & fp) const;
-  bool eligible_committer (const std::string & fp) const;
+  /* hosts_in_roster: any_host_in_roster (), which the caller asks once. */
+  bool eligible_committer (const std::string & fp, bool hosts_in_roster) const;
   std::string expected_committer () const;
   bool am_committer () const;
   Peer *find_peer (const std::string & who);
@@ -185,8 +189,9 @@ private:
   void switch_own_key (const Now & now);
   void ratchet_own_key (const std::set<std::string> & joined, const Now & now);
   void retire_own (uint64_t key_id, const Now & now);
+  void start_resend_timer (const Now & now);
   void on_key (Peer & from, const json & message, ByteView secret, const Now & now);
-  void on_ack (Peer & from, const json & message);
+  void on_ack (Peer & from, const json & message, const Now & now);
   void ratchet_peer_keys (const std::set<std::string> & except, const Now & now);
   void retire_key (Peer & peer, uint64_t key_id, const Now & now, int64_t extra_ms);
   void forget_peer_keys (Peer & peer, const Now & now);
@@ -235,6 +240,7 @@ private:
   std::set<std::string> awaiting_ack_;
   int64_t switch_at_ms_ = 0;
   int64_t next_key_resend_ms_ = 0;
+  uint32_t key_resends_ = 0;           /* of the key now awaiting acks */
   std::map<uint64_t, int64_t> own_retiring_;
 
   Stats stats_;

@@ -46,12 +46,13 @@ SenderKeyProvider::parse_members (const json & payload, ParsedRoster * parsed) c
 bool
 SenderKeyProvider::roster_justified (const std::string & committer, const ParsedRoster & next) const
 {
-  if (!roster_.members.count (committer) || !eligible_committer (committer))
+  bool hosts = any_host_in_roster ();
+  if (!roster_.members.count (committer) || !eligible_committer (committer, hosts))
     return false;
   /* Whoever commits instead of an eligible member with a smaller
    * fingerprint says that member is gone, and must remove it. */
   for (const auto & member : roster_.members)
-    if (member.first < committer && eligible_committer (member.first) && next.members.count (member.first))
+    if (member.first < committer && eligible_committer (member.first, hosts) && next.members.count (member.first))
       return false;
   if (next.next_index < roster_.next_index)
     return false;

@@ -430,9 +430,11 @@ TEST (Room, HundredRotationsUnderLiveMediaLoseNoFrame)
     std::vector<Member *> with_guest { group[0], group[1], group[2], guest };
     ASSERT_TRUE (sim.run_until ([&] { return sim.converged (with_guest) && sim.keys_delivered (with_guest); }));
     rotations++;
+    sim.run_for (50);   /* media under the new keys, not only across the switch */
     sim.stop (*guest);
     ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && alice.rotations.back ().second == "leave"; }));
     rotations++;
+    sim.run_for (50);
   }
   sim.run_for (500);
   EXPECT_EQ (rotations, 100);
