@@ -43,6 +43,9 @@ wake_time (int64_t deadline_ms, int64_t now_ms)
   return Clock::now () + std::chrono::milliseconds (wait_ms);
 }
 
+constexpr int64_t kTickGapMs = 10;
+constexpr int64_t kRosterRefreshMs = 1000;
+
 void
 wipe (std::string & secret)
 {
@@ -383,9 +386,16 @@ Session::run ()
   GST_DEBUG_OBJECT (element_, "worker running");
   auto now = clock_now ();
   int64_t next = provider_->tick (now);
+  int64_t last_tick = now.ms, last_roster = now.ms;
+  bool handled = false;   /* events since the last tick */
   refresh_view ();
   for (;;) {
-    std::deque<Event> events = queue_->wait (wake_time (next, now.ms));
+    /* A tick walks every member, so it runs when a timer is due, or at
+     * most every kTickGapMs after events (which may have moved a timer
+     * earlier), not after every message: at N members a rotation brings
+     * each worker ~2N messages. */
+    int64_t deadline = handled ? std::min (next, last_tick + kTickGapMs) : next;
+    std::deque<Event> events = queue_->wait (wake_time (deadline, now.ms));
     while (!events.empty ()) {
       Event event = std::move (events.front ());
       events.pop_front ();
@@ -393,10 +403,20 @@ Session::run ()
         finish (events);
         return;
       }
+      handled = true;
     }
     now = clock_now ();
-    next = provider_->tick (now);
-    refresh_view ();
+    if (now.ms >= next || (handled && now.ms >= last_tick + kTickGapMs)) {
+      next = provider_->tick (now);
+      last_tick = now.ms;
+      handled = false;
+    }
+    /* roster_changed () keeps the roster view current; this refresh is
+     * only for what changes without it (the committer, after silence). */
+    bool with_roster = now.ms >= last_roster + kRosterRefreshMs;
+    if (with_roster)
+      last_roster = now.ms;
+    refresh_view (with_roster);
   }
 }
 
