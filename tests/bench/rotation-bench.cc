@@ -3,16 +3,21 @@
  * bus (local://) or on NATS (a nats-server this program starts on
  * 127.0.0.1 and stops).
  *
- * Per N: all members join; then, rounds times, one member leaves and we
- * time from its leave to the moment every remaining member posted
- * sframe-key-rotated with reason "leave" (it encrypts with its fresh key),
- * and count the messages and bytes the remaining members sent meanwhile.
- * Also: a joiner's time from start to its first decrypted frame of a
- * member that sends a frame every 10 ms (through sframeenc -> sframedec
- * with the default hold, as in a real receiver).
+ * The room requires admission; member 0 is the host and admits everyone.
+ * Per N:
+ * - leave: `rounds` times one member leaves (its pipeline goes to NULL);
+ *   timed from that call to the moment every remaining member posted
+ *   sframe-key-rotated with reason "leave" (from then on it encrypts with a
+ *   fresh key), with the messages and bytes the remaining members sent
+ *   meanwhile;
+ * - admission: `rounds` times a new member waits in the lobby while the
+ *   host encrypts a frame every 10 ms (sframeenc); timed from the host's
+ *   `admit` to the joiner's first decrypted frame (its sframedec, default
+ *   hold settings, as in a real receiver).
  *
  *   sframe-rotation-bench [--sizes 2,10,50,200] [--rounds 3] [--nats]
- */
+ *
+ * Prints a Markdown table; docs/performance.md holds measured runs. */
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -21,16 +26,16 @@
 
 #include "../integration/nats-server.h"
 
-#include <glib/gstdio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -41,11 +46,24 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double
-ms_since (Clock::time_point t0, Clock::time_point t1)
+ms_since (Clock::time_point t0, Clock::time_point t1 = Clock::now ())
 {
   return std::chrono::duration<double, std::milli> (t1 - t0).count ();
 }
 
+bool
+wait_for (const std::function<bool ()> & done, double timeout_s)
+{
+  auto end = Clock::now () + std::chrono::duration<double> (timeout_s);
+  while (Clock::now () < end) {
+    if (done ())
+      return true;
+    std::this_thread::sleep_for (std::chrono::milliseconds (2));
+  }
+  return done ();
+}
+
+/* What one member's element messages said, written on its worker thread. */
 struct Member {
   std::string name;
   GstElement *pipeline = nullptr;
@@ -53,26 +71,40 @@ struct Member {
   std::mutex lock;
   size_t roster_size = 0;
   std::string security_code;
+  std::vector<std::string> lobby;   /* member ids */
   std::vector<std::pair<Clock::time_point, std::string>> rotations;
 };
+
+std::vector<std::string>
+member_ids (const GstStructure * s, const char * field)
+{
+  std::vector<std::string> ids;
+  const GValue *list = gst_structure_get_value (s, field);
+  for (guint i = 0; list && i < gst_value_list_get_size (list); i++) {
+    auto *m = static_cast<const GstStructure *> (g_value_get_boxed (gst_value_list_get_value (list, i)));
+    const char *id = gst_structure_get_string (m, "member-id");
+    ids.push_back (id ? id : "");
+  }
+  return ids;
+}
 
 GstBusSyncReply
 on_message (GstBus *, GstMessage * message, gpointer data)
 {
   auto *m = static_cast<Member *> (data);
-  const GstStructure *s = gst_message_get_structure (message);
   if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR) {
     GError *error = nullptr;
     gst_message_parse_error (message, &error, nullptr);
     std::fprintf (stderr, "%s: error: %s\n", m->name.c_str (), error->message);
     g_error_free (error);
   }
+  const GstStructure *s = gst_message_get_structure (message);
   if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_ELEMENT || !s)
     return GST_BUS_DROP;
   std::lock_guard<std::mutex> guard (m->lock);
   if (gst_structure_has_name (s, "sframe-roster")) {
-    const GValue *members = gst_structure_get_value (s, "members");
-    m->roster_size = members ? gst_value_list_get_size (members) : 0;
+    m->roster_size = member_ids (s, "members").size ();
+    m->lobby = member_ids (s, "lobby");
     const char *code = gst_structure_get_string (s, "security-code");
     m->security_code = code ? code : "";
   } else if (gst_structure_has_name (s, "sframe-key-rotated")) {
@@ -82,97 +114,127 @@ on_message (GstBus *, GstMessage * message, gpointer data)
   return GST_BUS_DROP;
 }
 
-struct Room {
-  std::string dir;
-  sframe::Identity authority;
-  std::string authority_path;
-  std::string bus;
-  std::string extra;   /* element properties after the launch line */
-  std::vector<std::unique_ptr<Member>> members;
-
-  std::string device (int i, sframe::token::Role role, std::string * token)
+/* A room of members in one process: files in a private directory, one
+ * authority, one bus. */
+class Room {
+public:
+  Room (const std::string & bus, int n) : bus_ (bus)
   {
-    sframe::Identity id;
-    sframe::Identity::generate (&id);
-    std::string path = dir + "/m" + std::to_string (i) + ".key";
-    id.save (path);
-    sframe::token::IssueRequest request;
-    request.room = "bench";
-    request.member_id = "m" + std::to_string (i);
-    request.display_name = request.member_id;
-    request.role = role;
-    request.device_public_key = id.public_key ();
-    request.lifetime = 3600;
-    sframe::token::issue (authority, request, time (nullptr), token);
-    return path;
+    char tmpl[] = "/tmp/sframe-rotation-XXXXXX";
+    dir_ = mkdtemp (tmpl);
+    sframe::Identity::generate (&authority_);
+    authority_path_ = dir_ + "/authority.pub";
+    sframe::save_public_key (authority_path_, sframe::ByteView (authority_.public_key ()));
+    /* Liveness long enough that a loaded machine never evicts a live member
+     * during the run: we time leaves, not timeouts. */
+    extra_ = "require-admission=true discovery-timeout=300 heartbeat-interval=1000 "
+             "liveness-timeout=" + std::to_string (60000 + 200 * n) + " switch-timeout=1000 grace-period=2000";
   }
 
+  ~Room ()
+  {
+    for (auto & m : members_) {
+      gst_element_set_state (m->pipeline, GST_STATE_NULL);
+      gst_object_unref (m->keymanager);
+      gst_object_unref (m->pipeline);
+    }
+    std::string cmd = "rm -rf '" + dir_ + "'";
+    if (system (cmd.c_str ()) != 0)
+      std::fprintf (stderr, "could not remove %s\n", dir_.c_str ());
+  }
+
+  Member & host () { return *members_.front (); }
+
+  /* A member m<i> (host for i == 0) with `media` beside its keymanager. */
   Member & add (int i, const std::string & media)
   {
-    std::string token;
-    std::string key = device (i, i == 0 ? sframe::token::Role::host : sframe::token::Role::member, &token);
     auto m = std::make_unique<Member> ();
     m->name = "m" + std::to_string (i);
-    std::string launch = "keymanager name=km room=bench bus=" + bus + " identity=" + key + " authority=" +
-        authority_path + " " + extra + " " + media;
+    std::string token;
+    std::string key = device (m->name, i == 0 ? sframe::token::Role::host : sframe::token::Role::member, &token);
+    std::string launch = "keymanager name=km room=bench bus=" + bus_ + " identity=" + key + " authority=" +
+        authority_path_ + " " + extra_ + " " + media;
+    /* A pipeline of its own (a bin has no bus), whatever the launch holds. */
     GError *error = nullptr;
-    m->pipeline = gst_parse_launch_full (launch.c_str (), nullptr, GST_PARSE_FLAG_PLACE_IN_BIN, &error);
-    if (!m->pipeline) {
+    GstElement *bin = gst_parse_bin_from_description (launch.c_str (), FALSE, &error);
+    if (!bin || error) {
       std::fprintf (stderr, "launch failed: %s\n", error ? error->message : "?");
       std::exit (1);
     }
+    m->pipeline = gst_pipeline_new (m->name.c_str ());
+    gst_bin_add (GST_BIN (m->pipeline), bin);
     m->keymanager = gst_bin_get_by_name (GST_BIN (m->pipeline), "km");
     g_object_set (m->keymanager, "token", token.c_str (), nullptr);
     GstBus *pbus = gst_element_get_bus (m->pipeline);
     gst_bus_set_sync_handler (pbus, on_message, m.get (), nullptr);
     gst_object_unref (pbus);
-    members.push_back (std::move (m));
-    return *members.back ();
+    members_.push_back (std::move (m));
+    return *members_.back ();
   }
 
-  void stop (Member & m)
+  /* The host admits whoever waits in its lobby, once each. */
+  void admit_lobby ()
   {
-    gst_element_set_state (m.pipeline, GST_STATE_NULL);
-  }
-
-  ~Room ()
-  {
-    for (auto & m : members) {
-      gst_element_set_state (m->pipeline, GST_STATE_NULL);
-      gst_object_unref (m->keymanager);
-      gst_object_unref (m->pipeline);
+    std::vector<std::string> lobby;
+    {
+      std::lock_guard<std::mutex> guard (host ().lock);
+      lobby = host ().lobby;
     }
-    for (auto & m : members)
-      (void) m;
-    std::string cmd = "rm -rf '" + dir + "'";
-    if (system (cmd.c_str ()) != 0)
-      std::fprintf (stderr, "could not remove %s\n", dir.c_str ());
+    for (const auto & id : lobby)
+      if (admitted_.insert (id).second)
+        admit (id);
   }
+
+  bool admit (const std::string & id)
+  {
+    gboolean done = FALSE;
+    g_signal_emit_by_name (host ().keymanager, "admit", id.c_str (), &done);
+    return done;
+  }
+
+  bool in_lobby (const std::string & id)
+  {
+    std::lock_guard<std::mutex> guard (host ().lock);
+    return std::find (host ().lobby.begin (), host ().lobby.end (), id) != host ().lobby.end ();
+  }
+
+private:
+  std::string device (const std::string & id, sframe::token::Role role, std::string * token)
+  {
+    sframe::Identity identity;
+    sframe::Identity::generate (&identity);
+    std::string path = dir_ + "/" + id + ".key";
+    identity.save (path);
+    sframe::token::IssueRequest request;
+    request.room = "bench";
+    request.member_id = id;
+    request.display_name = id;
+    request.role = role;
+    request.device_public_key = identity.public_key ();
+    request.lifetime = 3600;
+    sframe::token::issue (authority_, request, time (nullptr), token);
+    return path;
+  }
+
+  std::string bus_;
+  std::string dir_;
+  sframe::Identity authority_;
+  std::string authority_path_;
+  std::string extra_;
+  std::vector<std::unique_ptr<Member>> members_;
+  std::set<std::string> admitted_;
 };
 
 bool
-wait_for (const std::function<bool ()> & done, double timeout_s)
-{
-  auto end = Clock::now () + std::chrono::duration<double> (timeout_s);
-  while (Clock::now () < end) {
-    if (done ())
-      return true;
-    std::this_thread::sleep_for (std::chrono::milliseconds (5));
-  }
-  return done ();
-}
-
-bool
-converged (Room & room, size_t n, const std::vector<Member *> & who)
+converged (size_t n, const std::vector<Member *> & who)
 {
   std::string code;
   for (Member *m : who) {
     std::lock_guard<std::mutex> guard (m->lock);
-    if (m->roster_size != n || (!code.empty () && m->security_code != code))
+    if (m->roster_size != n || m->security_code.empty () || (!code.empty () && m->security_code != code))
       return false;
     code = m->security_code;
   }
-  (void) room;
   return true;
 }
 
@@ -192,17 +254,20 @@ stat_sum (const std::vector<Member *> & who, const char * field)
   return sum;
 }
 
-struct RotationResult {
-  double complete_ms = -1;
+struct LeaveResult {
+  size_t members_before = 0;
+  double max_ms = -1;
   double median_ms = -1;
   guint64 messages = 0;
   guint64 bytes = 0;
 };
 
-RotationResult
-time_leave (Room & room, std::vector<Member *> & present)
+/* The last member leaves; every other one must rotate. */
+LeaveResult
+time_leave (std::vector<Member *> & present)
 {
-  RotationResult result;
+  LeaveResult result;
+  result.members_before = present.size ();
   Member *leaver = present.back ();
   present.pop_back ();
   std::vector<size_t> before;
@@ -211,9 +276,9 @@ time_leave (Room & room, std::vector<Member *> & present)
     before.push_back (m->rotations.size ());
   }
   guint64 messages0 = stat_sum (present, "messages-sent"), bytes0 = stat_sum (present, "bytes-sent");
-  auto t0 = Clock::now ();
-  room.stop (*leaver);
   std::vector<double> times (present.size (), -1);
+  auto t0 = Clock::now ();
+  gst_element_set_state (leaver->pipeline, GST_STATE_NULL);
   bool all = wait_for ([&] {
     bool done = true;
     for (size_t i = 0; i < present.size (); i++) {
@@ -224,58 +289,192 @@ time_leave (Room & room, std::vector<Member *> & present)
       done = done && times[i] >= 0;
     }
     return done;
-  }, 30);
-  if (!all)
-    return result;
-  result.complete_ms = *std::max_element (times.begin (), times.end ());
-  std::sort (times.begin (), times.end ());
-  result.median_ms = times[times.size () / 2];
+  }, 60);
   result.messages = stat_sum (present, "messages-sent") - messages0;
   result.bytes = stat_sum (present, "bytes-sent") - bytes0;
+  if (!all)
+    return result;
+  std::sort (times.begin (), times.end ());
+  result.max_ms = times.back ();
+  result.median_ms = times[times.size () / 2];
   return result;
 }
 
-/* Start -> first decrypted frame of member 0 at a new joiner. */
-double
-time_first_frame (Room & room, int index)
-{
-  const char *caps = "application/x-bench";
-  Member & sender = *room.members.front ();
-  GstElement *enc_src = gst_bin_get_by_name (GST_BIN (sender.pipeline), "src");
-  GstElement *enc_sink = gst_bin_get_by_name (GST_BIN (sender.pipeline), "sink");
-  Member & joiner = room.add (index, std::string ("appsrc name=src is-live=true format=time caps=application/x-sframe ! "
-                                                   "sframedec room=bench mode=frame ! appsink name=sink sync=false"));
-  (void) caps;
-  GstElement *dec_src = gst_bin_get_by_name (GST_BIN (joiner.pipeline), "src");
-  GstElement *dec_sink = gst_bin_get_by_name (GST_BIN (joiner.pipeline), "sink");
-  std::atomic<bool> running { true };
-  std::thread pump ([&] {
-    while (running) {
-      GstBuffer *frame = gst_buffer_new_allocate (nullptr, 1000, nullptr);
-      gst_buffer_memset (frame, 0, 0x5a, 1000);
-      gst_app_src_push_buffer (GST_APP_SRC (enc_src), frame);
-      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (enc_sink), 20 * GST_MSECOND);
-      if (sample) {
-        GstCaps *ct_caps = gst_sample_get_caps (sample);
-        if (ct_caps)
-          g_object_set (dec_src, "caps", ct_caps, nullptr);
-        gst_app_src_push_buffer (GST_APP_SRC (dec_src), gst_buffer_ref (gst_sample_get_buffer (sample)));
+/* Pushes a frame into the host's sframeenc every 10 ms and hands what comes
+ * out to `target` (the joiner's sframedec), if set. */
+class FramePump {
+public:
+  explicit FramePump (Member & host)
+  {
+    src_ = gst_bin_get_by_name (GST_BIN (host.pipeline), "src");
+    sink_ = gst_bin_get_by_name (GST_BIN (host.pipeline), "sink");
+  }
+  ~FramePump ()
+  {
+    stop ();
+    gst_object_unref (src_);
+    gst_object_unref (sink_);
+    if (target_)
+      gst_object_unref (target_);
+    if (caps_)
+      gst_caps_unref (caps_);
+  }
+
+  /* The encoder's output caps (what the joiner's appsrc must say). */
+  GstCaps *caps ()
+  {
+    while (!caps_) {
+      GstSample *sample = push_and_pull ();
+      if (sample && gst_sample_get_caps (sample))
+        caps_ = gst_caps_ref (gst_sample_get_caps (sample));
+      if (sample)
         gst_sample_unref (sample);
-      }
-      std::this_thread::sleep_for (std::chrono::milliseconds (10));
     }
-  });
-  auto t0 = Clock::now ();
+    return caps_;
+  }
+
+  void start (GstElement * target)
+  {
+    target_ = GST_ELEMENT (gst_object_ref (target));
+    running_ = true;
+    thread_ = std::thread ([this] {
+      while (running_) {
+        GstSample *sample = push_and_pull ();
+        if (sample) {
+          gst_app_src_push_buffer (GST_APP_SRC (target_), gst_buffer_ref (gst_sample_get_buffer (sample)));
+          gst_sample_unref (sample);
+        }
+        std::this_thread::sleep_for (std::chrono::milliseconds (10));
+      }
+    });
+  }
+
+  void stop ()
+  {
+    running_ = false;
+    if (thread_.joinable ())
+      thread_.join ();
+  }
+
+private:
+  GstSample *push_and_pull ()
+  {
+    GstBuffer *frame = gst_buffer_new_allocate (nullptr, 1000, nullptr);
+    gst_buffer_memset (frame, 0, 0x5a, 1000);
+    GST_BUFFER_PTS (frame) = pts_;
+    pts_ += 10 * GST_MSECOND;
+    gst_app_src_push_buffer (GST_APP_SRC (src_), frame);
+    return gst_app_sink_try_pull_sample (GST_APP_SINK (sink_), 100 * GST_MSECOND);
+  }
+
+  GstElement *src_ = nullptr;
+  GstElement *sink_ = nullptr;
+  GstElement *target_ = nullptr;
+  GstCaps *caps_ = nullptr;
+  GstClockTime pts_ = 0;
+  std::atomic<bool> running_ { false };
+  std::thread thread_;
+};
+
+/* A joiner waits in the lobby; host admits; its first decrypted frame. */
+double
+time_admission (Room & room, FramePump & pump, int index)
+{
+  std::string id = "m" + std::to_string (index);
+  gchar *caps = gst_caps_to_string (pump.caps ());
+  Member & joiner = room.add (index, std::string ("appsrc name=src is-live=true format=time caps=\"") + caps +
+                                         "\" ! sframedec room=bench mode=frame ! appsink name=sink sync=false");
+  g_free (caps);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (joiner.pipeline), "src");
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (joiner.pipeline), "sink");
   gst_element_set_state (joiner.pipeline, GST_STATE_PLAYING);
-  GstSample *first = gst_app_sink_try_pull_sample (GST_APP_SINK (dec_sink), 30 * GST_SECOND);
-  double ms = first ? ms_since (t0, Clock::now ()) : -1;
-  if (first)
-    gst_sample_unref (first);
-  running = false;
-  pump.join ();
-  for (GstElement *e : { enc_src, enc_sink, dec_src, dec_sink })
-    gst_object_unref (e);
+  double ms = -1;
+  if (wait_for ([&] { return room.in_lobby (id); }, 60)) {
+    pump.start (src);
+    std::this_thread::sleep_for (std::chrono::milliseconds (100));   /* frames it cannot read yet */
+    auto t0 = Clock::now ();
+    if (room.admit (id)) {
+      GstSample *first = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 30 * GST_SECOND);
+      if (first) {
+        ms = ms_since (t0);
+        gst_sample_unref (first);
+      }
+    }
+    pump.stop ();
+  }
+  gst_element_set_state (joiner.pipeline, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (sink);
   return ms;
+}
+
+std::string
+describe (const std::vector<double> & values)
+{
+  std::vector<double> v (values);
+  std::sort (v.begin (), v.end ());
+  std::ostringstream out;
+  for (size_t i = 0; i < v.size (); i++)
+    out << (i ? " / " : "") << static_cast<long> (v[i] + 0.5);
+  return out.str ();
+}
+
+void
+run_size (int n, int rounds, const std::string & bus, const char * label)
+{
+  Room room (bus, n);
+  std::vector<Member *> present;
+  auto t_join = Clock::now ();
+  present.push_back (&room.add (0, "appsrc name=src is-live=true format=time caps=application/x-bench ! "
+                                   "sframeenc room=bench mode=frame ! appsink name=sink sync=false"));
+  gst_element_set_state (room.host ().pipeline, GST_STATE_PLAYING);
+  wait_for ([&] { return converged (1, present); }, 30);
+  /* Everyone else, plus one per leave round so N holds for the first. */
+  for (int i = 1; i < n; i++) {
+    present.push_back (&room.add (i, ""));
+    gst_element_set_state (present.back ()->pipeline, GST_STATE_PLAYING);
+  }
+  auto next_report = Clock::now ();
+  bool ok = wait_for ([&] {
+    room.admit_lobby ();
+    if (Clock::now () >= next_report) {   /* progress, for a room that will not form */
+      std::lock_guard<std::mutex> guard (room.host ().lock);
+      std::fprintf (stderr, "N=%d, %.0f s: host sees %zu members, %zu in the lobby\n", n, ms_since (t_join) / 1000,
+          room.host ().roster_size, room.host ().lobby.size ());
+      next_report += std::chrono::seconds (10);
+    }
+    return converged (n, present);
+  }, 900);
+  double join_s = ms_since (t_join) / 1000;
+  if (!ok) {
+    std::printf ("| %s | %d | room did not converge in 900 s |\n", label, n);
+    return;
+  }
+  std::this_thread::sleep_for (std::chrono::seconds (4));   /* join ratchets, grace periods */
+  std::vector<LeaveResult> leaves;
+  for (int r = 0; r < rounds && present.size () > 1; r++) {
+    leaves.push_back (time_leave (present));
+    std::this_thread::sleep_for (std::chrono::seconds (4));
+  }
+  FramePump pump (room.host ());
+  std::vector<double> admissions;
+  for (int r = 0; r < rounds; r++) {
+    admissions.push_back (time_admission (room, pump, n + r));
+    std::this_thread::sleep_for (std::chrono::seconds (4));
+  }
+  std::vector<double> max_ms, median_ms;
+  guint64 messages = 0, bytes = 0;
+  for (const auto & l : leaves) {
+    max_ms.push_back (l.max_ms);
+    median_ms.push_back (l.median_ms);
+    messages += l.messages;
+    bytes += l.bytes;
+  }
+  size_t count = std::max<size_t> (leaves.size (), 1);
+  std::printf ("| %s | %d | %.1f | %s | %s | %llu | %llu | %s |\n", label, n, join_s, describe (max_ms).c_str (),
+      describe (median_ms).c_str (), static_cast<unsigned long long> (messages / count),
+      static_cast<unsigned long long> (bytes / count), describe (admissions).c_str ());
+  std::fflush (stdout);
 }
 
 std::vector<int>
@@ -287,52 +486,6 @@ parse_sizes (const char * text)
   while (std::getline (in, item, ','))
     sizes.push_back (std::stoi (item));
   return sizes;
-}
-
-void
-run_size (int n, int rounds, const std::string & bus, const char * label)
-{
-  Room room;
-  char tmpl[] = "/tmp/sframe-rotation-XXXXXX";
-  room.dir = mkdtemp (tmpl);
-  sframe::Identity::generate (&room.authority);
-  room.authority_path = room.dir + "/authority.pub";
-  sframe::save_public_key (room.authority_path, sframe::ByteView (room.authority.public_key ()));
-  room.bus = bus;
-  /* Liveness long enough that a loaded machine never evicts a live member
-   * during the run: we time leaves, not timeouts. */
-  room.extra = "discovery-timeout=300 heartbeat-interval=1000 liveness-timeout=60000 switch-timeout=1000 grace-period=2000";
-
-  std::vector<Member *> present;
-  auto t_join = Clock::now ();
-  for (int i = 0; i < n; i++) {
-    std::string media = i == 0 ? "appsrc name=src is-live=true format=time caps=application/x-bench ! "
-                                 "sframeenc room=bench mode=frame ! appsink name=sink sync=false"
-                               : "";
-    Member & m = room.add (i, media);
-    gst_element_set_state (m.pipeline, GST_STATE_PLAYING);
-    present.push_back (&m);
-    if (i == 0)
-      wait_for ([&] { return converged (room, 1, present); }, 30);
-  }
-  bool ok = wait_for ([&] { return converged (room, n, present); }, 600);
-  double join_s = ms_since (t_join, Clock::now ()) / 1000;
-  if (!ok) {
-    std::printf ("| %s | %d | room did not converge in 600 s |\n", label, n);
-    return;
-  }
-  std::this_thread::sleep_for (std::chrono::seconds (4));   /* join ratchets, grace periods */
-  std::vector<RotationResult> results;
-  for (int r = 0; r < rounds && present.size () > 1; r++) {
-    results.push_back (time_leave (room, present));
-    std::this_thread::sleep_for (std::chrono::seconds (4));
-  }
-  double first_frame = time_first_frame (room, n + 100);
-  for (size_t r = 0; r < results.size (); r++)
-    std::printf ("| %s | %d | %zu | %.0f | %.0f | %llu | %llu | %.1f | %.0f |\n", label, n - static_cast<int> (r), r + 1,
-        results[r].complete_ms, results[r].median_ms, static_cast<unsigned long long> (results[r].messages),
-        static_cast<unsigned long long> (results[r].bytes), join_s, first_frame);
-  std::fflush (stdout);
 }
 
 }  // namespace
@@ -349,29 +502,29 @@ main (int argc, char ** argv)
     if (arg == "--sizes" && i + 1 < argc)
       sizes = parse_sizes (argv[++i]);
     else if (arg == "--rounds" && i + 1 < argc)
-      rounds = std::stoi (argv[++i]);
+      rounds = std::max (1, std::stoi (argv[++i]));
     else if (arg == "--nats")
       nats = true;
-  }
-  std::printf ("| bus | N (before leave) | round | leave -> all rotated, max ms | median ms | messages | bytes | "
-               "room formed in s | joiner start -> first decrypted frame, ms |\n");
-  std::printf ("|---|---|---|---|---|---|---|---|---|\n");
-  std::unique_ptr<sframe_test::NatsServers> server;
-  for (int n : sizes) {
-    std::string bus;
-    if (nats) {
-      if (!server) {
-        server = std::make_unique<sframe_test::NatsServers> ();
-        std::string error;
-        if (!server->start (1, &error)) {
-          std::fprintf (stderr, "could not start nats-server: %s\n", error.c_str ());
-          return 77;
-        }
-      }
-      bus = server->url (0);
-    } else {
-      bus = "local://rotation-" + std::to_string (getpid ()) + "-" + std::to_string (n);
+    else {
+      std::fprintf (stderr, "usage: %s [--sizes 2,10,50,200] [--rounds 3] [--nats]\n", argv[0]);
+      return 2;
     }
+  }
+  std::unique_ptr<sframe_test::NatsServers> server;
+  if (nats) {
+    server = std::make_unique<sframe_test::NatsServers> ();
+    std::string error;
+    if (!server->start (1, &error)) {
+      std::fprintf (stderr, "could not start nats-server: %s\n", error.c_str ());
+      return 77;
+    }
+  }
+  std::printf ("Each leave or admission timed %d times; times sorted, in ms.\n\n", rounds);
+  std::printf ("| bus | N | room formed in s | leave -> all rotated, max | median member | messages per leave | "
+               "bytes per leave | admit -> first decrypted frame |\n");
+  std::printf ("|---|---:|---:|---|---|---:|---:|---|\n");
+  for (int n : sizes) {
+    std::string bus = nats ? server->url (0) : "local://rotation-" + std::to_string (getpid ()) + "-" + std::to_string (n);
     run_size (n, rounds, bus, nats ? "nats" : "local");
   }
   return 0;
