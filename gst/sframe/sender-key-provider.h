@@ -190,6 +190,7 @@ private:
   void ratchet_own_key (const std::set<std::string> & joined, const Now & now);
   void retire_own (uint64_t key_id, const Now & now);
   void start_resend_timer (const Now & now);
+  int64_t creation_wait_ms () const;
   void on_key (Peer & from, const json & message, ByteView secret, const Now & now);
   void on_ack (Peer & from, const json & message, const Now & now);
   void ratchet_peer_keys (const std::set<std::string> & except, const Now & now);

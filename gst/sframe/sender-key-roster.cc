@@ -442,13 +442,24 @@ SenderKeyProvider::smaller_eligible_joiner (const Now & now) const
   return false;
 }
 
+/* Traffic of an existing room means its committer will welcome us soon,
+ * so wait longer before opening a room of our own; but only so long:
+ * anyone on the bus can send signed traffic we cannot attribute, and an
+ * outsider must not be able to keep a room from ever forming. */
+int64_t
+SenderKeyProvider::creation_wait_ms () const
+{
+  int64_t discovery = config_.timing.discovery_ms;
+  return room_seen_ ? std::max<int64_t> (4 * discovery, 2 * config_.timing.resend_ms) : discovery;
+}
+
 void
 SenderKeyProvider::tick_membership (const Now & now)
 {
   if (phase_ == Phase::joining) {
     if (now.ms >= next_hello_ms_)
       send_hello (now);
-    if (!room_seen_ && may_create_room (self_info_) && now.ms - joined_ms_ >= config_.timing.discovery_ms && !smaller_eligible_joiner (now))
+    if (may_create_room (self_info_) && now.ms - joined_ms_ >= creation_wait_ms () && !smaller_eligible_joiner (now))
       create_room (now);
     return;
   }
@@ -491,8 +502,7 @@ SenderKeyProvider::tick (const Now & now)
   int64_t next = now.ms + config_.timing.heartbeat_ms;
   if (phase_ == Phase::joining) {
     next = std::min (next, next_hello_ms_);
-    if (!room_seen_)
-      next = std::min (next, joined_ms_ + config_.timing.discovery_ms);
+    next = std::min (next, joined_ms_ + creation_wait_ms ());
   } else if (phase_ == Phase::member) {
     next = std::min ({ next, next_heartbeat_ms_, next_key_deadline () });
     if (pending_roster_)
@@ -546,13 +556,15 @@ SenderKeyProvider::host_action (const char * type, const std::string & who, cons
   action["target"] = peer->info.fingerprint;
   send_signed (subject_all_, action);
   if (std::string (type) == "admit") {
+    /* Committed at the next tick, so that a host admitting several
+     * joiners at once makes one epoch, not one each. */
     admitted_.insert (peer->info.fingerprint);
   } else {
     revoke_requests_.insert (peer->info.fingerprint);
     if (!roster_.members.count (peer->info.fingerprint))
       revoked_.insert (peer->info.fingerprint);
+    commit_pending (now);
   }
-  commit_pending (now);
   report_roster ();
   return Status::ok;
 }

@@ -320,6 +320,32 @@ TEST (MaliciousBus, ForgedRosterFromOutsiderOrNonCommitterIsIgnored)
   EXPECT_GT (group[2]->provider->stats ().messages_rejected, rejected_before);
 }
 
+/* Signed messages from a device nobody can attribute (an outsider with an
+ * authority of its own, or the bus itself) look like an existing room to
+ * a joiner; they may delay, but never prevent, the room forming. */
+TEST (MaliciousBus, OutsiderChatterDoesNotKeepARoomFromForming)
+{
+  Sim sim;
+  Identity eve;
+  Identity::generate (&eve);
+  uint64_t seq = 0;
+  int64_t next_beat = 0;
+  sim.on_step = [&] {
+    if (sim.now_ms >= next_beat) {
+      next_beat = sim.now_ms + 50;
+      json beat = { { "v", 1 }, { "type", "beat" }, { "room", sim.room () }, { "from", eve.fingerprint () },
+        { "sid", "0000000000000001" }, { "seq", ++seq }, { "epoch", 7 }, { "hash", std::string (64, '0') } };
+      sim.inject ({ wire::subject_all (sim.room ()), wire::make_signed (eve, beat.dump ()) });
+    }
+  };
+  Member & alice = sim.add ("alice");
+  Member & bob = sim.add ("bob");
+  std::vector<Member *> group { &alice, &bob };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }, 30000));
+  EXPECT_EQ (alice.roster ().members.size (), 2u);
+  EXPECT_GT (seq, 5u);   /* eve talked all along */
+}
+
 TEST (MaliciousBus, ReplayedKeyMessagesDoNotBringOldKeysBack)
 {
   Sim sim;
