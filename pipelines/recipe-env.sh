@@ -27,30 +27,11 @@ NUM_BUFFERS=${NUM_BUFFERS:--1}
 LATENCY=${LATENCY:-200}
 GST_LAUNCH_OPTS=${GST_LAUNCH_OPTS:-}
 
-recipe_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ -n "${BUILD_DIR:-}" ]; then
-  recipe_plugins="$BUILD_DIR/plugins"
-elif [ -e "$recipe_root/build/plugins/libgstsframe.so" ]; then
-  recipe_plugins="$recipe_root/build/plugins"
-else
-  recipe_plugins=""
-fi
-if [ -n "$recipe_plugins" ]; then
-  export GST_PLUGIN_PATH_1_0="$recipe_plugins${GST_PLUGIN_PATH_1_0:+:$GST_PLUGIN_PATH_1_0}"
-fi
-
-# SRC, SINK and SFRAME are element descriptions split into words on purpose
-# (unquoted in the recipes); no globbing, so a '*' or '?' in them stays.
-set -f
+# shellcheck source=plugin-env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/plugin-env.sh"
 
 # The SFrame settings shared by sframeenc and sframedec (the key is passed
 # on the command line: fine for a test key, use the key store API for real
 # keys).
 # shellcheck disable=SC2034  # used by the recipes
 SFRAME="cipher-suite=$SUITE key-id=$KEY_ID key=$KEY"
-
-# Runs gst-launch-1.0 with EOS on Ctrl-C, so receivers drain cleanly.
-recipe_launch () {
-  # shellcheck disable=SC2086  # GST_LAUNCH_OPTS is a list of options
-  exec gst-launch-1.0 -e $GST_LAUNCH_OPTS "$@"
-}
