@@ -639,9 +639,11 @@ install_signals (GObjectClass * gobject_class)
    * @who: a device fingerprint (or a unique prefix of at least 16 of its
    *   characters) or a member id, as listed in the lobby of `sframe-roster`
    *
-   * A host lets a member waiting in the lobby in. Returns %TRUE when done,
-   * %FALSE when this device is not a host, nobody matches, or the element
-   * is not running.
+   * A host lets a member waiting in the lobby in. Returns %TRUE once the
+   * admission is taken (the joiner enters with the next roster, a few
+   * milliseconds later; admissions made together share one roster
+   * change), %FALSE when this device is not a host, nobody matches, or the
+   * element is not running.
    *
    *   g_signal_emit_by_name (keymanager, "admit", "alice", &admitted);
    */
