@@ -182,7 +182,7 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
   if (type == "key")
     on_key (from, message, secret, now);
   else if (type == "ack")
-    on_ack (from, message);
+    on_ack (from, message, now);
   else if (type != "ping")
     stats_.messages_rejected++;
 }
