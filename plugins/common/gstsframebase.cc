@@ -282,29 +282,38 @@ wrap_caps (GstCaps * caps)
   return out;
 }
 
-/* Unfixed caps without original-caps (a query before upstream decided)
- * may become anything; fixed caps without usable, fixed original-caps
- * cannot be restored and negotiate nothing (not-negotiated, not ANY: ANY
- * cannot be fixated). */
+/* Without usable original-caps the media caps may be anything (ANY); a
+ * fixed stream with such caps is refused in fixate_caps. */
 static GstCaps *
 unwrap_caps (GstCaps * caps)
 {
   if (gst_caps_is_any (caps))
     return gst_caps_new_any ();
-  bool fixed = gst_caps_is_fixed (caps);
   GstCaps *out = gst_caps_new_empty ();
   for (guint i = 0; i < gst_caps_get_size (caps); i++) {
     const gchar *original = gst_structure_get_string (gst_caps_get_structure (caps, i), "original-caps");
     GstCaps *inner = original ? gst_caps_from_string (original) : nullptr;
-    if (inner && fixed && !gst_caps_is_fixed (inner))
-      gst_clear_caps (&inner);
     if (!inner) {
       gst_caps_unref (out);
-      return fixed ? gst_caps_new_empty () : gst_caps_new_any ();
+      return gst_caps_new_any ();
     }
     out = gst_caps_merge (out, inner);
   }
   return out;
+}
+
+/* ANY cannot be fixated (a critical in GstBaseTransform): frames whose
+ * original caps are unknown are not negotiated. */
+static GstCaps *
+gst_sframe_base_fixate_caps (GstBaseTransform * trans, GstPadDirection direction, GstCaps * caps,
+    GstCaps * othercaps)
+{
+  if (gst_caps_is_any (othercaps)) {
+    GST_WARNING_OBJECT (trans, "cannot restore the media caps from %" GST_PTR_FORMAT, caps);
+    gst_caps_unref (othercaps);
+    return gst_caps_new_empty ();
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_sframe_base_parent_class)->fixate_caps (trans, direction, caps, othercaps);
 }
 
 static GstCaps *
@@ -428,6 +437,7 @@ gst_sframe_base_class_init (GstSFrameBaseClass * klass)
   trans_class->start = GST_DEBUG_FUNCPTR (gst_sframe_base_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_sframe_base_stop);
   trans_class->transform_caps = GST_DEBUG_FUNCPTR (gst_sframe_base_transform_caps);
+  trans_class->fixate_caps = GST_DEBUG_FUNCPTR (gst_sframe_base_fixate_caps);
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_sframe_base_set_caps);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_sframe_base_query);
   trans_class->passthrough_on_same_caps = FALSE;
