@@ -407,7 +407,7 @@ time_admission (Room & room, FramePump & pump, int index)
       gst_sample_unref (first);
     }
     pump.stop ();
-  } else if (gst_element_set_state (joiner.pipeline, GST_STATE_PLAYING) &&
+  } else if (gst_element_set_state (joiner.pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE &&
       wait_for ([&] { return room.in_lobby (id); }, 60)) {
     pump.start (src);
     std::this_thread::sleep_for (std::chrono::milliseconds (100));   /* frames it cannot read yet */
