@@ -84,28 +84,28 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now)
   if (!own_.valid) {
     /* Nobody can hold an older key of ours: start sending at once. */
     switch_own_key (now);
-    awaiting_ack_.clear ();
-    for (const auto & member : roster_.members) {
-      if (member.first == self_fp_ || !may_subscribe (peers_.at (member.first).info))
-        continue;
-      awaiting_ack_.insert (member.first);
-      send_key (peers_.at (member.first), own_, reason, false);
-    }
-    start_resend_timer (now);
+    send_to_all_members (own_, reason, now);
     return;
   }
+  send_to_all_members (pending_own_, reason, now);
+  if (switch_at_ms_ == 0)
+    switch_at_ms_ = now.ms + config_.timing.switch_timeout_ms;
+  if (awaiting_ack_.empty ())
+    switch_own_key (now);
+}
+
+/* `key` to every other member with the subscribe grant, each awaited. */
+void
+SenderKeyProvider::send_to_all_members (const OwnKey & key, const char * reason, const Now & now)
+{
   awaiting_ack_.clear ();
   for (const auto & member : roster_.members) {
     if (member.first == self_fp_ || !may_subscribe (peers_.at (member.first).info))
       continue;
     awaiting_ack_.insert (member.first);
-    send_key (peers_.at (member.first), pending_own_, reason, false);
+    send_key (peers_.at (member.first), key, reason, false);
   }
-  if (switch_at_ms_ == 0)
-    switch_at_ms_ = now.ms + config_.timing.switch_timeout_ms;
   start_resend_timer (now);
-  if (awaiting_ack_.empty ())
-    switch_own_key (now);
 }
 
 void

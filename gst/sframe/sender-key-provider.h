@@ -189,6 +189,7 @@ private:
   void switch_own_key (const Now & now);
   void ratchet_own_key (const std::set<std::string> & joined, const Now & now);
   void retire_own (uint64_t key_id, const Now & now);
+  void send_to_all_members (const OwnKey & key, const char * reason, const Now & now);
   void start_resend_timer (const Now & now);
   int64_t creation_wait_ms () const;
   void on_key (Peer & from, const json & message, ByteView secret, const Now & now);

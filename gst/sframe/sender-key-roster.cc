@@ -548,14 +548,15 @@ SenderKeyProvider::host_action (const char * type, const std::string & who, cons
   Peer *peer = find_peer (who);
   if (!peer)
     return Status::invalid_argument;
+  bool admit = std::string (type) == "admit";
   /* Admitting a member again would only make everyone verify another
    * signature. */
-  if (std::string (type) == "admit" && roster_.members.count (peer->info.fingerprint))
+  if (admit && roster_.members.count (peer->info.fingerprint))
     return Status::ok;
   json action = base_payload (type);
   action["target"] = peer->info.fingerprint;
   send_signed (subject_all_, action);
-  if (std::string (type) == "admit") {
+  if (admit) {
     /* Committed at the next tick, so that a host admitting several
      * joiners at once makes one epoch, not one each. */
     admitted_.insert (peer->info.fingerprint);
