@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <limits>
+#include <thread>
 
 namespace sframe {
 
@@ -91,8 +92,11 @@ KeyEntry::reserve_counter (uint64_t * counter)
 bool
 KeyEntry::accept_counter (uint64_t counter)
 {
-  std::lock_guard<std::mutex> lock (window_lock_);
-  return window_.check_and_mark (counter);
+  while (window_busy_.test_and_set (std::memory_order_acquire))
+    std::this_thread::yield ();   /* the holder may be preempted: give way */
+  bool accepted = window_.check_and_mark (counter);
+  window_busy_.clear (std::memory_order_release);
+  return accepted;
 }
 
 }  // namespace sframe

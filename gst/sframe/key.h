@@ -10,7 +10,6 @@
 #include <gst/sframe/status.h>
 
 #include <atomic>
-#include <mutex>
 
 namespace sframe {
 
@@ -47,7 +46,10 @@ public:
 private:
   const KeyMaterial material_;
   std::atomic<uint64_t> next_counter_;
-  std::mutex window_lock_;
+  /* Guards window_. A flag, not a std::mutex: the section is a few dozen
+   * instructions on every frame, and contended only by two streams of one
+   * sender (audio, video) decrypted at once. */
+  std::atomic_flag window_busy_ = ATOMIC_FLAG_INIT;
   ReplayWindow window_;
 };
 

@@ -269,6 +269,35 @@ TEST (KeyRing, CounterNeverRepeatsAcrossThreads)
   EXPECT_EQ (all.size (), 10000u);
 }
 
+/* Two decryptors (two elements, say audio and video of one sender) share
+ * a key's replay window. Both read the same frames in order at once:
+ * whichever sees a frame first takes it, so every frame is taken exactly
+ * once in total, however the threads interleave. */
+TEST (KeyRing, ReplayWindowTakesEachFrameOnceAcrossThreads)
+{
+  sframe::KeyRing ring;
+  ASSERT_EQ (ring.add_key (CipherSuite::aes_128_gcm_sha256_128, 1, view (unhex (kBaseKey))), Status::ok);
+  ASSERT_EQ (ring.set_sender (1), Status::ok);
+  sframe::Encryptor enc (ring);
+  std::vector<std::vector<uint8_t>> frames;
+  for (int i = 0; i < 20000; i++)
+    frames.push_back (encrypt_one (enc, nullptr, std::vector<uint8_t> (10, 7)));
+  int taken[2] = {0, 0};
+  auto worker = [&] (int * count) {
+    sframe::Decryptor dec (ring);
+    std::vector<uint8_t> pt;
+    for (const auto & frame : frames) {
+      Status s = decrypt_one (dec, frame, &pt);
+      ASSERT_TRUE (s == Status::ok || s == Status::replayed) << sframe::status_name (s);
+      *count += s == Status::ok;
+    }
+  };
+  std::thread a (worker, &taken[0]), b (worker, &taken[1]);
+  a.join ();
+  b.join ();
+  EXPECT_EQ (taken[0] + taken[1], 20000);
+}
+
 TEST (KeyRing, CounterExhaustionRefusesToWrap)
 {
   sframe::KeyRing ring;
