@@ -296,6 +296,7 @@ key_schedule (AeadId aead, Mode mode, ByteView shared_secret, ByteView info, Byt
     s = labeled_expand (suite, secret.view (), "exp", context.view (), kSecretSize, &ctx->exporter_secret_);
   ctx->aead_ = aead;
   ctx->seq_ = 0;
+  ctx->gcm_.reset ();
   return s;
 }
 
@@ -308,6 +309,44 @@ Context::nonce (uint64_t seq, uint8_t * out) const
 }
 
 Status
+Context::seal_nonce (const uint8_t * n, ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext) const
+{
+  if (aead_ != AeadId::aes_128_gcm)
+    return aead_seal (aead_, key_.view (), n, aad, plaintext, ciphertext);
+  if (plaintext.size > INT_MAX - kTagSize)
+    return Status::invalid_argument;
+  if (!gcm_) {
+    Status s = Aead::create (*suite_params (CipherSuite::aes_128_gcm_sha256_128), key_.view (), &gcm_);
+    if (s != Status::ok)
+      return s;
+  }
+  std::vector<uint8_t> out (plaintext.size + kTagSize);
+  Status s = gcm_->seal (n, {aad, {}}, plaintext, out.data ());
+  if (s == Status::ok)
+    *ciphertext = std::move (out);
+  return s;
+}
+
+Status
+Context::open_nonce (const uint8_t * n, ByteView aad, ByteView ciphertext, SecureBytes * plaintext) const
+{
+  if (aead_ != AeadId::aes_128_gcm)
+    return aead_open (aead_, key_.view (), n, aad, ciphertext, plaintext);
+  if (ciphertext.size < kTagSize)
+    return Status::authentication_failed;
+  if (!gcm_) {
+    Status s = Aead::create (*suite_params (CipherSuite::aes_128_gcm_sha256_128), key_.view (), &gcm_);
+    if (s != Status::ok)
+      return s;
+  }
+  SecureBytes out (ciphertext.size - kTagSize);
+  Status s = gcm_->open (n, {aad, {}}, ciphertext, out.data ());
+  if (s == Status::ok)
+    *plaintext = std::move (out);
+  return s;
+}
+
+Status
 Context::seal (ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext)
 {
   if (key_.empty ())
@@ -316,7 +355,7 @@ Context::seal (ByteView aad, ByteView plaintext, std::vector<uint8_t> * cipherte
     return Status::counter_exhausted;
   uint8_t n[kNonceSize];
   nonce (seq_, n);
-  Status s = aead_seal (aead_, key_.view (), n, aad, plaintext, ciphertext);
+  Status s = seal_nonce (n, aad, plaintext, ciphertext);
   if (s == Status::ok)
     seq_++;
   return s;
@@ -331,7 +370,7 @@ Context::open (ByteView aad, ByteView ciphertext, SecureBytes * plaintext)
     return Status::counter_exhausted;
   uint8_t n[kNonceSize];
   nonce (seq_, n);
-  Status s = aead_open (aead_, key_.view (), n, aad, ciphertext, plaintext);
+  Status s = open_nonce (n, aad, ciphertext, plaintext);
   if (s == Status::ok)
     seq_++;
   return s;
@@ -344,7 +383,7 @@ Context::seal_at (uint64_t seq, ByteView aad, ByteView plaintext, std::vector<ui
     return Status::invalid_argument;
   uint8_t n[kNonceSize];
   nonce (seq, n);
-  return aead_seal (aead_, key_.view (), n, aad, plaintext, ciphertext);
+  return seal_nonce (n, aad, plaintext, ciphertext);
 }
 
 Status
@@ -354,7 +393,7 @@ Context::open_at (uint64_t seq, ByteView aad, ByteView ciphertext, SecureBytes *
     return Status::invalid_argument;
   uint8_t n[kNonceSize];
   nonce (seq, n);
-  return aead_open (aead_, key_.view (), n, aad, ciphertext, plaintext);
+  return open_nonce (n, aad, ciphertext, plaintext);
 }
 
 Status

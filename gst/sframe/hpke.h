@@ -3,9 +3,11 @@
  * HKDF-SHA256, and AES-128-GCM or ChaCha20-Poly1305. All four modes. */
 #pragma once
 
+#include <gst/sframe/aead.h>
 #include <gst/sframe/bytes.h>
 #include <gst/sframe/status.h>
 
+#include <memory>
 #include <vector>
 
 namespace sframe {
@@ -62,12 +64,17 @@ public:
 private:
   friend Status key_schedule (AeadId, Mode, ByteView, ByteView, ByteView, ByteView, Context *);
   void nonce (uint64_t seq, uint8_t * out) const;
+  Status seal_nonce (const uint8_t * nonce, ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext) const;
+  Status open_nonce (const uint8_t * nonce, ByteView aad, ByteView ciphertext, SecureBytes * plaintext) const;
 
   AeadId aead_ = AeadId::aes_128_gcm;
   SecureBytes key_;
   SecureBytes base_nonce_;
   SecureBytes exporter_secret_;
   uint64_t seq_ = 0;
+  /* AES-128-GCM keyed once: a channel seals every key and ack in one
+   * context, and keying an EVP context per message dominated its cost. */
+  mutable std::unique_ptr<Aead> gcm_;
 };
 
 GST_SFRAME_API Status setup_sender (AeadId aead, ByteView recipient_public_key, ByteView info,

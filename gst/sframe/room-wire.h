@@ -27,8 +27,11 @@ GST_SFRAME_API std::string subject_to (const std::string & room, const std::stri
 /* {"p": base64url(payload), "s": base64url(Ed25519 sign_for("message", payload))} */
 GST_SFRAME_API std::vector<uint8_t> make_signed (const Identity & identity, const std::string & payload);
 
-/* {"ch": {"from","to","id","n"}, "ct": base64url(ciphertext)}: a message
- * sealed in a pairwise channel (an HPKE context at explicit sequence n). */
+/* 0x01 | from | to (32 bytes each) | id | n (8 bytes, big-endian) |
+ * ciphertext: a message sealed in a pairwise channel (an HPKE context at
+ * explicit sequence n). Binary, unlike signed envelopes: a rotation is
+ * about 2N of these per member. make_channel returns nothing for a header
+ * whose fingerprints are not 64 lowercase hex digits. */
 struct ChannelHeader {
   std::string from;   /* sender fingerprint */
   std::string to;     /* recipient fingerprint */

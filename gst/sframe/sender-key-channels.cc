@@ -56,7 +56,7 @@ SenderKeyProvider::out_channel (Peer & peer, bool fresh)
   setup["to_sid"] = wire::u64_hex (peer.sid);
   setup["id"] = wire::u64_hex (channel->id);
   setup["enc"] = base64url_encode (ByteView (enc));
-  send_signed (wire::subject_to (config_.room, peer.info.fingerprint), setup);
+  send_signed (inbox_of (peer), setup);
   peer.out = std::move (channel);
   return peer.out.get ();
 }
@@ -82,9 +82,11 @@ SenderKeyProvider::send_channel (Peer & peer, const json & message, ByteView sec
           &ciphertext) != Status::ok)
     return;
   auto bytes = wire::make_channel (header, ByteView (ciphertext));
+  if (bytes.empty ())
+    return;
   stats_.messages_sent++;
   stats_.bytes_sent += bytes.size ();
-  out_->publish (wire::subject_to (config_.room, peer.info.fingerprint), bytes);
+  out_->publish (inbox_of (peer), bytes);
 }
 
 void

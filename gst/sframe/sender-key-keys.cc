@@ -16,6 +16,7 @@ namespace {
 constexpr size_t kBaseKeySize = 32;
 /* Resends of an unacknowledged key wait resend_ms, 2x, 4x, then 8x. */
 constexpr uint32_t kMaxResendBackoff = 3;
+constexpr int64_t kRetireScanGapMs = 100;
 constexpr uint32_t kPublishGrants = token::kGrantPublishAudio | token::kGrantPublishVideo | token::kGrantPublishScreen;
 
 }  // namespace
@@ -159,6 +160,7 @@ void
 SenderKeyProvider::retire_own (uint64_t key_id, const Now & now)
 {
   own_retiring_[key_id] = now.ms + config_.timing.grace_ms;
+  next_retire_ms_ = std::min (next_retire_ms_, own_retiring_[key_id]);
 }
 
 void
@@ -238,6 +240,7 @@ void
 SenderKeyProvider::retire_key (Peer & peer, uint64_t key_id, const Now & now, int64_t extra_ms)
 {
   peer.retiring[key_id] = now.ms + extra_ms + config_.timing.grace_ms;
+  next_retire_ms_ = std::min (next_retire_ms_, peer.retiring[key_id]);
 }
 
 void
@@ -286,9 +289,28 @@ SenderKeyProvider::tick_keys (const Now & now)
     key_resends_++;
     next_key_resend_ms_ = now.ms + (config_.timing.resend_ms << std::min<uint32_t> (key_resends_, kMaxResendBackoff));
   }
+  if (now.ms >= next_retire_ms_)
+    expire_all_retired (now);
+}
+
+void
+SenderKeyProvider::expire_all_retired (const Now & now)
+{
   expire_retired (own_retiring_, now);
-  for (auto & peer : peers_)
+  next_retire_ms_ = INT64_MAX;
+  for (const auto & r : own_retiring_)
+    next_retire_ms_ = std::min (next_retire_ms_, r.second);
+  for (auto & peer : peers_) {
     expire_retired (peer.second.retiring, now);
+    for (const auto & r : peer.second.retiring)
+      next_retire_ms_ = std::min (next_retire_ms_, r.second);
+  }
+  /* After a rotation every peer's old key falls due at a slightly
+   * different time: one scan over all peers per deadline would be
+   * quadratic. Keys are erased at most this much after their grace. */
+  int64_t gap = std::min<int64_t> (kRetireScanGapMs, config_.timing.grace_ms / 4);
+  if (next_retire_ms_ != INT64_MAX)
+    next_retire_ms_ = std::max (next_retire_ms_, now.ms + gap);
 }
 
 int64_t
@@ -299,12 +321,7 @@ SenderKeyProvider::next_key_deadline () const
     next = std::min (next, awaiting_ack_.empty () ? 0 : switch_at_ms_);
   if (!awaiting_ack_.empty ())
     next = std::min (next, next_key_resend_ms_);
-  for (const auto & r : own_retiring_)
-    next = std::min (next, r.second);
-  for (const auto & peer : peers_)
-    for (const auto & r : peer.second.retiring)
-      next = std::min (next, r.second);
-  return next;
+  return std::min (next, next_retire_ms_);
 }
 
 void

@@ -350,6 +350,8 @@ SenderKeyProvider::on_hello (const std::string & text, const json & payload, con
     forget_peer_keys (peer, now);   /* a new session of a known device */
   const token::Claims & c = result.claims;
   peer.info = { from, c.member_id, c.display_name, c.role, c.grants, 0 };
+  if (roster_.members.count (from))
+    roster_members_changed ();   /* its role may differ in a new token */
   peer.device_key = c.device_public_key;
   peer.hpke_key = hpk;
   peer.sid = sid;
@@ -409,19 +411,28 @@ void
 SenderKeyProvider::on_leave (Peer & from, const Now & now)
 {
   leaving_.insert (from.info.fingerprint);
+  forget_committer ();
   (void) now;
 }
 
-bool
-SenderKeyProvider::any_host_in_roster () const
+void
+SenderKeyProvider::roster_members_changed ()
 {
+  forget_committer ();
+  hosts_in_roster_ = false;
   for (const auto & member : roster_.members) {
-    auto peer = peers_.find (member.first);
-    const MemberInfo & info = member.first == self_fp_ ? self_info_ : peer->second.info;
-    if (info.role == token::Role::host)
-      return true;
+    const MemberInfo *info = info_of (member.first);
+    if (info && info->role == token::Role::host)
+      hosts_in_roster_ = true;
   }
-  return false;
+}
+
+const std::string &
+SenderKeyProvider::inbox_of (Peer & peer)
+{
+  if (peer.subject.empty ())
+    peer.subject = wire::subject_to (config_.room, peer.info.fingerprint);
+  return peer.subject;
 }
 
 const MemberInfo *
@@ -444,14 +455,21 @@ SenderKeyProvider::eligible_committer (const std::string & fp, bool hosts_in_ros
   return !config_.require_admission && !hosts_in_roster;
 }
 
-std::string
+const std::string &
 SenderKeyProvider::expected_committer () const
 {
-  bool hosts = any_host_in_roster ();   /* once: asking per member is quadratic */
-  for (const auto & member : roster_.members)   /* ordered by fingerprint */
-    if (eligible_committer (member.first, hosts) && !leaving_.count (member.first) && !silent_.count (member.first))
-      return member.first;
-  return {};
+  if (committer_known_)
+    return committer_;
+  committer_.clear ();
+  bool hosts = any_host_in_roster ();
+  for (const auto & member : roster_.members) {   /* ordered by fingerprint */
+    if (eligible_committer (member.first, hosts) && !leaving_.count (member.first) && !silent_.count (member.first)) {
+      committer_ = member.first;
+      break;
+    }
+  }
+  committer_known_ = true;
+  return committer_;
 }
 
 bool

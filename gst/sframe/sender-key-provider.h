@@ -61,6 +61,7 @@ struct Peer {
   std::unique_ptr<OutChannel> out;
   std::map<uint64_t, InChannel> in;
   std::deque<wire::Envelope> early;    /* channel messages before their channel */
+  std::string subject;                 /* its inbox, made once (a hash per message otherwise) */
 
   bool has_key = false;
   ReceivedKey current;                 /* newest key we hold from it */
@@ -137,11 +138,16 @@ private:
   bool joining_allowed (const Peer & peer) const;
   void on_host_action (Peer & from, const std::string & type, const json & payload, const Now & now);
   void on_leave (Peer & from, const Now & now);
-  bool any_host_in_roster () const;
+  bool any_host_in_roster () const { return hosts_in_roster_; }
+  void roster_members_changed ();
+  const std::string & inbox_of (Peer & peer);
   const MemberInfo *info_of (const std::string & fp) const;
   /* hosts_in_roster: any_host_in_roster (), which the caller asks once. */
   bool eligible_committer (const std::string & fp, bool hosts_in_roster) const;
-  std::string expected_committer () const;
+  /* Cached: asked on every tick and message; forget_committer () after
+   * any change to the roster, leaving_, silent_ or a member's info. */
+  const std::string & expected_committer () const;
+  void forget_committer () { committer_known_ = false; }
   bool am_committer () const;
   Peer *find_peer (const std::string & who);
 
@@ -198,6 +204,7 @@ private:
   void retire_key (Peer & peer, uint64_t key_id, const Now & now, int64_t extra_ms);
   void forget_peer_keys (Peer & peer, const Now & now);
   void expire_retired (std::map<uint64_t, int64_t> & retiring, const Now & now);
+  void expire_all_retired (const Now & now);
   void tick_keys (const Now & now);
   int64_t next_key_deadline () const;
   void drop_all_keys ();
@@ -233,6 +240,9 @@ private:
   std::set<std::string> revoke_requests_;
   std::set<std::string> revoked_;
   Roster roster_;
+  bool hosts_in_roster_ = false;       /* cached: asked on every tick */
+  mutable bool committer_known_ = false;
+  mutable std::string committer_;
   std::unique_ptr<ParsedRoster> pending_roster_;   /* not yet justified, retried */
   int64_t pending_roster_ms_ = 0;
 
@@ -244,6 +254,9 @@ private:
   int64_t next_key_resend_ms_ = 0;
   uint32_t key_resends_ = 0;           /* of the key now awaiting acks */
   std::map<uint64_t, int64_t> own_retiring_;
+  /* No retired key (ours or a peer's) is due before this: ticks skip the
+   * scan over every peer until then. May be early, never late. */
+  int64_t next_retire_ms_ = INT64_MAX;
 
   Stats stats_;
 };

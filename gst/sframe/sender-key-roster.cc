@@ -134,6 +134,7 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   roster_.hashes = next.hashes;
   roster_.next_index = static_cast<uint32_t> (next.next_index);
   roster_.envelope = next.envelope;
+  roster_members_changed ();
   pending_roster_.reset ();
   for (auto & member : roster_.members)
     if (member.first != self_fp_ && peers_.count (member.first))
@@ -147,6 +148,7 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
       revoked_.insert (fp);
     leaving_.erase (fp);
     silent_.erase (fp);
+    forget_committer ();
     revoke_requests_.erase (fp);
     if (peers_.count (fp)) {
       forget_peer_keys (peers_.at (fp), now);
@@ -264,6 +266,7 @@ SenderKeyProvider::on_welcome (const json & payload, const wire::Envelope & enve
      * for the established one, as a plain joiner. */
     drop_all_keys ();
     roster_ = Roster ();
+    roster_members_changed ();
     phase_ = Phase::joining;
   }
   next.committer = from;
@@ -473,6 +476,7 @@ SenderKeyProvider::tick_membership (const Now & now)
   if (committer != self_fp_ && peers_.count (committer) &&
       now.ms - peers_.at (committer).last_heard_ms > config_.timing.liveness_ms) {
     silent_.insert (committer);
+    forget_committer ();
     committer = expected_committer ();
   }
   if (now.ms >= next_heartbeat_ms_) {

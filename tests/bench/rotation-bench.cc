@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -269,7 +270,32 @@ struct LeaveResult {
   double median_ms = -1;
   guint64 messages = 0;
   guint64 bytes = 0;
+  double cpu_ms = -1;   /* the whole process's CPU time from the leave to the last rotation */
 };
+
+/* With SFRAME_BENCH_PERF_CTL=<fifo>, profiles only the leaves:
+ *   mkfifo ctl; perf record -D -1 --control fifo:ctl ... sframe-rotation-bench
+ * ("enable" / "disable" around each leave). */
+void
+perf_control (const char * command)
+{
+  static FILE *fifo = [] {
+    const char *path = g_getenv ("SFRAME_BENCH_PERF_CTL");
+    return path ? std::fopen (path, "w") : nullptr;
+  }();
+  if (fifo) {
+    std::fprintf (fifo, "%s\n", command);
+    std::fflush (fifo);
+  }
+}
+
+double
+process_cpu_ms ()
+{
+  timespec ts {};
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 /* The last member leaves; every other one must rotate. */
 LeaveResult
@@ -286,6 +312,8 @@ time_leave (std::vector<Member *> & present)
   }
   guint64 messages0 = stat_sum (present, "messages-sent"), bytes0 = stat_sum (present, "bytes-sent");
   std::vector<double> times (present.size (), -1);
+  perf_control ("enable");
+  double cpu0 = process_cpu_ms ();
   auto t0 = Clock::now ();
   gst_element_set_state (leaver->pipeline, GST_STATE_NULL);
   bool all = wait_for ([&] {
@@ -299,6 +327,8 @@ time_leave (std::vector<Member *> & present)
     }
     return done;
   }, 60);
+  result.cpu_ms = process_cpu_ms () - cpu0;
+  perf_control ("disable");
   result.messages = stat_sum (present, "messages-sent") - messages0;
   result.bytes = stat_sum (present, "bytes-sent") - bytes0;
   if (!all)
@@ -487,17 +517,18 @@ run_size (int n, int rounds, const std::string & bus, const char * label, int ad
     admissions.push_back (time_admission (room, pump, n + r));
     std::this_thread::sleep_for (std::chrono::seconds (4));
   }
-  std::vector<double> max_ms, median_ms;
+  std::vector<double> max_ms, median_ms, cpu_ms;
   guint64 messages = 0, bytes = 0;
   for (const auto & l : leaves) {
     max_ms.push_back (l.max_ms);
+    cpu_ms.push_back (l.cpu_ms);
     median_ms.push_back (l.median_ms);
     messages += l.messages;
     bytes += l.bytes;
   }
   size_t count = std::max<size_t> (leaves.size (), 1);
-  std::printf ("| %s | %d | %.1f | %s | %s | %llu | %llu | %s |\n", label, n, join_s, describe (max_ms).c_str (),
-      describe (median_ms).c_str (), static_cast<unsigned long long> (messages / count),
+  std::printf ("| %s | %d | %.1f | %s | %s | %s | %llu | %llu | %s |\n", label, n, join_s, describe (max_ms).c_str (),
+      describe (median_ms).c_str (), describe (cpu_ms).c_str (), static_cast<unsigned long long> (messages / count),
       static_cast<unsigned long long> (bytes / count),
       ((room.admission () ? "admit: " : "open room, start: ") + describe (admissions)).c_str ());
   std::fflush (stdout);
@@ -549,9 +580,9 @@ main (int argc, char ** argv)
     }
   }
   std::printf ("Each leave or admission timed %d times; times sorted, in ms.\n\n", rounds);
-  std::printf ("| bus | N | room formed in s | leave -> all rotated, max | median member | messages per leave | "
-               "bytes per leave | joiner's first decrypted frame, from |\n");
-  std::printf ("|---|---:|---:|---|---|---:|---:|---|\n");
+  std::printf ("| bus | N | room formed in s | leave -> all rotated, max | median member | CPU ms per leave | "
+               "messages per leave | bytes per leave | joiner's first decrypted frame, from |\n");
+  std::printf ("|---|---:|---:|---|---|---|---:|---:|---|\n");
   for (int n : sizes) {
     std::string bus = nats ? server->url (0) : "local://rotation-" + std::to_string (getpid ()) + "-" + std::to_string (n);
     run_size (n, rounds, bus, nats ? "nats" : "local", admission_max);

@@ -55,6 +55,27 @@ form_room (Sim & sim, size_t n)
 
 }  // namespace
 
+TEST (Wire, ChannelEnvelopeRoundTripsAndRefusesAnythingElse)
+{
+  wire::ChannelHeader header { std::string (64, 'a'), std::string (63, '0') + "f", 0x0102030405060708ull, 42 };
+  std::vector<uint8_t> ct (40, 0x5c);
+  auto bytes = wire::make_channel (header, {ct.data (), ct.size ()});
+  wire::Envelope envelope;
+  ASSERT_TRUE (wire::parse_envelope ({bytes.data (), bytes.size ()}, &envelope));
+  EXPECT_EQ (envelope.kind, wire::Envelope::Kind::channel_message);
+  EXPECT_EQ (envelope.channel.from, header.from);
+  EXPECT_EQ (envelope.channel.to, header.to);
+  EXPECT_EQ (envelope.channel.id, header.id);
+  EXPECT_EQ (envelope.channel.n, header.n);
+  EXPECT_EQ (envelope.ciphertext, ct);
+  /* Shorter than a header and a tag: refused at every length. */
+  for (size_t n = 0; n < 81 + 16; n++)
+    EXPECT_FALSE (wire::parse_envelope ({bytes.data (), n}, &envelope)) << n;
+  /* A fingerprint that is not 64 lowercase hex digits makes no envelope. */
+  header.from = std::string (64, 'G');
+  EXPECT_TRUE (wire::make_channel (header, {ct.data (), ct.size ()}).empty ());
+}
+
 TEST (Channel, ExplicitSequenceMatchesTheHpkeContextSequence)
 {
   hpke::KeyPair recipient;
@@ -373,10 +394,13 @@ TEST (MaliciousBus, ModifiedCiphertextsInstallNothingUntilTheBusBehaves)
   Sim sim;
   auto group = form_room (sim, 2);
   sim.interceptor = [] (BusMessage & m) {
-    std::string text (m.payload.begin (), m.payload.end ());
-    size_t ct = text.find ("\"ct\":\"");
-    if (ct != std::string::npos)
-      m.payload[ct + 8] = m.payload[ct + 8] == 'A' ? 'B' : 'A';
+    /* One ciphertext bit of every channel message. */
+    wire::Envelope envelope;
+    if (wire::parse_envelope ({m.payload.data (), m.payload.size ()}, &envelope) &&
+        envelope.kind == wire::Envelope::Kind::channel_message) {
+      envelope.ciphertext[8] ^= 0x04;
+      m.payload = wire::make_channel (envelope.channel, {envelope.ciphertext.data (), envelope.ciphertext.size ()});
+    }
     return Verdict::deliver;
   };
   Member & carol = sim.add ("carol");
