@@ -92,6 +92,7 @@ struct Stats {
   uint64_t refused_members = 0;
   uint64_t rotations = 0;           /* own sender key changes */
   uint64_t resyncs = 0;
+  uint64_t key_resends = 0;         /* keys sent again: unacknowledged, or asked for by a sync */
 };
 
 /* What a KeyProvider asks of its owner. Called from inside the provider's

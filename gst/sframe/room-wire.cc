@@ -207,6 +207,72 @@ channel_aad (const std::string & room, const ChannelHeader & header)
   return to_bytes (aad);
 }
 
+SecureBytes
+encode_channel_message (const ChannelMessage & message)
+{
+  std::vector<uint8_t> head;
+  head.push_back (static_cast<uint8_t> (message.type));
+  ByteView secret;
+  switch (message.type) {
+    case ChannelMessage::Type::key:
+      if (message.reason.size () > 255)
+        return SecureBytes ();
+      put_u64 (message.epoch, &head);
+      for (int i = 3; i >= 0; i--)
+        head.push_back (static_cast<uint8_t> (message.generation >> (8 * i)));
+      put_u64 (message.key_id, &head);
+      head.push_back (static_cast<uint8_t> (message.reason.size ()));
+      head.insert (head.end (), message.reason.begin (), message.reason.end ());
+      secret = message.secret;
+      break;
+    case ChannelMessage::Type::ack:
+      put_u64 (message.key_id, &head);
+      break;
+    case ChannelMessage::Type::ping:
+      put_u64 (message.epoch, &head);
+      break;
+  }
+  SecureBytes out (head.size () + secret.size);
+  std::copy (head.begin (), head.end (), out.data ());
+  if (secret.size)
+    std::copy (secret.data, secret.data + secret.size, out.data () + head.size ());
+  return out;
+}
+
+bool
+decode_channel_message (ByteView plaintext, ChannelMessage * message)
+{
+  if (plaintext.size < 9)
+    return false;
+  const uint8_t *p = plaintext.data;
+  switch (p[0]) {
+    case static_cast<uint8_t> (ChannelMessage::Type::key): {
+      constexpr size_t kFixed = 1 + 8 + 4 + 8 + 1;
+      if (plaintext.size < kFixed || plaintext.size < kFixed + p[kFixed - 1])
+        return false;
+      message->type = ChannelMessage::Type::key;
+      message->epoch = get_u64 (p + 1);
+      message->generation = static_cast<uint32_t> (p[9]) << 24 | static_cast<uint32_t> (p[10]) << 16 |
+          static_cast<uint32_t> (p[11]) << 8 | p[12];
+      message->key_id = get_u64 (p + 13);
+      size_t reason = p[kFixed - 1];
+      message->reason.assign (reinterpret_cast<const char *> (p + kFixed), reason);
+      message->secret = plaintext.from (kFixed + reason);
+      return true;
+    }
+    case static_cast<uint8_t> (ChannelMessage::Type::ack):
+    case static_cast<uint8_t> (ChannelMessage::Type::ping):
+      if (plaintext.size != 9)
+        return false;
+      message->type = static_cast<ChannelMessage::Type> (p[0]);
+      (message->type == ChannelMessage::Type::ack ? message->key_id : message->epoch) = get_u64 (p + 1);
+      message->secret = ByteView ();
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool
 parse_envelope (ByteView message, Envelope * envelope)
 {

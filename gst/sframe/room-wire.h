@@ -42,6 +42,25 @@ GST_SFRAME_API std::vector<uint8_t> make_channel (const ChannelHeader & header, 
 /* What the channel AEAD authenticates besides the plaintext. */
 GST_SFRAME_API std::vector<uint8_t> channel_aad (const std::string & room, const ChannelHeader & header);
 
+/* What a channel carries (the plaintext sealed in it), binary:
+ *   key   0x01 | epoch (8) | gen (4) | kid (8) | reason length (1) | reason | key bytes
+ *   ack   0x02 | kid (8)
+ *   ping  0x03 | epoch (8)
+ * integers big-endian. The key bytes come last and never pass through
+ * anything but SecureBytes, so every copy of them is wiped. */
+struct ChannelMessage {
+  enum class Type : uint8_t { key = 1, ack = 2, ping = 3 };
+  Type type = Type::ping;
+  uint64_t epoch = 0;        /* key, ping */
+  uint32_t generation = 0;   /* key */
+  uint64_t key_id = 0;       /* key, ack */
+  std::string reason;        /* key: join, leave, ... (at most 255 bytes) */
+  ByteView secret;           /* key: the key bytes, inside the decoded plaintext */
+};
+GST_SFRAME_API SecureBytes encode_channel_message (const ChannelMessage & message);
+/* False for anything that is not exactly one of the three forms. */
+GST_SFRAME_API bool decode_channel_message (ByteView plaintext, ChannelMessage * message);
+
 struct Envelope {
   enum class Kind { signed_message, channel_message } kind = Kind::signed_message;
   std::string payload;               /* signed: the JSON payload text */

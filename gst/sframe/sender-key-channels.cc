@@ -1,7 +1,8 @@
 /* Pairwise channels: a sender opens one HPKE base-mode context
  * (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM) to a peer's session
  * key with a signed `channel` message, then seals every key, ack and ping
- * for that peer in it at an explicit sequence number. One X25519 setup per
+ * for that peer in it at an explicit sequence number (binary messages,
+ * wire::ChannelMessage). One X25519 setup per
  * pair instead of one per key keeps a rotation at N members to N - 1
  * symmetric seals per sender (docs/key-protocol.md). */
 #include <gst/sframe/sender-key-provider.h>
@@ -62,19 +63,14 @@ SenderKeyProvider::out_channel (Peer & peer, bool fresh)
 }
 
 void
-SenderKeyProvider::send_channel (Peer & peer, const json & message, ByteView secret, bool fresh_channel)
+SenderKeyProvider::send_channel (Peer & peer, const wire::ChannelMessage & message, bool fresh_channel)
 {
   OutChannel *channel = out_channel (peer, fresh_channel);
   if (!channel)
     return;
-  /* JSON, a NUL, then the secret bytes (if any): the secret never passes
-   * through the JSON library, so every copy of it can be wiped. */
-  std::string text = message.dump ();
-  SecureBytes plaintext (text.size () + 1 + secret.size);
-  std::copy (text.begin (), text.end (), plaintext.data ());
-  plaintext.data ()[text.size ()] = 0;
-  if (secret.size)
-    std::copy (secret.data, secret.data + secret.size, plaintext.data () + text.size () + 1);
+  SecureBytes plaintext = wire::encode_channel_message (message);
+  if (plaintext.empty ())
+    return;
 
   wire::ChannelHeader header { self_fp_, peer.info.fingerprint, channel->id, channel->next_seq++ };
   std::vector<uint8_t> ciphertext;
@@ -160,16 +156,13 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
     stats_.messages_rejected++;
     return;
   }
-  const uint8_t *begin = plaintext.data ();
-  const uint8_t *nul = std::find (begin, begin + plaintext.size (), uint8_t (0));
-  json message = json::parse (begin, nul, nullptr, false);
-  std::string type;
-  if (message.is_discarded () || !message.is_object () || !get_string (message, "type", &type)) {
+  wire::ChannelMessage message;
+  if (!wire::decode_channel_message (plaintext.view (), &message)) {
     channel.seen.check_and_mark (envelope.channel.n);
     stats_.messages_rejected++;
     return;
   }
-  if (type == "key" && !roster_.members.count (from.info.fingerprint)) {
+  if (message.type == wire::ChannelMessage::Type::key && !roster_.members.count (from.info.fingerprint)) {
     /* A key from a member of a roster we have not applied yet (a joiner
      * before its welcome): opened again once we have. */
     if (from.early.size () < kMaxEarly)
@@ -177,16 +170,11 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
     return;
   }
   channel.seen.check_and_mark (envelope.channel.n);
-  ByteView secret;
-  if (nul != begin + plaintext.size ())
-    secret = ByteView (nul + 1, static_cast<size_t> (begin + plaintext.size () - nul - 1));
   from.last_heard_ms = now.ms;
-  if (type == "key")
-    on_key (from, message, secret, now);
-  else if (type == "ack")
+  if (message.type == wire::ChannelMessage::Type::key)
+    on_key (from, message, now);
+  else if (message.type == wire::ChannelMessage::Type::ack)
     on_ack (from, message, now);
-  else if (type != "ping")
-    stats_.messages_rejected++;
 }
 
 }  // namespace room

@@ -51,9 +51,14 @@ SenderKeyProvider::send_key (Peer & peer, const OwnKey & key, const char * reaso
 {
   if (!key.valid || !may_subscribe (peer.info))
     return;
-  json message = { { "type", "key" }, { "epoch", roster_.epoch }, { "gen", key.generation },
-    { "kid", key.key_id }, { "reason", reason } };
-  send_channel (peer, message, key.key.view (), fresh_channel);
+  wire::ChannelMessage message;
+  message.type = wire::ChannelMessage::Type::key;
+  message.epoch = roster_.epoch;
+  message.generation = key.generation;
+  message.key_id = key.key_id;
+  message.reason = reason;
+  message.secret = key.key.view ();
+  send_channel (peer, message, fresh_channel);
   if (peer.out)
     peer.out->last_key_id = key.key_id;
 }
@@ -154,6 +159,7 @@ SenderKeyProvider::start_resend_timer (const Now & now)
 {
   key_resends_ = 0;
   next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
+  last_ack_ms_ = now.ms;
 }
 
 void
@@ -164,13 +170,13 @@ SenderKeyProvider::retire_own (uint64_t key_id, const Now & now)
 }
 
 void
-SenderKeyProvider::on_key (Peer & from, const json & message, ByteView secret, const Now & now)
+SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, const Now & now)
 {
-  uint64_t generation = 0, key_id = 0;
+  uint64_t generation = message.generation, key_id = message.key_id;
+  ByteView secret = message.secret;
   auto member = roster_.members.find (from.info.fingerprint);
-  if (!get_u64 (message, "gen", &generation) || !get_u64 (message, "kid", &key_id) || member == roster_.members.end () ||
-      key_id != key_id_for (member->second, static_cast<uint32_t> (generation)) || secret.size < 16 ||
-      secret.size > 64) {
+  if (member == roster_.members.end () || key_id != key_id_for (member->second, message.generation) ||
+      secret.size < 16 || secret.size > 64) {
     stats_.messages_rejected++;
     return;
   }
@@ -179,7 +185,9 @@ SenderKeyProvider::on_key (Peer & from, const json & message, ByteView secret, c
     stats_.messages_rejected++;
     return;
   }
-  json ack = { { "type", "ack" }, { "kid", key_id } };
+  wire::ChannelMessage ack;
+  ack.type = wire::ChannelMessage::Type::ack;
+  ack.key_id = key_id;
   bool known = from.has_key && from.current.key_id == key_id && from.current.key.equals (secret);
   from.repeated_keys = known ? from.repeated_keys + 1 : 0;
   if (!known && (!from.has_key || generation >= from.current.generation)) {
@@ -194,20 +202,16 @@ SenderKeyProvider::on_key (Peer & from, const json & message, ByteView secret, c
   }
   /* A repeat means our ack is late or was lost, perhaps with our
    * channel: re-open it on the first repeat, then on every second. */
-  send_channel (from, ack, ByteView (), known && from.repeated_keys % 2 == 1);
+  send_channel (from, ack, known && from.repeated_keys % 2 == 1);
 }
 
 void
-SenderKeyProvider::on_ack (Peer & from, const json & message, const Now & now)
+SenderKeyProvider::on_ack (Peer & from, const wire::ChannelMessage & message, const Now & now)
 {
-  uint64_t key_id = 0;
-  if (!get_u64 (message, "kid", &key_id)) {
-    stats_.messages_rejected++;
-    return;
-  }
+  uint64_t key_id = message.key_id;
   const OwnKey & awaited = pending_own_.valid ? pending_own_ : own_;
-  if (awaited.valid && key_id == awaited.key_id)
-    awaiting_ack_.erase (from.info.fingerprint);
+  if (awaited.valid && key_id == awaited.key_id && awaiting_ack_.erase (from.info.fingerprint))
+    last_ack_ms_ = now.ms;
   if (from.out && from.out->last_key_id == key_id)
     from.out->confirmed = true;
   /* Everyone has it: switch now rather than at the next tick. */
@@ -271,6 +275,13 @@ SenderKeyProvider::tick_keys (const Now & now)
 {
   if (pending_own_.valid && (awaiting_ack_.empty () || now.ms >= switch_at_ms_))
     switch_own_key (now);
+  if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_ && now.ms - last_ack_ms_ < config_.timing.resend_ms) {
+    /* Acks are still coming in: the room is busy working through the
+     * rotation, not losing messages. Resending now would only add load
+     * (in a large room on a slow machine that fed on itself), so wait
+     * until the acks stop. */
+    next_key_resend_ms_ = last_ack_ms_ + config_.timing.resend_ms;
+  }
   if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_) {
     /* On a channel the peer has shown it reads (it acked a key sent on
      * it), a missing ack is far more often late (a busy room) than lost:
@@ -285,6 +296,7 @@ SenderKeyProvider::tick_keys (const Now & now)
         continue;
       bool proven = peer->second.out && peer->second.out->confirmed;
       send_key (peer->second, key, pending_reason_, !proven || key_resends_ % 4 == 3);
+      stats_.key_resends++;
     }
     key_resends_++;
     next_key_resend_ms_ = now.ms + (config_.timing.resend_ms << std::min<uint32_t> (key_resends_, kMaxResendBackoff));

@@ -178,7 +178,7 @@ private:
 
   /* sender-key-channels.cc: pairwise channels */
   OutChannel *out_channel (Peer & peer, bool fresh);
-  void send_channel (Peer & peer, const json & message, ByteView secret, bool fresh_channel);
+  void send_channel (Peer & peer, const wire::ChannelMessage & message, bool fresh_channel);
   void on_channel_setup (Peer & from, const json & payload, const Now & now);
   void replay_early (Peer & peer, const Now & now);
   void on_channel_message (const wire::Envelope & envelope, const Now & now);
@@ -198,8 +198,8 @@ private:
   void send_to_all_members (const OwnKey & key, const char * reason, const Now & now);
   void start_resend_timer (const Now & now);
   int64_t creation_wait_ms () const;
-  void on_key (Peer & from, const json & message, ByteView secret, const Now & now);
-  void on_ack (Peer & from, const json & message, const Now & now);
+  void on_key (Peer & from, const wire::ChannelMessage & message, const Now & now);
+  void on_ack (Peer & from, const wire::ChannelMessage & message, const Now & now);
   void ratchet_peer_keys (const std::set<std::string> & except, const Now & now);
   void retire_key (Peer & peer, uint64_t key_id, const Now & now, int64_t extra_ms);
   void forget_peer_keys (Peer & peer, const Now & now);
@@ -253,6 +253,7 @@ private:
   int64_t switch_at_ms_ = 0;
   int64_t next_key_resend_ms_ = 0;
   uint32_t key_resends_ = 0;           /* of the key now awaiting acks */
+  int64_t last_ack_ms_ = 0;            /* the last new ack for it */
   std::map<uint64_t, int64_t> own_retiring_;
   /* No retired key (ours or a peer's) is due before this: ticks skip the
    * scan over every peer until then. May be early, never late. */

@@ -321,6 +321,7 @@ SenderKeyProvider::on_sync (Peer & from, const json & payload, const Now & now)
   if (pending_own_.valid)
     send_key (from, pending_own_, "sync", true);
   send_key (from, own_, "sync", !pending_own_.valid);
+  stats_.key_resends += pending_own_.valid ? 2 : 1;
 }
 
 void
@@ -487,7 +488,9 @@ SenderKeyProvider::tick_membership (const Now & now)
       beat["hash"] = roster_.hash;
       send_signed (subject_all_, beat);
     } else if (peers_.count (committer)) {
-      send_channel (peers_.at (committer), { { "type", "ping" }, { "epoch", roster_.epoch } }, ByteView (), false);
+      wire::ChannelMessage ping;
+      ping.epoch = roster_.epoch;   /* type ping */
+      send_channel (peers_.at (committer), ping, false);
     }
   }
   if (pending_roster_ && now.ms - pending_roster_ms_ >= config_.timing.resend_ms) {

@@ -617,7 +617,7 @@ install_properties (GObjectClass * gobject_class)
    *
    * Protocol counters since start (messages-sent, bytes-sent,
    * messages-received, bytes-received, messages-rejected, refused-members,
-   * rotations, resyncs) and the bus's (bus, bus-connected, disconnects,
+   * rotations, resyncs, key-resends) and the bus's (bus, bus-connected, disconnects,
    * reconnects, publish-failures, queue-overflows).
    *
    *   gst-launch-1.0 -v keymanager name=km ...   (read km.stats from the application)

@@ -271,6 +271,7 @@ struct LeaveResult {
   guint64 messages = 0;
   guint64 bytes = 0;
   double cpu_ms = -1;   /* the whole process's CPU time from the leave to the last rotation */
+  guint64 resyncs = 0, key_resends = 0, overflows = 0;   /* what a loaded room adds */
 };
 
 /* With SFRAME_BENCH_PERF_CTL=<fifo>, profiles only the leaves:
@@ -311,6 +312,8 @@ time_leave (std::vector<Member *> & present)
     before.push_back (m->rotations.size ());
   }
   guint64 messages0 = stat_sum (present, "messages-sent"), bytes0 = stat_sum (present, "bytes-sent");
+  guint64 resyncs0 = stat_sum (present, "resyncs"), resends0 = stat_sum (present, "key-resends");
+  guint64 overflows0 = stat_sum (present, "queue-overflows");
   std::vector<double> times (present.size (), -1);
   perf_control ("enable");
   double cpu0 = process_cpu_ms ();
@@ -331,6 +334,9 @@ time_leave (std::vector<Member *> & present)
   perf_control ("disable");
   result.messages = stat_sum (present, "messages-sent") - messages0;
   result.bytes = stat_sum (present, "bytes-sent") - bytes0;
+  result.resyncs = stat_sum (present, "resyncs") - resyncs0;
+  result.key_resends = stat_sum (present, "key-resends") - resends0;
+  result.overflows = stat_sum (present, "queue-overflows") - overflows0;
   if (!all)
     return result;
   std::sort (times.begin (), times.end ());
@@ -518,8 +524,11 @@ run_size (int n, int rounds, const std::string & bus, const char * label, int ad
     std::this_thread::sleep_for (std::chrono::seconds (4));
   }
   std::vector<double> max_ms, median_ms, cpu_ms;
-  guint64 messages = 0, bytes = 0;
+  guint64 messages = 0, bytes = 0, resyncs = 0, resends = 0, overflows = 0;
   for (const auto & l : leaves) {
+    resyncs += l.resyncs;
+    resends += l.key_resends;
+    overflows += l.overflows;
     max_ms.push_back (l.max_ms);
     cpu_ms.push_back (l.cpu_ms);
     median_ms.push_back (l.median_ms);
@@ -527,9 +536,11 @@ run_size (int n, int rounds, const std::string & bus, const char * label, int ad
     bytes += l.bytes;
   }
   size_t count = std::max<size_t> (leaves.size (), 1);
-  std::printf ("| %s | %d | %.1f | %s | %s | %s | %llu | %llu | %s |\n", label, n, join_s, describe (max_ms).c_str (),
-      describe (median_ms).c_str (), describe (cpu_ms).c_str (), static_cast<unsigned long long> (messages / count),
-      static_cast<unsigned long long> (bytes / count),
+  std::printf ("| %s | %d | %.1f | %s | %s | %s | %llu | %llu | %llu / %llu / %llu | %s |\n", label, n, join_s,
+      describe (max_ms).c_str (), describe (median_ms).c_str (), describe (cpu_ms).c_str (),
+      static_cast<unsigned long long> (messages / count), static_cast<unsigned long long> (bytes / count),
+      static_cast<unsigned long long> (resyncs / count), static_cast<unsigned long long> (resends / count),
+      static_cast<unsigned long long> (overflows / count),
       ((room.admission () ? "admit: " : "open room, start: ") + describe (admissions)).c_str ());
   std::fflush (stdout);
 }
@@ -581,8 +592,9 @@ main (int argc, char ** argv)
   }
   std::printf ("Each leave or admission timed %d times; times sorted, in ms.\n\n", rounds);
   std::printf ("| bus | N | room formed in s | leave -> all rotated, max | median member | CPU ms per leave | "
-               "messages per leave | bytes per leave | joiner's first decrypted frame, from |\n");
-  std::printf ("|---|---:|---:|---|---|---|---:|---:|---|\n");
+               "messages per leave | bytes per leave | resyncs / key resends / queue overflows per leave | "
+               "joiner's first decrypted frame, from |\n");
+  std::printf ("|---|---:|---:|---|---|---|---:|---:|---|---|\n");
   for (int n : sizes) {
     std::string bus = nats ? server->url (0) : "local://rotation-" + std::to_string (getpid ()) + "-" + std::to_string (n);
     run_size (n, rounds, bus, nats ? "nats" : "local", admission_max);

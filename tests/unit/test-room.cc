@@ -76,6 +76,44 @@ TEST (Wire, ChannelEnvelopeRoundTripsAndRefusesAnythingElse)
   EXPECT_TRUE (wire::make_channel (header, {ct.data (), ct.size ()}).empty ());
 }
 
+TEST (Wire, ChannelMessagesRoundTripAndRefuseMalformedOnes)
+{
+  std::vector<uint8_t> key (32, 0x6b);
+  wire::ChannelMessage m;
+  m.type = wire::ChannelMessage::Type::key;
+  m.epoch = 7;
+  m.generation = 0x01020304;
+  m.key_id = 0x0203;
+  m.reason = "leave";
+  m.secret = {key.data (), key.size ()};
+  sframe::SecureBytes bytes = wire::encode_channel_message (m);
+  wire::ChannelMessage out;
+  ASSERT_TRUE (wire::decode_channel_message (bytes.view (), &out));
+  EXPECT_EQ (out.type, m.type);
+  EXPECT_EQ (out.epoch, 7u);
+  EXPECT_EQ (out.generation, 0x01020304u);
+  EXPECT_EQ (out.key_id, 0x0203u);
+  EXPECT_EQ (out.reason, "leave");
+  EXPECT_EQ (std::vector<uint8_t> (out.secret.data, out.secret.data + out.secret.size), key);
+  /* Cut inside the fixed part or the reason: refused. */
+  for (size_t n = 0; n < 1 + 8 + 4 + 8 + 1 + 5; n++)
+    EXPECT_FALSE (wire::decode_channel_message ({bytes.data (), n}, &out)) << n;
+
+  wire::ChannelMessage ack;
+  ack.type = wire::ChannelMessage::Type::ack;
+  ack.key_id = 99;
+  bytes = wire::encode_channel_message (ack);
+  ASSERT_TRUE (wire::decode_channel_message (bytes.view (), &out));
+  EXPECT_EQ (out.type, wire::ChannelMessage::Type::ack);
+  EXPECT_EQ (out.key_id, 99u);
+  std::vector<uint8_t> longer (bytes.data (), bytes.data () + bytes.size ());
+  longer.push_back (0);
+  EXPECT_FALSE (wire::decode_channel_message ({longer.data (), longer.size ()}, &out));
+  longer[0] = 9;   /* no such type */
+  longer.pop_back ();
+  EXPECT_FALSE (wire::decode_channel_message ({longer.data (), longer.size ()}, &out));
+}
+
 TEST (Channel, ExplicitSequenceMatchesTheHpkeContextSequence)
 {
   hpke::KeyPair recipient;
