@@ -171,6 +171,8 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
   }
   channel.seen.check_and_mark (envelope.channel.n);
   from.last_heard_ms = now.ms;
+  if (message.type != wire::ChannelMessage::Type::ping)
+    last_key_traffic_ms_ = now.ms;
   if (message.type == wire::ChannelMessage::Type::key)
     on_key (from, message, now);
   else if (message.type == wire::ChannelMessage::Type::ack)

@@ -8,6 +8,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 namespace sframe {
 namespace room {
 
@@ -158,7 +160,14 @@ void
 SenderKeyProvider::start_resend_timer (const Now & now)
 {
   key_resends_ = 0;
-  next_key_resend_ms_ = now.ms + config_.timing.resend_ms;
+  /* Wait twice as long as the last key took to be acked by everyone (at
+   * least resend_ms, at most 8x): a large room on a slow machine takes
+   * seconds, and resending before then only adds to what every member has
+   * to work through. */
+  int64_t wait = std::clamp (2 * last_ack_round_ms_, config_.timing.resend_ms,
+      config_.timing.resend_ms << kMaxResendBackoff);
+  next_key_resend_ms_ = now.ms + wait;
+  key_sent_ms_ = now.ms;
   last_ack_ms_ = now.ms;
 }
 
@@ -201,8 +210,13 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
     out_->install_key (key_id, from.current.key);
   }
   /* A repeat means our ack is late or was lost, perhaps with our
-   * channel: re-open it on the first repeat, then on every second. */
-  send_channel (from, ack, known && from.repeated_keys % 2 == 1);
+   * channel: re-open it on the first repeat, then on every second, unless
+   * the peer has shown it reads that channel (it acked a key of ours on
+   * it). A fresh channel costs an X25519 setup and a signature on both
+   * ends; re-opening proven channels on every repeat was most of the
+   * load when a large room fell behind. */
+  bool proven = from.out && from.out->confirmed;
+  send_channel (from, ack, known && !proven && from.repeated_keys % 2 == 1);
 }
 
 void
@@ -210,8 +224,11 @@ SenderKeyProvider::on_ack (Peer & from, const wire::ChannelMessage & message, co
 {
   uint64_t key_id = message.key_id;
   const OwnKey & awaited = pending_own_.valid ? pending_own_ : own_;
-  if (awaited.valid && key_id == awaited.key_id && awaiting_ack_.erase (from.info.fingerprint))
+  if (awaited.valid && key_id == awaited.key_id && awaiting_ack_.erase (from.info.fingerprint)) {
     last_ack_ms_ = now.ms;
+    if (awaiting_ack_.empty () && key_resends_ == 0)
+      last_ack_round_ms_ = now.ms - key_sent_ms_;
+  }
   if (from.out && from.out->last_key_id == key_id)
     from.out->confirmed = true;
   /* Everyone has it: switch now rather than at the next tick. */
@@ -275,12 +292,14 @@ SenderKeyProvider::tick_keys (const Now & now)
 {
   if (pending_own_.valid && (awaiting_ack_.empty () || now.ms >= switch_at_ms_))
     switch_own_key (now);
-  if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_ && now.ms - last_ack_ms_ < config_.timing.resend_ms) {
-    /* Acks are still coming in: the room is busy working through the
-     * rotation, not losing messages. Resending now would only add load
-     * (in a large room on a slow machine that fed on itself), so wait
-     * until the acks stop. */
-    next_key_resend_ms_ = last_ack_ms_ + config_.timing.resend_ms;
+  int64_t busy_until = std::max (last_ack_ms_, last_key_traffic_ms_) + config_.timing.resend_ms;
+  bool patient = now.ms - key_sent_ms_ < (config_.timing.resend_ms << kMaxResendBackoff);
+  if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_ && now.ms < busy_until && patient) {
+    /* Acks for this key, or keys and acks of others, are still coming in:
+     * the room is busy working through a rotation, not losing messages.
+     * Resending now would only add load (in a large room on a slow machine
+     * that fed on itself), so wait until it is quiet, 8x resend at most. */
+    next_key_resend_ms_ = busy_until;
   }
   if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_) {
     /* On a channel the peer has shown it reads (it acked a key sent on

@@ -254,6 +254,9 @@ private:
   int64_t next_key_resend_ms_ = 0;
   uint32_t key_resends_ = 0;           /* of the key now awaiting acks */
   int64_t last_ack_ms_ = 0;            /* the last new ack for it */
+  int64_t key_sent_ms_ = 0;            /* when it was sent to everyone */
+  int64_t last_key_traffic_ms_ = 0;    /* the last key or ack from anyone */
+  int64_t last_ack_round_ms_ = 0;      /* send -> last ack, of the last key acked without resends */
   std::map<uint64_t, int64_t> own_retiring_;
   /* No retired key (ours or a peer's) is due before this: ticks skip the
    * scan over every peer until then. May be early, never late. */
