@@ -309,19 +309,25 @@ Context::nonce (uint64_t seq, uint8_t * out) const
 }
 
 Status
+Context::key_gcm () const
+{
+  if (gcm_)
+    return Status::ok;
+  return Aead::create (*suite_params (CipherSuite::aes_128_gcm_sha256_128), key_.view (), &gcm_);
+}
+
+Status
 Context::seal_nonce (const uint8_t * n, ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext) const
 {
   if (aead_ != AeadId::aes_128_gcm)
     return aead_seal (aead_, key_.view (), n, aad, plaintext, ciphertext);
   if (plaintext.size > INT_MAX - kTagSize)
     return Status::invalid_argument;
-  if (!gcm_) {
-    Status s = Aead::create (*suite_params (CipherSuite::aes_128_gcm_sha256_128), key_.view (), &gcm_);
-    if (s != Status::ok)
-      return s;
-  }
+  Status s = key_gcm ();
+  if (s != Status::ok)
+    return s;
   std::vector<uint8_t> out (plaintext.size + kTagSize);
-  Status s = gcm_->seal (n, {aad, {}}, plaintext, out.data ());
+  s = gcm_->seal (n, {aad, {}}, plaintext, out.data ());
   if (s == Status::ok)
     *ciphertext = std::move (out);
   return s;
@@ -334,13 +340,11 @@ Context::open_nonce (const uint8_t * n, ByteView aad, ByteView ciphertext, Secur
     return aead_open (aead_, key_.view (), n, aad, ciphertext, plaintext);
   if (ciphertext.size < kTagSize)
     return Status::authentication_failed;
-  if (!gcm_) {
-    Status s = Aead::create (*suite_params (CipherSuite::aes_128_gcm_sha256_128), key_.view (), &gcm_);
-    if (s != Status::ok)
-      return s;
-  }
+  Status s = key_gcm ();
+  if (s != Status::ok)
+    return s;
   SecureBytes out (ciphertext.size - kTagSize);
-  Status s = gcm_->open (n, {aad, {}}, ciphertext, out.data ());
+  s = gcm_->open (n, {aad, {}}, ciphertext, out.data ());
   if (s == Status::ok)
     *plaintext = std::move (out);
   return s;

@@ -64,6 +64,7 @@ public:
 private:
   friend Status key_schedule (AeadId, Mode, ByteView, ByteView, ByteView, ByteView, Context *);
   void nonce (uint64_t seq, uint8_t * out) const;
+  Status key_gcm () const;   /* builds gcm_ once */
   Status seal_nonce (const uint8_t * nonce, ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext) const;
   Status open_nonce (const uint8_t * nonce, ByteView aad, ByteView ciphertext, SecureBytes * plaintext) const;
 

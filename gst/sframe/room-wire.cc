@@ -60,18 +60,19 @@ constexpr size_t kFingerprintBytes = 32;
 constexpr size_t kChannelHeaderSize = 1 + 2 * kFingerprintBytes + 16;
 constexpr size_t kAeadTagSize = 16;
 
+/* Big-endian, `bytes` wide. */
 void
-put_u64 (uint64_t value, std::vector<uint8_t> * out)
+put_be (uint64_t value, size_t bytes, std::vector<uint8_t> * out)
 {
-  for (int i = 7; i >= 0; i--)
+  for (size_t i = bytes; i-- > 0;)
     out->push_back (static_cast<uint8_t> (value >> (8 * i)));
 }
 
 uint64_t
-get_u64 (const uint8_t * p)
+get_be (const uint8_t * p, size_t bytes)
 {
   uint64_t value = 0;
-  for (int i = 0; i < 8; i++)
+  for (size_t i = 0; i < bytes; i++)
     value = (value << 8) | p[i];
   return value;
 }
@@ -81,9 +82,8 @@ put_fingerprint (const std::string & fp, std::vector<uint8_t> * out)
 {
   if (!is_fingerprint (fp))
     return false;
-  auto nibble = [] (char c) { return static_cast<uint8_t> (c <= '9' ? c - '0' : c - 'a' + 10); };
-  for (size_t i = 0; i < fp.size (); i += 2)
-    out->push_back (static_cast<uint8_t> (nibble (fp[i]) << 4 | nibble (fp[i + 1])));
+  SecureBytes raw = hex_to_bytes (fp.c_str ());
+  out->insert (out->end (), raw.data (), raw.data () + raw.size ());
   return true;
 }
 
@@ -96,8 +96,8 @@ parse_channel (ByteView message, Envelope * envelope)
   envelope->kind = Envelope::Kind::channel_message;
   envelope->channel.from = to_hex (p, kFingerprintBytes);
   envelope->channel.to = to_hex (p + kFingerprintBytes, kFingerprintBytes);
-  envelope->channel.id = get_u64 (p + 2 * kFingerprintBytes);
-  envelope->channel.n = get_u64 (p + 2 * kFingerprintBytes + 8);
+  envelope->channel.id = get_be (p + 2 * kFingerprintBytes, 8);
+  envelope->channel.n = get_be (p + 2 * kFingerprintBytes + 8, 8);
   envelope->ciphertext.assign (message.data + kChannelHeaderSize, message.data + message.size);
   return true;
 }
@@ -191,8 +191,8 @@ make_channel (const ChannelHeader & header, ByteView ciphertext)
   out.push_back (kChannelMagic);
   if (!put_fingerprint (header.from, &out) || !put_fingerprint (header.to, &out))
     return {};
-  put_u64 (header.id, &out);
-  put_u64 (header.n, &out);
+  put_be (header.id, 8, &out);
+  put_be (header.n, 8, &out);
   out.insert (out.end (), ciphertext.data, ciphertext.data + ciphertext.size);
   return out;
 }
@@ -217,19 +217,18 @@ encode_channel_message (const ChannelMessage & message)
     case ChannelMessage::Type::key:
       if (message.reason.size () > 255)
         return SecureBytes ();
-      put_u64 (message.epoch, &head);
-      for (int i = 3; i >= 0; i--)
-        head.push_back (static_cast<uint8_t> (message.generation >> (8 * i)));
-      put_u64 (message.key_id, &head);
+      put_be (message.epoch, 8, &head);
+      put_be (message.generation, 4, &head);
+      put_be (message.key_id, 8, &head);
       head.push_back (static_cast<uint8_t> (message.reason.size ()));
       head.insert (head.end (), message.reason.begin (), message.reason.end ());
       secret = message.secret;
       break;
     case ChannelMessage::Type::ack:
-      put_u64 (message.key_id, &head);
+      put_be (message.key_id, 8, &head);
       break;
     case ChannelMessage::Type::ping:
-      put_u64 (message.epoch, &head);
+      put_be (message.epoch, 8, &head);
       break;
   }
   SecureBytes out (head.size () + secret.size);
@@ -251,10 +250,9 @@ decode_channel_message (ByteView plaintext, ChannelMessage * message)
       if (plaintext.size < kFixed || plaintext.size < kFixed + p[kFixed - 1])
         return false;
       message->type = ChannelMessage::Type::key;
-      message->epoch = get_u64 (p + 1);
-      message->generation = static_cast<uint32_t> (p[9]) << 24 | static_cast<uint32_t> (p[10]) << 16 |
-          static_cast<uint32_t> (p[11]) << 8 | p[12];
-      message->key_id = get_u64 (p + 13);
+      message->epoch = get_be (p + 1, 8);
+      message->generation = static_cast<uint32_t> (get_be (p + 9, 4));
+      message->key_id = get_be (p + 13, 8);
       size_t reason = p[kFixed - 1];
       message->reason.assign (reinterpret_cast<const char *> (p + kFixed), reason);
       message->secret = plaintext.from (kFixed + reason);
@@ -265,7 +263,10 @@ decode_channel_message (ByteView plaintext, ChannelMessage * message)
       if (plaintext.size != 9)
         return false;
       message->type = static_cast<ChannelMessage::Type> (p[0]);
-      (message->type == ChannelMessage::Type::ack ? message->key_id : message->epoch) = get_u64 (p + 1);
+      if (message->type == ChannelMessage::Type::ack)
+        message->key_id = get_be (p + 1, 8);
+      else
+        message->epoch = get_be (p + 1, 8);
       message->secret = ByteView ();
       return true;
     default:

@@ -108,8 +108,12 @@ SenderKeyProvider::on_channel_setup (Peer & from, const json & payload, const No
     stats_.messages_rejected++;
     return;
   }
+  /* Evict the oldest: ids are random, so the smallest may well be the
+   * channel the peer uses now. */
   while (from.in.size () >= kMaxInChannels)
-    from.in.erase (from.in.begin ());
+    from.in.erase (std::min_element (from.in.begin (), from.in.end (),
+        [] (const auto & a, const auto & b) { return a.second.opened < b.second.opened; }));
+  channel.opened = from.channels_opened++;
   from.in.emplace (id, std::move (channel));
   replay_early (from, now);
 }
@@ -171,8 +175,6 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
   }
   channel.seen.check_and_mark (envelope.channel.n);
   from.last_heard_ms = now.ms;
-  if (message.type != wire::ChannelMessage::Type::ping)
-    last_key_traffic_ms_ = now.ms;
   if (message.type == wire::ChannelMessage::Type::key)
     on_key (from, message, now);
   else if (message.type == wire::ChannelMessage::Type::ack)

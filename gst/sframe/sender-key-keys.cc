@@ -210,13 +210,8 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
     out_->install_key (key_id, from.current.key);
   }
   /* A repeat means our ack is late or was lost, perhaps with our
-   * channel: re-open it on the first repeat, then on every second, unless
-   * the peer has shown it reads that channel (it acked a key of ours on
-   * it). A fresh channel costs an X25519 setup and a signature on both
-   * ends; re-opening proven channels on every repeat was most of the
-   * load when a large room fell behind. */
-  bool proven = from.out && from.out->confirmed;
-  send_channel (from, ack, known && !proven && from.repeated_keys % 2 == 1);
+   * channel: re-open it on the first repeat, then on every second. */
+  send_channel (from, ack, known && from.repeated_keys % 2 == 1);
 }
 
 void
@@ -292,36 +287,40 @@ SenderKeyProvider::tick_keys (const Now & now)
 {
   if (pending_own_.valid && (awaiting_ack_.empty () || now.ms >= switch_at_ms_))
     switch_own_key (now);
-  int64_t busy_until = std::max (last_ack_ms_, last_key_traffic_ms_) + config_.timing.resend_ms;
-  bool patient = now.ms - key_sent_ms_ < (config_.timing.resend_ms << kMaxResendBackoff);
-  if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_ && now.ms < busy_until && patient) {
-    /* Acks for this key, or keys and acks of others, are still coming in:
-     * the room is busy working through a rotation, not losing messages.
-     * Resending now would only add load (in a large room on a slow machine
-     * that fed on itself), so wait until it is quiet, 8x resend at most. */
-    next_key_resend_ms_ = busy_until;
-  }
-  if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_) {
-    /* On a channel the peer has shown it reads (it acked a key sent on
-     * it), a missing ack is far more often late (a busy room) than lost:
-     * resend on that channel, backing off, and open a fresh one only every
-     * fourth time. A fresh channel costs an X25519 setup and a signature
-     * per peer: opening one on every resend made a loaded room of 100
-     * collapse under its own resends. */
-    const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
-    for (const auto & fp : awaiting_ack_) {
-      auto peer = peers_.find (fp);
-      if (peer == peers_.end ())
-        continue;
-      bool proven = peer->second.out && peer->second.out->confirmed;
-      send_key (peer->second, key, pending_reason_, !proven || key_resends_ % 4 == 3);
-      stats_.key_resends++;
-    }
-    key_resends_++;
-    next_key_resend_ms_ = now.ms + (config_.timing.resend_ms << std::min<uint32_t> (key_resends_, kMaxResendBackoff));
-  }
+  if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_)
+    resend_unacked_key (now);
   if (now.ms >= next_retire_ms_)
     expire_all_retired (now);
+}
+
+void
+SenderKeyProvider::resend_unacked_key (const Now & now)
+{
+  if (now.ms - last_ack_ms_ < config_.timing.resend_ms) {
+    /* Acks for this key are still coming in: the room is busy working
+     * through the rotation, not losing messages. Resending now would only
+     * add load (in a large room on a slow machine that fed on itself), so
+     * wait until the acks stop. */
+    next_key_resend_ms_ = last_ack_ms_ + config_.timing.resend_ms;
+    return;
+  }
+  /* On a channel the peer has shown it reads (it acked a key sent on it),
+   * a missing ack is far more often late (a busy room) than lost: resend
+   * on that channel, backing off, and open a fresh one only every fourth
+   * time. A fresh channel costs an X25519 setup and a signature per peer:
+   * opening one on every resend made a loaded room of 100 collapse under
+   * its own resends. */
+  const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
+  for (const auto & fp : awaiting_ack_) {
+    auto peer = peers_.find (fp);
+    if (peer == peers_.end ())
+      continue;
+    bool proven = peer->second.out && peer->second.out->confirmed;
+    send_key (peer->second, key, pending_reason_, !proven || key_resends_ % 4 == 3);
+    stats_.key_resends++;
+  }
+  key_resends_++;
+  next_key_resend_ms_ = now.ms + (config_.timing.resend_ms << std::min<uint32_t> (key_resends_, kMaxResendBackoff));
 }
 
 void

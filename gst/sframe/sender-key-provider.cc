@@ -445,14 +445,14 @@ SenderKeyProvider::info_of (const std::string & fp) const
 }
 
 bool
-SenderKeyProvider::eligible_committer (const std::string & fp, bool hosts_in_roster) const
+SenderKeyProvider::eligible_committer (const std::string & fp) const
 {
   const MemberInfo *info = info_of (fp);
   if (!info)
     return false;
   if (info->role == token::Role::host)
     return true;
-  return !config_.require_admission && !hosts_in_roster;
+  return !config_.require_admission && !hosts_in_roster_;
 }
 
 const std::string &
@@ -461,9 +461,8 @@ SenderKeyProvider::expected_committer () const
   if (committer_known_)
     return committer_;
   committer_.clear ();
-  bool hosts = any_host_in_roster ();
   for (const auto & member : roster_.members) {   /* ordered by fingerprint */
-    if (eligible_committer (member.first, hosts) && !leaving_.count (member.first) && !silent_.count (member.first)) {
+    if (eligible_committer (member.first) && !leaving_.count (member.first) && !silent_.count (member.first)) {
       committer_ = member.first;
       break;
     }

@@ -36,6 +36,7 @@ struct OutChannel {
 struct InChannel {
   std::unique_ptr<hpke::Context> context;
   ReplayWindow seen;
+  uint64_t opened = 0;   /* order of arrival among this peer's channels */
 };
 
 /* A sender key of a peer, installed in the key store. */
@@ -59,7 +60,8 @@ struct Peer {
   bool gone = false;                   /* this session left the roster */
 
   std::unique_ptr<OutChannel> out;
-  std::map<uint64_t, InChannel> in;
+  std::map<uint64_t, InChannel> in;   /* by channel id (random, not by age) */
+  uint64_t channels_opened = 0;
   std::deque<wire::Envelope> early;    /* channel messages before their channel */
   std::string subject;                 /* its inbox, made once (a hash per message otherwise) */
 
@@ -142,8 +144,7 @@ private:
   void roster_members_changed ();
   const std::string & inbox_of (Peer & peer);
   const MemberInfo *info_of (const std::string & fp) const;
-  /* hosts_in_roster: any_host_in_roster (), which the caller asks once. */
-  bool eligible_committer (const std::string & fp, bool hosts_in_roster) const;
+  bool eligible_committer (const std::string & fp) const;
   /* Cached: asked on every tick and message; forget_committer () after
    * any change to the roster, leaving_, silent_ or a member's info. */
   const std::string & expected_committer () const;
@@ -206,6 +207,7 @@ private:
   void expire_retired (std::map<uint64_t, int64_t> & retiring, const Now & now);
   void expire_all_retired (const Now & now);
   void tick_keys (const Now & now);
+  void resend_unacked_key (const Now & now);
   int64_t next_key_deadline () const;
   void drop_all_keys ();
 
@@ -253,9 +255,8 @@ private:
   int64_t switch_at_ms_ = 0;
   int64_t next_key_resend_ms_ = 0;
   uint32_t key_resends_ = 0;           /* of the key now awaiting acks */
-  int64_t last_ack_ms_ = 0;            /* the last new ack for it */
   int64_t key_sent_ms_ = 0;            /* when it was sent to everyone */
-  int64_t last_key_traffic_ms_ = 0;    /* the last key or ack from anyone */
+  int64_t last_ack_ms_ = 0;            /* the last new ack for it */
   int64_t last_ack_round_ms_ = 0;      /* send -> last ack, of the last key acked without resends */
   std::map<uint64_t, int64_t> own_retiring_;
   /* No retired key (ours or a peer's) is due before this: ticks skip the

@@ -46,13 +46,12 @@ SenderKeyProvider::parse_members (const json & payload, ParsedRoster * parsed) c
 bool
 SenderKeyProvider::roster_justified (const std::string & committer, const ParsedRoster & next) const
 {
-  bool hosts = any_host_in_roster ();
-  if (!roster_.members.count (committer) || !eligible_committer (committer, hosts))
+  if (!roster_.members.count (committer) || !eligible_committer (committer))
     return false;
   /* Whoever commits instead of an eligible member with a smaller
    * fingerprint says that member is gone, and must remove it. */
   for (const auto & member : roster_.members)
-    if (member.first < committer && eligible_committer (member.first, hosts) && next.members.count (member.first))
+    if (member.first < committer && eligible_committer (member.first) && next.members.count (member.first))
       return false;
   if (next.next_index < roster_.next_index)
     return false;
@@ -148,7 +147,6 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
       revoked_.insert (fp);
     leaving_.erase (fp);
     silent_.erase (fp);
-    forget_committer ();
     revoke_requests_.erase (fp);
     if (peers_.count (fp)) {
       forget_peer_keys (peers_.at (fp), now);

@@ -248,18 +248,48 @@ converged (size_t n, const std::vector<Member *> & who)
   return true;
 }
 
-guint64
-stat_sum (const std::vector<Member *> & who, const char * field)
+/* The keymanager counters a leave is judged by, summed over members. */
+struct Counters {
+  static constexpr const char *kFields[] = {"messages-sent", "bytes-sent", "resyncs", "key-resends", "queue-overflows"};
+  guint64 value[5] = {};
+
+  guint64 messages () const { return value[0]; }
+  guint64 bytes () const { return value[1]; }
+  guint64 resyncs () const { return value[2]; }
+  guint64 key_resends () const { return value[3]; }
+  guint64 overflows () const { return value[4]; }
+
+  Counters operator- (const Counters & other) const
+  {
+    Counters d;
+    for (size_t i = 0; i < 5; i++)
+      d.value[i] = value[i] - other.value[i];
+    return d;
+  }
+  Counters & operator+= (const Counters & other)
+  {
+    for (size_t i = 0; i < 5; i++)
+      value[i] += other.value[i];
+    return *this;
+  }
+};
+
+/* One read of each member's stats. */
+Counters
+read_counters (const std::vector<Member *> & who)
 {
-  guint64 sum = 0;
+  Counters sum;
   for (Member *m : who) {
     GstStructure *stats = nullptr;
     g_object_get (m->keymanager, "stats", &stats, nullptr);
-    guint64 v = 0;
-    if (stats && gst_structure_get_uint64 (stats, field, &v))
-      sum += v;
-    if (stats)
-      gst_structure_free (stats);
+    if (!stats)
+      continue;
+    for (size_t i = 0; i < 5; i++) {
+      guint64 v = 0;
+      if (gst_structure_get_uint64 (stats, Counters::kFields[i], &v))
+        sum.value[i] += v;
+    }
+    gst_structure_free (stats);
   }
   return sum;
 }
@@ -268,10 +298,8 @@ struct LeaveResult {
   size_t members_before = 0;
   double max_ms = -1;
   double median_ms = -1;
-  guint64 messages = 0;
-  guint64 bytes = 0;
   double cpu_ms = -1;   /* the whole process's CPU time from the leave to the last rotation */
-  guint64 resyncs = 0, key_resends = 0, overflows = 0;   /* what a loaded room adds */
+  Counters sent;        /* by the remaining members meanwhile */
 };
 
 /* With SFRAME_BENCH_PERF_CTL=<fifo>, profiles only the leaves:
@@ -311,9 +339,7 @@ time_leave (std::vector<Member *> & present)
     std::lock_guard<std::mutex> guard (m->lock);
     before.push_back (m->rotations.size ());
   }
-  guint64 messages0 = stat_sum (present, "messages-sent"), bytes0 = stat_sum (present, "bytes-sent");
-  guint64 resyncs0 = stat_sum (present, "resyncs"), resends0 = stat_sum (present, "key-resends");
-  guint64 overflows0 = stat_sum (present, "queue-overflows");
+  Counters before_counters = read_counters (present);
   std::vector<double> times (present.size (), -1);
   perf_control ("enable");
   double cpu0 = process_cpu_ms ();
@@ -332,11 +358,7 @@ time_leave (std::vector<Member *> & present)
   }, 60);
   result.cpu_ms = process_cpu_ms () - cpu0;
   perf_control ("disable");
-  result.messages = stat_sum (present, "messages-sent") - messages0;
-  result.bytes = stat_sum (present, "bytes-sent") - bytes0;
-  result.resyncs = stat_sum (present, "resyncs") - resyncs0;
-  result.key_resends = stat_sum (present, "key-resends") - resends0;
-  result.overflows = stat_sum (present, "queue-overflows") - overflows0;
+  result.sent = read_counters (present) - before_counters;
   if (!all)
     return result;
   std::sort (times.begin (), times.end ());
@@ -524,23 +546,19 @@ run_size (int n, int rounds, const std::string & bus, const char * label, int ad
     std::this_thread::sleep_for (std::chrono::seconds (4));
   }
   std::vector<double> max_ms, median_ms, cpu_ms;
-  guint64 messages = 0, bytes = 0, resyncs = 0, resends = 0, overflows = 0;
+  Counters total;
   for (const auto & l : leaves) {
-    resyncs += l.resyncs;
-    resends += l.key_resends;
-    overflows += l.overflows;
     max_ms.push_back (l.max_ms);
-    cpu_ms.push_back (l.cpu_ms);
     median_ms.push_back (l.median_ms);
-    messages += l.messages;
-    bytes += l.bytes;
+    cpu_ms.push_back (l.cpu_ms);
+    total += l.sent;
   }
   size_t count = std::max<size_t> (leaves.size (), 1);
+  auto per_leave = [count] (guint64 v) { return static_cast<unsigned long long> (v / count); };
   std::printf ("| %s | %d | %.1f | %s | %s | %s | %llu | %llu | %llu / %llu / %llu | %s |\n", label, n, join_s,
       describe (max_ms).c_str (), describe (median_ms).c_str (), describe (cpu_ms).c_str (),
-      static_cast<unsigned long long> (messages / count), static_cast<unsigned long long> (bytes / count),
-      static_cast<unsigned long long> (resyncs / count), static_cast<unsigned long long> (resends / count),
-      static_cast<unsigned long long> (overflows / count),
+      per_leave (total.messages ()), per_leave (total.bytes ()), per_leave (total.resyncs ()),
+      per_leave (total.key_resends ()), per_leave (total.overflows ()),
       ((room.admission () ? "admit: " : "open room, start: ") + describe (admissions)).c_str ());
   std::fflush (stdout);
 }
