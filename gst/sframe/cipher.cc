@@ -29,12 +29,17 @@ AeadCache::insert (std::shared_ptr<KeyEntry> entry, Status * status)
     if (slot->entry == entry)
       return slot.get ();
   }
+  const KeyMaterial *material = entry->material ();
+  if (!material) {
+    *status = Status::crypto_error;
+    return nullptr;
+  }
   std::unique_ptr<Aead> aead;
-  *status = Aead::create (*entry->material ().suite, entry->material ().key.view (), &aead);
+  *status = Aead::create (*material->suite, material->key.view (), &aead);
   if (*status != Status::ok)
     return nullptr;
   uint64_t key_id = entry->key_id ();
-  slots_.push_back (std::make_unique<Slot> (Slot {key_id, std::move (entry), std::move (aead)}));
+  slots_.push_back (std::make_unique<Slot> (Slot {key_id, std::move (entry), material, std::move (aead)}));
   return slots_.back ().get ();
 }
 
@@ -95,7 +100,7 @@ Encryptor::encrypt (const uint64_t * key_id, ByteView metadata, ByteView plainte
 
   size_t header_len = encode_header (header, out.data);
   uint8_t nonce[kNonceSize];
-  make_nonce (slot->entry->material (), header.counter, nonce);
+  make_nonce (*slot->material, header.counter, nonce);
   s = slot->aead->seal (nonce, {{out.data, header_len}, metadata}, plaintext, out.data + header_len);
   if (s != Status::ok)
     return s;
@@ -125,7 +130,7 @@ Decryptor::decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
     return Status::buffer_too_small;
 
   uint8_t nonce[kNonceSize];
-  make_nonce (slot->entry->material (), header->counter, nonce);
+  make_nonce (*slot->material, header->counter, nonce);
   s = slot->aead->open (nonce, {ciphertext.sub (0, header_len), metadata}, body, out.data);
   if (s != Status::ok)
     return s;

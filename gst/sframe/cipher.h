@@ -27,6 +27,7 @@ public:
   struct Slot {
     uint64_t key_id;  /* entry->key_id (), kept here for the per-frame scan */
     std::shared_ptr<KeyEntry> entry;
+    const KeyMaterial *material;   /* entry->material (), derived when the slot was built */
     std::unique_ptr<Aead> aead;
   };
 

@@ -38,6 +38,7 @@ struct Timing {
   int64_t heartbeat_ms = 1000;      /* liveness pings to the committer, and its beats */
   int64_t liveness_ms = 5000;       /* silent this long = gone */
   int64_t resend_ms = 1000;         /* retry an unanswered hello, sync or key */
+  int64_t ack_delay_ms = 50;        /* hold a rotation's acks this long for the rest of its keys */
 };
 
 struct Config {

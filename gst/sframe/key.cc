@@ -71,9 +71,24 @@ ratchet_base_key (CipherSuite suite, ByteView base_key, SecureBytes * out)
       {reinterpret_cast<const uint8_t *> (kLabel), sizeof kLabel - 1}, params->hash_size, out);
 }
 
-KeyEntry::KeyEntry (KeyMaterial material, uint64_t first_counter)
-  : material_ (std::move (material)), next_counter_ (first_counter)
+KeyEntry::KeyEntry (CipherSuite suite, uint64_t key_id, ByteView base_key, uint64_t first_counter)
+  : key_id_ (key_id), suite_ (suite), base_key_ (base_key), next_counter_ (first_counter)
 {
+}
+
+const KeyMaterial *
+KeyEntry::material () const
+{
+  std::call_once (derived_, [this] {
+    material_ok_ = derive_key_material (suite_, key_id_, base_key_.view (), &material_) == Status::ok;
+  });
+  return material_ok_ ? &material_ : nullptr;
+}
+
+bool
+KeyEntry::same_key (CipherSuite suite, ByteView base_key) const
+{
+  return suite == suite_ && base_key_.equals (base_key);
 }
 
 Status

@@ -10,6 +10,7 @@
 #include <gst/sframe/status.h>
 
 #include <atomic>
+#include <mutex>
 
 namespace sframe {
 
@@ -28,14 +29,24 @@ GST_SFRAME_API Status derive_key_material (CipherSuite suite, uint64_t key_id,
  * "SFrame 1.0 Ratchet", Nh). */
 GST_SFRAME_API Status ratchet_base_key (CipherSuite suite, ByteView base_key, SecureBytes * out);
 
-/* One installed key. Immutable material plus the two pieces of mutable
- * state that every user of the key must share. Thread-safe. */
+/* One installed key. Its material plus the two pieces of mutable state
+ * that every user of the key must share. Thread-safe.
+ *
+ * The material is derived on first use, not at install: a room of N
+ * installs N - 1 keys per member at every rotation, and most of them (those
+ * of members not sending, or not received here) never encrypt or decrypt
+ * a frame. */
 class GST_SFRAME_API KeyEntry {
 public:
-  KeyEntry (KeyMaterial material, uint64_t first_counter);
+  /* `suite` must be supported and `base_key` non-empty (KeyRing checks). */
+  KeyEntry (CipherSuite suite, uint64_t key_id, ByteView base_key, uint64_t first_counter);
 
-  uint64_t key_id () const { return material_.key_id; }
-  const KeyMaterial & material () const { return material_; }
+  uint64_t key_id () const { return key_id_; }
+  /* Derived once, on the first call from any thread; nullptr if the
+   * derivation failed (OpenSSL out of memory). */
+  const KeyMaterial *material () const;
+  /* Same suite and base key (the key id is the ring's to compare). */
+  bool same_key (CipherSuite suite, ByteView base_key) const;
 
   /* Reserves a counter that no other caller will ever get for this key. */
   Status reserve_counter (uint64_t * counter);
@@ -44,7 +55,12 @@ public:
   bool accept_counter (uint64_t counter);
 
 private:
-  const KeyMaterial material_;
+  const uint64_t key_id_;
+  const CipherSuite suite_;
+  const SecureBytes base_key_;
+  mutable std::once_flag derived_;
+  mutable KeyMaterial material_;
+  mutable bool material_ok_ = false;
   std::atomic<uint64_t> next_counter_;
   /* Guards window_. A flag, not a std::mutex: the section is a few dozen
    * instructions on every frame, and contended only by two streams of one

@@ -2,26 +2,19 @@
 
 namespace sframe {
 
-static bool
-same_material (const KeyMaterial & a, const KeyMaterial & b)
-{
-  return a.suite == b.suite && a.key_id == b.key_id && a.key.equals (b.key.view ()) &&
-      a.salt.equals (b.salt.view ());
-}
-
 Status
 KeyRing::add_key (CipherSuite suite, uint64_t key_id, ByteView base_key, uint64_t first_counter)
 {
-  KeyMaterial material;
-  Status s = derive_key_material (suite, key_id, base_key, &material);
-  if (s != Status::ok)
-    return s;
+  if (!suite_params (suite))
+    return Status::unsupported_suite;
+  if (base_key.empty ())
+    return Status::invalid_key;
 
   std::lock_guard<std::mutex> lock (lock_);
   auto it = keys_.find (key_id);
-  if (it != keys_.end () && same_material (it->second->material (), material))
+  if (it != keys_.end () && it->second->same_key (suite, base_key))
     return Status::ok;
-  auto entry = std::make_shared<KeyEntry> (std::move (material), first_counter);
+  auto entry = std::make_shared<KeyEntry> (suite, key_id, base_key, first_counter);
   if (sender_ && sender_->key_id () == key_id)
     sender_ = entry;
   keys_[key_id] = std::move (entry);

@@ -200,11 +200,16 @@ make_channel (const ChannelHeader & header, ByteView ciphertext)
 std::vector<uint8_t>
 channel_aad (const std::string & room, const ChannelHeader & header)
 {
-  /* Fixed-width fields after the room, so the encoding is unambiguous. */
-  std::string aad = "gst-sframe/1 channel";
-  aad.push_back ('\0');
-  aad += header.from + header.to + u64_hex (header.id) + u64_hex (header.n) + room;
-  return to_bytes (aad);
+  /* Fixed-width fields before the room, so the encoding is unambiguous.
+   * Built in one buffer: this runs twice per channel message. */
+  static const char kLabel[] = "gst-sframe/1 channel";
+  std::string id = u64_hex (header.id), n = u64_hex (header.n);
+  std::vector<uint8_t> aad;
+  aad.reserve (sizeof kLabel + header.from.size () + header.to.size () + id.size () + n.size () + room.size ());
+  aad.insert (aad.end (), kLabel, kLabel + sizeof kLabel);   /* with its NUL */
+  for (const std::string * part : std::initializer_list<const std::string *> { &header.from, &header.to, &id, &n, &room })
+    aad.insert (aad.end (), part->begin (), part->end ());
+  return aad;
 }
 
 SecureBytes
@@ -229,6 +234,14 @@ encode_channel_message (const ChannelMessage & message)
       break;
     case ChannelMessage::Type::ping:
       put_be (message.epoch, 8, &head);
+      break;
+    case ChannelMessage::Type::held:
+      if (message.held.size () > kMaxHeldKeys)
+        return SecureBytes ();
+      put_be (message.epoch, 8, &head);
+      put_be (message.held.size (), 2, &head);
+      for (uint64_t key_id : message.held)
+        put_be (key_id, 8, &head);
       break;
   }
   SecureBytes out (head.size () + secret.size);
@@ -269,6 +282,20 @@ decode_channel_message (ByteView plaintext, ChannelMessage * message)
         message->epoch = get_be (p + 1, 8);
       message->secret = ByteView ();
       return true;
+    case static_cast<uint8_t> (ChannelMessage::Type::held): {
+      if (plaintext.size < 11)
+        return false;
+      size_t count = get_be (p + 9, 2);
+      if (count > kMaxHeldKeys || plaintext.size != 11 + 8 * count)
+        return false;
+      message->type = ChannelMessage::Type::held;
+      message->epoch = get_be (p + 1, 8);
+      message->held.resize (count);
+      for (size_t i = 0; i < count; i++)
+        message->held[i] = get_be (p + 11 + 8 * i, 8);
+      message->secret = ByteView ();
+      return true;
+    }
     default:
       return false;
   }

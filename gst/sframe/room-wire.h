@@ -46,19 +46,24 @@ GST_SFRAME_API std::vector<uint8_t> channel_aad (const std::string & room, const
  *   key   0x01 | epoch (8) | gen (4) | kid (8) | reason length (1) | reason | key bytes
  *   ack   0x02 | kid (8)
  *   ping  0x03 | epoch (8)
- * integers big-endian. The key bytes come last and never pass through
+ *   held  0x04 | epoch (8) | count (2) | count x kid (8)
+ * integers big-endian. `held` is a member's report to the committer of
+ * the fresh keys it now holds (acks of a whole rotation in one message,
+ * docs/key-protocol.md); at most kMaxHeldKeys key ids. The key bytes come last and never pass through
  * anything but SecureBytes, so every copy of them is wiped. */
 struct ChannelMessage {
-  enum class Type : uint8_t { key = 1, ack = 2, ping = 3 };
+  enum class Type : uint8_t { key = 1, ack = 2, ping = 3, held = 4 };
   Type type = Type::ping;
-  uint64_t epoch = 0;        /* key, ping */
+  uint64_t epoch = 0;        /* key, ping, held */
   uint32_t generation = 0;   /* key */
   uint64_t key_id = 0;       /* key, ack */
   std::string reason;        /* key: join, leave, ... (at most 255 bytes) */
   ByteView secret;           /* key: the key bytes, inside the decoded plaintext */
+  std::vector<uint64_t> held;   /* held: key ids */
 };
+constexpr size_t kMaxHeldKeys = 4096;
 GST_SFRAME_API SecureBytes encode_channel_message (const ChannelMessage & message);
-/* False for anything that is not exactly one of the three forms. */
+/* False for anything that is not exactly one of the four forms. */
 GST_SFRAME_API bool decode_channel_message (ByteView plaintext, ChannelMessage * message);
 
 struct Envelope {

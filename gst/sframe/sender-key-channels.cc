@@ -179,6 +179,8 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
     on_key (from, message, now);
   else if (message.type == wire::ChannelMessage::Type::ack)
     on_ack (from, message, now);
+  else if (message.type == wire::ChannelMessage::Type::held)
+    on_held (from, message, now);
 }
 
 }  // namespace room

@@ -107,6 +107,10 @@ void
 SenderKeyProvider::send_to_all_members (const OwnKey & key, const char * reason, const Now & now)
 {
   awaiting_ack_.clear ();
+  /* The receivers ack these through the committer (sender-key-acks.cc). */
+  std::string why = reason;
+  own_key_tallied_ = (why == "leave" || why == "revoke") && !expected_committer ().empty ();
+  committer_answered_ = false;
   for (const auto & member : roster_.members) {
     if (member.first == self_fp_ || !may_subscribe (peers_.at (member.first).info))
       continue;
@@ -147,6 +151,7 @@ SenderKeyProvider::ratchet_own_key (const std::set<std::string> & joined, const 
   out_->set_sender_key (own_.key_id);
   stats_.rotations++;
   out_->key_rotated (own_.key_id, "join");
+  own_key_tallied_ = false;   /* joiners ack directly */
   for (const auto & fp : joined) {
     if (fp == self_fp_ || !peers_.count (fp) || !may_subscribe (peers_.at (fp).info))
       continue;
@@ -203,14 +208,24 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
     if (from.has_key && from.current.key_id != key_id)
       retire_key (from, from.current.key_id, now, config_.timing.switch_timeout_ms);
     from.has_key = true;
+    from.current.epoch = message.epoch;
     from.current.generation = static_cast<uint32_t> (generation);
     from.current.key_id = key_id;
     from.current.key = SecureBytes (secret);
     from.retiring.erase (key_id);
     out_->install_key (key_id, from.current.key);
   }
+  if (!known && ack_through_committer (message)) {
+    defer_ack (from, message, now);
+    return;
+  }
   /* A repeat means our ack is late or was lost, perhaps with our
-   * channel: re-open it on the first repeat, then on every second. */
+   * channel: re-open it on the first repeat, then on every second. A
+   * repeat is always acked here and now, not through the committer: the
+   * sender is recovering a loss, and must learn exactly who has the key. */
+  auto deferred = deferred_acks_.find (from.info.fingerprint);
+  if (deferred != deferred_acks_.end () && deferred->second == key_id)
+    deferred_acks_.erase (deferred);
   send_channel (from, ack, known && from.repeated_keys % 2 == 1);
 }
 
@@ -304,6 +319,20 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
     next_key_resend_ms_ = last_ack_ms_ + config_.timing.resend_ms;
     return;
   }
+  if (awaits_committer (now)) {
+    next_key_resend_ms_ = key_sent_ms_ + 2 * config_.timing.resend_ms;
+    return;
+  }
+  int64_t settle = config_.timing.resend_ms / 2;
+  if (!awaiting_fresh_.empty () && now.ms - last_fresh_key_ms_ < settle) {
+    /* The same for a rotation's keys, whose acks come later, through the
+     * committer: while other members' fresh keys still reach us, the room
+     * is working through the rotation. This stops by itself once every
+     * key arrived or the rest was lost, so a lossy bus still gets its
+     * resends, half a resend period later. */
+    next_key_resend_ms_ = last_fresh_key_ms_ + settle;
+    return;
+  }
   /* On a channel the peer has shown it reads (it acked a key sent on it),
    * a missing ack is far more often late (a busy room) than lost: resend
    * on that channel, backing off, and open a fresh one only every fourth
@@ -376,6 +405,12 @@ SenderKeyProvider::drop_all_keys ()
   pending_own_ = OwnKey ();
   own_retiring_.clear ();
   awaiting_ack_.clear ();
+  deferred_acks_.clear ();
+  awaiting_fresh_.clear ();
+  report_due_ms_ = INT64_MAX;
+  tallies_.clear ();
+  unannounced_.clear ();
+  acked_due_ms_ = INT64_MAX;
 }
 
 }  // namespace room

@@ -253,6 +253,8 @@ SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
     on_sync (*peer, payload, now);
   else if (type == "beat")
     on_beat (*peer, payload, now);
+  else if (type == "acked")
+    on_acked (*peer, payload, now);
   else
     stats_.messages_rejected++;
 }
@@ -420,7 +422,9 @@ SenderKeyProvider::roster_members_changed ()
 {
   forget_committer ();
   hosts_in_roster_ = false;
+  members_by_index_.clear ();
   for (const auto & member : roster_.members) {
+    members_by_index_[member.second] = member.first;
     const MemberInfo *info = info_of (member.first);
     if (info && info->role == token::Role::host)
       hosts_in_roster_ = true;

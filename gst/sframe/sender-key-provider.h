@@ -41,6 +41,7 @@ struct InChannel {
 
 /* A sender key of a peer, installed in the key store. */
 struct ReceivedKey {
+  uint64_t epoch = 0;        /* the roster epoch it was sent for */
   uint32_t generation = 0;
   uint64_t key_id = 0;
   SecureBytes key;
@@ -69,6 +70,13 @@ struct Peer {
   ReceivedKey current;                 /* newest key we hold from it */
   uint32_t repeated_keys = 0;          /* repeats of `current` since it came */
   std::map<uint64_t, int64_t> retiring;   /* key id -> erase at (ms) */
+};
+
+/* The committer's tally of `held` reports: who holds a fresh key. */
+struct HeldTally {
+  uint64_t epoch = 0;
+  std::set<uint32_t> holders;          /* roster indexes */
+  bool announced = false;
 };
 
 struct Roster {
@@ -211,6 +219,24 @@ private:
   int64_t next_key_deadline () const;
   void drop_all_keys ();
 
+  /* sender-key-acks.cc: a rotation's acks, through the committer */
+  bool ack_through_committer (const wire::ChannelMessage & key) const;
+  void defer_ack (Peer & from, const wire::ChannelMessage & key, const Now & now);
+  void expect_fresh_keys (const Now & now);
+  void send_held_report (const Now & now);
+  void on_held (Peer & from, const wire::ChannelMessage & message, const Now & now);
+  void note_held (uint32_t holder, uint64_t epoch, const std::vector<uint64_t> & key_ids, const Now & now);
+  bool held_by_everyone (uint64_t key_id, const HeldTally & tally) const;
+  void send_acked (const Now & now, bool with_missing);
+  json missing_holders () const;
+  void narrow_awaited (const json & missing, const Now & now);
+  bool awaits_committer (const Now & now) const;
+  void on_acked (Peer & from, const json & payload, const Now & now);
+  void everyone_holds (uint64_t key_id, const Now & now);
+  void prune_tallies ();
+  void tick_acks (const Now & now);
+  int64_t next_ack_deadline () const;
+
   Config config_;
   KeyProviderOutputs *out_;
   token::Claims self_claims_;
@@ -259,6 +285,24 @@ private:
   int64_t last_ack_ms_ = 0;            /* the last new ack for it */
   int64_t last_ack_round_ms_ = 0;      /* send -> last ack, of the last key acked without resends */
   std::map<uint64_t, int64_t> own_retiring_;
+
+  /* Acks of a rotation's fresh keys, held back and reported in one `held`
+   * message to the committer, which tells everyone in one signed `acked`
+   * which keys every member holds (docs/key-protocol.md). */
+  std::map<std::string, uint64_t> deferred_acks_;   /* sender -> key id */
+  std::set<std::string> awaiting_fresh_;   /* senders whose fresh key of this rotation we lack */
+  uint64_t fresh_epoch_ = 0;              /* the removal we expect fresh keys for */
+  int64_t report_due_ms_ = INT64_MAX;
+  int64_t last_fresh_key_ms_ = -1;         /* a fresh key of this rotation arrived */
+  std::map<uint64_t, HeldTally> tallies_;   /* committer: by key id */
+  std::vector<uint64_t> unannounced_;      /* committer: held by everyone, not yet said */
+  int64_t acked_due_ms_ = INT64_MAX;
+  uint64_t tally_epoch_ = 0;               /* committer: the rotation being tallied */
+  int64_t missing_due_ms_ = INT64_MAX;     /* committer: next `acked` with who lacks what */
+  uint32_t missing_sent_ = 0;              /* ... of this rotation */
+  bool own_key_tallied_ = false;           /* our key awaits the committer's `acked` */
+  bool committer_answered_ = false;        /* ... and it said something of it */
+  std::map<uint32_t, std::string> members_by_index_;   /* the roster, by index */
   /* No retired key (ours or a peer's) is due before this: ticks skip the
    * scan over every peer until then. May be early, never late. */
   int64_t next_retire_ms_ = INT64_MAX;

@@ -168,6 +168,7 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   report_roster ();
   if (!removed.empty ()) {
     make_own_key (next.change == "revoke" ? "revoke" : "leave", now);
+    expect_fresh_keys (now);
   } else if (!joined.empty ()) {
     ratchet_peer_keys (joined, now);
     ratchet_own_key (joined, now);
@@ -502,14 +503,16 @@ int64_t
 SenderKeyProvider::tick (const Now & now)
 {
   tick_membership (now);
-  if (phase_ == Phase::member)
+  if (phase_ == Phase::member) {
     tick_keys (now);
+    tick_acks (now);
+  }
   int64_t next = now.ms + config_.timing.heartbeat_ms;
   if (phase_ == Phase::joining) {
     next = std::min (next, next_hello_ms_);
     next = std::min (next, joined_ms_ + creation_wait_ms ());
   } else if (phase_ == Phase::member) {
-    next = std::min ({ next, next_heartbeat_ms_, next_key_deadline () });
+    next = std::min ({ next, next_heartbeat_ms_, next_key_deadline (), next_ack_deadline () });
     if (pending_roster_)
       next = std::min (next, pending_roster_ms_ + config_.timing.resend_ms);
   }

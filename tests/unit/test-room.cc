@@ -114,6 +114,37 @@ TEST (Wire, ChannelMessagesRoundTripAndRefuseMalformedOnes)
   EXPECT_FALSE (wire::decode_channel_message ({longer.data (), longer.size ()}, &out));
 }
 
+TEST (Wire, HeldReportsRoundTripAndRefuseMalformedOnes)
+{
+  wire::ChannelMessage held;
+  held.type = wire::ChannelMessage::Type::held;
+  held.epoch = 12;
+  held.held = { 0x0105, 0x0203, 0xffffffffffffff01ull };
+  sframe::SecureBytes bytes = wire::encode_channel_message (held);
+  ASSERT_EQ (bytes.size (), 1u + 8 + 2 + 3 * 8);
+  wire::ChannelMessage out;
+  ASSERT_TRUE (wire::decode_channel_message (bytes.view (), &out));
+  EXPECT_EQ (out.type, wire::ChannelMessage::Type::held);
+  EXPECT_EQ (out.epoch, 12u);
+  EXPECT_EQ (out.held, held.held);
+  /* A count that does not match the length, either way: refused. */
+  for (size_t n = 0; n < bytes.size (); n++)
+    EXPECT_FALSE (wire::decode_channel_message ({bytes.data (), n}, &out)) << n;
+  std::vector<uint8_t> longer (bytes.data (), bytes.data () + bytes.size ());
+  longer.push_back (0);
+  EXPECT_FALSE (wire::decode_channel_message ({longer.data (), longer.size ()}, &out));
+  /* An empty report is well formed; more ids than a report may carry are not. */
+  held.held.clear ();
+  bytes = wire::encode_channel_message (held);
+  ASSERT_TRUE (wire::decode_channel_message (bytes.view (), &out));
+  EXPECT_TRUE (out.held.empty ());
+  held.held.assign (wire::kMaxHeldKeys + 1, 1);
+  EXPECT_TRUE (wire::encode_channel_message (held).empty ());
+  std::vector<uint8_t> huge { 0x04, 0, 0, 0, 0, 0, 0, 0, 12, 0xff, 0xff };
+  huge.resize (11 + 8 * 0xffff);
+  EXPECT_FALSE (wire::decode_channel_message ({huge.data (), huge.size ()}, &out));
+}
+
 TEST (Channel, ExplicitSequenceMatchesTheHpkeContextSequence)
 {
   hpke::KeyPair recipient;

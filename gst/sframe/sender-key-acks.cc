@@ -1,0 +1,330 @@
+/* A rotation's acks, through the committer (docs/key-protocol.md, "Acks of
+ * a rotation"). After a leave or revoke every remaining sender sends a
+ * fresh key to every other member: N (N - 1) keys. Acking each one back
+ * to its sender would double that. Instead a member holds its acks until
+ * it has the fresh key of every sender (or ack_delay_ms passed), and
+ * reports them to the committer in one `held` channel message; the
+ * committer tallies the reports and tells the room, in one signed `acked`
+ * message, which keys every member holds. Senders switch on it as on the
+ * last ack. When keys are still missing somewhere, the committer's
+ * `acked` also says who lacks which key, so that a sender resends to them
+ * only, not to the whole room. Anything that does not fit this path (a repeated
+ * key, a key of a join or a sync, no committer) is acked directly, as before,
+ * so loss recovery stays per pair: a resent key is always acked at once.
+ *
+ * What the committer can do with this: claim a key is held when it is
+ * not, so that senders switch early and some member misses frames for up
+ * to the grace period. The committer is a member already trusted to order
+ * the roster; the bus cannot forge `held` (sealed pairwise) or `acked`
+ * (signed by the committer). */
+#include <gst/sframe/sender-key-provider.h>
+
+#include <algorithm>
+
+namespace sframe {
+namespace room {
+
+namespace {
+
+/* The committer announces completed keys at most this many ack delays
+ * after the first one, or at once when every sender's key is complete:
+ * each `acked` costs every member a signature check. */
+constexpr int64_t kAckedDelayFactor = 2;
+/* Tallies kept per member of the roster (a few rotations' worth). */
+constexpr size_t kTalliesPerMember = 4;
+/* `acked` messages naming who lacks what, per rotation: the first half a
+ * resend period after the first report, then one every resend period. */
+constexpr uint32_t kMaxMissingAnnouncements = 4;
+
+} // namespace
+
+/* Only the fresh keys of a removal are acked through the committer. */
+bool
+SenderKeyProvider::ack_through_committer (const wire::ChannelMessage & key) const
+{
+  if (key.reason != "leave" && key.reason != "revoke")
+    return false;
+  if (key.epoch < roster_.epoch)
+    return false;
+  const std::string & committer = expected_committer ();
+  if (committer.empty ())
+    return false;
+  if (committer == self_fp_)
+    return true;
+  auto peer = peers_.find (committer);
+  return peer != peers_.end () && !peer->second.gone;
+}
+
+void
+SenderKeyProvider::defer_ack (Peer & from, const wire::ChannelMessage & key, const Now & now)
+{
+  deferred_acks_[from.info.fingerprint] = key.key_id;
+  last_fresh_key_ms_ = now.ms;
+  if (key.epoch >= fresh_epoch_)
+    awaiting_fresh_.erase (from.info.fingerprint);
+  report_due_ms_ = std::min (report_due_ms_, now.ms + config_.timing.ack_delay_ms);
+  if (awaiting_fresh_.empty () && key.epoch == fresh_epoch_)
+    send_held_report (now);
+}
+
+/* A removal was applied: every remaining sender will send a fresh key. */
+void
+SenderKeyProvider::expect_fresh_keys (const Now & now)
+{
+  fresh_epoch_ = roster_.epoch;
+  awaiting_fresh_.clear ();
+  for (auto it = tallies_.begin (); it != tallies_.end ();)
+    it = it->second.epoch + 1 < roster_.epoch ? tallies_.erase (it) : std::next (it);
+  if (!may_subscribe (self_info_))
+    return;
+  for (const auto & member : roster_.members) {
+    if (member.first == self_fp_)
+      continue;
+    const Peer & peer = peers_.at (member.first);
+    if (may_publish (peer.info) && !(peer.has_key && peer.current.epoch >= fresh_epoch_))
+      awaiting_fresh_.insert (member.first);
+  }
+  /* Keys that came before the roster: report them if they were all. */
+  if (awaiting_fresh_.empty () && !deferred_acks_.empty ())
+    send_held_report (now);
+}
+
+void
+SenderKeyProvider::send_held_report (const Now & now)
+{
+  report_due_ms_ = INT64_MAX;
+  if (deferred_acks_.empty ())
+    return;
+  wire::ChannelMessage held;
+  held.type = wire::ChannelMessage::Type::held;
+  held.epoch = roster_.epoch;
+  for (const auto & ack : deferred_acks_)
+    held.held.push_back (ack.second);
+  deferred_acks_.clear ();
+  const std::string & committer = expected_committer ();
+  if (committer == self_fp_) {
+    note_held (own_index (), held.epoch, held.held, now);
+    return;
+  }
+  auto peer = peers_.find (committer);
+  if (peer == peers_.end () || peer->second.gone)
+    return; /* the senders resend, and those keys are acked directly */
+  send_channel (peer->second, held, false);
+}
+
+void
+SenderKeyProvider::on_held (Peer & from, const wire::ChannelMessage & message, const Now & now)
+{
+  auto member = roster_.members.find (from.info.fingerprint);
+  if (!am_committer () || member == roster_.members.end () || !may_subscribe (from.info) ||
+      message.epoch + 1 < roster_.epoch) {
+    stats_.messages_rejected++;
+    return;
+  }
+  note_held (member->second, message.epoch, message.held, now);
+}
+
+void
+SenderKeyProvider::note_held (uint32_t holder, uint64_t epoch, const std::vector<uint64_t> & key_ids, const Now & now)
+{
+  if (epoch > tally_epoch_ || missing_due_ms_ == INT64_MAX) {
+    if (epoch > tally_epoch_)
+      missing_sent_ = 0;
+    tally_epoch_ = std::max (tally_epoch_, epoch);
+    if (missing_sent_ < kMaxMissingAnnouncements)
+      missing_due_ms_ = std::min (missing_due_ms_, now.ms + config_.timing.resend_ms / 2);
+  }
+  for (uint64_t key_id : key_ids) {
+    /* A key of a member of this roster, not the holder's own. */
+    uint32_t sender = static_cast<uint32_t> (key_id >> 8);
+    if (sender == holder || !members_by_index_.count (sender))
+      continue;
+    HeldTally & tally = tallies_[key_id];
+    tally.epoch = std::max (tally.epoch, epoch);
+    tally.holders.insert (holder);
+    if (!tally.announced && held_by_everyone (key_id, tally)) {
+      tally.announced = true;
+      unannounced_.push_back (key_id);
+      acked_due_ms_ = std::min (acked_due_ms_, now.ms + kAckedDelayFactor * config_.timing.ack_delay_ms);
+    }
+  }
+  prune_tallies ();
+  /* Every sender's key of this rotation is complete: say so now. */
+  size_t senders = 0, complete = 0;
+  for (const auto & member : roster_.members) {
+    const MemberInfo * info = info_of (member.first);
+    senders += info && may_publish (*info) ? 1 : 0;
+  }
+  for (const auto & tally : tallies_)
+    complete += tally.second.announced && tally.second.epoch >= roster_.epoch ? 1 : 0;
+  if (!unannounced_.empty () && complete >= senders)
+    send_acked (now, false);
+}
+
+/* Every other member that may subscribe reported holding it. */
+bool
+SenderKeyProvider::held_by_everyone (uint64_t key_id, const HeldTally & tally) const
+{
+  uint32_t sender = static_cast<uint32_t> (key_id >> 8);
+  for (const auto & member : roster_.members) {
+    const MemberInfo * info = info_of (member.first);
+    if (member.second == sender || !info || !may_subscribe (*info))
+      continue;
+    if (!tally.holders.count (member.second))
+      return false;
+  }
+  return true;
+}
+
+void
+SenderKeyProvider::send_acked (const Now & now, bool with_missing)
+{
+  acked_due_ms_ = INT64_MAX;
+  json missing = with_missing ? missing_holders () : json::array ();
+  if (unannounced_.empty () && missing.empty ())
+    return;
+  json keys = json::array ();
+  for (uint64_t key_id : unannounced_)
+    keys.push_back (wire::u64_hex (key_id));
+  json acked = base_payload ("acked");
+  acked["epoch"] = roster_.epoch;
+  acked["keys"] = keys;
+  acked["missing"] = missing;
+  send_signed (subject_all_, acked);
+  for (uint64_t key_id : unannounced_)
+    everyone_holds (key_id, now);
+  unannounced_.clear ();
+  narrow_awaited (missing, now);
+}
+
+/* [[key id, [index, ...]], ...]: for each key of this rotation not yet
+ * held by everyone, the members that have not reported it. */
+json
+SenderKeyProvider::missing_holders () const
+{
+  json missing = json::array ();
+  for (const auto & entry : tallies_) {
+    const HeldTally & tally = entry.second;
+    uint32_t sender = static_cast<uint32_t> (entry.first >> 8);
+    if (tally.announced || tally.epoch < tally_epoch_ || !members_by_index_.count (sender))
+      continue;
+    json who = json::array ();
+    for (const auto & member : roster_.members) {
+      const MemberInfo * info = info_of (member.first);
+      if (member.second != sender && info && may_subscribe (*info) && !tally.holders.count (member.second))
+        who.push_back (member.second);
+    }
+    if (!who.empty ())
+      missing.push_back ({ wire::u64_hex (entry.first), who });
+  }
+  return missing;
+}
+
+void
+SenderKeyProvider::on_acked (Peer & from, const json & payload, const Now & now)
+{
+  auto keys = payload.find ("keys");
+  auto missing = payload.find ("missing");
+  if (phase_ != Phase::member || from.info.fingerprint != expected_committer () || keys == payload.end () ||
+      !keys->is_array () || keys->size () > wire::kMaxHeldKeys || missing == payload.end () || !missing->is_array () ||
+      missing->size () > wire::kMaxHeldKeys) {
+    stats_.messages_rejected++;
+    return;
+  }
+  for (const auto & item : *keys) {
+    uint64_t key_id = 0;
+    if (item.is_string () && wire::parse_u64_hex (item.get<std::string> (), &key_id))
+      everyone_holds (key_id, now);
+  }
+  narrow_awaited (*missing, now);
+}
+
+/* The committer says who still lacks our key: everyone else has it, so
+ * a resend goes to those only. */
+void
+SenderKeyProvider::narrow_awaited (const json & missing, const Now & now)
+{
+  const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
+  if (!key.valid || awaiting_ack_.empty ())
+    return;
+  for (const auto & entry : missing) {
+    uint64_t key_id = 0;
+    if (!entry.is_array () || entry.size () != 2 || !entry[0].is_string () || !entry[1].is_array () ||
+        !wire::parse_u64_hex (entry[0].get<std::string> (), &key_id) || key_id != key.key_id)
+      continue;
+    std::set<std::string> lacking;
+    for (const auto & index : entry[1]) {
+      auto member =
+          index.is_number_unsigned () ? members_by_index_.find (index.get<uint32_t> ()) : members_by_index_.end ();
+      if (member != members_by_index_.end () && awaiting_ack_.count (member->second))
+        lacking.insert (member->second);
+    }
+    awaiting_ack_.swap (lacking);
+    committer_answered_ = true;
+    if (awaiting_ack_.empty () && pending_own_.valid)
+      switch_own_key (now);
+  }
+}
+
+/* Our fresh key's acks come through the committer, which has not said
+ * anything of it yet: a resend to the whole room now would most likely
+ * repeat what is merely late. */
+bool
+SenderKeyProvider::awaits_committer (const Now & now) const
+{
+  return own_key_tallied_ && !committer_answered_ && now.ms < key_sent_ms_ + 2 * config_.timing.resend_ms;
+}
+
+/* As if every awaited member had acked `key_id`. */
+void
+SenderKeyProvider::everyone_holds (uint64_t key_id, const Now & now)
+{
+  bool pending = pending_own_.valid && pending_own_.key_id == key_id;
+  if (!pending && !(own_.valid && own_.key_id == key_id))
+    return;
+  for (const auto & fp : awaiting_ack_) {
+    auto peer = peers_.find (fp);
+    if (peer != peers_.end () && peer->second.out && peer->second.out->last_key_id == key_id)
+      peer->second.out->confirmed = true;
+  }
+  if (!awaiting_ack_.empty () && key_resends_ == 0)
+    last_ack_round_ms_ = now.ms - key_sent_ms_;
+  awaiting_ack_.clear ();
+  if (pending)
+    switch_own_key (now);
+}
+
+/* Bounded: a member's reports can name any key id of any member. */
+void
+SenderKeyProvider::prune_tallies ()
+{
+  size_t limit = kTalliesPerMember * std::max<size_t> (roster_.members.size (), 1);
+  while (tallies_.size () > limit) {
+    auto oldest = std::min_element (tallies_.begin (), tallies_.end (),
+        [] (const auto & a, const auto & b) { return a.second.epoch < b.second.epoch; });
+    tallies_.erase (oldest);
+  }
+}
+
+void
+SenderKeyProvider::tick_acks (const Now & now)
+{
+  if (now.ms >= report_due_ms_)
+    send_held_report (now);
+  if (now.ms >= missing_due_ms_) {
+    missing_sent_++;
+    missing_due_ms_ = missing_sent_ < kMaxMissingAnnouncements ? now.ms + config_.timing.resend_ms : INT64_MAX;
+    send_acked (now, am_committer ());
+  } else if (now.ms >= acked_due_ms_) {
+    send_acked (now, false);
+  }
+}
+
+int64_t
+SenderKeyProvider::next_ack_deadline () const
+{
+  return std::min ({ report_due_ms_, acked_due_ms_, missing_due_ms_ });
+}
+
+} // namespace room
+} // namespace sframe
