@@ -32,8 +32,9 @@ namespace {
 constexpr int64_t kAckedDelayFactor = 2;
 /* Tallies kept per member of the roster (a few rotations' worth). */
 constexpr size_t kTalliesPerMember = 4;
-/* `acked` messages naming who lacks what, per rotation: the first half a
- * resend period after the first report, then one every resend period. */
+/* `acked` messages naming who lacks what, per rotation: the first once
+ * reports have stopped for half a resend period, then one every resend
+ * period while keys are still missing. */
 constexpr uint32_t kMaxMissingAnnouncements = 4;
 
 } // namespace
@@ -127,13 +128,15 @@ SenderKeyProvider::on_held (Peer & from, const wire::ChannelMessage & message, c
 void
 SenderKeyProvider::note_held (uint32_t holder, uint64_t epoch, const std::vector<uint64_t> & key_ids, const Now & now)
 {
-  if (epoch > tally_epoch_ || missing_due_ms_ == INT64_MAX) {
-    if (epoch > tally_epoch_)
-      missing_sent_ = 0;
-    tally_epoch_ = std::max (tally_epoch_, epoch);
-    if (missing_sent_ < kMaxMissingAnnouncements)
-      missing_due_ms_ = std::min (missing_due_ms_, now.ms + config_.timing.resend_ms / 2);
+  if (epoch > tally_epoch_) {
+    missing_sent_ = 0;
+    tally_epoch_ = epoch;
   }
+  /* Who lacks what is said once reports stop coming for half a resend
+   * period: while they come, a missing key is late, not lost, and naming
+   * it would make its sender resend to a room that is merely busy. */
+  if (missing_sent_ < kMaxMissingAnnouncements)
+    missing_due_ms_ = now.ms + config_.timing.resend_ms / 2;
   for (uint64_t key_id : key_ids) {
     /* A key of a member of this roster, not the holder's own. */
     uint32_t sender = static_cast<uint32_t> (key_id >> 8);
@@ -197,25 +200,38 @@ SenderKeyProvider::send_acked (const Now & now, bool with_missing)
   narrow_awaited (missing, now);
 }
 
-/* [[key id, [index, ...]], ...]: for each key of this rotation not yet
- * held by everyone, the members that have not reported it. */
+/* [[sender index, key id or "", [index, ...]], ...]: for each sender
+ * whose key of this rotation is not yet held by everyone, the members that
+ * have not reported it (all of them if nobody did: its key id is then
+ * unknown here). */
 json
 SenderKeyProvider::missing_holders () const
 {
   json missing = json::array ();
-  for (const auto & entry : tallies_) {
-    const HeldTally & tally = entry.second;
-    uint32_t sender = static_cast<uint32_t> (entry.first >> 8);
-    if (tally.announced || tally.epoch < tally_epoch_ || !members_by_index_.count (sender))
+  for (const auto & member : roster_.members) {
+    const MemberInfo *info = info_of (member.first);
+    if (!info || !may_publish (*info))
+      continue;
+    uint64_t first = static_cast<uint64_t> (member.second) << 8;
+    const HeldTally *tally = nullptr;
+    uint64_t key_id = 0;
+    for (auto it = tallies_.lower_bound (first); it != tallies_.end () && (it->first >> 8) == member.second; ++it) {
+      if (it->second.epoch >= tally_epoch_ && (!tally || it->second.holders.size () > tally->holders.size ())) {
+        tally = &it->second;
+        key_id = it->first;
+      }
+    }
+    if (tally && tally->announced)
       continue;
     json who = json::array ();
-    for (const auto & member : roster_.members) {
-      const MemberInfo * info = info_of (member.first);
-      if (member.second != sender && info && may_subscribe (*info) && !tally.holders.count (member.second))
-        who.push_back (member.second);
+    for (const auto & holder : roster_.members) {
+      const MemberInfo *holder_info = info_of (holder.first);
+      if (holder.second != member.second && holder_info && may_subscribe (*holder_info) &&
+          !(tally && tally->holders.count (holder.second)))
+        who.push_back (holder.second);
     }
     if (!who.empty ())
-      missing.push_back ({ wire::u64_hex (entry.first), who });
+      missing.push_back ({ member.second, tally ? wire::u64_hex (key_id) : "", who });
   }
   return missing;
 }
@@ -249,11 +265,16 @@ SenderKeyProvider::narrow_awaited (const json & missing, const Now & now)
     return;
   for (const auto & entry : missing) {
     uint64_t key_id = 0;
-    if (!entry.is_array () || entry.size () != 2 || !entry[0].is_string () || !entry[1].is_array () ||
-        !wire::parse_u64_hex (entry[0].get<std::string> (), &key_id) || key_id != key.key_id)
+    if (!entry.is_array () || entry.size () != 3 || !entry[0].is_number_unsigned () || !entry[1].is_string () ||
+        !entry[2].is_array () || entry[0].get<uint64_t> () != own_index ())
+      continue;
+    /* A key id names the key the committer tallied: another of ours (an
+     * older one) says nothing of this one. */
+    const std::string & named = entry[1].get_ref<const std::string &> ();
+    if (!named.empty () && (!wire::parse_u64_hex (named, &key_id) || key_id != key.key_id))
       continue;
     std::set<std::string> lacking;
-    for (const auto & index : entry[1]) {
+    for (const auto & index : entry[2]) {
       auto member =
           index.is_number_unsigned () ? members_by_index_.find (index.get<uint32_t> ()) : members_by_index_.end ();
       if (member != members_by_index_.end () && awaiting_ack_.count (member->second))
@@ -268,11 +289,26 @@ SenderKeyProvider::narrow_awaited (const json & missing, const Now & now)
 
 /* Our fresh key's acks come through the committer, which has not said
  * anything of it yet: a resend to the whole room now would most likely
- * repeat what is merely late. */
+ * repeat what is merely late. Past blind_resend_ms () the committer may be
+ * gone (not heard from for two heartbeats): resend to everyone not yet
+ * known to hold it. */
+int64_t
+SenderKeyProvider::blind_resend_ms () const
+{
+  return key_sent_ms_ + config_.timing.switch_timeout_ms + 2 * config_.timing.resend_ms;
+}
+
 bool
 SenderKeyProvider::awaits_committer (const Now & now) const
 {
-  return own_key_tallied_ && !committer_answered_ && now.ms < key_sent_ms_ + 2 * config_.timing.resend_ms;
+  if (!own_key_tallied_ || committer_answered_)
+    return false;
+  if (now.ms < blind_resend_ms ())
+    return true;
+  /* Later, only while the committer is still heard from: it names who
+   * lacks our key once the room's reports stop. */
+  auto committer = peers_.find (expected_committer ());
+  return committer != peers_.end () && now.ms - committer->second.last_heard_ms < 2 * config_.timing.heartbeat_ms;
 }
 
 /* As if every awaited member had acked `key_id`. */

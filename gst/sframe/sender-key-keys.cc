@@ -320,7 +320,7 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
     return;
   }
   if (awaits_committer (now)) {
-    next_key_resend_ms_ = key_sent_ms_ + 2 * config_.timing.resend_ms;
+    next_key_resend_ms_ = std::max (blind_resend_ms (), now.ms + config_.timing.resend_ms / 2);
     return;
   }
   int64_t settle = config_.timing.resend_ms / 2;

@@ -231,6 +231,7 @@ private:
   json missing_holders () const;
   void narrow_awaited (const json & missing, const Now & now);
   bool awaits_committer (const Now & now) const;
+  int64_t blind_resend_ms () const;
   void on_acked (Peer & from, const json & payload, const Now & now);
   void everyone_holds (uint64_t key_id, const Now & now);
   void prune_tallies ();

@@ -231,6 +231,96 @@ TEST (Room, LeaverCannotReadWhatIsSentAfter)
   }
 }
 
+/* A removal's fresh keys are acked through the committer: one `held`
+ * report per member and one `acked` from the committer, instead of one
+ * ack per key back to each sender. */
+TEST (Room, LeaveIsAckedThroughTheCommitter)
+{
+  Sim sim;
+  const size_t n = 7;
+  auto group = form_room (sim, n);
+  std::vector<Member *> rest (group.begin (), group.end () - 1);
+  std::vector<uint64_t> old_senders;
+  uint64_t sent_before = 0;
+  for (Member *m : rest) {
+    old_senders.push_back (m->sender_id ());
+    sent_before += m->provider->stats ().messages_sent;
+  }
+  sim.stop (*group.back ());
+  ASSERT_TRUE (sim.run_until ([&] {
+    for (size_t i = 0; i < rest.size (); i++)
+      if (rest[i]->sender_id () == old_senders[i])
+        return false;
+    return sim.converged (rest) && sim.keys_delivered (rest);
+  }));
+  sim.run_for (50);
+  uint64_t sent = 0;
+  for (Member *m : rest)
+    sent += m->provider->stats ().messages_sent;
+  sent -= sent_before;
+  size_t senders = rest.size (), keys = senders * (senders - 1);
+  /* keys + a report per member + a roster + an `acked` or two (and a
+   * ping or beat, by timing), well under keys + one ack per key. */
+  EXPECT_LE (sent, keys + senders + 6) << "messages sent for the leave";
+  EXPECT_LT (sent, 2 * keys);
+  for (Member *m : rest)
+    EXPECT_EQ (m->provider->stats ().key_resends, 0u);
+}
+
+namespace {
+
+/* The session id a member announced in its hello (from the bus log). */
+std::string
+session_of (const Sim & sim, const Member & m)
+{
+  for (const auto & message : sim.log) {
+    wire::Envelope envelope;
+    if (!wire::parse_envelope ({ message.payload.data (), message.payload.size () }, &envelope) ||
+        envelope.kind != wire::Envelope::Kind::signed_message)
+      continue;
+    json payload = json::parse (envelope.payload, nullptr, false);
+    if (payload.is_object () && payload.value ("type", "") == "hello" && payload.value ("from", "") == m.fingerprint ())
+      return payload.value ("sid", "");
+  }
+  return "";
+}
+
+}  // namespace
+
+/* Only the committer's `acked` makes a sender switch early: a member (or
+ * the bus, which cannot sign at all) claiming every key was received is
+ * refused, and the sender keeps its old key until the switch timeout. */
+TEST (MaliciousBus, AckedFromAnyoneButTheCommitterIsRefused)
+{
+  Sim sim;
+  auto group = form_room (sim, 4);
+  Member & committer = *group[0], &bob = *group[1], &carol = *group[2];
+  ASSERT_EQ (committer.roster ().committer, committer.fingerprint ());
+  uint64_t carol_old = carol.sender_id ();
+  /* No channel message gets through: no key, no report, no ack. */
+  sim.interceptor = [] (BusMessage & message) {
+    return !message.payload.empty () && message.payload[0] == 0x01 ? Verdict::drop : Verdict::deliver;
+  };
+  sim.stop (*group[3]);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged ({ &committer, &bob, &carol }); }));
+  uint64_t carol_fresh = carol_old + 1;   /* same index, next generation */
+  auto acked = [&] (const Member & signer) {
+    json payload = { { "v", 1 }, { "type", "acked" }, { "room", sim.room () }, { "from", signer.fingerprint () },
+      { "sid", session_of (sim, signer) }, { "seq", 1u << 30 }, { "epoch", carol.roster ().epoch },
+      { "keys", { wire::u64_hex (carol_fresh) } }, { "missing", json::array () } };
+    return wire::make_signed (signer.identity, payload.dump ());
+  };
+  uint64_t rejected = carol.provider->stats ().messages_rejected;
+  sim.inject ({ wire::subject_all (sim.room ()), acked (bob) });
+  sim.run_for (200);
+  EXPECT_EQ (carol.sender_id (), carol_old);
+  EXPECT_GT (carol.provider->stats ().messages_rejected, rejected);
+  /* The same from the committer: carol switches at once. */
+  sim.inject ({ wire::subject_all (sim.room ()), acked (committer) });
+  sim.run_for (20);
+  EXPECT_EQ (carol.sender_id (), carol_fresh);
+}
+
 TEST (Room, HostRevokesAStolenDeviceMidMeeting)
 {
   Sim sim;
