@@ -532,7 +532,10 @@ TEST_F (Tokens, GarbageClaims)
     {"exp", kNow}, {"exp", kNow - 1}, {"exp", 1700000300.0}, {"exp", uint64_t (1) << 63},
     {"jti", b64 (jti15)}, {"jti", 12345}, {"jti", ""},
   };
-  for (const auto & [name, value] : cases) {
+  for (const auto & entry : cases) {
+    /* Named copies, not a structured binding: C++17 lambdas cannot capture one (clang refuses). */
+    const std::string & name = entry.first;
+    const json & value = entry.second;
     std::string tok = resign ([&] (json & c) { c[name] = value; });
     auto r = check (tok);
     /* iss is compared before the signature; a non-string is bad_claim. */
