@@ -43,7 +43,7 @@ constexpr uint32_t kMaxMissingAnnouncements = 4;
 bool
 SenderKeyProvider::ack_through_committer (const wire::ChannelMessage & key) const
 {
-  if (key.reason != "leave" && key.reason != "revoke")
+  if (!is_removal_reason (key.reason))
     return false;
   if (key.epoch < roster_.epoch)
     return false;

@@ -108,8 +108,7 @@ SenderKeyProvider::send_to_all_members (const OwnKey & key, const char * reason,
 {
   awaiting_ack_.clear ();
   /* The receivers ack these through the committer (sender-key-acks.cc). */
-  std::string why = reason;
-  own_key_tallied_ = (why == "leave" || why == "revoke") && !expected_committer ().empty ();
+  own_key_tallied_ = is_removal_reason (reason) && !expected_committer ().empty ();
   committer_answered_ = false;
   for (const auto & member : roster_.members) {
     if (member.first == self_fp_ || !may_subscribe (peers_.at (member.first).info))

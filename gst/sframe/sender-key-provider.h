@@ -111,6 +111,12 @@ struct ParsedRoster {
 };
 
 bool get_string (const json & object, const char * name, std::string * out);
+/* A removal's fresh key (leave, revoke): acked through the committer. */
+inline bool
+is_removal_reason (const std::string & reason)
+{
+  return reason == "leave" || reason == "revoke";
+}
 bool get_u64 (const json & object, const char * name, uint64_t * out);
 
 class SenderKeyProvider final : public KeyProvider {
