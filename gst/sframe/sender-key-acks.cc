@@ -342,6 +342,25 @@ SenderKeyProvider::prune_tallies ()
   }
 }
 
+/* Every piece of the committer-acked path, as at the start. */
+void
+SenderKeyProvider::reset_acks ()
+{
+  deferred_acks_.clear ();
+  awaiting_fresh_.clear ();
+  fresh_epoch_ = 0;
+  report_due_ms_ = INT64_MAX;
+  last_fresh_key_ms_ = -1;
+  tallies_.clear ();
+  unannounced_.clear ();
+  acked_due_ms_ = INT64_MAX;
+  tally_epoch_ = 0;
+  missing_due_ms_ = INT64_MAX;
+  missing_sent_ = 0;
+  own_key_tallied_ = false;
+  committer_answered_ = false;
+}
+
 void
 SenderKeyProvider::tick_acks (const Now & now)
 {

@@ -404,12 +404,7 @@ SenderKeyProvider::drop_all_keys ()
   pending_own_ = OwnKey ();
   own_retiring_.clear ();
   awaiting_ack_.clear ();
-  deferred_acks_.clear ();
-  awaiting_fresh_.clear ();
-  report_due_ms_ = INT64_MAX;
-  tallies_.clear ();
-  unannounced_.clear ();
-  acked_due_ms_ = INT64_MAX;
+  reset_acks ();
 }
 
 }  // namespace room

@@ -242,6 +242,7 @@ private:
   void everyone_holds (uint64_t key_id, const Now & now);
   void prune_tallies ();
   void tick_acks (const Now & now);
+  void reset_acks ();
   int64_t next_ack_deadline () const;
 
   Config config_;
