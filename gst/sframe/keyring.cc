@@ -1,5 +1,7 @@
 #include <gst/sframe/keyring.h>
 
+#include <algorithm>
+
 namespace sframe {
 
 Status
@@ -95,6 +97,7 @@ KeyRing::key_ids () const
   std::vector<uint64_t> ids;
   for (const auto & kv : keys_)
     ids.push_back (kv.first);
+  std::sort (ids.begin (), ids.end ());
   return ids;
 }
 

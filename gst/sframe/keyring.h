@@ -6,7 +6,7 @@
 #include <gst/sframe/key.h>
 
 #include <atomic>
-#include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -31,7 +31,7 @@ public:
 
   std::shared_ptr<KeyEntry> find (uint64_t key_id) const;
   std::shared_ptr<KeyEntry> sender () const;
-  std::vector<uint64_t> key_ids () const;
+  std::vector<uint64_t> key_ids () const;   /* ascending */
 
   uint64_t generation () const { return generation_.load (std::memory_order_acquire); }
 
@@ -39,7 +39,9 @@ private:
   void bump () { generation_.fetch_add (1, std::memory_order_acq_rel); }
 
   mutable std::mutex lock_;
-  std::map<uint64_t, std::shared_ptr<KeyEntry>> keys_;
+  /* Hashed: a rotation installs a key per member into every ring, and a
+   * tree of a few hundred cold nodes costs a cache miss per level. */
+  std::unordered_map<uint64_t, std::shared_ptr<KeyEntry>> keys_;
   std::shared_ptr<KeyEntry> sender_;
   std::atomic<uint64_t> generation_ {1};
 };

@@ -2,8 +2,9 @@
  * a rotation"). After a leave or revoke every remaining sender sends a
  * fresh key to every other member: N (N - 1) keys. Acking each one back
  * to its sender would double that. Instead a member holds its acks until
- * it has the fresh key of every sender (or ack_delay_ms passed), and
- * reports them to the committer in one `held` channel message; the
+ * it has the fresh key of every sender (or no fresh key came for
+ * ack_delay_ms), and reports them to the committer in one `held` channel
+ * message; the
  * committer tallies the reports and tells the room, in one signed `acked`
  * message, which keys every member holds. Senders switch on it as on the
  * last ack. When keys are still missing somewhere, the committer's
@@ -36,6 +37,12 @@ constexpr size_t kTalliesPerMember = 4;
  * reports have stopped for half a resend period, then one every resend
  * period while keys are still missing. */
 constexpr uint32_t kMaxMissingAnnouncements = 4;
+/* A member reports once no fresh key came for an ack delay, or once it
+ * has them all; while they keep coming, at most every this many ack
+ * delays. In a large room the keys trickle in over a second or more: a
+ * report every ack delay would bury the committer (one `held` per member
+ * every 50 ms, each tallied). */
+constexpr int64_t kMaxReportHoldFactor = 5;
 
 } // namespace
 
@@ -59,11 +66,14 @@ SenderKeyProvider::ack_through_committer (const wire::ChannelMessage & key) cons
 void
 SenderKeyProvider::defer_ack (Peer & from, const wire::ChannelMessage & key, const Now & now)
 {
+  if (deferred_acks_.empty ())
+    first_deferred_ms_ = now.ms;
   deferred_acks_[from.info.fingerprint] = key.key_id;
   last_fresh_key_ms_ = now.ms;
   if (key.epoch >= fresh_epoch_)
     awaiting_fresh_.erase (from.info.fingerprint);
-  report_due_ms_ = std::min (report_due_ms_, now.ms + config_.timing.ack_delay_ms);
+  report_due_ms_ = std::min (now.ms + config_.timing.ack_delay_ms,
+      first_deferred_ms_ + kMaxReportHoldFactor * config_.timing.ack_delay_ms);
   if (awaiting_fresh_.empty () && key.epoch == fresh_epoch_)
     send_held_report (now);
 }
@@ -137,31 +147,44 @@ SenderKeyProvider::note_held (uint32_t holder, uint64_t epoch, const std::vector
    * it would make its sender resend to a room that is merely busy. */
   if (missing_sent_ < kMaxMissingAnnouncements)
     missing_due_ms_ = now.ms + config_.timing.resend_ms / 2;
+  auto holder_fp = members_by_index_.find (holder);
+  const MemberInfo *holder_info = holder_fp == members_by_index_.end () ? nullptr : info_of (holder_fp->second);
+  if (!holder_info || !may_subscribe (*holder_info))
+    return;
+  bool announced = false;
   for (uint64_t key_id : key_ids) {
     /* A key of a member of this roster, not the holder's own. */
     uint32_t sender = static_cast<uint32_t> (key_id >> 8);
-    if (sender == holder || !members_by_index_.count (sender))
+    auto sender_fp = members_by_index_.find (sender);
+    if (sender == holder || sender_fp == members_by_index_.end ())
       continue;
     HeldTally & tally = tallies_[key_id];
     tally.epoch = std::max (tally.epoch, epoch);
     tally.holders.insert (holder);
-    if (!tally.announced && held_by_everyone (key_id, tally)) {
+    /* Holders are subscribers of this roster: only once there are as many
+     * as could hold it is the full check (one pass over the roster) due. */
+    const MemberInfo *sender_info = info_of (sender_fp->second);
+    size_t could_hold = subscribers_ - (sender_info && may_subscribe (*sender_info) ? 1 : 0);
+    if (!tally.announced && tally.holders.size () >= could_hold && held_by_everyone (key_id, tally)) {
       tally.announced = true;
+      announced = true;
       unannounced_.push_back (key_id);
       acked_due_ms_ = std::min (acked_due_ms_, now.ms + kAckedDelayFactor * config_.timing.ack_delay_ms);
     }
   }
   prune_tallies ();
   /* Every sender's key of this rotation is complete: say so now. */
-  size_t senders = 0, complete = 0;
-  for (const auto & member : roster_.members) {
-    const MemberInfo * info = info_of (member.first);
-    senders += info && may_publish (*info) ? 1 : 0;
-  }
+  if (announced && rotation_complete ())
+    send_acked (now, false);
+}
+
+bool
+SenderKeyProvider::rotation_complete () const
+{
+  size_t complete = 0;
   for (const auto & tally : tallies_)
     complete += tally.second.announced && tally.second.epoch >= roster_.epoch ? 1 : 0;
-  if (!unannounced_.empty () && complete >= senders)
-    send_acked (now, false);
+  return complete >= publishers_;
 }
 
 /* Every other member that may subscribe reported holding it. */
@@ -350,6 +373,7 @@ SenderKeyProvider::reset_acks ()
   awaiting_fresh_.clear ();
   fresh_epoch_ = 0;
   report_due_ms_ = INT64_MAX;
+  first_deferred_ms_ = -1;
   last_fresh_key_ms_ = -1;
   tallies_.clear ();
   unannounced_.clear ();

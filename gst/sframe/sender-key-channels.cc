@@ -166,7 +166,7 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
     stats_.messages_rejected++;
     return;
   }
-  if (message.type == wire::ChannelMessage::Type::key && !roster_.members.count (from.info.fingerprint)) {
+  if (message.type == wire::ChannelMessage::Type::key && !from.in_roster) {
     /* A key from a member of a roster we have not applied yet (a joiner
      * before its welcome): opened again once we have. */
     if (from.early.size () < kMaxEarly)

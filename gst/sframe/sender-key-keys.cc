@@ -187,9 +187,8 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
 {
   uint64_t generation = message.generation, key_id = message.key_id;
   ByteView secret = message.secret;
-  auto member = roster_.members.find (from.info.fingerprint);
-  if (member == roster_.members.end () || key_id != key_id_for (member->second, message.generation) ||
-      secret.size < 16 || secret.size > 64) {
+  if (!from.in_roster || key_id != key_id_for (from.info.index, message.generation) || secret.size < 16 ||
+      secret.size > 64) {
     stats_.messages_rejected++;
     return;
   }

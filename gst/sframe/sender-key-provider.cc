@@ -423,11 +423,22 @@ SenderKeyProvider::roster_members_changed ()
   forget_committer ();
   hosts_in_roster_ = false;
   members_by_index_.clear ();
+  subscribers_ = publishers_ = 0;
+  for (auto & peer : peers_)
+    peer.second.in_roster = false;
   for (const auto & member : roster_.members) {
     members_by_index_[member.second] = member.first;
+    auto peer = peers_.find (member.first);
+    if (peer != peers_.end ()) {
+      peer->second.in_roster = true;
+      peer->second.info.index = member.second;
+    }
     const MemberInfo *info = info_of (member.first);
-    if (info && info->role == token::Role::host)
-      hosts_in_roster_ = true;
+    if (!info)
+      continue;
+    hosts_in_roster_ = hosts_in_roster_ || info->role == token::Role::host;
+    subscribers_ += may_subscribe (*info) ? 1 : 0;
+    publishers_ += may_publish (*info) ? 1 : 0;
   }
 }
 

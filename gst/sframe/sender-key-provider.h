@@ -17,6 +17,8 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace sframe {
 namespace room {
@@ -59,6 +61,7 @@ struct Peer {
   ReplayWindow seen;                   /* seq of its signed messages, this sid */
   int64_t last_heard_ms = 0;
   bool gone = false;                   /* this session left the roster */
+  bool in_roster = false;              /* in roster_.members, index in info.index */
 
   std::unique_ptr<OutChannel> out;
   std::map<uint64_t, InChannel> in;   /* by channel id (random, not by age) */
@@ -233,6 +236,7 @@ private:
   void on_held (Peer & from, const wire::ChannelMessage & message, const Now & now);
   void note_held (uint32_t holder, uint64_t epoch, const std::vector<uint64_t> & key_ids, const Now & now);
   bool held_by_everyone (uint64_t key_id, const HeldTally & tally) const;
+  bool rotation_complete () const;
   void send_acked (const Now & now, bool with_missing);
   json missing_holders () const;
   void narrow_awaited (const json & missing, const Now & now);
@@ -266,7 +270,9 @@ private:
   int64_t committer_since_ms_ = -1;
   bool room_seen_ = false;            /* a joiner saw traffic of an existing room */
 
-  std::map<std::string, Peer> peers_;
+  /* Hashed: looked up by fingerprint for every message, in a room of a
+   * few hundred. Iterate it only where order does not matter. */
+  std::unordered_map<std::string, Peer> peers_;
   std::deque<std::pair<int64_t, wire::Envelope>> unattributed_;
   std::map<std::string, std::pair<std::string, uint64_t>> tokens_seen_;   /* jti -> (fp, sid) */
   std::set<std::string> refused_reported_;
@@ -297,10 +303,12 @@ private:
   /* Acks of a rotation's fresh keys, held back and reported in one `held`
    * message to the committer, which tells everyone in one signed `acked`
    * which keys every member holds (docs/key-protocol.md). */
-  std::map<std::string, uint64_t> deferred_acks_;   /* sender -> key id */
-  std::set<std::string> awaiting_fresh_;   /* senders whose fresh key of this rotation we lack */
+  /* Hashed, as peers_: touched for every fresh key. */
+  std::unordered_map<std::string, uint64_t> deferred_acks_;   /* sender -> key id */
+  std::unordered_set<std::string> awaiting_fresh_;   /* senders whose fresh key of this rotation we lack */
   uint64_t fresh_epoch_ = 0;              /* the removal we expect fresh keys for */
   int64_t report_due_ms_ = INT64_MAX;
+  int64_t first_deferred_ms_ = -1;         /* the oldest ack in deferred_acks_ */
   int64_t last_fresh_key_ms_ = -1;         /* a fresh key of this rotation arrived */
   std::map<uint64_t, HeldTally> tallies_;   /* committer: by key id */
   std::vector<uint64_t> unannounced_;      /* committer: held by everyone, not yet said */
@@ -311,6 +319,8 @@ private:
   bool own_key_tallied_ = false;           /* our key awaits the committer's `acked` */
   bool committer_answered_ = false;        /* ... and it said something of it */
   std::map<uint32_t, std::string> members_by_index_;   /* the roster, by index */
+  size_t subscribers_ = 0;                 /* roster members that may subscribe */
+  size_t publishers_ = 0;                  /* ... and publish */
   /* No retired key (ours or a peer's) is due before this: ticks skip the
    * scan over every peer until then. May be early, never late. */
   int64_t next_retire_ms_ = INT64_MAX;

@@ -406,7 +406,6 @@ SenderKeyProvider::commit_pending (const Now & now)
     return;   /* one change per epoch: joins follow on the next tick */
   }
   std::set<std::string> joined;
-  uint32_t next_index = roster_.next_index;
   for (const auto & peer : peers_) {
     if (members.count (peer.first) || !joining_allowed (peer.second) ||
         now.ms - peer.second.last_heard_ms > config_.timing.liveness_ms)
@@ -414,9 +413,11 @@ SenderKeyProvider::commit_pending (const Now & now)
     /* Two lone rooms merge into the one of the smaller fingerprint. */
     if (roster_.members.size () == 1 && peer.first < self_fp_ && may_create_room (peer.second.info))
       continue;
-    members[peer.first] = next_index++;
     joined.insert (peer.first);
   }
+  uint32_t next_index = roster_.next_index;
+  for (const auto & fp : joined)   /* in fingerprint order: peers_ is hashed */
+    members[fp] = next_index++;
   if (!joined.empty ())
     publish_roster (members, next_index, "join", joined, now);
 }
@@ -619,6 +620,8 @@ SenderKeyProvider::roster () const
     if (!roster_.members.count (peer.first) && config_.require_admission && !joining_allowed (peer.second) &&
         !revoked_.count (peer.first) && !peer.second.gone)
       view.lobby.push_back (peer.second.info);
+  std::sort (view.lobby.begin (), view.lobby.end (),
+      [] (const MemberInfo & a, const MemberInfo & b) { return a.fingerprint < b.fingerprint; });
   if (view.epoch)
     view.security_code = security_code (fps);
   return view;

@@ -6,17 +6,31 @@
 
 namespace keymanager {
 
+/* A roster message carries every member, and every member posts one per
+ * change: field names as quarks, not looked up (under GLib's global quark
+ * lock) for each of them. */
+struct MemberFields {
+  GQuark name = g_quark_from_static_string ("member");
+  GQuark fingerprint = g_quark_from_static_string ("fingerprint");
+  GQuark member_id = g_quark_from_static_string ("member-id");
+  GQuark display_name = g_quark_from_static_string ("display-name");
+  GQuark role = g_quark_from_static_string ("role");
+  GQuark grants = g_quark_from_static_string ("grants");
+  GQuark index = g_quark_from_static_string ("index");
+};
+
 static GstStructure *
 member_structure (const sframe::room::MemberInfo & m)
 {
+  static const MemberFields f;
   std::string grants = sframe::token::grants_to_string (m.grants);
-  return gst_structure_new ("member",
-      "fingerprint", G_TYPE_STRING, m.fingerprint.c_str (),
-      "member-id", G_TYPE_STRING, m.member_id.c_str (),
-      "display-name", G_TYPE_STRING, m.display_name.c_str (),
-      "role", G_TYPE_STRING, sframe::token::role_name (m.role),
-      "grants", G_TYPE_STRING, grants.c_str (),
-      "index", G_TYPE_UINT, static_cast<guint> (m.index), nullptr);
+  return gst_structure_new_id (f.name,
+      f.fingerprint, G_TYPE_STRING, m.fingerprint.c_str (),
+      f.member_id, G_TYPE_STRING, m.member_id.c_str (),
+      f.display_name, G_TYPE_STRING, m.display_name.c_str (),
+      f.role, G_TYPE_STRING, sframe::token::role_name (m.role),
+      f.grants, G_TYPE_STRING, grants.c_str (),
+      f.index, G_TYPE_UINT, static_cast<guint> (m.index), nullptr);
 }
 
 static void

@@ -85,8 +85,12 @@ EventQueue::push (Event event)
     messages_++;
     bytes_ += event.payload.size ();
   }
+  /* The worker only sleeps on an empty queue: waking it for every message
+   * of a burst costs a futex call each. */
+  bool was_empty = events_.empty ();
   events_.push_back (std::move (event));
-  cond_.notify_one ();
+  if (was_empty)
+    cond_.notify_one ();
   return Outcome::queued;
 }
 

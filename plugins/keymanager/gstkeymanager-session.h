@@ -20,9 +20,9 @@
 #include <future>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #define DEFAULT_ROOM GST_SFRAME_DEFAULT_ROOM
@@ -184,7 +184,7 @@ private:
   bool detached_ = false;   /* stopped from the worker itself: it cleans up */
 
   /* Worker only: what we put in the key store, to take it out again. */
-  std::set<uint64_t> installed_;
+  std::unordered_set<uint64_t> installed_;
   bool sender_set_ = false;
   uint64_t sender_key_id_ = 0;
 };
