@@ -111,7 +111,8 @@ public:
   /* Our encoders stop: we are not (or no longer) allowed to send. */
   virtual void clear_sender_key () = 0;
 
-  virtual void roster_changed (const RosterView & roster) = 0;
+  /* By value: at N members it is N entries, moved rather than copied. */
+  virtual void roster_changed (RosterView roster) = 0;
   virtual void member_refused (const std::string & who, Refusal reason, const std::string & detail) = 0;
   virtual void key_rotated (uint64_t key_id, const std::string & reason) = 0;
   /* We are out: revoked, or the room ended for us. */

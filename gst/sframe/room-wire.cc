@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <string_view>
+
 namespace sframe {
 namespace room {
 namespace wire {
@@ -109,6 +111,34 @@ parse_signed (const json & doc, Envelope * envelope)
   std::vector<uint8_t> payload;
   if (!string_member (doc, "p", &p) || !string_member (doc, "s", &s) || !base64url_decode (p, &payload) ||
       !base64url_decode (s, &envelope->signature) || envelope->signature.size () != kEd25519SignatureSize)
+    return false;
+  envelope->kind = Envelope::Kind::signed_message;
+  envelope->payload.assign (payload.begin (), payload.end ());
+  return true;
+}
+
+/* make_signed's exact form, {"p":"<base64url>","s":"<base64url>"}, read
+ * without a JSON parser: a roster at N = 200 is 35 kB of it, read by every
+ * member at every change. False for anything else (escapes included),
+ * which then goes through the parser, so what is accepted is unchanged. */
+bool
+parse_canonical_signed (ByteView message, Envelope * envelope)
+{
+  static constexpr std::string_view kHead = "{\"p\":\"", kMiddle = "\",\"s\":\"", kTail = "\"}";
+  std::string_view text (reinterpret_cast<const char *> (message.data), message.size);
+  if (text.substr (0, kHead.size ()) != kHead)
+    return false;
+  size_t p_end = text.find ('"', kHead.size ());
+  if (p_end == std::string_view::npos || text.substr (p_end, kMiddle.size ()) != kMiddle)
+    return false;
+  size_t s_begin = p_end + kMiddle.size ();
+  size_t s_end = text.find ('"', s_begin);
+  if (s_end == std::string_view::npos || text.substr (s_end) != kTail)
+    return false;
+  std::vector<uint8_t> payload;
+  if (!base64url_decode (text.substr (kHead.size (), p_end - kHead.size ()), &payload) ||
+      !base64url_decode (text.substr (s_begin, s_end - s_begin), &envelope->signature) ||
+      envelope->signature.size () != kEd25519SignatureSize)
     return false;
   envelope->kind = Envelope::Kind::signed_message;
   envelope->payload.assign (payload.begin (), payload.end ());
@@ -308,6 +338,8 @@ parse_envelope (ByteView message, Envelope * envelope)
     return false;
   if (message.data[0] == kChannelMagic)
     return parse_channel (message, envelope);
+  if (parse_canonical_signed (message, envelope))
+    return true;
   json doc = json::parse (message.data, message.data + message.size, nullptr, false);
   if (doc.is_discarded () || !doc.is_object () || doc.size () != 2)
     return false;

@@ -18,6 +18,8 @@ namespace {
 constexpr size_t kBaseKeySize = 32;
 /* Resends of an unacknowledged key wait resend_ms, 2x, 4x, then 8x. */
 constexpr uint32_t kMaxResendBackoff = 3;
+/* Fresh channels one resend round may open (the rest reuse theirs). */
+constexpr size_t kMaxFreshPerResend = 8;
 constexpr int64_t kRetireScanGapMs = 100;
 constexpr uint32_t kPublishGrants = token::kGrantPublishAudio | token::kGrantPublishVideo | token::kGrantPublishScreen;
 
@@ -338,12 +340,20 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
    * opening one on every resend made a loaded room of 100 collapse under
    * its own resends. */
   const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
+  size_t fresh_channels = 0;
   for (const auto & fp : awaiting_ack_) {
     auto peer = peers_.find (fp);
     if (peer == peers_.end ())
       continue;
+    /* The first resend never re-opens: in a slow room every key is late,
+     * and a fresh channel for each of N peers (an X25519 setup and a
+     * signature here, a check and a setup there) was what turned a slow
+     * rotation at N = 200 into seconds of CPU. Later rounds re-open a few
+     * at a time. */
     bool proven = peer->second.out && peer->second.out->confirmed;
-    send_key (peer->second, key, pending_reason_, !proven || key_resends_ % 4 == 3);
+    bool fresh = key_resends_ > 0 && (!proven || key_resends_ % 4 == 3) && fresh_channels < kMaxFreshPerResend;
+    fresh_channels += fresh ? 1 : 0;
+    send_key (peer->second, key, pending_reason_, fresh);
     stats_.key_resends++;
   }
   key_resends_++;

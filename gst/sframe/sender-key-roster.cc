@@ -18,6 +18,25 @@ text_view (const std::string & text)
   return ByteView (reinterpret_cast<const uint8_t *> (text.data ()), text.size ());
 }
 
+/* Who is in `before` only, and who in `after` only: one walk over both
+ * (sorted by fingerprint), not a lookup per member. */
+void
+diff_members (const std::map<std::string, uint32_t> & before, const std::map<std::string, uint32_t> & after,
+    std::set<std::string> * removed, std::set<std::string> * joined)
+{
+  auto b = before.begin (), a = after.begin ();
+  while (b != before.end () || a != after.end ()) {
+    if (a == after.end () || (b != before.end () && b->first < a->first)) {
+      removed->insert (removed->end (), (b++)->first);
+    } else if (b == before.end () || a->first < b->first) {
+      joined->insert (joined->end (), (a++)->first);
+    } else {
+      ++a;
+      ++b;
+    }
+  }
+}
+
 }  // namespace
 
 bool
@@ -119,25 +138,17 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
 {
   bool was_member = phase_ == Phase::member;
   std::set<std::string> removed, joined;
-  for (const auto & member : roster_.members)
-    if (!next.members.count (member.first))
-      removed.insert (member.first);
-  for (const auto & member : next.members)
-    if (!roster_.members.count (member.first))
-      joined.insert (member.first);
+  diff_members (roster_.members, next.members, &removed, &joined);
 
   roster_.epoch = next.epoch;
-  roster_.hash = next.hash;
-  roster_.committer = next.committer;
-  roster_.members = next.members;
-  roster_.hashes = next.hashes;
+  roster_.hash = std::move (next.hash);
+  roster_.committer = std::move (next.committer);
+  roster_.members = std::move (next.members);
+  roster_.hashes = std::move (next.hashes);
   roster_.next_index = static_cast<uint32_t> (next.next_index);
-  roster_.envelope = next.envelope;
-  roster_members_changed ();
+  roster_.envelope = std::move (next.envelope);
+  roster_members_changed ();   /* also each peer's index */
   pending_roster_.reset ();
-  for (auto & member : roster_.members)
-    if (member.first != self_fp_ && peers_.count (member.first))
-      peers_.at (member.first).info.index = member.second;
   self_info_.index = own_index ();
 
   for (const auto & fp : removed) {

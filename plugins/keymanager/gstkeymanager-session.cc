@@ -637,15 +637,16 @@ Session::clear_sender_key ()
 }
 
 void
-Session::roster_changed (const sframe::room::RosterView & roster)
+Session::roster_changed (sframe::room::RosterView roster)
 {
   GST_INFO_OBJECT (element_, "room %s epoch %" G_GUINT64_FORMAT ": %zu member(s), %zu waiting",
       room_.c_str (), (guint64) roster.epoch, roster.members.size (), roster.lobby.size ());
+  GstStructure *message = keymanager::roster_structure (room_, roster);
   {
     std::lock_guard<std::mutex> lock (shared_->view_lock);
-    shared_->view.roster = roster;
+    shared_->view.roster = std::move (roster);
   }
-  post (keymanager::roster_structure (room_, roster));
+  post (message);
 }
 
 void

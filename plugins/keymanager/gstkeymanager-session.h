@@ -94,8 +94,9 @@ class EventQueue {
 public:
   /* A flood from the bus must not exhaust memory: messages beyond these
    * are dropped (the protocol resends and resynchronises). Commands are
-   * always queued. */
-  static constexpr size_t kMaxMessages = 4096;
+   * always queued. A rotation at N = 200 brings a slow worker a few
+   * thousand messages; what is dropped there comes back as resends. */
+  static constexpr size_t kMaxMessages = 16384;
   static constexpr size_t kMaxBytes = 16 << 20;
 
   enum class Outcome { queued, full, closed };
@@ -149,7 +150,7 @@ public:
   void remove_key (uint64_t key_id) override;
   void set_sender_key (uint64_t key_id) override;
   void clear_sender_key () override;
-  void roster_changed (const sframe::room::RosterView & roster) override;
+  void roster_changed (sframe::room::RosterView roster) override;
   void member_refused (const std::string & who, sframe::room::Refusal reason,
       const std::string & detail) override;
   void key_rotated (uint64_t key_id, const std::string & reason) override;

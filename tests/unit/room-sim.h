@@ -77,7 +77,7 @@ struct Member : KeyProviderOutputs {
     sender_history.push_back (key_id);
   }
   void clear_sender_key () override { ring.clear_sender (); }
-  void roster_changed (const RosterView & roster) override { rosters.push_back (roster); }
+  void roster_changed (RosterView roster) override { rosters.push_back (std::move (roster)); }
   void member_refused (const std::string & who, Refusal reason, const std::string & detail) override
   {
     refusals.emplace_back (who, reason, detail);

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>
 
+#include <cstdio>
+
 using namespace roomsim;
 using json = nlohmann::json;
 
@@ -74,6 +76,45 @@ TEST (Wire, ChannelEnvelopeRoundTripsAndRefusesAnythingElse)
   /* A fingerprint that is not 64 lowercase hex digits makes no envelope. */
   header.from = std::string (64, 'G');
   EXPECT_TRUE (wire::make_channel (header, {ct.data (), ct.size ()}).empty ());
+}
+
+/* make_signed's own form is read without the JSON parser; every other
+ * spelling of the same object still goes through it, and is read the same. */
+TEST (Wire, SignedEnvelopeReadsTheSameInEverySpelling)
+{
+  Identity signer;
+  ASSERT_EQ (Identity::generate (&signer), Status::ok);
+  std::string payload = R"({"type":"beat","n":1})";
+  auto bytes = wire::make_signed (signer, payload);
+  std::string canonical (bytes.begin (), bytes.end ());
+  json doc = json::parse (canonical);
+  std::string p = doc["p"], sig = doc["s"];
+  ASSERT_EQ (canonical, "{\"p\":\"" + p + "\",\"s\":\"" + sig + "\"}");
+  char escape[8];
+  std::snprintf (escape, sizeof escape, "\\u%04x", static_cast<unsigned> (p[0]));   /* same text, JSON-escaped */
+  std::string escaped_p = escape + p.substr (1);
+  std::vector<std::string> spellings = { canonical, "{\"s\":\"" + sig + "\",\"p\":\"" + p + "\"}",
+    "{ \"p\" : \"" + p + "\", \"s\" : \"" + sig + "\" }\n", "{\"p\":\"" + escaped_p + "\",\"s\":\"" + sig + "\"}" };
+  for (const auto & text : spellings) {
+    wire::Envelope envelope;
+    ASSERT_TRUE (wire::parse_envelope ({reinterpret_cast<const uint8_t *> (text.data ()), text.size ()}, &envelope))
+        << text;
+    EXPECT_EQ (envelope.kind, wire::Envelope::Kind::signed_message);
+    EXPECT_EQ (envelope.payload, payload);
+    EXPECT_TRUE (verify_signature_for (ByteView (signer.public_key ()), "message",
+        ByteView (reinterpret_cast<const uint8_t *> (envelope.payload.data ()), envelope.payload.size ()),
+        ByteView (envelope.signature)));
+  }
+  /* Refused either way: a short signature, a third member, a cut-off end,
+   * a character outside base64url. */
+  std::vector<std::string> bad = { "{\"p\":\"" + p + "\",\"s\":\"" + sig.substr (4) + "\"}",
+    "{\"p\":\"" + p + "\",\"s\":\"" + sig + "\",\"x\":1}", canonical.substr (0, canonical.size () - 1),
+    "{\"p\":\"" + p + "!\",\"s\":\"" + sig + "\"}" };
+  for (const auto & text : bad) {
+    wire::Envelope envelope;
+    EXPECT_FALSE (wire::parse_envelope ({reinterpret_cast<const uint8_t *> (text.data ()), text.size ()}, &envelope))
+        << text;
+  }
 }
 
 TEST (Wire, ChannelMessagesRoundTripAndRefuseMalformedOnes)
