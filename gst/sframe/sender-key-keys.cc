@@ -20,6 +20,8 @@ constexpr size_t kBaseKeySize = 32;
 constexpr uint32_t kMaxResendBackoff = 3;
 /* Fresh channels one resend round may open (the rest reuse theirs). */
 constexpr size_t kMaxFreshPerResend = 8;
+/* Ack channels re-opened for repeated keys, per resend period. */
+constexpr uint32_t kMaxReopensPerResend = 8;
 constexpr int64_t kRetireScanGapMs = 100;
 constexpr uint32_t kPublishGrants = token::kGrantPublishAudio | token::kGrantPublishVideo | token::kGrantPublishScreen;
 
@@ -226,7 +228,25 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
   auto deferred = deferred_acks_.find (from.info.fingerprint);
   if (deferred != deferred_acks_.end () && deferred->second == key_id)
     deferred_acks_.erase (deferred);
-  send_channel (from, ack, known && from.repeated_keys % 2 == 1);
+  send_channel (from, ack, known && from.repeated_keys % 2 == 1 && may_reopen_ack_channel (now));
+}
+
+/* At most kMaxReopensPerResend ack channels re-opened per resend period:
+ * in a slow room many senders resend at once, and one re-opening each (an
+ * X25519 setup and a signature here, a check and a setup at the sender)
+ * is what turned a slow rotation at N = 200 into a storm. A lossy bus
+ * between a few members never reaches the bound. */
+bool
+SenderKeyProvider::may_reopen_ack_channel (const Now & now)
+{
+  if (now.ms - reopen_window_ms_ >= config_.timing.resend_ms) {
+    reopen_window_ms_ = now.ms;
+    reopens_in_window_ = 0;
+  }
+  if (reopens_in_window_ >= kMaxReopensPerResend)
+    return false;
+  reopens_in_window_++;
+  return true;
 }
 
 void

@@ -218,6 +218,7 @@ private:
   int64_t creation_wait_ms () const;
   void on_key (Peer & from, const wire::ChannelMessage & message, const Now & now);
   void on_ack (Peer & from, const wire::ChannelMessage & message, const Now & now);
+  bool may_reopen_ack_channel (const Now & now);
   void ratchet_peer_keys (const std::set<std::string> & except, const Now & now);
   void retire_key (Peer & peer, uint64_t key_id, const Now & now, int64_t extra_ms);
   void forget_peer_keys (Peer & peer, const Now & now);
@@ -299,6 +300,8 @@ private:
   int64_t last_ack_ms_ = 0;            /* the last new ack for it */
   int64_t last_ack_round_ms_ = 0;      /* send -> last ack, of the last key acked without resends */
   std::map<uint64_t, int64_t> own_retiring_;
+  int64_t reopen_window_ms_ = -1;      /* may_reopen_ack_channel () */
+  uint32_t reopens_in_window_ = 0;
 
   /* Acks of a rotation's fresh keys, held back and reported in one `held`
    * message to the committer, which tells everyone in one signed `acked`
