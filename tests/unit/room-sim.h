@@ -25,6 +25,9 @@
 
 namespace roomsim {
 
+/* keymanager's worker ticks at most this long after messages. */
+constexpr int64_t kTickGapMs = 10;
+
 using namespace sframe;
 using namespace sframe::room;
 
@@ -188,8 +191,12 @@ public:
       queue_.pop ();
       delivered++;
       for (auto & m : members_)
-        if (m->active && m->subjects.count (f.message.subject))
+        if (m->active && m->subjects.count (f.message.subject)) {
           m->provider->receive (f.message.subject, ByteView (f.message.payload), now ());
+          /* As keymanager's worker: a tick at most kTickGapMs after
+           * messages, which may have moved a timer earlier. */
+          m->next_tick = std::min (m->next_tick, now_ms + kTickGapMs);
+        }
       if (on_delivered)
         on_delivered (f.message);
     }

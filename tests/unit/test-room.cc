@@ -308,6 +308,66 @@ TEST (Room, LeaveIsAckedThroughTheCommitter)
     EXPECT_EQ (m->provider->stats ().key_resends, 0u);
 }
 
+/* A rotation whose keys trickle in (as at N = 200 on one machine, over a
+ * second or more) costs each member a report once the keys stop, or every
+ * five ack delays (250 ms) while they come, not one per ack delay (50 ms):
+ * the keys between the other members are held back and let through one
+ * every 4 ms, about 400 ms for all of them. */
+TEST (Room, TricklingKeysAreReportedOnceTheyStop)
+{
+  Sim sim;
+  auto group = form_room (sim, 12);
+  std::vector<Member *> rest (group.begin (), group.end () - 1);
+  const std::string committer = rest[0]->fingerprint ();
+  ASSERT_EQ (rest[0]->roster ().committer, committer);
+  std::deque<BusMessage> held;
+  sim.interceptor = [&] (BusMessage & message) {
+    wire::Envelope envelope;
+    if (wire::parse_envelope (ByteView (message.payload), &envelope) &&
+        envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.to != committer) {
+      held.push_back (message);
+      return Verdict::drop;
+    }
+    return Verdict::deliver;
+  };
+  std::vector<uint64_t> old_senders;
+  for (Member *m : rest)
+    old_senders.push_back (m->sender_id ());
+  size_t log_start = sim.log.size ();
+  sim.stop (*group.back ());
+  sim.on_step = [&] {
+    if (sim.now ().ms % 4 == 0 && !held.empty ()) {
+      sim.inject (held.front ());
+      held.pop_front ();
+    }
+  };
+  ASSERT_TRUE (sim.run_until ([&] {
+    for (size_t i = 0; i < rest.size (); i++)
+      if (rest[i]->sender_id () == old_senders[i])
+        return false;
+    return held.empty () && sim.converged (rest) && sim.keys_delivered (rest);
+  }));
+  sim.on_step = nullptr;
+  sim.interceptor = nullptr;
+  /* What each member sealed to the committer meanwhile: its fresh key
+   * (once: no resends), its reports, and heartbeat pings, told apart by
+   * size (a ping is type and epoch: 9 bytes, 25 sealed). */
+  std::map<std::string, int> reports;
+  for (size_t i = log_start; i < sim.log.size (); i++) {
+    wire::Envelope envelope;
+    if (wire::parse_envelope (ByteView (sim.log[i].payload), &envelope) &&
+        envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.to == committer &&
+        envelope.ciphertext.size () != 25)
+      reports[envelope.channel.from]++;
+  }
+  for (size_t i = 1; i < rest.size (); i++) {
+    EXPECT_EQ (rest[i]->provider->stats ().key_resends, 0u) << rest[i]->name;
+    int count = reports[rest[i]->fingerprint ()] - 1;   /* less its key */
+    EXPECT_GE (count, 1) << rest[i]->name;
+    EXPECT_LE (count, 3) << rest[i]->name;
+  }
+}
+
 namespace {
 
 /* The session id a member announced in its hello (from the bus log). */
