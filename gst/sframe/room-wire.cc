@@ -104,17 +104,24 @@ parse_channel (ByteView message, Envelope * envelope)
   return true;
 }
 
+/* The payload and signature of a signed envelope, however it was spelled. */
 bool
-parse_signed (const json & doc, Envelope * envelope)
+decode_signed (std::string_view p, std::string_view s, Envelope * envelope)
 {
-  std::string p, s;
   std::vector<uint8_t> payload;
-  if (!string_member (doc, "p", &p) || !string_member (doc, "s", &s) || !base64url_decode (p, &payload) ||
-      !base64url_decode (s, &envelope->signature) || envelope->signature.size () != kEd25519SignatureSize)
+  if (!base64url_decode (p, &payload) || !base64url_decode (s, &envelope->signature) ||
+      envelope->signature.size () != kEd25519SignatureSize)
     return false;
   envelope->kind = Envelope::Kind::signed_message;
   envelope->payload.assign (payload.begin (), payload.end ());
   return true;
+}
+
+bool
+parse_signed (const json & doc, Envelope * envelope)
+{
+  std::string p, s;
+  return string_member (doc, "p", &p) && string_member (doc, "s", &s) && decode_signed (p, s, envelope);
 }
 
 /* make_signed's exact form, {"p":"<base64url>","s":"<base64url>"}, read
@@ -135,14 +142,8 @@ parse_canonical_signed (ByteView message, Envelope * envelope)
   size_t s_end = text.find ('"', s_begin);
   if (s_end == std::string_view::npos || text.substr (s_end) != kTail)
     return false;
-  std::vector<uint8_t> payload;
-  if (!base64url_decode (text.substr (kHead.size (), p_end - kHead.size ()), &payload) ||
-      !base64url_decode (text.substr (s_begin, s_end - s_begin), &envelope->signature) ||
-      envelope->signature.size () != kEd25519SignatureSize)
-    return false;
-  envelope->kind = Envelope::Kind::signed_message;
-  envelope->payload.assign (payload.begin (), payload.end ());
-  return true;
+  return decode_signed (text.substr (kHead.size (), p_end - kHead.size ()), text.substr (s_begin, s_end - s_begin),
+      envelope);
 }
 
 }  // namespace

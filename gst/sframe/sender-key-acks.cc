@@ -126,13 +126,11 @@ SenderKeyProvider::send_held_report (const Now & now)
 void
 SenderKeyProvider::on_held (Peer & from, const wire::ChannelMessage & message, const Now & now)
 {
-  auto member = roster_.members.find (from.info.fingerprint);
-  if (!am_committer () || member == roster_.members.end () || !may_subscribe (from.info) ||
-      message.epoch + 1 < roster_.epoch) {
+  if (!am_committer () || !from.in_roster || !may_subscribe (from.info) || message.epoch + 1 < roster_.epoch) {
     stats_.messages_rejected++;
     return;
   }
-  note_held (member->second, message.epoch, message.held, now);
+  note_held (from.info.index, message.epoch, message.held, now);
 }
 
 void

@@ -6,6 +6,7 @@
 #include <gst/sframe/sender-key-provider.h>
 
 #include <algorithm>
+#include <iterator>
 
 namespace sframe {
 namespace room {
@@ -18,23 +19,19 @@ text_view (const std::string & text)
   return ByteView (reinterpret_cast<const uint8_t *> (text.data ()), text.size ());
 }
 
-/* Who is in `before` only, and who in `after` only: one walk over both
- * (sorted by fingerprint), not a lookup per member. */
-void
-diff_members (const std::map<std::string, uint32_t> & before, const std::map<std::string, uint32_t> & after,
-    std::set<std::string> * removed, std::set<std::string> * joined)
+/* Fingerprints in `from` but not in `without`: both are sorted by
+ * fingerprint, so one walk over both, not a lookup per member. */
+std::set<std::string>
+members_missing (const std::map<std::string, uint32_t> & from, const std::map<std::string, uint32_t> & without)
 {
-  auto b = before.begin (), a = after.begin ();
-  while (b != before.end () || a != after.end ()) {
-    if (a == after.end () || (b != before.end () && b->first < a->first)) {
-      removed->insert (removed->end (), (b++)->first);
-    } else if (b == before.end () || a->first < b->first) {
-      joined->insert (joined->end (), (a++)->first);
-    } else {
-      ++a;
-      ++b;
-    }
-  }
+  std::set<std::string> out;
+  auto by_fingerprint = [] (const auto & a, const auto & b) { return a.first < b.first; };
+  std::vector<std::pair<std::string, uint32_t>> only;
+  std::set_difference (from.begin (), from.end (), without.begin (), without.end (), std::back_inserter (only),
+      by_fingerprint);
+  for (auto & member : only)
+    out.insert (out.end (), std::move (member.first));
+  return out;
 }
 
 }  // namespace
@@ -137,8 +134,8 @@ void
 SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
 {
   bool was_member = phase_ == Phase::member;
-  std::set<std::string> removed, joined;
-  diff_members (roster_.members, next.members, &removed, &joined);
+  std::set<std::string> removed = members_missing (roster_.members, next.members);
+  std::set<std::string> joined = members_missing (next.members, roster_.members);
 
   roster_.epoch = next.epoch;
   roster_.hash = std::move (next.hash);

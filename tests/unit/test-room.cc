@@ -55,6 +55,17 @@ form_room (Sim & sim, size_t n)
   return group;
 }
 
+/* Every member of `who` has a new sender key (not the one in `before`,
+ * in the same order), the same roster, and every key of the others. */
+bool
+all_rotated (Sim & sim, const std::vector<Member *> & who, const std::vector<uint64_t> & before)
+{
+  for (size_t i = 0; i < who.size (); i++)
+    if (who[i]->sender_id () == before[i])
+      return false;
+  return sim.converged (who) && sim.keys_delivered (who);
+}
+
 }  // namespace
 
 TEST (Wire, ChannelEnvelopeRoundTripsAndRefusesAnythingElse)
@@ -288,12 +299,7 @@ TEST (Room, LeaveIsAckedThroughTheCommitter)
     sent_before += m->provider->stats ().messages_sent;
   }
   sim.stop (*group.back ());
-  ASSERT_TRUE (sim.run_until ([&] {
-    for (size_t i = 0; i < rest.size (); i++)
-      if (rest[i]->sender_id () == old_senders[i])
-        return false;
-    return sim.converged (rest) && sim.keys_delivered (rest);
-  }));
+  ASSERT_TRUE (sim.run_until ([&] { return all_rotated (sim, rest, old_senders); }));
   sim.run_for (50);
   uint64_t sent = 0;
   for (Member *m : rest)
@@ -341,12 +347,7 @@ TEST (Room, TricklingKeysAreReportedOnceTheyStop)
       held.pop_front ();
     }
   };
-  ASSERT_TRUE (sim.run_until ([&] {
-    for (size_t i = 0; i < rest.size (); i++)
-      if (rest[i]->sender_id () == old_senders[i])
-        return false;
-    return held.empty () && sim.converged (rest) && sim.keys_delivered (rest);
-  }));
+  ASSERT_TRUE (sim.run_until ([&] { return held.empty () && all_rotated (sim, rest, old_senders); }));
   sim.on_step = nullptr;
   sim.interceptor = nullptr;
   /* What each member sealed to the committer meanwhile: its fresh key
