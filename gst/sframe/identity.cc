@@ -243,6 +243,7 @@ Identity::from_private_key (ByteView private_key, Identity * out)
     return Status::invalid_key;
   }
   id.public_key_ = std::move (pub);
+  id.signing_key_ = std::shared_ptr<EVP_PKEY> (pkey.release (), EVP_PKEY_free);
   *out = std::move (id);
   return Status::ok;
 }
@@ -279,12 +280,12 @@ Identity::sign (ByteView message, std::vector<uint8_t> * signature) const
 {
   if (!valid () || !signature)
     return Status::invalid_argument;
-  PkeyPtr pkey = private_pkey (private_key_);
+  EVP_PKEY *pkey = signing_key_.get ();
   MdCtxPtr ctx (EVP_MD_CTX_new ());
   std::vector<uint8_t> sig (kEd25519SignatureSize);
   size_t len = sig.size ();
   /* Ed25519 hashes internally (PureEdDSA): the digest must be NULL. */
-  if (!pkey || !ctx || EVP_DigestSignInit (ctx.get (), nullptr, nullptr, nullptr, pkey.get ()) != 1 ||
+  if (!pkey || !ctx || EVP_DigestSignInit (ctx.get (), nullptr, nullptr, nullptr, pkey) != 1 ||
       EVP_DigestSign (ctx.get (), sig.data (), &len, nonnull (message), message.size) != 1 ||
       len != kEd25519SignatureSize) {
     ERR_clear_error ();

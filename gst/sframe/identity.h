@@ -12,9 +12,12 @@
 #include <gst/sframe/bytes.h>
 #include <gst/sframe/status.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+struct evp_pkey_st;   /* OpenSSL's EVP_PKEY */
 
 namespace sframe {
 
@@ -67,6 +70,11 @@ public:
 private:
   SecureBytes private_key_;
   std::vector<uint8_t> public_key_;
+  /* The same key as OpenSSL holds it, made once: making it from the raw
+   * bytes derives the public key (a scalar multiplication, as costly as
+   * the signature), which doubled the cost of every signed message.
+   * Immutable, so copies share it; OpenSSL wipes it when freed. */
+  std::shared_ptr<evp_pkey_st> signing_key_;
 };
 
 /* True only for a valid Ed25519 signature of `message` by `public_key`. */
