@@ -149,6 +149,12 @@ parse_canonical_signed (ByteView message, Envelope * envelope)
 }  // namespace
 
 std::string
+hex (ByteView bytes)
+{
+  return to_hex (bytes.data, bytes.size);
+}
+
+std::string
 sha256_hex (ByteView bytes)
 {
   uint8_t digest[EVP_MAX_MD_SIZE];

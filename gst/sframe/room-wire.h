@@ -76,6 +76,7 @@ struct Envelope {
 /* False for anything that is not exactly one of the two forms. */
 GST_SFRAME_API bool parse_envelope (ByteView message, Envelope * envelope);
 
+GST_SFRAME_API std::string hex (ByteView bytes);         /* lowercase */
 GST_SFRAME_API std::string sha256_hex (ByteView bytes);
 GST_SFRAME_API std::string u64_hex (uint64_t value);      /* 16 hex digits */
 GST_SFRAME_API bool parse_u64_hex (const std::string & text, uint64_t * value);

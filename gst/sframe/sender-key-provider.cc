@@ -171,10 +171,12 @@ SenderKeyProvider::receive (const std::string & subject, ByteView payload, const
     stats_.messages_rejected++;
     return;
   }
-  if (envelope.kind == wire::Envelope::Kind::channel_message)
+  if (envelope.kind == wire::Envelope::Kind::channel_message) {
     on_channel_message (envelope, now);
-  else
+  } else {
+    membership_changed_ = true;   /* hellos, leaves, host actions, rosters */
     on_signed (envelope, now);
+  }
   /* Joins, leaves and revocations are committed as soon as they are known. */
   commit_pending (now);
 }
@@ -242,7 +244,7 @@ SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
   if (!accept_signed (payload, envelope, now, &peer))
     return;
   if (type == "roster")
-    on_roster (*peer, payload, envelope, now);
+    on_roster (*peer, payload, now);
   else if (type == "channel")
     on_channel_setup (*peer, payload, now);
   else if (type == "admit" || type == "revoke")

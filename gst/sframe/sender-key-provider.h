@@ -84,12 +84,12 @@ struct HeldTally {
 
 struct Roster {
   uint64_t epoch = 0;
-  std::string hash;                    /* of the signed payload text */
+  std::string prev;                    /* the previous state hash */
+  std::string hash;                    /* this state's (StateHash in sender-key-roster.cc) */
   std::string committer;
   std::map<std::string, uint32_t> members;   /* fingerprint -> index */
   std::map<std::string, std::string> hashes; /* fingerprint -> hello hash */
   uint32_t next_index = 1;
-  std::string envelope;                /* the signed roster message */
 };
 
 /* Our own sender key. */
@@ -100,17 +100,20 @@ struct OwnKey {
   SecureBytes key;
 };
 
-/* A roster as read from a roster message, before and after checking. */
+/* A roster as read from a message, before and after checking: a change to
+ * roster epoch - 1 (a `roster` message: who was added and removed), or a
+ * snapshot of the whole roster (in a welcome). */
 struct ParsedRoster {
   uint64_t epoch = 0;
   uint64_t next_index = 0;
   std::string prev;
+  std::string hash;                            /* the state hash it claims */
   std::string change;
-  std::map<std::string, uint32_t> members;     /* fingerprint -> index */
-  std::map<std::string, std::string> hashes;   /* fingerprint -> hello hash */
   std::string committer;
-  std::string envelope;
-  std::string hash;
+  bool snapshot = false;
+  std::map<std::string, uint32_t> members;     /* snapshot: all; change: the added ones */
+  std::map<std::string, std::string> hashes;   /* fingerprint -> hello hash, of the same */
+  std::set<std::string> removed;               /* change only */
 };
 
 bool get_string (const json & object, const char * name, std::string * out);
@@ -170,9 +173,13 @@ private:
   Peer *find_peer (const std::string & who);
 
   /* sender-key-roster.cc: the roster chain, welcomes, sync, timers */
-  bool parse_members (const json & payload, ParsedRoster * parsed) const;
+  bool parse_members (const json & list, uint64_t next_index, ParsedRoster * parsed) const;
+  bool parse_roster (const json & payload, bool snapshot, ParsedRoster * parsed) const;
+  bool change_applies (const ParsedRoster & change) const;
+  std::string state_hash_after (const ParsedRoster & next) const;
+  json roster_snapshot () const;
   bool roster_justified (const std::string & committer, const ParsedRoster & next) const;
-  void on_roster (Peer & from, const json & payload, const wire::Envelope & envelope, const Now & now);
+  void on_roster (Peer & from, const json & payload, const Now & now);
   void retry_pending_roster (const Now & now);
   void apply_roster (ParsedRoster next, const Now & now);
   std::vector<std::string> member_hellos () const;
@@ -286,6 +293,8 @@ private:
   bool hosts_in_roster_ = false;       /* cached: asked on every tick */
   mutable bool committer_known_ = false;
   mutable std::string committer_;
+  bool membership_changed_ = true;     /* commit_pending () scans now */
+  int64_t next_membership_scan_ms_ = 0; /* ... or then: liveness */
   std::unique_ptr<ParsedRoster> pending_roster_;   /* not yet justified, retried */
   int64_t pending_roster_ms_ = 0;
 

@@ -5,13 +5,19 @@
  * removal can at worst deny service, which the bus can do anyway. */
 #include <gst/sframe/sender-key-provider.h>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <iterator>
+#include <memory>
 
 namespace sframe {
 namespace room {
 
 namespace {
+
+/* The committer's check for silent members, at most this often. */
+constexpr int64_t kMembershipScanMs = 100;
 
 ByteView
 text_view (const std::string & text)
@@ -34,31 +40,170 @@ members_missing (const std::map<std::string, uint32_t> & from, const std::map<st
   return out;
 }
 
+/* The roster's state hash, which every member must reach after a change:
+ * SHA-256 over the epoch, the next free index, the previous state hash and
+ * every member (fingerprint, index, hello hash) in fingerprint order.
+ * Strings are length-prefixed, so the encoding is unambiguous. A change
+ * carries the hash it leads to, so members that apply it to the roster
+ * they hold converge on the same one without the whole list on the wire. */
+class StateHash {
+public:
+  StateHash (uint64_t epoch, uint64_t next_index, const std::string & prev) : ctx_ (EVP_MD_CTX_new ())
+  {
+    static const char kLabel[] = "gst-sframe/1 roster";
+    ok_ = ctx_ && EVP_DigestInit_ex (ctx_.get (), EVP_sha256 (), nullptr) == 1;
+    put (kLabel, sizeof kLabel);
+    put_u64 (epoch);
+    put_u64 (next_index);
+    put_string (prev);
+  }
+
+  void member (const std::string & fingerprint, uint32_t index, const std::string & hello_hash)
+  {
+    put_string (fingerprint);
+    put_u64 (index);
+    put_string (hello_hash);
+  }
+
+  std::string hex ()
+  {
+    uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!ok_ || EVP_DigestFinal_ex (ctx_.get (), digest, &len) != 1)
+      return {};
+    return wire::hex (ByteView (digest, len));
+  }
+
+private:
+  struct Free {
+    void operator() (EVP_MD_CTX * ctx) const { EVP_MD_CTX_free (ctx); }
+  };
+
+  void put (const void * data, size_t size) { ok_ = ok_ && EVP_DigestUpdate (ctx_.get (), data, size) == 1; }
+  void put_u64 (uint64_t value)
+  {
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+      be[i] = static_cast<uint8_t> (value >> (56 - 8 * i));
+    put (be, sizeof be);
+  }
+  void put_string (const std::string & text)
+  {
+    put_u64 (text.size ());
+    put (text.data (), text.size ());
+  }
+
+  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
+  bool ok_ = false;
+};
+
+json
+member_list (const std::map<std::string, uint32_t> & members, const std::map<std::string, std::string> & hashes)
+{
+  json list = json::array ();
+  for (const auto & member : members)
+    list.push_back ({ member.first, member.second, hashes.at (member.first) });
+  return list;
+}
+
 }  // namespace
 
+/* [[fingerprint, index, hello hash], ...] into parsed->members and ->hashes. */
 bool
-SenderKeyProvider::parse_members (const json & payload, ParsedRoster * parsed) const
+SenderKeyProvider::parse_members (const json & list, uint64_t next_index, ParsedRoster * parsed) const
 {
-  auto members = payload.find ("members");
-  if (members == payload.end () || !members->is_array () || !get_u64 (payload, "epoch", &parsed->epoch) ||
-      !get_u64 (payload, "next", &parsed->next_index) || !get_string (payload, "prev", &parsed->prev) ||
-      !get_string (payload, "change", &parsed->change))
+  if (!list.is_array ())
     return false;
   std::set<uint64_t> indexes;
-  for (const auto & m : *members) {
+  for (const auto & m : list) {
     if (!m.is_array () || m.size () != 3 || !m[0].is_string () || !m[1].is_number_unsigned () || !m[2].is_string ())
       return false;
     std::string fp = m[0].get<std::string> ();
     uint64_t index = m[1].get<uint64_t> ();
-    if (!wire::is_fingerprint (fp) || index == 0 || index >= parsed->next_index || index > 0xffffff ||
+    if (!wire::is_fingerprint (fp) || index == 0 || index >= next_index || index > 0xffffff ||
         !indexes.insert (index).second || parsed->members.count (fp))
       return false;
     parsed->members[fp] = static_cast<uint32_t> (index);
     parsed->hashes[fp] = m[2].get<std::string> ();
   }
-  return !parsed->members.empty ();
+  return true;
 }
 
+/* A `roster` message's change (`added`, `removed`), or a welcome's
+ * snapshot (`members`). */
+bool
+SenderKeyProvider::parse_roster (const json & payload, bool snapshot, ParsedRoster * parsed) const
+{
+  parsed->snapshot = snapshot;
+  if (!payload.is_object () || !get_u64 (payload, "epoch", &parsed->epoch) ||
+      !get_u64 (payload, "next", &parsed->next_index) || !get_string (payload, "prev", &parsed->prev) ||
+      !get_string (payload, "hash", &parsed->hash) || !get_string (payload, "change", &parsed->change))
+    return false;
+  if (snapshot) {
+    auto members = payload.find ("members");
+    return members != payload.end () && parse_members (*members, parsed->next_index, parsed) &&
+        !parsed->members.empty ();
+  }
+  auto added = payload.find ("added");
+  auto removed = payload.find ("removed");
+  if (added == payload.end () || removed == payload.end () || !removed->is_array () ||
+      !parse_members (*added, parsed->next_index, parsed))
+    return false;
+  for (const auto & fp : *removed) {
+    if (!fp.is_string () || !wire::is_fingerprint (fp.get<std::string> ()) ||
+        !parsed->removed.insert (fp.get<std::string> ()).second)
+      return false;
+  }
+  return !parsed->members.empty () || !parsed->removed.empty ();
+}
+
+/* A change to our roster removes only members of it and adds only others. */
+bool
+SenderKeyProvider::change_applies (const ParsedRoster & change) const
+{
+  for (const auto & fp : change.removed)
+    if (!roster_.members.count (fp))
+      return false;
+  for (const auto & member : change.members)
+    if (roster_.members.count (member.first))
+      return false;
+  return true;
+}
+
+/* The state hash our roster would have after `next`: a snapshot's own
+ * members, or the members we keep and the added ones of a change, merged
+ * in fingerprint order without a copy. */
+std::string
+SenderKeyProvider::state_hash_after (const ParsedRoster & next) const
+{
+  StateHash hash (next.epoch, next.next_index, next.prev);
+  static const std::map<std::string, uint32_t> kNone;
+  const auto & base = next.snapshot ? kNone : roster_.members;
+  auto kept = base.begin ();
+  auto added = next.members.begin ();
+  while (kept != base.end () || added != next.members.end ()) {
+    if (kept == base.end () || (added != next.members.end () && added->first < kept->first)) {
+      hash.member (added->first, added->second, next.hashes.at (added->first));
+      ++added;
+      continue;
+    }
+    if (!next.removed.count (kept->first))
+      hash.member (kept->first, kept->second, roster_.hashes.at (kept->first));
+    ++kept;
+  }
+  return hash.hex ();
+}
+
+/* Our roster whole, for a welcome: the joiner checks its state hash. */
+json
+SenderKeyProvider::roster_snapshot () const
+{
+  return json { { "epoch", roster_.epoch }, { "next", roster_.next_index }, { "prev", roster_.prev },
+      { "hash", roster_.hash }, { "change", "snapshot" }, { "members", member_list (roster_.members, roster_.hashes) } };
+}
+
+/* A change from `committer`: only the added members need checking, the
+ * others keep their index and hello by construction. */
 bool
 SenderKeyProvider::roster_justified (const std::string & committer, const ParsedRoster & next) const
 {
@@ -66,38 +211,36 @@ SenderKeyProvider::roster_justified (const std::string & committer, const Parsed
     return false;
   /* Whoever commits instead of an eligible member with a smaller
    * fingerprint says that member is gone, and must remove it. */
-  for (const auto & member : roster_.members)
-    if (member.first < committer && eligible_committer (member.first) && next.members.count (member.first))
+  for (const auto & member : roster_.members) {
+    if (!(member.first < committer))
+      break;   /* sorted by fingerprint */
+    if (eligible_committer (member.first) && !next.removed.count (member.first))
       return false;
+  }
   if (next.next_index < roster_.next_index)
     return false;
   for (const auto & member : next.members) {
     const std::string & fp = member.first;
     const std::string & hash = next.hashes.at (fp);
-    auto old = roster_.members.find (fp);
-    if (old != roster_.members.end ()) {
-      if (old->second != member.second || roster_.hashes.at (fp) != hash)
-        return false;
-      continue;
-    }
+    if (member.second < roster_.next_index)
+      return false;
     if (fp == self_fp_) {
       if (hash != own_hello_hash_)
         return false;
       continue;
     }
     auto peer = peers_.find (fp);
-    if (peer == peers_.end () || peer->second.hello_hash != hash || !joining_allowed (peer->second) ||
-        member.second < roster_.next_index)
+    if (peer == peers_.end () || peer->second.hello_hash != hash || !joining_allowed (peer->second))
       return false;
   }
   return true;
 }
 
 void
-SenderKeyProvider::on_roster (Peer & from, const json & payload, const wire::Envelope & envelope, const Now & now)
+SenderKeyProvider::on_roster (Peer & from, const json & payload, const Now & now)
 {
   ParsedRoster next;
-  if (!parse_members (payload, &next)) {
+  if (!parse_roster (payload, false, &next)) {
     stats_.messages_rejected++;
     return;
   }
@@ -107,9 +250,14 @@ SenderKeyProvider::on_roster (Peer & from, const json & payload, const wire::Env
     request_sync (now);
     return;
   }
+  /* Signed by a member, for our very roster, yet not a change of it or
+   * not leading where it says: not ours to repair. */
+  if (!change_applies (next) || state_hash_after (next) != next.hash) {
+    stats_.messages_rejected++;
+    request_sync (now);
+    return;
+  }
   next.committer = from.info.fingerprint;
-  next.envelope = text_for_envelope (envelope);
-  next.hash = wire::sha256_hex (text_view (envelope.payload));
   if (!roster_justified (next.committer, next)) {
     /* Maybe a hello or admit is still on its way; retried, then resynced. */
     pending_roster_ = std::make_unique<ParsedRoster> (std::move (next));
@@ -134,16 +282,29 @@ void
 SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
 {
   bool was_member = phase_ == Phase::member;
-  std::set<std::string> removed = members_missing (roster_.members, next.members);
-  std::set<std::string> joined = members_missing (next.members, roster_.members);
-
+  std::set<std::string> removed, joined;
+  if (next.snapshot) {
+    removed = members_missing (roster_.members, next.members);
+    joined = members_missing (next.members, roster_.members);
+    roster_.members = std::move (next.members);
+    roster_.hashes = std::move (next.hashes);
+  } else {
+    removed = std::move (next.removed);
+    for (const auto & fp : removed) {
+      roster_.members.erase (fp);
+      roster_.hashes.erase (fp);
+    }
+    for (auto & member : next.members) {
+      joined.insert (joined.end (), member.first);
+      roster_.hashes[member.first] = std::move (next.hashes.at (member.first));
+      roster_.members.insert (std::move (member));
+    }
+  }
   roster_.epoch = next.epoch;
+  roster_.prev = std::move (next.prev);
   roster_.hash = std::move (next.hash);
   roster_.committer = std::move (next.committer);
-  roster_.members = std::move (next.members);
-  roster_.hashes = std::move (next.hashes);
   roster_.next_index = static_cast<uint32_t> (next.next_index);
-  roster_.envelope = std::move (next.envelope);
   roster_members_changed ();   /* also each peer's index */
   pending_roster_.reset ();
   self_info_.index = own_index ();
@@ -203,7 +364,7 @@ SenderKeyProvider::send_welcome (const std::string & to, const Now & now)
   (void) now;
   json welcome = base_payload ("welcome");
   welcome["to"] = to;
-  welcome["roster"] = roster_.envelope;
+  welcome["roster"] = roster_snapshot ();
   welcome["hellos"] = member_hellos ();
   send_signed (wire::subject_to (config_.room, to), welcome);
 }
@@ -229,10 +390,9 @@ SenderKeyProvider::verify_embedded_hello (const std::string & text, const Now & 
 void
 SenderKeyProvider::on_welcome (const json & payload, const wire::Envelope & envelope, const Now & now)
 {
-  std::string to, roster_text;
+  std::string to;
   auto hellos = payload.find ("hellos");
-  if (!get_string (payload, "to", &to) || to != self_fp_ || !get_string (payload, "roster", &roster_text) ||
-      hellos == payload.end () || !hellos->is_array ()) {
+  if (!get_string (payload, "to", &to) || to != self_fp_ || hellos == payload.end () || !hellos->is_array ()) {
     stats_.messages_rejected++;
     return;
   }
@@ -244,26 +404,12 @@ SenderKeyProvider::on_welcome (const json & payload, const wire::Envelope & enve
   Peer *sender = nullptr;
   if (!accept_signed (payload, envelope, now, &sender))
     return;
-
-  wire::Envelope roster_envelope;
-  Peer *committer = nullptr;
-  if (!wire::parse_envelope (text_view (roster_text), &roster_envelope) ||
-      roster_envelope.kind != wire::Envelope::Kind::signed_message) {
-    stats_.messages_rejected++;
-    return;
-  }
-  json roster_payload = json::parse (roster_envelope.payload, nullptr, false);
+  /* The snapshot is the sender's word, signed with the welcome; the
+   * sender must be a member that could have committed it. */
   ParsedRoster next;
-  std::string type, from;
-  if (roster_payload.is_discarded () || !roster_payload.is_object () || !get_string (roster_payload, "type", &type) ||
-      type != "roster" || !get_string (roster_payload, "from", &from) || !peers_.count (from) ||
-      !parse_members (roster_payload, &next)) {
-    stats_.messages_rejected++;
-    return;
-  }
-  committer = &peers_.at (from);
-  if (!verify_signature_for (ByteView (committer->device_key), "message", text_view (roster_envelope.payload),
-          ByteView (roster_envelope.signature)) ||
+  auto roster = payload.find ("roster");
+  const std::string & from = sender->info.fingerprint;
+  if (roster == payload.end () || !parse_roster (*roster, true, &next) || state_hash_after (next) != next.hash ||
       next.epoch <= roster_.epoch || !welcome_roster_valid (from, next)) {
     stats_.messages_rejected++;
     return;
@@ -277,8 +423,6 @@ SenderKeyProvider::on_welcome (const json & payload, const wire::Envelope & enve
     phase_ = Phase::joining;
   }
   next.committer = from;
-  next.envelope = roster_text;
-  next.hash = wire::sha256_hex (text_view (roster_envelope.payload));
   apply_roster (std::move (next), now);
 }
 
@@ -347,33 +491,35 @@ void
 SenderKeyProvider::publish_roster (std::map<std::string, uint32_t> members, uint32_t next_index, const char * change,
     const std::set<std::string> & who, const Now & now)
 {
-  json list = json::array ();
-  for (const auto & member : members) {
-    std::string hash = member.first == self_fp_ ? own_hello_hash_ : peers_.at (member.first).hello_hash;
-    list.push_back ({ member.first, member.second, hash });
+  /* Only the change goes out: at N = 200 the whole roster was 35 kB that
+   * every member parsed at every change (docs/key-protocol.md). */
+  ParsedRoster next;
+  next.epoch = roster_.epoch + 1;
+  next.next_index = next_index;
+  next.prev = roster_.hash;
+  next.change = change;
+  next.committer = self_fp_;
+  next.removed = members_missing (roster_.members, members);
+  for (const auto & fp : members_missing (members, roster_.members)) {
+    next.members[fp] = members.at (fp);
+    next.hashes[fp] = fp == self_fp_ ? own_hello_hash_ : peers_.at (fp).hello_hash;
   }
+  next.hash = state_hash_after (next);
   json payload = base_payload ("roster");
-  payload["epoch"] = roster_.epoch + 1;
-  payload["prev"] = roster_.hash;
+  payload["epoch"] = next.epoch;
+  payload["prev"] = next.prev;
+  payload["hash"] = next.hash;
   payload["next"] = next_index;
-  payload["members"] = list;
+  payload["added"] = member_list (next.members, next.hashes);
+  payload["removed"] = next.removed;
   payload["change"] = change;
   payload["who"] = who;
-  std::string text = payload.dump ();
-  auto bytes = wire::make_signed (config_.identity, text);
+  auto bytes = wire::make_signed (config_.identity, payload.dump ());
   if (bytes.empty ())
     return;
   stats_.messages_sent++;
   stats_.bytes_sent += bytes.size ();
   out_->publish (subject_all_, bytes);
-
-  wire::Envelope envelope;
-  ParsedRoster next;
-  if (!wire::parse_envelope (ByteView (bytes), &envelope) || !parse_members (payload, &next))
-    return;
-  next.committer = self_fp_;
-  next.envelope.assign (bytes.begin (), bytes.end ());
-  next.hash = wire::sha256_hex (text_view (text));
   apply_roster (std::move (next), now);
   for (const auto & fp : who)
     if (fp != self_fp_ && roster_.members.count (fp))
@@ -385,11 +531,22 @@ SenderKeyProvider::commit_pending (const Now & now)
 {
   if (!am_committer ()) {
     committer_since_ms_ = -1;
+    membership_changed_ = true;   /* scan at once should we become committer */
     return;
   }
   /* A new committer has heard nobody's pings yet: judge liveness from now. */
   if (committer_since_ms_ < 0)
     committer_since_ms_ = now.ms;
+  /* The scan below walks the whole roster. The committer gets every
+   * member's pings and reports, so scanning on each of them was a good
+   * part of its time in a rotation at N = 200, and its time is what the
+   * room waits for. Joins, leaves and revocations come in signed messages
+   * or host actions, which mark the membership changed and are committed
+   * at once; silence is checked every kMembershipScanMs. */
+  if (!membership_changed_ && now.ms < next_membership_scan_ms_)
+    return;
+  membership_changed_ = false;
+  next_membership_scan_ms_ = now.ms + std::min (kMembershipScanMs, config_.timing.liveness_ms / 4);
   std::map<std::string, uint32_t> members = roster_.members;
   std::set<std::string> removed;
   const char *change = "leave";
@@ -411,7 +568,8 @@ SenderKeyProvider::commit_pending (const Now & now)
   }
   if (!removed.empty ()) {
     publish_roster (members, roster_.next_index, change, removed, now);
-    return;   /* one change per epoch: joins follow on the next tick */
+    membership_changed_ = true;   /* one change per epoch: joins follow on the next call */
+    return;
   }
   std::set<std::string> joined;
   for (const auto & peer : peers_) {
@@ -485,8 +643,10 @@ SenderKeyProvider::tick_membership (const Now & now)
   if (committer != self_fp_ && peers_.count (committer) &&
       now.ms - peers_.at (committer).last_heard_ms > config_.timing.liveness_ms) {
     silent_.insert (committer);
+    membership_changed_ = true;
     forget_committer ();
     committer = expected_committer ();
+    report_roster ();   /* the view names the committer */
   }
   if (now.ms >= next_heartbeat_ms_) {
     next_heartbeat_ms_ = now.ms + config_.timing.heartbeat_ms;
@@ -566,6 +726,7 @@ SenderKeyProvider::host_action (const char * type, const std::string & who, cons
   if (!peer)
     return Status::invalid_argument;
   bool admit = std::string (type) == "admit";
+  membership_changed_ = true;
   /* Admitting a member again would only make everyone verify another
    * signature. */
   if (admit && roster_.members.count (peer->info.fingerprint))

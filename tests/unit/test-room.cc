@@ -572,6 +572,25 @@ TEST (Room, MemberWithoutPublishGrantHasNoKeyInstalledAnywhere)
 
 /* ---- a hostile bus ---- */
 
+namespace {
+
+/* The payload of a signed message of `type`, or a discarded value. */
+json
+signed_payload (const BusMessage & message, const char * type)
+{
+  wire::Envelope envelope;
+  if (!wire::parse_envelope ({ message.payload.data (), message.payload.size () }, &envelope) ||
+      envelope.kind != wire::Envelope::Kind::signed_message)
+    return json (json::value_t::discarded);
+  json payload = json::parse (envelope.payload, nullptr, false);
+  if (!payload.is_object () || payload.value ("type", "") != type)
+    return json (json::value_t::discarded);
+  return payload;
+}
+
+}  // namespace
+
+
 TEST (MaliciousBus, ForgedRosterFromOutsiderOrNonCommitterIsIgnored)
 {
   Sim sim;
@@ -581,25 +600,96 @@ TEST (MaliciousBus, ForgedRosterFromOutsiderOrNonCommitterIsIgnored)
   uint64_t epoch = group[0]->roster ().epoch;
   uint64_t rejected_before = group[2]->provider->stats ().messages_rejected;
 
+  /* The current state hash, from the last roster change on the bus, so
+   * that the forgery names the roster the members hold. */
+  std::string hash;
+  for (const auto & message : sim.log) {
+    json payload = signed_payload (message, "roster");
+    if (!payload.is_discarded ())
+      hash = payload.value ("hash", "");
+  }
+  ASSERT_FALSE (hash.empty ());
   auto forged_roster = [&] (const Identity & signer, const std::string & sid, uint64_t seq) {
-    json members = json::array ();
-    for (const auto & m : group[0]->roster ().members)
-      members.push_back ({ m.fingerprint, m.index, std::string (64, '0') });
-    members.push_back ({ eve.fingerprint (), 99, std::string (64, '0') });
+    json added = json::array ({ json::array ({ eve.fingerprint (), 99, std::string (64, '0') }) });
     json roster = { { "v", 1 }, { "type", "roster" }, { "room", sim.room () }, { "from", signer.fingerprint () },
-      { "sid", sid }, { "seq", seq }, { "epoch", epoch + 1 }, { "prev", "" }, { "next", 100 }, { "members", members },
-      { "change", "join" }, { "who", { eve.fingerprint () } } };
+      { "sid", sid }, { "seq", seq }, { "epoch", epoch + 1 }, { "prev", hash }, { "hash", std::string (64, '0') },
+      { "next", 100 }, { "added", added }, { "removed", json::array () }, { "change", "join" },
+      { "who", { eve.fingerprint () } } };
     return wire::make_signed (signer, roster.dump ());
   };
   sim.inject ({ wire::subject_all (sim.room ()), forged_roster (eve, "0000000000000001", 1) });
   /* Bob is a member, but not the committer: his signature does not do. */
-  sim.inject ({ wire::subject_all (sim.room ()), forged_roster (group[1]->identity, "0000000000000001", 999) });
+  sim.inject ({ wire::subject_all (sim.room ()), forged_roster (group[1]->identity, session_of (sim, *group[1]), 1u << 30) });
   sim.run_for (2000);
   for (Member *m : group) {
     EXPECT_EQ (m->roster ().epoch, epoch);
     EXPECT_EQ (m->roster ().members.size (), 3u);
   }
   EXPECT_GT (group[2]->provider->stats ().messages_rejected, rejected_before);
+}
+
+/* A roster change names the state hash it leads to. One that leads
+ * elsewhere (here: signed by the committer itself, so only the hash can
+ * tell) is refused by every member, who resynchronise from the
+ * committer's welcome and still converge. */
+TEST (Room, RosterChangeThatMissesItsStateHashIsRefused)
+{
+  Sim sim;
+  auto group = form_room (sim, 4);
+  Member & committer = *group[0];
+  ASSERT_EQ (committer.roster ().committer, committer.fingerprint ());
+  uint64_t epoch = committer.roster ().epoch;
+  int tampered = 0;
+  sim.interceptor = [&] (BusMessage & message) {
+    json payload = signed_payload (message, "roster");
+    if (tampered || payload.is_discarded ())
+      return Verdict::deliver;
+    std::string hash = payload["hash"].get<std::string> ();
+    hash[0] = hash[0] == '0' ? '1' : '0';
+    payload["hash"] = hash;
+    message.payload = wire::make_signed (committer.identity, payload.dump ());
+    tampered++;
+    return Verdict::deliver;
+  };
+  std::vector<Member *> rest { group[0], group[1], group[2] };
+  std::vector<uint64_t> rejected, resyncs;
+  for (Member *m : rest) {
+    rejected.push_back (m->provider->stats ().messages_rejected);
+    resyncs.push_back (m->provider->stats ().resyncs);
+  }
+  sim.stop (*group[3]);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest) && rest[1]->roster ().epoch == epoch + 1; }));
+  EXPECT_EQ (tampered, 1);
+  for (size_t i = 1; i < rest.size (); i++) {
+    EXPECT_GT (rest[i]->provider->stats ().messages_rejected, rejected[i]) << rest[i]->name;
+    EXPECT_GT (rest[i]->provider->stats ().resyncs, resyncs[i]) << rest[i]->name;
+    EXPECT_EQ (rest[i]->roster ().epoch, epoch + 1) << rest[i]->name;
+  }
+}
+
+/* A welcome carries the whole roster and its state hash: a snapshot that
+ * does not hash to it (here a different next free index, which nothing
+ * else checks) is refused; the joiner's next hello brings a true one. */
+TEST (Room, WelcomeWhoseSnapshotMissesItsStateHashIsRefused)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & committer = *group[0];
+  int tampered = 0;
+  sim.interceptor = [&] (BusMessage & message) {
+    json payload = signed_payload (message, "welcome");
+    if (tampered || payload.is_discarded ())
+      return Verdict::deliver;
+    payload["roster"]["next"] = payload["roster"]["next"].get<uint64_t> () + 1;
+    message.payload = wire::make_signed (committer.identity, payload.dump ());
+    tampered++;
+    return Verdict::deliver;
+  };
+  Member & joiner = sim.add ("joiner");
+  group.push_back (&joiner);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
+  EXPECT_EQ (tampered, 1);
+  EXPECT_GT (joiner.provider->stats ().messages_rejected, 0u);
 }
 
 /* Signed messages from a device nobody can attribute (an outsider with an
