@@ -31,6 +31,7 @@
 #include <gst/sframe/token.h>
 
 #include "../integration/nats-server.h"
+#include "perf-control.h"
 
 #include <unistd.h>
 
@@ -301,22 +302,6 @@ struct LeaveResult {
   double cpu_ms = -1;   /* the whole process's CPU time from the leave to the last rotation */
   Counters sent;        /* by the remaining members meanwhile */
 };
-
-/* With SFRAME_BENCH_PERF_CTL=<fifo>, profiles only the leaves:
- *   mkfifo ctl; perf record -D -1 --control fifo:ctl ... sframe-rotation-bench
- * ("enable" / "disable" around each leave). */
-void
-perf_control (const char * command)
-{
-  static FILE *fifo = [] {
-    const char *path = g_getenv ("SFRAME_BENCH_PERF_CTL");
-    return path ? std::fopen (path, "w") : nullptr;
-  }();
-  if (fifo) {
-    std::fprintf (fifo, "%s\n", command);
-    std::fflush (fifo);
-  }
-}
 
 double
 process_cpu_ms ()
