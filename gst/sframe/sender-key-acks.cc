@@ -68,10 +68,10 @@ SenderKeyProvider::defer_ack (Peer & from, const wire::ChannelMessage & key, con
 {
   if (deferred_acks_.empty ())
     first_deferred_ms_ = now.ms;
-  deferred_acks_[from.info.fingerprint] = key.key_id;
+  deferred_acks_[from.info.index] = key.key_id;
   last_fresh_key_ms_ = now.ms;
   if (key.epoch >= fresh_epoch_)
-    awaiting_fresh_.erase (from.info.fingerprint);
+    awaiting_fresh_.erase (from.info.index);
   report_due_ms_ = std::min (now.ms + config_.timing.ack_delay_ms,
       first_deferred_ms_ + kMaxReportHoldFactor * config_.timing.ack_delay_ms);
   if (awaiting_fresh_.empty () && key.epoch == fresh_epoch_)
@@ -93,7 +93,7 @@ SenderKeyProvider::expect_fresh_keys (const Now & now)
       continue;
     const Peer & peer = peers_.at (member.first);
     if (may_publish (peer.info) && !(peer.has_key && peer.current.epoch >= fresh_epoch_))
-      awaiting_fresh_.insert (member.first);
+      awaiting_fresh_.insert (member.second);
   }
   /* Keys that came before the roster: report them if they were all. */
   if (awaiting_fresh_.empty () && !deferred_acks_.empty ())

@@ -225,7 +225,7 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
    * channel: re-open it on the first repeat, then on every second. A
    * repeat is always acked here and now, not through the committer: the
    * sender is recovering a loss, and must learn exactly who has the key. */
-  auto deferred = deferred_acks_.find (from.info.fingerprint);
+  auto deferred = deferred_acks_.find (from.info.index);
   if (deferred != deferred_acks_.end () && deferred->second == key_id)
     deferred_acks_.erase (deferred);
   send_channel (from, ack, known && from.repeated_keys % 2 == 1 && may_reopen_ack_channel (now));

@@ -316,8 +316,10 @@ private:
    * message to the committer, which tells everyone in one signed `acked`
    * which keys every member holds (docs/key-protocol.md). */
   /* Hashed, as peers_: touched for every fresh key. */
-  std::unordered_map<std::string, uint64_t> deferred_acks_;   /* sender -> key id */
-  std::unordered_set<std::string> awaiting_fresh_;   /* senders whose fresh key of this rotation we lack */
+  /* By the sender's roster index (unique, never reused): touched for
+   * every fresh key, and an index hashes for free, a fingerprint not. */
+  std::unordered_map<uint32_t, uint64_t> deferred_acks_;   /* sender -> key id */
+  std::unordered_set<uint32_t> awaiting_fresh_;   /* senders whose fresh key of this rotation we lack */
   uint64_t fresh_epoch_ = 0;              /* the removal we expect fresh keys for */
   int64_t report_due_ms_ = INT64_MAX;
   int64_t first_deferred_ms_ = -1;         /* the oldest ack in deferred_acks_ */
