@@ -33,6 +33,7 @@
 #include "../integration/nats-server.h"
 #include "perf-control.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -300,8 +301,18 @@ struct LeaveResult {
   double max_ms = -1;
   double median_ms = -1;
   double cpu_ms = -1;   /* the whole process's CPU time from the leave to the last rotation */
+  double kernel_ms = -1;   /* ... of which in the kernel (system time) */
   Counters sent;        /* by the remaining members meanwhile */
 };
+
+/* The process's system (kernel) CPU time. */
+double
+process_kernel_ms ()
+{
+  rusage usage {};
+  getrusage (RUSAGE_SELF, &usage);
+  return usage.ru_stime.tv_sec * 1e3 + usage.ru_stime.tv_usec / 1e3;
+}
 
 double
 process_cpu_ms ()
@@ -327,7 +338,7 @@ time_leave (std::vector<Member *> & present)
   Counters before_counters = read_counters (present);
   std::vector<double> times (present.size (), -1);
   perf_control ("enable");
-  double cpu0 = process_cpu_ms ();
+  double cpu0 = process_cpu_ms (), kernel0 = process_kernel_ms ();
   auto t0 = Clock::now ();
   gst_element_set_state (leaver->pipeline, GST_STATE_NULL);
   bool all = wait_for ([&] {
@@ -342,6 +353,7 @@ time_leave (std::vector<Member *> & present)
     return done;
   }, 60);
   result.cpu_ms = process_cpu_ms () - cpu0;
+  result.kernel_ms = process_kernel_ms () - kernel0;
   perf_control ("disable");
   result.sent = read_counters (present) - before_counters;
   if (!all)
@@ -530,18 +542,19 @@ run_size (int n, int rounds, const std::string & bus, const char * label, int ad
     admissions.push_back (time_admission (room, pump, n + r));
     std::this_thread::sleep_for (std::chrono::seconds (4));
   }
-  std::vector<double> max_ms, median_ms, cpu_ms;
+  std::vector<double> max_ms, median_ms, cpu_ms, kernel_ms;
   Counters total;
   for (const auto & l : leaves) {
     max_ms.push_back (l.max_ms);
     median_ms.push_back (l.median_ms);
     cpu_ms.push_back (l.cpu_ms);
+    kernel_ms.push_back (l.kernel_ms);
     total += l.sent;
   }
   size_t count = std::max<size_t> (leaves.size (), 1);
   auto per_leave = [count] (guint64 v) { return static_cast<unsigned long long> (v / count); };
-  std::printf ("| %s | %d | %.1f | %s | %s | %s | %llu | %llu | %llu / %llu / %llu | %s |\n", label, n, join_s,
-      describe (max_ms).c_str (), describe (median_ms).c_str (), describe (cpu_ms).c_str (),
+  std::printf ("| %s | %d | %.1f | %s | %s | %s | %s | %llu | %llu | %llu / %llu / %llu | %s |\n", label, n, join_s,
+      describe (max_ms).c_str (), describe (median_ms).c_str (), describe (cpu_ms).c_str (), describe (kernel_ms).c_str (),
       per_leave (total.messages ()), per_leave (total.bytes ()), per_leave (total.resyncs ()),
       per_leave (total.key_resends ()), per_leave (total.overflows ()),
       ((room.admission () ? "admit: " : "open room, start: ") + describe (admissions)).c_str ());
@@ -594,10 +607,10 @@ main (int argc, char ** argv)
     }
   }
   std::printf ("Each leave or admission timed %d times; times sorted, in ms.\n\n", rounds);
-  std::printf ("| bus | N | room formed in s | leave -> all rotated, max | median member | CPU ms per leave | "
+  std::printf ("| bus | N | room formed in s | leave -> all rotated, max | median member | CPU ms per leave | of which kernel | "
                "messages per leave | bytes per leave | resyncs / key resends / queue overflows per leave | "
                "joiner's first decrypted frame, from |\n");
-  std::printf ("|---|---:|---:|---|---|---|---:|---:|---|---|\n");
+  std::printf ("|---|---:|---:|---|---|---|---|---:|---:|---|---|\n");
   for (int n : sizes) {
     std::string bus = nats ? server->url (0) : "local://rotation-" + std::to_string (getpid ()) + "-" + std::to_string (n);
     run_size (n, rounds, bus, nats ? "nats" : "local", admission_max);
