@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <string_view>
 
 namespace sframe {
@@ -79,14 +80,43 @@ get_be (const uint8_t * p, size_t bytes)
   return value;
 }
 
-bool
-put_fingerprint (const std::string & fp, std::vector<uint8_t> * out)
+int
+hex_value (char c)
 {
-  if (!is_fingerprint (fp))
-    return false;
-  SecureBytes raw = hex_to_bytes (fp.c_str ());
-  out->insert (out->end (), raw.data (), raw.data () + raw.size ());
-  return true;
+  return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+/* A fingerprint (checked with is_fingerprint) as its 32 bytes, at `out`.
+ * It is public: decoded in place, not through SecureBytes. */
+uint8_t *
+write_fingerprint (const std::string & fp, uint8_t * out)
+{
+  for (size_t i = 0; i < fp.size (); i += 2)
+    *out++ = static_cast<uint8_t> (hex_value (fp[i]) << 4 | hex_value (fp[i + 1]));
+  return out;
+}
+
+uint8_t *
+write_be64 (uint64_t value, uint8_t * out)
+{
+  for (int shift = 56; shift >= 0; shift -= 8)
+    *out++ = static_cast<uint8_t> (value >> shift);
+  return out;
+}
+
+/* `value` as 16 lowercase hex digits, at `out`. */
+uint8_t *
+write_u64_hex (uint64_t value, uint8_t * out)
+{
+  for (int shift = 60; shift >= 0; shift -= 4)
+    *out++ = static_cast<uint8_t> (kHex[(value >> shift) & 0xf]);
+  return out;
+}
+
+uint8_t *
+write_text (const std::string & text, uint8_t * out)
+{
+  return std::copy (text.begin (), text.end (), out);
 }
 
 bool
@@ -223,14 +253,17 @@ make_signed (const Identity & identity, const std::string & payload)
 std::vector<uint8_t>
 make_channel (const ChannelHeader & header, ByteView ciphertext)
 {
-  std::vector<uint8_t> out;
-  out.reserve (kChannelHeaderSize + ciphertext.size);
-  out.push_back (kChannelMagic);
-  if (!put_fingerprint (header.from, &out) || !put_fingerprint (header.to, &out))
+  if (!is_fingerprint (header.from) || !is_fingerprint (header.to))
     return {};
-  put_be (header.id, 8, &out);
-  put_be (header.n, 8, &out);
-  out.insert (out.end (), ciphertext.data, ciphertext.data + ciphertext.size);
+  std::vector<uint8_t> out (kChannelHeaderSize + ciphertext.size);
+  uint8_t *p = out.data ();
+  *p++ = kChannelMagic;
+  p = write_fingerprint (header.from, p);
+  p = write_fingerprint (header.to, p);
+  p = write_be64 (header.id, p);
+  p = write_be64 (header.n, p);
+  if (ciphertext.size)
+    std::copy (ciphertext.data, ciphertext.data + ciphertext.size, p);
   return out;
 }
 
@@ -240,12 +273,13 @@ channel_aad (const std::string & room, const ChannelHeader & header)
   /* Fixed-width fields before the room, so the encoding is unambiguous.
    * Built in one buffer: this runs twice per channel message. */
   static const char kLabel[] = "gst-sframe/1 channel";
-  std::string id = u64_hex (header.id), n = u64_hex (header.n);
-  std::vector<uint8_t> aad;
-  aad.reserve (sizeof kLabel + header.from.size () + header.to.size () + id.size () + n.size () + room.size ());
-  aad.insert (aad.end (), kLabel, kLabel + sizeof kLabel);   /* with its NUL */
-  for (const std::string * part : std::initializer_list<const std::string *> { &header.from, &header.to, &id, &n, &room })
-    aad.insert (aad.end (), part->begin (), part->end ());
+  std::vector<uint8_t> aad (sizeof kLabel + header.from.size () + header.to.size () + 32 + room.size ());
+  uint8_t *p = std::copy (kLabel, kLabel + sizeof kLabel, aad.data ());   /* with its NUL */
+  p = write_text (header.from, p);
+  p = write_text (header.to, p);
+  p = write_u64_hex (header.id, p);
+  p = write_u64_hex (header.n, p);
+  write_text (room, p);
   return aad;
 }
 

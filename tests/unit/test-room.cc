@@ -68,6 +68,17 @@ all_rotated (Sim & sim, const std::vector<Member *> & who, const std::vector<uin
 
 }  // namespace
 
+/* The channel AAD, spelled out: label with its NUL, both fingerprints, id
+ * and sequence number as 16 lowercase hex digits each, then the room. */
+TEST (Wire, ChannelAadIsFixedWidthFieldsThenTheRoom)
+{
+  wire::ChannelHeader header { std::string (64, 'a'), std::string (63, '0') + "f", 0x0102030405060708ull, 0xabull };
+  std::string expected = std::string ("gst-sframe/1 channel") + '\0' + header.from + header.to +
+      "0102030405060708" + "00000000000000ab" + "board";
+  auto aad = wire::channel_aad ("board", header);
+  EXPECT_EQ (std::string (aad.begin (), aad.end ()), expected);
+}
+
 TEST (Wire, ChannelEnvelopeRoundTripsAndRefusesAnythingElse)
 {
   wire::ChannelHeader header { std::string (64, 'a'), std::string (63, '0') + "f", 0x0102030405060708ull, 42 };
