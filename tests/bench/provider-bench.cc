@@ -17,11 +17,11 @@
  *
  *   sframe-provider-bench [--sizes 10,50,100,200] [--rounds 3]
  *
- * SFRAME_BENCH_PERF_CTL profiles the leaves only (perf-control.h).
+ * SFRAME_BENCH_PERF_CTL profiles the leaves only (bench-common.h).
  *
  * Prints a Markdown table; docs/performance.md holds measured runs. */
 #include "../unit/room-sim.h"
-#include "perf-control.h"
+#include "bench-common.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -33,14 +33,6 @@
 using namespace roomsim;
 
 namespace {
-
-double
-thread_cpu_ms ()
-{
-  timespec ts {};
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* keymanager's property defaults (gstkeymanager-session.h). */
 void
@@ -85,9 +77,9 @@ time_leave (Sim & sim, std::vector<Member *> & present)
   perf_control ("enable");
   sim.stop (*leaver);
   while (sim.now_ms - t0 < kTimeoutMs) {
-    double step0 = thread_cpu_ms ();
+    double step0 = cpu_clock_ms (CLOCK_THREAD_CPUTIME_ID);
     sim.run_for (kCheckEveryMs);
-    result.cpu_ms += thread_cpu_ms () - step0;
+    result.cpu_ms += cpu_clock_ms (CLOCK_THREAD_CPUTIME_ID) - step0;
     bool all = true;
     for (size_t i = 0; i < present.size () && all; i++)
       all = leave_rotations (*present[i]) > before[i];
@@ -126,12 +118,12 @@ run_size (int n, int rounds)
   std::vector<Member *> present;
   for (int i = 0; i < n; i++)
     present.push_back (&sim.add ("m" + std::to_string (i), i == 0 ? token::Role::host : token::Role::member));
-  double form0 = thread_cpu_ms ();
+  double form0 = cpu_clock_ms (CLOCK_THREAD_CPUTIME_ID);
   if (!sim.run_until ([&] { return sim.converged (present) && sim.keys_delivered (present); }, 600000)) {
     std::fprintf (stderr, "N=%d: the room did not form\n", n);
     return false;
   }
-  double form_cpu_s = (thread_cpu_ms () - form0) / 1e3;
+  double form_cpu_s = (cpu_clock_ms (CLOCK_THREAD_CPUTIME_ID) - form0) / 1e3;
   int64_t formed_at = sim.now_ms;
   sim.run_for (4000);   /* past every grace period of the formation */
   sim.log.clear ();

@@ -31,7 +31,7 @@
 #include <gst/sframe/token.h>
 
 #include "../integration/nats-server.h"
-#include "perf-control.h"
+#include "bench-common.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -314,14 +314,6 @@ process_kernel_ms ()
   return usage.ru_stime.tv_sec * 1e3 + usage.ru_stime.tv_usec / 1e3;
 }
 
-double
-process_cpu_ms ()
-{
-  timespec ts {};
-  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* The last member leaves; every other one must rotate. */
 LeaveResult
 time_leave (std::vector<Member *> & present)
@@ -338,7 +330,7 @@ time_leave (std::vector<Member *> & present)
   Counters before_counters = read_counters (present);
   std::vector<double> times (present.size (), -1);
   perf_control ("enable");
-  double cpu0 = process_cpu_ms (), kernel0 = process_kernel_ms ();
+  double cpu0 = cpu_clock_ms (CLOCK_PROCESS_CPUTIME_ID), kernel0 = process_kernel_ms ();
   auto t0 = Clock::now ();
   gst_element_set_state (leaver->pipeline, GST_STATE_NULL);
   bool all = wait_for ([&] {
@@ -352,7 +344,7 @@ time_leave (std::vector<Member *> & present)
     }
     return done;
   }, 60);
-  result.cpu_ms = process_cpu_ms () - cpu0;
+  result.cpu_ms = cpu_clock_ms (CLOCK_PROCESS_CPUTIME_ID) - cpu0;
   result.kernel_ms = process_kernel_ms () - kernel0;
   perf_control ("disable");
   result.sent = read_counters (present) - before_counters;

@@ -1,4 +1,6 @@
-/* With SFRAME_BENCH_PERF_CTL=<fifo>, a benchmark has perf profile only what
+/* What the benchmark programs share.
+ *
+ * With SFRAME_BENCH_PERF_CTL=<fifo>, a benchmark has perf profile only what
  * it times:
  *   mkfifo ctl; perf record -D -1 --control fifo:ctl ... <benchmark>
  * (perf_control ("enable") and ("disable") around each timed part). */
@@ -6,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 inline void
 perf_control (const char * command)
@@ -18,4 +21,13 @@ perf_control (const char * command)
     std::fprintf (fifo, "%s\n", command);
     std::fflush (fifo);
   }
+}
+
+/* A CPU clock (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID), in ms. */
+inline double
+cpu_clock_ms (clockid_t clock)
+{
+  timespec ts {};
+  clock_gettime (clock, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
