@@ -194,12 +194,14 @@ SenderKeyProvider::state_hash_after (const ParsedRoster & next) const
   return hash.hex ();
 }
 
-/* Our roster whole, for a welcome: the joiner checks its state hash. */
+/* Our roster whole, for a welcome: the joiner checks its state hash. Its
+ * `change` is the last one, so that a member resynchronising past a
+ * revocation learns that the removed device was revoked. */
 json
 SenderKeyProvider::roster_snapshot () const
 {
   return json { { "epoch", roster_.epoch }, { "next", roster_.next_index }, { "prev", roster_.prev },
-      { "hash", roster_.hash }, { "change", "snapshot" }, { "members", member_list (roster_.members, roster_.hashes) } };
+      { "hash", roster_.hash }, { "change", roster_.change }, { "members", member_list (roster_.members, roster_.hashes) } };
 }
 
 /* A change from `committer`: only the added members need checking, the
@@ -302,6 +304,7 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   }
   roster_.epoch = next.epoch;
   roster_.prev = std::move (next.prev);
+  roster_.change = next.change;
   roster_.hash = std::move (next.hash);
   roster_.committer = std::move (next.committer);
   roster_.next_index = static_cast<uint32_t> (next.next_index);

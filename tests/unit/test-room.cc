@@ -434,6 +434,31 @@ TEST (MaliciousBus, AckedFromAnyoneButTheCommitterIsRefused)
   EXPECT_EQ (carol.sender_id (), carol_fresh);
 }
 
+/* A member away from the bus while a device was revoked resynchronises
+ * through the committer's welcome, whose snapshot names the last change:
+ * it rotates for a revocation, and refuses the device from then on. */
+TEST (Room, ResyncPastARevocationKnowsItWasOne)
+{
+  Sim sim;
+  auto group = form_room (sim, 4);
+  Member & alice = *group[0], &bob = *group[1], &carol = *group[3];
+  bob.active = false;   /* misses everything meanwhile, keeps its state */
+  ASSERT_EQ (alice.provider->revoke (carol.fingerprint (), sim.now ()), Status::ok);
+  ASSERT_TRUE (sim.run_until ([&] { return alice.roster ().members.size () == 3u && !carol.left_reason.empty (); }));
+  bob.active = true;
+  uint64_t resyncs = bob.provider->stats ().resyncs;
+  std::vector<Member *> rest { group[0], group[1], group[2] };
+  ASSERT_TRUE (sim.run_until ([&] {
+    return sim.converged (rest) && !bob.rotations.empty () && bob.rotations.back ().second == "revoke";
+  }));
+  EXPECT_GT (bob.provider->stats ().resyncs, resyncs);
+
+  carol.token = sim.issue (carol.identity, token::Role::member);
+  sim.start (carol);
+  sim.run_for (2000);
+  EXPECT_TRUE (bob.refused (carol.fingerprint (), Refusal::revoked));
+}
+
 TEST (Room, HostRevokesAStolenDeviceMidMeeting)
 {
   Sim sim;
