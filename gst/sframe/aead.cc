@@ -115,14 +115,6 @@ private:
   CipherCtxPtr dec_;
 };
 
-void
-put_u64 (uint64_t v, uint8_t * out)
-{
-  for (int i = 7; i >= 0; i--) {
-    out[i] = static_cast<uint8_t> (v);
-    v >>= 8;
-  }
-}
 
 /* RFC 9605 section 4.5.1: AES-CTR for confidentiality, HMAC-SHA256 over
  * lengths || nonce || aad || ct, truncated to Nt, for integrity. */
@@ -196,9 +188,9 @@ private:
   bool compute_tag (const uint8_t * nonce, AadParts aad, ByteView ct, uint8_t * tag)
   {
     uint8_t lengths[24];
-    put_u64 (aad.size (), lengths);
-    put_u64 (ct.size, lengths + 8);
-    put_u64 (tag_size (), lengths + 16);
+    store_be64 (aad.size (), lengths);
+    store_be64 (ct.size, lengths + 8);
+    store_be64 (tag_size (), lengths + 16);
     size_t tag_len = 0;
     /* A null key re-initialises HMAC with the key given in init(). */
     return EVP_MAC_init (mac_.get (), nullptr, 0, nullptr) == 1 &&

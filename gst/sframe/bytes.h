@@ -69,6 +69,16 @@ private:
   size_t size_ = 0;
 };
 
+/* `value` as 8 bytes, big-endian (network order), at `out`; returns the
+ * byte after them. */
+inline uint8_t *
+store_be64 (uint64_t value, uint8_t * out)
+{
+  for (int shift = 56; shift >= 0; shift -= 8)
+    *out++ = static_cast<uint8_t> (value >> shift);
+  return out;
+}
+
 /* Parses lowercase or uppercase hex; returns empty on any bad character or
  * odd length. The result is secret-safe (it may be a key). */
 GST_SFRAME_API SecureBytes hex_to_bytes (const char *hex);

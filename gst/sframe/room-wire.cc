@@ -96,14 +96,6 @@ write_fingerprint (const std::string & fp, uint8_t * out)
   return out;
 }
 
-uint8_t *
-write_be64 (uint64_t value, uint8_t * out)
-{
-  for (int shift = 56; shift >= 0; shift -= 8)
-    *out++ = static_cast<uint8_t> (value >> shift);
-  return out;
-}
-
 /* `value` as 16 lowercase hex digits, at `out`. */
 uint8_t *
 write_u64_hex (uint64_t value, uint8_t * out)
@@ -198,8 +190,7 @@ std::string
 u64_hex (uint64_t value)
 {
   uint8_t be[8];
-  for (int i = 0; i < 8; i++)
-    be[i] = static_cast<uint8_t> (value >> (56 - 8 * i));
+  store_be64 (value, be);
   return to_hex (be, sizeof be);
 }
 
@@ -260,8 +251,8 @@ make_channel (const ChannelHeader & header, ByteView ciphertext)
   *p++ = kChannelMagic;
   p = write_fingerprint (header.from, p);
   p = write_fingerprint (header.to, p);
-  p = write_be64 (header.id, p);
-  p = write_be64 (header.n, p);
+  p = store_be64 (header.id, p);
+  p = store_be64 (header.n, p);
   if (ciphertext.size)
     std::copy (ciphertext.data, ciphertext.data + ciphertext.size, p);
   return out;

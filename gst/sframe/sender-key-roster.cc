@@ -83,8 +83,7 @@ private:
   void put_u64 (uint64_t value)
   {
     uint8_t be[8];
-    for (int i = 0; i < 8; i++)
-      be[i] = static_cast<uint8_t> (value >> (56 - 8 * i));
+    store_be64 (value, be);
     put (be, sizeof be);
   }
   void put_string (const std::string & text)
