@@ -37,6 +37,9 @@ constexpr size_t kTalliesPerMember = 4;
  * reports have stopped for half a resend period, then one every resend
  * period while keys are still missing. */
 constexpr uint32_t kMaxMissingAnnouncements = 4;
+/* The longest quiet period before who lacks what is named, in resend
+ * periods: a key that is really lost is recovered within this. */
+constexpr int64_t kMaxMissingQuietFactor = 2;
 /* A member reports once no fresh key came for an ack delay, or once it
  * has them all; while they keep coming, at most every this many ack
  * delays. In a large room the keys trickle in over a second or more: a
@@ -140,11 +143,11 @@ SenderKeyProvider::note_held (uint32_t holder, uint64_t epoch, const std::vector
     missing_sent_ = 0;
     tally_epoch_ = epoch;
   }
-  /* Who lacks what is said once reports stop coming for half a resend
-   * period: while they come, a missing key is late, not lost, and naming
-   * it would make its sender resend to a room that is merely busy. */
+  /* Who lacks what is said once reports stop coming (missing_quiet_ms):
+   * while they come, a missing key is late, not lost, and naming it would
+   * make its sender resend to a room that is merely busy. */
   if (missing_sent_ < kMaxMissingAnnouncements)
-    missing_due_ms_ = now.ms + config_.timing.resend_ms / 2;
+    missing_due_ms_ = now.ms + missing_quiet_ms (now);
   auto holder_fp = members_by_index_.find (holder);
   const MemberInfo *holder_info = holder_fp == members_by_index_.end () ? nullptr : info_of (holder_fp->second);
   if (!holder_info || !may_subscribe (*holder_info))
@@ -174,6 +177,22 @@ SenderKeyProvider::note_held (uint32_t holder, uint64_t epoch, const std::vector
   /* Every sender's key of this rotation is complete: say so now. */
   if (announced && rotation_complete ())
     send_acked (now, false);
+}
+
+/* Reports have stopped once none came for half a resend period, or for
+ * as long as the rotation has taken so far if that is longer (at most
+ * kMaxMissingQuietFactor resend periods). A room that needed a second to
+ * get this far pauses that long between reports without losing anything:
+ * 200 members on 2 cores each wait hundreds of milliseconds for a CPU.
+ * Naming their late keys as missing started the resend storms. */
+int64_t
+SenderKeyProvider::missing_quiet_ms (const Now & now) const
+{
+  int64_t quiet = config_.timing.resend_ms / 2;
+  if (removal_committed_ms_ >= 0)
+    quiet = std::max (quiet, std::min (now.ms - removal_committed_ms_,
+        kMaxMissingQuietFactor * config_.timing.resend_ms));
+  return quiet;
 }
 
 bool
@@ -379,6 +398,7 @@ SenderKeyProvider::reset_acks ()
   tally_epoch_ = 0;
   missing_due_ms_ = INT64_MAX;
   missing_sent_ = 0;
+  removal_committed_ms_ = -1;
   own_key_tallied_ = false;
   committer_answered_ = false;
 }

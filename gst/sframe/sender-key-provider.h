@@ -251,6 +251,7 @@ private:
   void narrow_awaited (const json & missing, const Now & now);
   bool awaits_committer (const Now & now) const;
   int64_t blind_resend_ms () const;
+  int64_t missing_quiet_ms (const Now & now) const;
   void on_acked (Peer & from, const json & payload, const Now & now);
   void everyone_holds (uint64_t key_id, const Now & now);
   void prune_tallies ();
@@ -330,6 +331,7 @@ private:
   int64_t acked_due_ms_ = INT64_MAX;
   uint64_t tally_epoch_ = 0;               /* committer: the rotation being tallied */
   int64_t missing_due_ms_ = INT64_MAX;     /* committer: next `acked` with who lacks what */
+  int64_t removal_committed_ms_ = -1;      /* committer: when it published the last removal */
   uint32_t missing_sent_ = 0;              /* ... of this rotation */
   bool own_key_tallied_ = false;           /* our key awaits the committer's `acked` */
   bool committer_answered_ = false;        /* ... and it said something of it */
