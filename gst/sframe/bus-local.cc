@@ -22,6 +22,11 @@ struct Subscriber {
   bool active = true;  /* under Dispatcher::lock */
 };
 
+/* Messages delivered per round (DeliveryRound) at most: bounds how long
+ * a consumer's wake-up may wait behind other subscribers' messages (a few
+ * milliseconds). */
+constexpr size_t kRoundMessages = 1024;
+
 struct Queued {
   Message message;
   bool intercept;  /* published (true) or injected / released (false) */
@@ -85,10 +90,19 @@ Dispatcher::run ()
     work_.wait (lock, [this] { return stopping_ || !queue_.empty (); });
     if (stopping_)
       break;
-    Queued item = std::move (queue_.front ());
-    queue_.pop_front ();
     busy_ = true;
-    process (lock, item);
+    {
+      /* Handlers wake their consumers once per round, not per message. */
+      DeliveryRound round;
+      for (size_t n = 0; n < kRoundMessages && !stopping_ && !queue_.empty (); n++) {
+        Queued item = std::move (queue_.front ());
+        queue_.pop_front ();
+        process (lock, item);
+      }
+      lock.unlock ();
+      round.finish ();
+      lock.lock ();
+    }
     busy_ = false;
     progress_.notify_all ();
   }

@@ -140,6 +140,50 @@ is_subject (const std::string & subject)
   }
 }
 
+namespace {
+thread_local DeliveryRound *current_round = nullptr;
+
+void
+run_wake (const DeliveryRound::Wake & wake)
+{
+  try {
+    wake ();
+  } catch (...) {
+    /* A wake only signals; nothing to recover. */
+  }
+}
+}  // namespace
+
+DeliveryRound::DeliveryRound () : outer_ (current_round)
+{
+  current_round = this;
+}
+
+DeliveryRound::~DeliveryRound ()
+{
+  finish ();
+  current_round = outer_;
+}
+
+void
+DeliveryRound::finish ()
+{
+  /* A wake may defer another: take the list first. */
+  std::vector<Wake> wakes;
+  wakes.swap (wakes_);
+  for (const Wake & wake : wakes)
+    run_wake (wake);
+}
+
+void
+DeliveryRound::wake_later (Wake wake)
+{
+  if (current_round)
+    current_round->wakes_.push_back (std::move (wake));
+  else
+    run_wake (wake);
+}
+
 std::unique_ptr<Bus>
 open_bus (const std::string & uri, std::string * error)
 {

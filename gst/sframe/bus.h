@@ -54,6 +54,34 @@ public:
   virtual std::string describe () const = 0;
 };
 
+/* The messages a transport thread hands to its handlers in one go. A
+ * handler that queues work for another thread may wake that thread once
+ * per round (wake_later) instead of once per message: at N = 200 a
+ * rotation is 40,000 messages on one machine, and a futex call and a
+ * context switch for each were a fifth of its CPU. The local bus runs its
+ * deliveries in rounds; a thread in no round (NATS callbacks, the
+ * application) wakes at once. Rounds nest; the innermost one collects. */
+class GST_SFRAME_API DeliveryRound {
+public:
+  using Wake = std::function<void ()>;
+
+  DeliveryRound ();
+  /* Runs the wakes still pending. */
+  ~DeliveryRound ();
+  DeliveryRound (const DeliveryRound &) = delete;
+  DeliveryRound & operator= (const DeliveryRound &) = delete;
+
+  /* Runs the wakes collected so far, in the order they came. */
+  void finish ();
+  /* Runs `wake` at the end of this thread's current round, or now when
+   * the thread is in none. Exceptions from a wake are dropped. */
+  static void wake_later (Wake wake);
+
+private:
+  std::vector<Wake> wakes_;
+  DeliveryRound *outer_;
+};
+
 /* Opens a bus by URI. On failure returns nullptr and a reason for people
  * in *error (never secrets). A comma-separated list of nats:// URIs names
  * the nodes of one cluster. */

@@ -79,22 +79,38 @@ event_name (EventKind kind)
 EventQueue::Outcome
 EventQueue::push (Event event)
 {
-  std::lock_guard<std::mutex> lock (lock_);
-  if (closed_)
-    return Outcome::closed;
-  if (event.kind == EventKind::message) {
-    if (messages_ >= kMaxMessages || bytes_ + event.payload.size () > kMaxBytes)
-      return Outcome::full;
-    messages_++;
-    bytes_ += event.payload.size ();
+  {
+    std::lock_guard<std::mutex> lock (lock_);
+    if (closed_)
+      return Outcome::closed;
+    if (event.kind == EventKind::message) {
+      if (messages_ >= kMaxMessages || bytes_ + event.payload.size () > kMaxBytes)
+        return Outcome::full;
+      messages_++;
+      bytes_ += event.payload.size ();
+    }
+    /* The worker only sleeps on an empty queue: waking it for every
+     * message of a burst costs a futex call each. On a bus thread
+     * delivering in rounds the wake waits for the end of the round
+     * (sframe::DeliveryRound): one per round, however many messages the
+     * round brought. */
+    bool wake = events_.empty () && !wake_pending_;
+    events_.push_back (std::move (event));
+    if (!wake)
+      return Outcome::queued;
+    wake_pending_ = true;
   }
-  /* The worker only sleeps on an empty queue: waking it for every message
-   * of a burst costs a futex call each. */
-  bool was_empty = events_.empty ();
-  events_.push_back (std::move (event));
-  if (was_empty)
-    cond_.notify_one ();
+  /* Outside the lock: outside a round the wake runs right here. */
+  sframe::DeliveryRound::wake_later ([self = shared_from_this ()] { self->wake (); });
   return Outcome::queued;
+}
+
+void
+EventQueue::wake ()
+{
+  std::lock_guard<std::mutex> lock (lock_);
+  wake_pending_ = false;
+  cond_.notify_one ();
 }
 
 std::deque<Event>

@@ -90,7 +90,7 @@ struct Event {
 };
 
 /* What the worker waits on: bus messages and commands, in arrival order. */
-class EventQueue {
+class EventQueue : public std::enable_shared_from_this<EventQueue> {
 public:
   /* A flood from the bus must not exhaust memory: messages beyond these
    * are dropped (the protocol resends and resynchronises). Commands are
@@ -101,6 +101,8 @@ public:
 
   enum class Outcome { queued, full, closed };
 
+  /* Wakes the worker at once, or at the end of the bus thread's delivery
+   * round. The queue must be owned by a shared_ptr. */
   Outcome push (Event event);
   /* Waits until something is queued or `deadline` passes; takes it all. */
   std::deque<Event> wait (std::chrono::steady_clock::time_point deadline);
@@ -109,6 +111,7 @@ public:
 
 private:
   std::deque<Event> take_locked ();
+  void wake ();
 
   std::mutex lock_;
   std::condition_variable cond_;
@@ -116,6 +119,7 @@ private:
   size_t messages_ = 0;
   size_t bytes_ = 0;
   bool closed_ = false;
+  bool wake_pending_ = false;   /* a wake is deferred to the end of a delivery round */
 };
 
 /* How an action signal reaches a running session without holding it. */

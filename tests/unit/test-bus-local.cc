@@ -14,6 +14,7 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -624,4 +625,70 @@ TEST (LocalUnsubscribe, ConcurrentChurn)
   publisher.join ();
   hub->flush ();
   EXPECT_EQ (violations.load (), 0);
+}
+
+/* ---- delivery rounds: one wake per round, not per message ---- */
+
+TEST (DeliveryRound, OutsideARoundAWakeRunsAtOnce)
+{
+  int woken = 0;
+  sframe::DeliveryRound::wake_later ([&] { woken++; });
+  EXPECT_EQ (woken, 1);
+}
+
+TEST (DeliveryRound, WakesWaitForTheEndOfTheInnermostRound)
+{
+  std::vector<std::string> order;
+  {
+    sframe::DeliveryRound outer;
+    sframe::DeliveryRound::wake_later ([&] { order.push_back ("outer"); });
+    {
+      sframe::DeliveryRound inner;
+      sframe::DeliveryRound::wake_later ([&] { order.push_back ("inner 1"); });
+      sframe::DeliveryRound::wake_later ([&] { throw std::runtime_error ("dropped"); });
+      sframe::DeliveryRound::wake_later ([&] { order.push_back ("inner 2"); });
+      EXPECT_TRUE (order.empty ());
+    }
+    EXPECT_EQ (order, std::vector<std::string> ({"inner 1", "inner 2"}));
+    outer.finish ();
+    EXPECT_EQ (order, std::vector<std::string> ({"inner 1", "inner 2", "outer"}));
+    sframe::DeliveryRound::wake_later ([&] { order.push_back ("after finish"); });
+  }
+  EXPECT_EQ (order.back (), "after finish");
+}
+
+/* Ten messages queued together are delivered in one round: a wake a
+ * handler defers runs after the tenth, not after the first. */
+TEST (LocalHub, HandlersWakeAfterTheRoundNotAfterEachMessage)
+{
+  auto bus = open ("rounds");
+  auto hub = localbus::hub ("rounds");
+  std::mutex lock;
+  size_t delivered = 0;
+  std::vector<size_t> seen_at_wake;
+  Latch woken;
+  auto sub = bus->subscribe ("t", [&] (const std::string &, ByteView) {
+    bool first;
+    {
+      std::lock_guard<std::mutex> guard (lock);
+      first = delivered++ == 0;
+    }
+    if (first) {
+      sframe::DeliveryRound::wake_later ([&] {
+        std::lock_guard<std::mutex> guard (lock);
+        seen_at_wake.push_back (delivered);
+        woken.open ();
+      });
+    }
+  });
+  hub->set_interceptor ([] (Message &) { return Verdict::hold; });
+  for (int i = 0; i < 10; i++)
+    publish (*bus, "t", "m" + std::to_string (i));
+  hub->flush ();
+  ASSERT_EQ (hub->held_count (), 10u);
+  hub->release_held ();
+  ASSERT_TRUE (woken.wait ());
+  hub->flush ();
+  std::lock_guard<std::mutex> guard (lock);
+  EXPECT_EQ (seen_at_wake, std::vector<size_t> ({10u}));
 }
