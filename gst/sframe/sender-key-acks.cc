@@ -174,9 +174,12 @@ SenderKeyProvider::note_held (uint32_t holder, uint64_t epoch, const std::vector
     }
   }
   prune_tallies ();
-  /* Every sender's key of this rotation is complete: say so now. */
-  if (announced && rotation_complete ())
+  /* Every sender's key of this rotation is complete: say so now, and
+   * nobody is missing anything. */
+  if (announced && rotation_complete ()) {
+    missing_due_ms_ = INT64_MAX;
     send_acked (now, false);
+  }
 }
 
 /* Reports have stopped once none came for half a resend period, or for
@@ -193,6 +196,20 @@ SenderKeyProvider::missing_quiet_ms (const Now & now) const
     quiet = std::max (quiet, std::min (now.ms - removal_committed_ms_,
         kMaxMissingQuietFactor * config_.timing.resend_ms));
   return quiet;
+}
+
+/* The committer published a removal: a new rotation, whose silence is
+ * measured from now. What was still due for the last one (who lacked its
+ * keys) must not fire into this one before anyone reported: for a sender
+ * none of whose last keys was reported it names every member, with no key
+ * id, which the sender takes for its new key and resends it to everyone.
+ * At N = 200 that was the storm in one leave of six. */
+void
+SenderKeyProvider::start_tally (const Now & now)
+{
+  removal_committed_ms_ = now.ms;
+  missing_due_ms_ = INT64_MAX;
+  missing_sent_ = 0;
 }
 
 bool

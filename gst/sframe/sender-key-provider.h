@@ -252,6 +252,7 @@ private:
   bool awaits_committer (const Now & now) const;
   int64_t blind_resend_ms () const;
   int64_t missing_quiet_ms (const Now & now) const;
+  void start_tally (const Now & now);
   void on_acked (Peer & from, const json & payload, const Now & now);
   void everyone_holds (uint64_t key_id, const Now & now);
   void prune_tallies ();

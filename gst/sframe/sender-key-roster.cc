@@ -569,8 +569,8 @@ SenderKeyProvider::commit_pending (const Now & now)
     }
   }
   if (!removed.empty ()) {
+    start_tally (now);
     publish_roster (members, roster_.next_index, change, removed, now);
-    removal_committed_ms_ = now.ms;
     membership_changed_ = true;   /* one change per epoch: joins follow on the next call */
     return;
   }

@@ -451,6 +451,68 @@ TEST (Room, PauseShorterThanTheRotationSoFarIsNotLoss)
     EXPECT_EQ (m->provider->stats ().key_resends, 0u) << m->name;
 }
 
+/* A removal starts a new tally: nothing the committer still had due for
+ * the last one fires into it. Here the bus loses every key member X sends
+ * in the first leave, so the committer names X's key missing (as held by
+ * nobody: no key id) and would again every resend period; the second
+ * leave comes 300 ms after the first, and its channel messages are held
+ * back for 250 ms, then trickle in (a loaded bus). Before the fix, the
+ * first leave's next announcement fired into that pause, named all
+ * members as lacking X's key, which X took for its new key, and X resent
+ * it to everyone. Now no `acked` of the second leave names anyone, and
+ * nobody resends in it. */
+TEST (Room, NextRemovalInheritsNoAnnouncementOfTheLast)
+{
+  Sim sim;
+  auto group = form_room (sim, 8);
+  const std::string x = group[3]->fingerprint ();
+  sim.interceptor = [&] (BusMessage & message) {
+    wire::Envelope envelope;
+    return wire::parse_envelope (ByteView (message.payload), &envelope) &&
+        envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.from == x
+        ? Verdict::drop : Verdict::deliver;
+  };
+  std::vector<Member *> rest (group.begin (), group.end () - 1);
+  sim.stop (*group.back ());
+  sim.run_for (300);
+
+  std::deque<BusMessage> held;
+  sim.interceptor = [&] (BusMessage & message) {
+    wire::Envelope envelope;
+    if (wire::parse_envelope (ByteView (message.payload), &envelope) &&
+        envelope.kind == wire::Envelope::Kind::channel_message) {
+      held.push_back (message);
+      return Verdict::drop;
+    }
+    return Verdict::deliver;
+  };
+  std::vector<Member *> rest2 (rest.begin (), rest.end () - 1);
+  std::vector<uint64_t> resends_before, old_senders;
+  for (Member *m : rest2) {
+    old_senders.push_back (m->sender_id ());
+    resends_before.push_back (m->provider->stats ().key_resends);
+  }
+  size_t log_start = sim.log.size ();
+  sim.stop (*rest.back ());
+  const int64_t start = sim.now ().ms;
+  sim.on_step = [&] {
+    if (sim.now ().ms - start >= 250 && sim.now ().ms % 10 == 0 && !held.empty ()) {
+      sim.inject (held.front ());
+      held.pop_front ();
+    }
+  };
+  ASSERT_TRUE (sim.run_until ([&] { return held.empty () && all_rotated (sim, rest2, old_senders); }));
+  sim.on_step = nullptr;
+  sim.interceptor = nullptr;
+  for (size_t i = log_start; i < sim.log.size (); i++) {
+    json payload = signed_payload (sim.log[i], "acked");
+    if (!payload.is_discarded ())
+      EXPECT_TRUE (payload["missing"].empty ()) << "named missing at " << i;
+  }
+  for (size_t i = 0; i < rest2.size (); i++)
+    EXPECT_EQ (rest2[i]->provider->stats ().key_resends, resends_before[i]) << rest2[i]->name;
+}
+
 /* Keys of a removal that the bus really loses are still named missing
  * (within two resend periods of quiet) and resent. */
 TEST (Room, KeysOfALeaveThatAreLostAreResent)
