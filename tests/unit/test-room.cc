@@ -8,6 +8,8 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
+#include <deque>
+#include <functional>
 
 using namespace roomsim;
 using json = nlohmann::json;
@@ -64,6 +66,32 @@ all_rotated (Sim & sim, const std::vector<Member *> & who, const std::vector<uin
     if (who[i]->sender_id () == before[i])
       return false;
   return sim.converged (who) && sim.keys_delivered (who);
+}
+
+std::vector<uint64_t>
+sender_ids (const std::vector<Member *> & who)
+{
+  std::vector<uint64_t> ids;
+  for (const Member *m : who)
+    ids.push_back (m->sender_id ());
+  return ids;
+}
+
+/* The bus holds back every channel message `which` selects (a copy goes
+ * to `held`, for the test to let through when it likes). */
+void
+hold_channel_messages (Sim & sim, std::deque<BusMessage> & held,
+    std::function<bool (const wire::ChannelHeader &)> which)
+{
+  sim.interceptor = [&held, which] (BusMessage & message) {
+    wire::Envelope envelope;
+    if (wire::parse_envelope (ByteView (message.payload), &envelope) &&
+        envelope.kind == wire::Envelope::Kind::channel_message && which (envelope.channel)) {
+      held.push_back (message);
+      return Verdict::drop;
+    }
+    return Verdict::deliver;
+  };
 }
 
 }  // namespace
@@ -338,18 +366,8 @@ TEST (Room, TricklingKeysAreReportedOnceTheyStop)
   const std::string committer = rest[0]->fingerprint ();
   ASSERT_EQ (rest[0]->roster ().committer, committer);
   std::deque<BusMessage> held;
-  sim.interceptor = [&] (BusMessage & message) {
-    wire::Envelope envelope;
-    if (wire::parse_envelope (ByteView (message.payload), &envelope) &&
-        envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.to != committer) {
-      held.push_back (message);
-      return Verdict::drop;
-    }
-    return Verdict::deliver;
-  };
-  std::vector<uint64_t> old_senders;
-  for (Member *m : rest)
-    old_senders.push_back (m->sender_id ());
+  hold_channel_messages (sim, held, [&] (const wire::ChannelHeader & channel) { return channel.to != committer; });
+  std::vector<uint64_t> old_senders = sender_ids (rest);
   size_t log_start = sim.log.size ();
   sim.stop (*group.back ());
   sim.on_step = [&] {
@@ -411,18 +429,8 @@ TEST (Room, PauseShorterThanTheRotationSoFarIsNotLoss)
   std::vector<Member *> rest (group.begin (), group.end () - 1);
   const std::string committer = rest[0]->fingerprint ();
   std::deque<BusMessage> held;
-  sim.interceptor = [&] (BusMessage & message) {
-    wire::Envelope envelope;
-    if (wire::parse_envelope (ByteView (message.payload), &envelope) &&
-        envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.to != committer) {
-      held.push_back (message);
-      return Verdict::drop;
-    }
-    return Verdict::deliver;
-  };
-  std::vector<uint64_t> old_senders;
-  for (Member *m : rest)
-    old_senders.push_back (m->sender_id ());
+  hold_channel_messages (sim, held, [&] (const wire::ChannelHeader & channel) { return channel.to != committer; });
+  std::vector<uint64_t> old_senders = sender_ids (rest);
   size_t log_start = sim.log.size ();
   sim.stop (*group.back ());
   const int64_t start = sim.now ().ms;
@@ -477,15 +485,7 @@ TEST (Room, NextRemovalInheritsNoAnnouncementOfTheLast)
   sim.run_for (300);
 
   std::deque<BusMessage> held;
-  sim.interceptor = [&] (BusMessage & message) {
-    wire::Envelope envelope;
-    if (wire::parse_envelope (ByteView (message.payload), &envelope) &&
-        envelope.kind == wire::Envelope::Kind::channel_message) {
-      held.push_back (message);
-      return Verdict::drop;
-    }
-    return Verdict::deliver;
-  };
+  hold_channel_messages (sim, held, [] (const wire::ChannelHeader &) { return true; });
   std::vector<Member *> rest2 (rest.begin (), rest.end () - 1);
   std::vector<uint64_t> resends_before, old_senders;
   for (Member *m : rest2) {
@@ -530,9 +530,7 @@ TEST (Room, KeysOfALeaveThatAreLostAreResent)
         envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.to == victim &&
         envelope.channel.from != committer ? Verdict::drop : Verdict::deliver;
   };
-  std::vector<uint64_t> old_senders;
-  for (Member *m : rest)
-    old_senders.push_back (m->sender_id ());
+  std::vector<uint64_t> old_senders = sender_ids (rest);
   sim.stop (*group.back ());
   sim.run_for (200);
   dropping = false;
