@@ -34,8 +34,8 @@ constexpr int64_t kAckedDelayFactor = 2;
 /* Tallies kept per member of the roster (a few rotations' worth). */
 constexpr size_t kTalliesPerMember = 4;
 /* `acked` messages naming who lacks what, per rotation: the first once
- * reports have stopped for half a resend period, then one every resend
- * period while keys are still missing. */
+ * reports have stopped (missing_quiet_ms), then one every resend period
+ * while keys are still missing. */
 constexpr uint32_t kMaxMissingAnnouncements = 4;
 /* The longest quiet period before who lacks what is named, in resend
  * periods: a key that is really lost is recovered within this. */
@@ -203,7 +203,8 @@ SenderKeyProvider::missing_quiet_ms (const Now & now) const
  * keys) must not fire into this one before anyone reported: for a sender
  * none of whose last keys was reported it names every member, with no key
  * id, which the sender takes for its new key and resends it to everyone.
- * At N = 200 that was the storm in one leave of six. */
+ * At N = 200 in one process those were the storms left after the quiet
+ * period above. */
 void
 SenderKeyProvider::start_tally (const Now & now)
 {
