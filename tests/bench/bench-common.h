@@ -6,9 +6,13 @@
  * (perf_control ("enable") and ("disable") around each timed part). */
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <sstream>
+#include <string>
+#include <vector>
 
 inline void
 perf_control (const char * command)
@@ -30,4 +34,30 @@ cpu_clock_ms (clockid_t clock)
   timespec ts {};
   clock_gettime (clock, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The values sorted, each printed with `format`, joined by " / ". */
+inline std::string
+describe_sorted (std::vector<double> values, const char * format = "%.0f")
+{
+  std::sort (values.begin (), values.end ());
+  std::ostringstream out;
+  char buf[32];
+  for (size_t i = 0; i < values.size (); i++) {
+    std::snprintf (buf, sizeof buf, format, values[i]);
+    out << (i ? " / " : "") << buf;
+  }
+  return out.str ();
+}
+
+/* "10,50,100" as numbers. */
+inline std::vector<int>
+parse_sizes (const std::string & text)
+{
+  std::vector<int> sizes;
+  std::stringstream in (text);
+  std::string item;
+  while (std::getline (in, item, ','))
+    sizes.push_back (std::stoi (item));
+  return sizes;
 }

@@ -97,18 +97,6 @@ time_leave (Sim & sim, std::vector<Member *> & present)
   return result;
 }
 
-std::string
-describe (std::vector<double> values, const char * format)
-{
-  std::sort (values.begin (), values.end ());
-  std::ostringstream out;
-  char buf[32];
-  for (size_t i = 0; i < values.size (); i++) {
-    std::snprintf (buf, sizeof buf, format, values[i]);
-    out << (i ? " / " : "") << buf;
-  }
-  return out.str ();
-}
 
 bool
 run_size (int n, int rounds)
@@ -143,22 +131,12 @@ run_size (int n, int rounds)
     sim.log.clear ();
   }
   std::printf ("| %d | %.1f s CPU, %.1f simulated s | %s | %s | %s | %s |\n", n, form_cpu_s, formed_at / 1e3,
-      describe (cpu, "%.0f").c_str (), describe (simulated, "%.0f").c_str (), describe (messages, "%.0f").c_str (),
-      describe (bytes, "%.0f").c_str ());
+      describe_sorted (cpu).c_str (), describe_sorted (simulated).c_str (), describe_sorted (messages).c_str (),
+      describe_sorted (bytes).c_str ());
   std::fflush (stdout);
   return true;
 }
 
-std::vector<int>
-parse_sizes (const std::string & text)
-{
-  std::vector<int> sizes;
-  std::stringstream in (text);
-  std::string item;
-  while (std::getline (in, item, ','))
-    sizes.push_back (std::max (2, std::stoi (item)));
-  return sizes;
-}
 
 }  // namespace
 
@@ -171,6 +149,8 @@ main (int argc, char ** argv)
     std::string arg = argv[i];
     if (arg == "--sizes" && i + 1 < argc) {
       sizes = parse_sizes (argv[++i]);
+      for (int & size : sizes)
+        size = std::max (2, size);
     } else if (arg == "--rounds" && i + 1 < argc) {
       rounds = std::max (1, std::stoi (argv[++i]));
     } else {

@@ -474,16 +474,6 @@ time_admission (Room & room, FramePump & pump, int index)
   return ms;
 }
 
-std::string
-describe (const std::vector<double> & values)
-{
-  std::vector<double> v (values);
-  std::sort (v.begin (), v.end ());
-  std::ostringstream out;
-  for (size_t i = 0; i < v.size (); i++)
-    out << (i ? " / " : "") << static_cast<long> (v[i] + 0.5);
-  return out.str ();
-}
 
 void
 run_size (int n, int rounds, const std::string & bus, const char * label, int admission_max)
@@ -546,23 +536,13 @@ run_size (int n, int rounds, const std::string & bus, const char * label, int ad
   size_t count = std::max<size_t> (leaves.size (), 1);
   auto per_leave = [count] (guint64 v) { return static_cast<unsigned long long> (v / count); };
   std::printf ("| %s | %d | %.1f | %s | %s | %s | %s | %llu | %llu | %llu / %llu / %llu | %s |\n", label, n, join_s,
-      describe (max_ms).c_str (), describe (median_ms).c_str (), describe (cpu_ms).c_str (), describe (kernel_ms).c_str (),
+      describe_sorted (max_ms).c_str (), describe_sorted (median_ms).c_str (), describe_sorted (cpu_ms).c_str (), describe_sorted (kernel_ms).c_str (),
       per_leave (total.messages ()), per_leave (total.bytes ()), per_leave (total.resyncs ()),
       per_leave (total.key_resends ()), per_leave (total.overflows ()),
-      ((room.admission () ? "admit: " : "open room, start: ") + describe (admissions)).c_str ());
+      ((room.admission () ? "admit: " : "open room, start: ") + describe_sorted (admissions)).c_str ());
   std::fflush (stdout);
 }
 
-std::vector<int>
-parse_sizes (const char * text)
-{
-  std::vector<int> sizes;
-  std::stringstream in (text);
-  std::string item;
-  while (std::getline (in, item, ','))
-    sizes.push_back (std::stoi (item));
-  return sizes;
-}
 
 }  // namespace
 
