@@ -67,6 +67,7 @@ private:
   std::vector<Message> held_;
   std::shared_ptr<Interceptor> interceptor_;
   std::multimap<std::string, std::shared_ptr<Subscriber>> subscribers_;
+  std::vector<std::shared_ptr<Subscriber>> spare_targets_;   /* deliver ()'s, under lock_ */
   bool logging_ = false;
   std::vector<Message> log_;
   bool stopping_ = false;
@@ -148,7 +149,10 @@ Dispatcher::process (std::unique_lock<std::mutex> & lock, Queued & item)
 void
 Dispatcher::deliver (std::unique_lock<std::mutex> & lock, const Message & message)
 {
+  /* The vector is kept between messages (one allocation, not one per
+   * message); a nested call would find it taken and use its own. */
   std::vector<std::shared_ptr<Subscriber>> targets;
+  targets.swap (spare_targets_);
   auto range = subscribers_.equal_range (message.subject);
   for (auto it = range.first; it != range.second; ++it)
     targets.push_back (it->second);
@@ -171,6 +175,8 @@ Dispatcher::deliver (std::unique_lock<std::mutex> & lock, const Message & messag
     delivered_++;
     progress_.notify_all ();
   }
+  targets.clear ();
+  spare_targets_.swap (targets);
 }
 
 void

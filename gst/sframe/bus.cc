@@ -2,6 +2,7 @@
 
 #include "bus-nats.h"
 
+#include <algorithm>
 #include <cstddef>
 
 namespace sframe {
@@ -30,6 +31,15 @@ bool
 is_token_char (char c)
 {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* [begin, end) is 1..kMaxTokenLength token characters. */
+bool
+is_token_span (const char * begin, const char * end)
+{
+  if (begin == end || static_cast<size_t> (end - begin) > kMaxTokenLength)
+    return false;
+  return std::all_of (begin, end, is_token_char);
 }
 
 bool
@@ -113,31 +123,25 @@ Bus::~Bus () = default;
 bool
 is_subject_token (const std::string & token)
 {
-  if (token.empty () || token.size () > kMaxTokenLength)
-    return false;
-  for (char c : token) {
-    if (!is_token_char (c))
-      return false;
-  }
-  return true;
+  return is_token_span (token.data (), token.data () + token.size ());
 }
 
+/* Checked on every publish: one pass, no copies of the tokens. */
 bool
 is_subject (const std::string & subject)
 {
   if (subject.empty () || subject.size () > kMaxSubjectLength)
     return false;
-  size_t tokens = 0;
-  size_t start = 0;
-  while (true) {
-    size_t dot = subject.find ('.', start);
-    size_t end = dot == std::string::npos ? subject.size () : dot;
-    if (++tokens > kMaxSubjectTokens || !is_subject_token (subject.substr (start, end - start)))
+  const char *start = subject.data (), *end = subject.data () + subject.size ();
+  for (size_t tokens = 1; tokens <= kMaxSubjectTokens; tokens++) {
+    const char *dot = std::find (start, end, '.');
+    if (!is_token_span (start, dot))
       return false;
-    if (dot == std::string::npos)
+    if (dot == end)
       return true;
     start = dot + 1;
   }
+  return false;
 }
 
 namespace {

@@ -129,6 +129,8 @@ TEST (BusNames, SubjectTokensAndSubjects)
 
   EXPECT_TRUE (sframe::is_subject ("sframe.room-1.hello"));
   EXPECT_TRUE (sframe::is_subject ("a"));
+  EXPECT_TRUE (sframe::is_subject ("a." + std::string (64, 'x') + ".b"));
+  EXPECT_FALSE (sframe::is_subject ("a." + std::string (65, 'x') + ".b"));
   for (const char *bad : {"", ".a", "a.", "a..b", "a.*", "a.>", "a.b c", "a/b"})
     EXPECT_FALSE (sframe::is_subject (bad)) << bad;
   std::string many = "a";
