@@ -330,11 +330,13 @@ Session::subscribe ()
 {
   auto counters = counters_;
   auto queue = queue_;
-  for (const std::string & subject : provider_->subjects ()) {
+  subjects_ = provider_->subjects ();
+  for (size_t topic = 0; topic < subjects_.size (); topic++) {
+    const std::string & subject = subjects_[topic];
     auto subscription = bus_->subscribe (subject,
-        [counters, queue] (const std::string & on_subject, sframe::ByteView payload) {
+        [counters, queue, topic] (const std::string &, sframe::ByteView payload) {
       Event event;
-      event.subject = on_subject;
+      event.topic = topic;
       event.payload.assign (payload.data, payload.data + payload.size);
       if (queue->push (std::move (event)) == EventQueue::Outcome::full)
         counters->queue_overflows++;
@@ -450,7 +452,7 @@ Session::handle (Event & event)
   sframe::Status status = sframe::Status::ok;
   switch (event.kind) {
     case EventKind::message:
-      provider_->receive (event.subject, {event.payload.data (), event.payload.size ()}, now);
+      provider_->receive (subjects_[event.topic], {event.payload.data (), event.payload.size ()}, now);
       return true;
     case EventKind::reconnected:
       GST_INFO_OBJECT (element_, "bus reconnected: resynchronising");

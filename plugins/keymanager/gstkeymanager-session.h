@@ -84,7 +84,8 @@ const char *event_name (EventKind kind);
 
 struct Event {
   EventKind kind = EventKind::message;
-  std::string subject;             /* message: its subject; admit, revoke: who */
+  std::string subject;             /* admit, revoke: who */
+  size_t topic = 0;                /* message: its subject, as an index in Session's subjects_ (not copied per message) */
   std::vector<uint8_t> payload;
   std::shared_ptr<std::promise<bool>> done;   /* commands: the outcome */
 };
@@ -183,6 +184,7 @@ private:
 
   GstSFrameKeyStore *store_ = nullptr;
   std::unique_ptr<sframe::Bus> bus_;
+  std::vector<std::string> subjects_;   /* what the provider listens on; fixed while running */
   std::vector<std::unique_ptr<sframe::BusSubscription>> subscriptions_;
   std::unique_ptr<sframe::room::KeyProvider> provider_;
   std::thread worker_;
