@@ -18,15 +18,23 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+/* Into `out`, reusing its storage: parse_envelope fills the same
+ * envelope for every message a member receives. */
+void
+assign_hex (const uint8_t * data, size_t size, std::string * out)
+{
+  out->resize (size * 2);
+  for (size_t i = 0; i < size; i++) {
+    (*out)[2 * i] = kHex[data[i] >> 4];
+    (*out)[2 * i + 1] = kHex[data[i] & 0xf];
+  }
+}
+
 std::string
 to_hex (const uint8_t * data, size_t size)
 {
   std::string out;
-  out.reserve (size * 2);
-  for (size_t i = 0; i < size; i++) {
-    out += kHex[data[i] >> 4];
-    out += kHex[data[i] & 0xf];
-  }
+  assign_hex (data, size, &out);
   return out;
 }
 
@@ -118,8 +126,10 @@ parse_channel (ByteView message, Envelope * envelope)
     return false;
   const uint8_t *p = message.data + 1;
   envelope->kind = Envelope::Kind::channel_message;
-  envelope->channel.from = to_hex (p, kFingerprintBytes);
-  envelope->channel.to = to_hex (p + kFingerprintBytes, kFingerprintBytes);
+  envelope->payload.clear ();     /* what a reused envelope held before */
+  envelope->signature.clear ();
+  assign_hex (p, kFingerprintBytes, &envelope->channel.from);
+  assign_hex (p + kFingerprintBytes, kFingerprintBytes, &envelope->channel.to);
   envelope->channel.id = get_be (p + 2 * kFingerprintBytes, 8);
   envelope->channel.n = get_be (p + 2 * kFingerprintBytes + 8, 8);
   envelope->ciphertext.assign (message.data + kChannelHeaderSize, message.data + message.size);
@@ -136,6 +146,8 @@ decode_signed (std::string_view p, std::string_view s, Envelope * envelope)
     return false;
   envelope->kind = Envelope::Kind::signed_message;
   envelope->payload.assign (payload.begin (), payload.end ());
+  envelope->channel = ChannelHeader ();   /* what a reused envelope held before */
+  envelope->ciphertext.clear ();
   return true;
 }
 
@@ -261,17 +273,24 @@ make_channel (const ChannelHeader & header, ByteView ciphertext)
 std::vector<uint8_t>
 channel_aad (const std::string & room, const ChannelHeader & header)
 {
+  std::vector<uint8_t> aad;
+  write_channel_aad (room, header, &aad);
+  return aad;
+}
+
+void
+write_channel_aad (const std::string & room, const ChannelHeader & header, std::vector<uint8_t> * aad)
+{
   /* Fixed-width fields before the room, so the encoding is unambiguous.
    * Built in one buffer: this runs twice per channel message. */
   static const char kLabel[] = "gst-sframe/1 channel";
-  std::vector<uint8_t> aad (sizeof kLabel + header.from.size () + header.to.size () + 32 + room.size ());
-  uint8_t *p = std::copy (kLabel, kLabel + sizeof kLabel, aad.data ());   /* with its NUL */
+  aad->resize (sizeof kLabel + header.from.size () + header.to.size () + 32 + room.size ());
+  uint8_t *p = std::copy (kLabel, kLabel + sizeof kLabel, aad->data ());   /* with its NUL */
   p = write_text (header.from, p);
   p = write_text (header.to, p);
   p = write_u64_hex (header.id, p);
   p = write_u64_hex (header.n, p);
   write_text (room, p);
-  return aad;
 }
 
 SecureBytes

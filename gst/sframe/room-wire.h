@@ -41,6 +41,9 @@ struct ChannelHeader {
 GST_SFRAME_API std::vector<uint8_t> make_channel (const ChannelHeader & header, ByteView ciphertext);
 /* What the channel AEAD authenticates besides the plaintext. */
 GST_SFRAME_API std::vector<uint8_t> channel_aad (const std::string & room, const ChannelHeader & header);
+/* The same into *aad, reusing its storage (twice per channel message). */
+GST_SFRAME_API void write_channel_aad (const std::string & room, const ChannelHeader & header,
+    std::vector<uint8_t> * aad);
 
 /* What a channel carries (the plaintext sealed in it), binary:
  *   key   0x01 | epoch (8) | gen (4) | kid (8) | reason length (1) | reason | key bytes
@@ -73,7 +76,8 @@ struct Envelope {
   ChannelHeader channel;             /* channel */
   std::vector<uint8_t> ciphertext;   /* channel */
 };
-/* False for anything that is not exactly one of the two forms. */
+/* False for anything that is not exactly one of the two forms. Reuses
+ * the storage *envelope already has. */
 GST_SFRAME_API bool parse_envelope (ByteView message, Envelope * envelope);
 
 GST_SFRAME_API std::string hex (ByteView bytes);         /* lowercase */

@@ -148,24 +148,22 @@ SenderKeyProvider::note_held (uint32_t holder, uint64_t epoch, const std::vector
    * make its sender resend to a room that is merely busy. */
   if (missing_sent_ < kMaxMissingAnnouncements)
     missing_due_ms_ = now.ms + missing_quiet_ms (now);
-  auto holder_fp = members_by_index_.find (holder);
-  const MemberInfo *holder_info = holder_fp == members_by_index_.end () ? nullptr : info_of (holder_fp->second);
+  const MemberInfo *holder_info = member_at (holder);
   if (!holder_info || !may_subscribe (*holder_info))
     return;
   bool announced = false;
   for (uint64_t key_id : key_ids) {
     /* A key of a member of this roster, not the holder's own. */
     uint32_t sender = static_cast<uint32_t> (key_id >> 8);
-    auto sender_fp = members_by_index_.find (sender);
-    if (sender == holder || sender_fp == members_by_index_.end ())
+    const MemberInfo *sender_info = member_at (sender);
+    if (sender == holder || !sender_info)
       continue;
     HeldTally & tally = tallies_[key_id];
     tally.epoch = std::max (tally.epoch, epoch);
-    tally.holders.insert (holder);
+    tally.add_holder (holder);
     /* Holders are subscribers of this roster: only once there are as many
      * as could hold it is the full check (one pass over the roster) due. */
-    const MemberInfo *sender_info = info_of (sender_fp->second);
-    size_t could_hold = subscribers_ - (sender_info && may_subscribe (*sender_info) ? 1 : 0);
+    size_t could_hold = subscribers_ - (may_subscribe (*sender_info) ? 1 : 0);
     if (!tally.announced && tally.holders.size () >= could_hold && held_by_everyone (key_id, tally)) {
       tally.announced = true;
       announced = true;
@@ -227,11 +225,8 @@ bool
 SenderKeyProvider::held_by_everyone (uint64_t key_id, const HeldTally & tally) const
 {
   uint32_t sender = static_cast<uint32_t> (key_id >> 8);
-  for (const auto & member : roster_.members) {
-    const MemberInfo * info = info_of (member.first);
-    if (member.second == sender || !info || !may_subscribe (*info))
-      continue;
-    if (!tally.holders.count (member.second))
+  for (const auto & member : members_by_index_) {
+    if (member.first != sender && may_subscribe (*member.second) && !tally.holds (member.first))
       return false;
   }
   return true;
@@ -285,7 +280,7 @@ SenderKeyProvider::missing_holders () const
     for (const auto & holder : roster_.members) {
       const MemberInfo *holder_info = info_of (holder.first);
       if (holder.second != member.second && holder_info && may_subscribe (*holder_info) &&
-          !(tally && tally->holders.count (holder.second)))
+          !(tally && tally->holds (holder.second)))
         who.push_back (holder.second);
     }
     if (!who.empty ())
@@ -333,10 +328,9 @@ SenderKeyProvider::narrow_awaited (const json & missing, const Now & now)
       continue;
     std::set<std::string> lacking;
     for (const auto & index : entry[2]) {
-      auto member =
-          index.is_number_unsigned () ? members_by_index_.find (index.get<uint32_t> ()) : members_by_index_.end ();
-      if (member != members_by_index_.end () && awaiting_ack_.count (member->second))
-        lacking.insert (member->second);
+      const MemberInfo *member = index.is_number_unsigned () ? member_at (index.get<uint32_t> ()) : nullptr;
+      if (member && awaiting_ack_.count (member->fingerprint))
+        lacking.insert (member->fingerprint);
     }
     awaiting_ack_.swap (lacking);
     committer_answered_ = true;

@@ -74,8 +74,8 @@ SenderKeyProvider::send_channel (Peer & peer, const wire::ChannelMessage & messa
 
   wire::ChannelHeader header { self_fp_, peer.info.fingerprint, channel->id, channel->next_seq++ };
   std::vector<uint8_t> ciphertext;
-  if (channel->context->seal_at (header.n, ByteView (wire::channel_aad (config_.room, header)), plaintext.view (),
-          &ciphertext) != Status::ok)
+  wire::write_channel_aad (config_.room, header, &aad_);
+  if (channel->context->seal_at (header.n, ByteView (aad_), plaintext.view (), &ciphertext) != Status::ok)
     return;
   auto bytes = wire::make_channel (header, ByteView (ciphertext));
   if (bytes.empty ())
@@ -154,9 +154,11 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
     const Now & now)
 {
   SecureBytes plaintext;
-  if (!channel.seen.would_accept (envelope.channel.n) ||
-      channel.context->open_at (envelope.channel.n, ByteView (wire::channel_aad (config_.room, envelope.channel)),
-          ByteView (envelope.ciphertext), &plaintext) != Status::ok) {
+  bool fresh = channel.seen.would_accept (envelope.channel.n);
+  if (fresh)
+    wire::write_channel_aad (config_.room, envelope.channel, &aad_);
+  if (!fresh || channel.context->open_at (envelope.channel.n, ByteView (aad_), ByteView (envelope.ciphertext),
+          &plaintext) != Status::ok) {
     stats_.messages_rejected++;
     return;
   }

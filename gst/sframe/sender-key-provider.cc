@@ -166,17 +166,23 @@ SenderKeyProvider::receive (const std::string & subject, ByteView payload, const
     return;
   stats_.messages_received++;
   stats_.bytes_received += payload.size;
+  /* Parsed into the storage of the last message's envelope: a rotation
+   * brings each member 2N of them. Taken, not borrowed, so that a nested
+   * call would simply start from an empty one. */
   wire::Envelope envelope;
-  if (!wire::parse_envelope (payload, &envelope)) {
+  std::swap (envelope, spare_envelope_);
+  bool parsed = wire::parse_envelope (payload, &envelope);
+  if (!parsed)
     stats_.messages_rejected++;
-    return;
-  }
-  if (envelope.kind == wire::Envelope::Kind::channel_message) {
+  else if (envelope.kind == wire::Envelope::Kind::channel_message)
     on_channel_message (envelope, now);
-  } else {
+  else {
     membership_changed_ = true;   /* hellos, leaves, host actions, rosters */
     on_signed (envelope, now);
   }
+  std::swap (envelope, spare_envelope_);
+  if (!parsed)
+    return;
   /* Joins, leaves and revocations are committed as soon as they are known. */
   commit_pending (now);
 }
@@ -429,7 +435,6 @@ SenderKeyProvider::roster_members_changed ()
   for (auto & peer : peers_)
     peer.second.in_roster = false;
   for (const auto & member : roster_.members) {
-    members_by_index_[member.second] = member.first;
     auto peer = peers_.find (member.first);
     if (peer != peers_.end ()) {
       peer->second.in_roster = true;
@@ -438,6 +443,7 @@ SenderKeyProvider::roster_members_changed ()
     const MemberInfo *info = info_of (member.first);
     if (!info)
       continue;
+    members_by_index_[member.second] = info;
     hosts_in_roster_ = hosts_in_roster_ || info->role == token::Role::host;
     subscribers_ += may_subscribe (*info) ? 1 : 0;
     publishers_ += may_publish (*info) ? 1 : 0;
@@ -459,6 +465,13 @@ SenderKeyProvider::info_of (const std::string & fp) const
     return &self_info_;
   auto peer = peers_.find (fp);
   return peer == peers_.end () ? nullptr : &peer->second.info;
+}
+
+const MemberInfo *
+SenderKeyProvider::member_at (uint32_t index) const
+{
+  auto member = members_by_index_.find (index);
+  return member == members_by_index_.end () ? nullptr : member->second;
 }
 
 bool

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -78,8 +79,18 @@ struct Peer {
 /* The committer's tally of `held` reports: who holds a fresh key. */
 struct HeldTally {
   uint64_t epoch = 0;
-  std::set<uint32_t> holders;          /* roster indexes */
+  /* Roster indexes, sorted: a flat set, since the committer adds about
+   * N x N holders per rotation and a tree allocated a node for each. */
+  std::vector<uint32_t> holders;
   bool announced = false;
+
+  void add_holder (uint32_t holder)
+  {
+    auto at = std::lower_bound (holders.begin (), holders.end (), holder);
+    if (at == holders.end () || *at != holder)
+      holders.insert (at, holder);
+  }
+  bool holds (uint32_t holder) const { return std::binary_search (holders.begin (), holders.end (), holder); }
 };
 
 struct Roster {
@@ -165,6 +176,7 @@ private:
   void roster_members_changed ();
   const std::string & inbox_of (Peer & peer);
   const MemberInfo *info_of (const std::string & fp) const;
+  const MemberInfo *member_at (uint32_t index) const;
   bool eligible_committer (const std::string & fp) const;
   /* Cached: asked on every tick and message; forget_committer () after
    * any change to the roster, leaving_, silent_ or a member's info. */
@@ -285,6 +297,8 @@ private:
    * few hundred. Iterate it only where order does not matter. */
   std::unordered_map<std::string, Peer> peers_;
   std::deque<std::pair<int64_t, wire::Envelope>> unattributed_;
+  wire::Envelope spare_envelope_;      /* receive ()'s, kept for its storage */
+  std::vector<uint8_t> aad_;           /* a channel message's, built just before use */
   std::map<std::string, std::pair<std::string, uint64_t>> tokens_seen_;   /* jti -> (fp, sid) */
   std::set<std::string> refused_reported_;
   std::set<std::string> admitted_;
@@ -336,7 +350,10 @@ private:
   uint32_t missing_sent_ = 0;              /* ... of this rotation */
   bool own_key_tallied_ = false;           /* our key awaits the committer's `acked` */
   bool committer_answered_ = false;        /* ... and it said something of it */
-  std::map<uint32_t, std::string> members_by_index_;   /* the roster, by index */
+  /* The roster, by index (roster_members_changed): the committer looks
+   * up two members for each of the N x N key ids reported per rotation.
+   * Peers are never erased, so their info stays where it is. */
+  std::unordered_map<uint32_t, const MemberInfo *> members_by_index_;
   size_t subscribers_ = 0;                 /* roster members that may subscribe */
   size_t publishers_ = 0;                  /* ... and publish */
   /* No retired key (ours or a peer's) is due before this: ticks skip the

@@ -105,6 +105,38 @@ TEST (Wire, ChannelAadIsFixedWidthFieldsThenTheRoom)
       "0102030405060708" + "00000000000000ab" + "board";
   auto aad = wire::channel_aad ("board", header);
   EXPECT_EQ (std::string (aad.begin (), aad.end ()), expected);
+  /* Written into a buffer that held a longer AAD before: the same bytes. */
+  std::vector<uint8_t> reused (500, 0xee);
+  wire::write_channel_aad ("board", header, &reused);
+  EXPECT_EQ (reused, aad);
+}
+
+/* The provider parses every message into one envelope, reused: nothing
+ * of the last message may leak into the next, whatever its form. */
+TEST (Wire, AReusedEnvelopeHoldsOnlyTheLastMessage)
+{
+  Identity signer;
+  ASSERT_EQ (Identity::generate (&signer), Status::ok);
+  auto signed_bytes = wire::make_signed (signer, R"({"type":"beat"})");
+  wire::ChannelHeader header { std::string (64, 'a'), std::string (64, 'b'), 7, 9 };
+  std::vector<uint8_t> long_ct (64, 0x11), short_ct (20, 0x22);
+  auto long_channel = wire::make_channel (header, {long_ct.data (), long_ct.size ()});
+  header.from = std::string (64, 'c');
+  auto short_channel = wire::make_channel (header, {short_ct.data (), short_ct.size ()});
+
+  wire::Envelope envelope;
+  ASSERT_TRUE (wire::parse_envelope (ByteView (long_channel), &envelope));
+  ASSERT_TRUE (wire::parse_envelope (ByteView (short_channel), &envelope));
+  EXPECT_EQ (envelope.channel.from, std::string (64, 'c'));
+  EXPECT_EQ (envelope.ciphertext, short_ct);
+  ASSERT_TRUE (wire::parse_envelope (ByteView (signed_bytes), &envelope));
+  EXPECT_EQ (envelope.kind, wire::Envelope::Kind::signed_message);
+  EXPECT_TRUE (envelope.channel.from.empty ());
+  EXPECT_TRUE (envelope.ciphertext.empty ());
+  ASSERT_TRUE (wire::parse_envelope (ByteView (short_channel), &envelope));
+  EXPECT_EQ (envelope.kind, wire::Envelope::Kind::channel_message);
+  EXPECT_TRUE (envelope.payload.empty ());
+  EXPECT_TRUE (envelope.signature.empty ());
 }
 
 TEST (Wire, ChannelEnvelopeRoundTripsAndRefusesAnythingElse)
@@ -506,8 +538,9 @@ TEST (Room, NextRemovalInheritsNoAnnouncementOfTheLast)
   sim.interceptor = nullptr;
   for (size_t i = log_start; i < sim.log.size (); i++) {
     json payload = signed_payload (sim.log[i], "acked");
-    if (!payload.is_discarded ())
+    if (!payload.is_discarded ()) {
       EXPECT_TRUE (payload["missing"].empty ()) << "named missing at " << i;
+    }
   }
   for (size_t i = 0; i < rest2.size (); i++)
     EXPECT_EQ (rest2[i]->provider->stats ().key_resends, resends_before[i]) << rest2[i]->name;
