@@ -40,9 +40,15 @@ refusal_name (Refusal refusal)
 std::string
 security_code (std::vector<std::string> fingerprints)
 {
+  std::sort (fingerprints.begin (), fingerprints.end ());
+  return security_code_of_sorted (std::vector<std::string_view> (fingerprints.begin (), fingerprints.end ()));
+}
+
+std::string
+security_code_of_sorted (const std::vector<std::string_view> & fingerprints)
+{
   /* Fingerprints are fixed-length hex, so plain concatenation of the sorted
    * list is unambiguous. SHA-512 gives the 60 bytes the 12 groups need. */
-  std::sort (fingerprints.begin (), fingerprints.end ());
   std::string input = "gst-sframe/1 roster";
   for (const auto & fp : fingerprints)
     input += fp;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sframe {
@@ -154,6 +155,8 @@ GST_SFRAME_API std::unique_ptr<KeyProvider> make_sender_key_provider (const Conf
 /* SHA-256("gst-sframe/1 roster" || sorted fingerprints) as 12 groups of 5
  * digits. */
 GST_SFRAME_API std::string security_code (std::vector<std::string> fingerprints);
+/* The same for fingerprints already in sorted order, without copying them. */
+GST_SFRAME_API std::string security_code_of_sorted (const std::vector<std::string_view> & fingerprints);
 
 }  // namespace room
 }  // namespace sframe

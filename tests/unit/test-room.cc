@@ -300,6 +300,8 @@ TEST (Room, TwoMembersAgreeOnRosterAndKeys)
   EXPECT_EQ (a.epoch, b.epoch);
   EXPECT_EQ (a.security_code, b.security_code);
   EXPECT_EQ (a.security_code.size (), 12u * 5 + 11);
+  /* What anyone computes from the fingerprints the roster lists. */
+  EXPECT_EQ (a.security_code, security_code ({ a.members[1].fingerprint, a.members[0].fingerprint }));
   EXPECT_EQ (a.committer, group[0]->fingerprint ());   /* the host commits */
   auto frame = random_frame ();
   EXPECT_TRUE (decrypts (group[1]->ring, encrypt_frame (*group[0], frame)));
@@ -312,6 +314,7 @@ TEST (Room, SecurityCodeDependsOnEveryMember)
   EXPECT_EQ (security_code ({ a, b }), security_code ({ b, a }));
   EXPECT_NE (security_code ({ a, b }), security_code ({ a, b, c }));
   EXPECT_NE (security_code ({ a, b }), security_code ({ a, c }));
+  EXPECT_EQ (security_code ({ b, c, a }), security_code_of_sorted ({ a, b, c }));
 }
 
 TEST (Room, LateJoinerCannotReadWhatWasSentBefore)
