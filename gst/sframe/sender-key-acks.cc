@@ -20,6 +20,8 @@
  * (signed by the committer). */
 #include <gst/sframe/sender-key-provider.h>
 
+#include <gst/sframe/base64url.h>
+
 #include <algorithm>
 
 namespace sframe {
@@ -253,16 +255,19 @@ SenderKeyProvider::send_acked (const Now & now, bool with_missing)
   narrow_awaited (missing, now);
 }
 
-/* [[sender index, key id or "", [index, ...]], ...]: for each sender
- * whose key of this rotation is not yet held by everyone, the members that
- * have not reported it (all of them if nobody did: its key id is then
- * unknown here). */
+/* [[sender index, key id or "", lacking], ...]: for each sender whose key
+ * of this rotation is not yet held by everyone, the members that have not
+ * reported it (all of them if nobody did: its key id is then unknown
+ * here). `lacking` is a bitmap over this epoch's roster in fingerprint
+ * order (bit 7 of byte 0 first), base64url: a list of indexes made this
+ * 137 kB at N = 200 when most keys were still out, parsed by every
+ * member, in the rotations that were already the slowest. */
 json
 SenderKeyProvider::missing_holders () const
 {
   json missing = json::array ();
   for (const auto & member : roster_.members) {
-    const MemberInfo *info = info_of (member.first);
+    const MemberInfo *info = member_at (member.second);
     if (!info || !may_publish (*info))
       continue;
     uint64_t first = static_cast<uint64_t> (member.second) << 8;
@@ -276,15 +281,19 @@ SenderKeyProvider::missing_holders () const
     }
     if (tally && tally->announced)
       continue;
-    json who = json::array ();
+    std::vector<uint8_t> lacking ((roster_.members.size () + 7) / 8);
+    size_t position = 0, named = 0;
     for (const auto & holder : roster_.members) {
-      const MemberInfo *holder_info = info_of (holder.first);
+      const MemberInfo *holder_info = member_at (holder.second);
       if (holder.second != member.second && holder_info && may_subscribe (*holder_info) &&
-          !(tally && tally->holds (holder.second)))
-        who.push_back (holder.second);
+          !(tally && tally->holds (holder.second))) {
+        lacking[position / 8] |= static_cast<uint8_t> (0x80 >> (position % 8));
+        named++;
+      }
+      position++;
     }
-    if (!who.empty ())
-      missing.push_back ({ member.second, tally ? wire::u64_hex (key_id) : "", who });
+    if (named)
+      missing.push_back ({ member.second, tally ? wire::u64_hex (key_id) : "", base64url_encode (ByteView (lacking)) });
   }
   return missing;
 }
@@ -294,9 +303,10 @@ SenderKeyProvider::on_acked (Peer & from, const json & payload, const Now & now)
 {
   auto keys = payload.find ("keys");
   auto missing = payload.find ("missing");
+  uint64_t epoch = 0;
   if (phase_ != Phase::member || from.info.fingerprint != expected_committer () || keys == payload.end () ||
       !keys->is_array () || keys->size () > wire::kMaxHeldKeys || missing == payload.end () || !missing->is_array () ||
-      missing->size () > wire::kMaxHeldKeys) {
+      missing->size () > wire::kMaxHeldKeys || !get_u64 (payload, "epoch", &epoch)) {
     stats_.messages_rejected++;
     return;
   }
@@ -305,7 +315,10 @@ SenderKeyProvider::on_acked (Peer & from, const json & payload, const Now & now)
     if (item.is_string () && wire::parse_u64_hex (item.get<std::string> (), &key_id))
       everyone_holds (key_id, now);
   }
-  narrow_awaited (*missing, now);
+  /* Who lacks what is a bitmap over the committer's roster: read against
+   * ours only when it is the same one. */
+  if (epoch == roster_.epoch)
+    narrow_awaited (*missing, now);
 }
 
 /* The committer says who still lacks our key: everyone else has it, so
@@ -318,21 +331,26 @@ SenderKeyProvider::narrow_awaited (const json & missing, const Now & now)
     return;
   for (const auto & entry : missing) {
     uint64_t key_id = 0;
+    std::vector<uint8_t> lacking;
     if (!entry.is_array () || entry.size () != 3 || !entry[0].is_number_unsigned () || !entry[1].is_string () ||
-        !entry[2].is_array () || entry[0].get<uint64_t> () != own_index ())
+        !entry[2].is_string () || entry[0].get<uint64_t> () != own_index () ||
+        !base64url_decode (entry[2].get_ref<const std::string &> (), &lacking) ||
+        lacking.size () != (roster_.members.size () + 7) / 8)
       continue;
     /* A key id names the key the committer tallied: another of ours (an
      * older one) says nothing of this one. */
     const std::string & named = entry[1].get_ref<const std::string &> ();
     if (!named.empty () && (!wire::parse_u64_hex (named, &key_id) || key_id != key.key_id))
       continue;
-    std::set<std::string> lacking;
-    for (const auto & index : entry[2]) {
-      const MemberInfo *member = index.is_number_unsigned () ? member_at (index.get<uint32_t> ()) : nullptr;
-      if (member && awaiting_ack_.count (member->fingerprint))
-        lacking.insert (member->fingerprint);
+    std::set<std::string> still_awaited;
+    size_t position = 0;
+    for (const auto & member : roster_.members) {
+      bool named_lacking = lacking[position / 8] & (0x80 >> (position % 8));
+      if (named_lacking && awaiting_ack_.count (member.first))
+        still_awaited.insert (member.first);
+      position++;
     }
-    awaiting_ack_.swap (lacking);
+    awaiting_ack_.swap (still_awaited);
     committer_answered_ = true;
     if (awaiting_ack_.empty () && pending_own_.valid)
       switch_own_key (now);

@@ -572,9 +572,34 @@ TEST (Room, KeysOfALeaveThatAreLostAreResent)
   dropping = false;
   ASSERT_TRUE (sim.run_until ([&] { return all_rotated (sim, rest, old_senders) && sim.keys_delivered (rest); }));
   uint64_t resends = 0;
-  for (Member *m : rest)
+  for (Member *m : rest) {
     resends += m->provider->stats ().key_resends;
+    /* Narrowed by the committer to the victim: not to all four others. */
+    EXPECT_LT (m->provider->stats ().key_resends, rest.size () - 1) << m->name;
+  }
   EXPECT_GE (resends, rest.size () - 2) << "each sender but the committer resent to the victim";
+  /* Each `missing` entry names the victim alone: one bit, at its place in
+   * the roster's fingerprint order. */
+  std::vector<std::string> order;
+  for (const auto & member : rest[0]->roster ().members)
+    order.push_back (member.fingerprint);
+  std::sort (order.begin (), order.end ());
+  size_t victim_at = std::find (order.begin (), order.end (), victim) - order.begin ();
+  size_t entries = 0;
+  for (const auto & message : sim.log) {
+    json payload = signed_payload (message, "acked");
+    if (payload.is_discarded ())
+      continue;
+    for (const auto & entry : payload["missing"]) {
+      std::vector<uint8_t> lacking;
+      ASSERT_TRUE (base64url_decode (entry[2].get<std::string> (), &lacking));
+      ASSERT_EQ (lacking.size (), (order.size () + 7) / 8);
+      for (size_t i = 0; i < order.size (); i++)
+        EXPECT_EQ ((lacking[i / 8] & (0x80 >> (i % 8))) != 0, i == victim_at) << "bit " << i;
+      entries++;
+    }
+  }
+  EXPECT_GT (entries, 0u);
 }
 
 namespace {
