@@ -98,7 +98,6 @@ struct Roster {
   std::string prev;                    /* the previous state hash */
   std::string hash;                    /* this state's (StateHash in sender-key-roster.cc) */
   std::string change;                  /* the last change: create, join, leave, revoke */
-  std::string committer;
   std::map<std::string, uint32_t> members;   /* fingerprint -> index */
   std::map<std::string, std::string> hashes; /* fingerprint -> hello hash */
   uint32_t next_index = 1;

@@ -305,7 +305,6 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   roster_.prev = std::move (next.prev);
   roster_.change = next.change;
   roster_.hash = std::move (next.hash);
-  roster_.committer = std::move (next.committer);
   roster_.next_index = static_cast<uint32_t> (next.next_index);
   roster_members_changed ();   /* also each peer's index */
   pending_roster_.reset ();
