@@ -56,16 +56,14 @@ class GcmAead final : public Aead {
 public:
   explicit GcmAead (const SuiteParams & suite) : Aead (suite) {}
 
+  /* Each direction's context is made on first use: a key is almost always
+   * used one way only (a sender's frames, a receiver's, one end of a
+   * pairwise channel), and a context is about a kilobyte. At N = 200 a
+   * keymanager room holds 80,000 channel ends. */
   Status init (ByteView key)
   {
-    const EVP_CIPHER *cipher = suite ().key_size == 16 ? EVP_aes_128_gcm () : EVP_aes_256_gcm ();
-    enc_.reset (EVP_CIPHER_CTX_new ());
-    dec_.reset (EVP_CIPHER_CTX_new ());
-    if (!enc_ || !dec_)
-      return Status::crypto_error;
-    if (EVP_EncryptInit_ex (enc_.get (), cipher, nullptr, key.data, nullptr) != 1 ||
-        EVP_DecryptInit_ex (dec_.get (), cipher, nullptr, key.data, nullptr) != 1)
-      return Status::crypto_error;
+    cipher_ = suite ().key_size == 16 ? EVP_aes_128_gcm () : EVP_aes_256_gcm ();
+    key_ = SecureBytes (key);
     return Status::ok;
   }
 
@@ -73,7 +71,9 @@ public:
   {
     if (!fits_int (pt.size) || !fits_int (aad.size ()))
       return Status::invalid_argument;
-    EVP_CIPHER_CTX *ctx = enc_.get ();
+    EVP_CIPHER_CTX *ctx = context (enc_, true);
+    if (!ctx)
+      return Status::crypto_error;
     int len = 0;
     if (EVP_EncryptInit_ex (ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
         !update_aad (ctx, aad.first, true) || !update_aad (ctx, aad.second, true))
@@ -93,7 +93,9 @@ public:
     if (!fits_int (ct.size) || !fits_int (aad.size ()))
       return Status::invalid_argument;
     size_t body = ct.size - tag_size ();
-    EVP_CIPHER_CTX *ctx = dec_.get ();
+    EVP_CIPHER_CTX *ctx = context (dec_, false);
+    if (!ctx)
+      return Status::crypto_error;
     int len = 0;
     /* The tag is set before decrypting (OpenSSL copies it): `out` may
      * overwrite `ct`. OpenSSL only reads through the pointer. */
@@ -111,6 +113,19 @@ public:
   }
 
 private:
+  EVP_CIPHER_CTX *context (CipherCtxPtr & ctx, bool encrypt)
+  {
+    if (ctx)
+      return ctx.get ();
+    CipherCtxPtr made (EVP_CIPHER_CTX_new ());
+    if (!made || EVP_CipherInit_ex (made.get (), cipher_, nullptr, key_.data (), nullptr, encrypt ? 1 : 0) != 1)
+      return nullptr;
+    ctx = std::move (made);
+    return ctx.get ();
+  }
+
+  const EVP_CIPHER *cipher_ = nullptr;
+  SecureBytes key_;
   CipherCtxPtr enc_;
   CipherCtxPtr dec_;
 };

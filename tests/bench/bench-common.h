@@ -3,7 +3,10 @@
  * With SFRAME_BENCH_PERF_CTL=<fifo>, a benchmark has perf profile only what
  * it times:
  *   mkfifo ctl; perf record -D -1 --control fifo:ctl ... <benchmark>
- * (perf_control ("enable") and ("disable") around each timed part). */
+ * (perf_control ("enable") and ("disable") around each timed part).
+ * Under callgrind the same parts alone are counted, in instructions (which
+ * do not drift with the machine as time does):
+ *   valgrind --tool=callgrind --collect-atstart=no <benchmark> */
 #pragma once
 
 #include <algorithm>
@@ -14,9 +17,22 @@
 #include <string>
 #include <vector>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define SFRAME_BENCH_HAVE_CALLGRIND 1
+#endif
+#endif
+
 inline void
 perf_control (const char * command)
 {
+#ifdef SFRAME_BENCH_HAVE_CALLGRIND
+  /* Under `valgrind --tool=callgrind --collect-atstart=no`, only the
+   * timed parts are counted: instructions, unlike time, do not drift with
+   * the machine. A no-op otherwise. */
+  CALLGRIND_TOGGLE_COLLECT;
+#endif
   static FILE *fifo = [] {
     const char *path = std::getenv ("SFRAME_BENCH_PERF_CTL");
     return path ? std::fopen (path, "w") : nullptr;
