@@ -121,7 +121,7 @@ SenderKeyProvider::on_channel_setup (Peer & from, const json & payload, const No
 void
 SenderKeyProvider::replay_early (Peer & peer, const Now & now)
 {
-  std::deque<wire::Envelope> early;
+  std::vector<wire::Envelope> early;
   early.swap (peer.early);
   for (const auto & envelope : early)
     on_channel_message (envelope, now);

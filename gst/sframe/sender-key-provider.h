@@ -67,7 +67,9 @@ struct Peer {
   std::unique_ptr<OutChannel> out;
   std::map<uint64_t, InChannel> in;   /* by channel id (random, not by age) */
   uint64_t channels_opened = 0;
-  std::deque<wire::Envelope> early;    /* channel messages before their channel */
+  /* Channel messages before their channel. A vector: empty, it holds no
+   * memory (an empty deque holds a block), and there is one per pair. */
+  std::vector<wire::Envelope> early;
   std::string subject;                 /* its inbox, made once (a hash per message otherwise) */
 
   bool has_key = false;
