@@ -49,6 +49,26 @@ constexpr int64_t kMaxMissingQuietFactor = 2;
  * every 50 ms, each tallied). */
 constexpr int64_t kMaxReportHoldFactor = 5;
 
+/* `missing`'s bitmaps: one bit per roster member in fingerprint order,
+ * the most significant bit of the first byte first. */
+size_t
+roster_bitmap_size (size_t members)
+{
+  return (members + 7) / 8;
+}
+
+void
+set_roster_bit (std::vector<uint8_t> & bitmap, size_t position)
+{
+  bitmap[position / 8] |= static_cast<uint8_t> (0x80 >> (position % 8));
+}
+
+bool
+roster_bit (const std::vector<uint8_t> & bitmap, size_t position)
+{
+  return (bitmap[position / 8] & (0x80 >> (position % 8))) != 0;
+}
+
 } // namespace
 
 /* Only the fresh keys of a removal are acked through the committer. */
@@ -281,13 +301,13 @@ SenderKeyProvider::missing_holders () const
     }
     if (tally && tally->announced)
       continue;
-    std::vector<uint8_t> lacking ((roster_.members.size () + 7) / 8);
+    std::vector<uint8_t> lacking (roster_bitmap_size (roster_.members.size ()));
     size_t position = 0, named = 0;
     for (const auto & holder : roster_.members) {
       const MemberInfo *holder_info = member_at (holder.second);
       if (holder.second != member.second && holder_info && may_subscribe (*holder_info) &&
           !(tally && tally->holds (holder.second))) {
-        lacking[position / 8] |= static_cast<uint8_t> (0x80 >> (position % 8));
+        set_roster_bit (lacking, position);
         named++;
       }
       position++;
@@ -335,7 +355,7 @@ SenderKeyProvider::narrow_awaited (const json & missing, const Now & now)
     if (!entry.is_array () || entry.size () != 3 || !entry[0].is_number_unsigned () || !entry[1].is_string () ||
         !entry[2].is_string () || entry[0].get<uint64_t> () != own_index () ||
         !base64url_decode (entry[2].get_ref<const std::string &> (), &lacking) ||
-        lacking.size () != (roster_.members.size () + 7) / 8)
+        lacking.size () != roster_bitmap_size (roster_.members.size ()))
       continue;
     /* A key id names the key the committer tallied: another of ours (an
      * older one) says nothing of this one. */
@@ -345,8 +365,7 @@ SenderKeyProvider::narrow_awaited (const json & missing, const Now & now)
     std::set<std::string> still_awaited;
     size_t position = 0;
     for (const auto & member : roster_.members) {
-      bool named_lacking = lacking[position / 8] & (0x80 >> (position % 8));
-      if (named_lacking && awaiting_ack_.count (member.first))
+      if (roster_bit (lacking, position) && awaiting_ack_.count (member.first))
         still_awaited.insert (member.first);
       position++;
     }
