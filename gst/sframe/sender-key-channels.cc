@@ -154,10 +154,10 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
     const Now & now)
 {
   SecureBytes plaintext;
-  bool fresh = channel.seen.would_accept (envelope.channel.n);
-  if (fresh)
+  bool unseen = channel.seen.would_accept (envelope.channel.n);
+  if (unseen)
     wire::write_channel_aad (config_.room, envelope.channel, &aad_);
-  if (!fresh || channel.context->open_at (envelope.channel.n, ByteView (aad_), ByteView (envelope.ciphertext),
+  if (!unseen || channel.context->open_at (envelope.channel.n, ByteView (aad_), ByteView (envelope.ciphertext),
           &plaintext) != Status::ok) {
     stats_.messages_rejected++;
     return;

@@ -521,9 +521,6 @@ SenderKeyProvider::publish_roster (std::map<std::string, uint32_t> members, uint
   stats_.messages_sent++;
   stats_.bytes_sent += bytes.size ();
   out_->publish (subject_all_, bytes);
-  /* A roster says all a beat says (we are here; this epoch, this hash),
-   * and each beat costs every member a signature check: the next one
-   * waits a full period. */
   apply_roster (std::move (next), now);
   for (const auto & fp : who)
     if (fp != self_fp_ && roster_.members.count (fp))
