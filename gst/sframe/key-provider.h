@@ -95,6 +95,7 @@ struct Stats {
   uint64_t rotations = 0;           /* own sender key changes */
   uint64_t resyncs = 0;
   uint64_t key_resends = 0;         /* keys sent again: unacknowledged, or asked for by a sync */
+  uint64_t missing_announced = 0;   /* committer: a sender told who lacks its key of a rotation */
 };
 
 /* What a KeyProvider asks of its owner. Called from inside the provider's

@@ -324,6 +324,14 @@ encode_channel_message (const ChannelMessage & message)
       for (uint64_t key_id : message.held)
         put_be (key_id, 8, &head);
       break;
+    case ChannelMessage::Type::acked:
+      if (message.lacking.size () > kMaxLackingBytes)
+        return SecureBytes ();
+      put_be (message.epoch, 8, &head);
+      put_be (message.key_id, 8, &head);
+      put_be (message.lacking.size (), 2, &head);
+      head.insert (head.end (), message.lacking.begin (), message.lacking.end ());
+      break;
   }
   SecureBytes out (head.size () + secret.size);
   std::copy (head.begin (), head.end (), out.data ());
@@ -374,6 +382,20 @@ decode_channel_message (ByteView plaintext, ChannelMessage * message)
       message->held.resize (count);
       for (size_t i = 0; i < count; i++)
         message->held[i] = get_be (p + 11 + 8 * i, 8);
+      message->secret = ByteView ();
+      return true;
+    }
+    case static_cast<uint8_t> (ChannelMessage::Type::acked): {
+      constexpr size_t kFixed = 1 + 8 + 8 + 2;
+      if (plaintext.size < kFixed)
+        return false;
+      size_t length = get_be (p + 17, 2);
+      if (length > kMaxLackingBytes || plaintext.size != kFixed + length)
+        return false;
+      message->type = ChannelMessage::Type::acked;
+      message->epoch = get_be (p + 1, 8);
+      message->key_id = get_be (p + 9, 8);
+      message->lacking.assign (p + kFixed, p + kFixed + length);
       message->secret = ByteView ();
       return true;
     }

@@ -50,23 +50,32 @@ GST_SFRAME_API void write_channel_aad (const std::string & room, const ChannelHe
  *   ack   0x02 | kid (8)
  *   ping  0x03 | epoch (8)
  *   held  0x04 | epoch (8) | count (2) | count x kid (8)
+ *   acked 0x05 | epoch (8) | kid (8) | length (2) | lacking (length bytes)
  * integers big-endian. `held` is a member's report to the committer of
  * the fresh keys it now holds (acks of a whole rotation in one message,
- * docs/key-protocol.md); at most kMaxHeldKeys key ids. The key bytes come last and never pass through
- * anything but SecureBytes, so every copy of them is wiped. */
+ * docs/key-protocol.md); at most kMaxHeldKeys key ids. `acked` is the
+ * committer's answer to one sender: with no `lacking`, every member of
+ * roster `epoch` holds its key `kid`; otherwise `lacking` is a bitmap over
+ * that roster in fingerprint order (most significant bit of the first
+ * byte first) of the members that have not reported `kid` (0: no key of
+ * this sender was reported at all). The key bytes come last and never pass
+ * through anything but SecureBytes, so every copy of them is wiped. */
 struct ChannelMessage {
-  enum class Type : uint8_t { key = 1, ack = 2, ping = 3, held = 4 };
+  enum class Type : uint8_t { key = 1, ack = 2, ping = 3, held = 4, acked = 5 };
   Type type = Type::ping;
-  uint64_t epoch = 0;        /* key, ping, held */
+  uint64_t epoch = 0;        /* key, ping, held, acked */
   uint32_t generation = 0;   /* key */
-  uint64_t key_id = 0;       /* key, ack */
+  uint64_t key_id = 0;       /* key, ack, acked */
   std::string reason;        /* key: join, leave, ... (at most 255 bytes) */
   ByteView secret;           /* key: the key bytes, inside the decoded plaintext */
   std::vector<uint64_t> held;   /* held: key ids */
+  std::vector<uint8_t> lacking; /* acked: empty when everyone holds the key */
 };
 constexpr size_t kMaxHeldKeys = 4096;
+/* A roster bitmap of at most kMaxHeldKeys members. */
+constexpr size_t kMaxLackingBytes = kMaxHeldKeys / 8;
 GST_SFRAME_API SecureBytes encode_channel_message (const ChannelMessage & message);
-/* False for anything that is not exactly one of the four forms. */
+/* False for anything that is not exactly one of the five forms. */
 GST_SFRAME_API bool decode_channel_message (ByteView plaintext, ChannelMessage * message);
 
 struct Envelope {

@@ -4,23 +4,22 @@
  * to its sender would double that. Instead a member holds its acks until
  * it has the fresh key of every sender (or no fresh key came for
  * ack_delay_ms), and reports them to the committer in one `held` channel
- * message; the
- * committer tallies the reports and tells the room, in one signed `acked`
- * message, which keys every member holds. Senders switch on it as on the
- * last ack. When keys are still missing somewhere, the committer's
- * `acked` also says who lacks which key, so that a sender resends to them
- * only, not to the whole room. Anything that does not fit this path (a repeated
+ * message; the committer tallies the reports and, once every member holds
+ * a sender's key, tells that sender so in an `acked` on their channel.
+ * Senders switch on it as on the last ack. When keys are still missing
+ * somewhere, the committer's `acked` tells a sender who lacks its key, so
+ * that it resends to them only, not to the whole room. (It was one signed
+ * broadcast: every member checked its signature and parsed all of it, and
+ * the bus read who lacked whose key.) Anything that does not fit this path (a repeated
  * key, a key of a join or a sync, no committer) is acked directly, as before,
  * so loss recovery stays per pair: a resent key is always acked at once.
  *
  * What the committer can do with this: claim a key is held when it is
  * not, so that senders switch early and some member misses frames for up
  * to the grace period. The committer is a member already trusted to order
- * the roster; the bus cannot forge `held` (sealed pairwise) or `acked`
- * (signed by the committer). */
+ * the roster; the bus can neither forge nor read `held` and `acked`
+ * (sealed pairwise). */
 #include <gst/sframe/sender-key-provider.h>
-
-#include <gst/sframe/base64url.h>
 
 #include <algorithm>
 
@@ -29,13 +28,9 @@ namespace room {
 
 namespace {
 
-/* The committer announces completed keys at most this many ack delays
- * after the first one, or at once when every sender's key is complete:
- * each `acked` costs every member a signature check. */
-constexpr int64_t kAckedDelayFactor = 2;
 /* Tallies kept per member of the roster (a few rotations' worth). */
 constexpr size_t kTalliesPerMember = 4;
-/* `acked` messages naming who lacks what, per rotation: the first once
+/* Rounds of `acked` naming who lacks what, per rotation: the first once
  * reports have stopped (missing_quiet_ms), then one every resend period
  * while keys are still missing. */
 constexpr uint32_t kMaxMissingAnnouncements = 4;
@@ -49,7 +44,7 @@ constexpr int64_t kMaxMissingQuietFactor = 2;
  * every 50 ms, each tallied). */
 constexpr int64_t kMaxReportHoldFactor = 5;
 
-/* `missing`'s bitmaps: one bit per roster member in fingerprint order,
+/* `acked`'s bitmaps: one bit per roster member in fingerprint order,
  * the most significant bit of the first byte first. */
 size_t
 roster_bitmap_size (size_t members)
@@ -173,7 +168,6 @@ SenderKeyProvider::note_held (uint32_t holder, uint64_t epoch, const std::vector
   const MemberInfo *holder_info = member_at (holder);
   if (!holder_info || !may_subscribe (*holder_info))
     return;
-  bool announced = false;
   for (uint64_t key_id : key_ids) {
     /* A key of a member of this roster, not the holder's own. */
     uint32_t sender = static_cast<uint32_t> (key_id >> 8);
@@ -188,18 +182,14 @@ SenderKeyProvider::note_held (uint32_t holder, uint64_t epoch, const std::vector
     size_t could_hold = subscribers_ - (may_subscribe (*sender_info) ? 1 : 0);
     if (!tally.announced && tally.holders.size () >= could_hold && held_by_everyone (key_id, tally)) {
       tally.announced = true;
-      announced = true;
-      unannounced_.push_back (key_id);
-      acked_due_ms_ = std::min (acked_due_ms_, now.ms + kAckedDelayFactor * config_.timing.ack_delay_ms);
+      answer_sender (sender, key_id, {}, now);
+      /* Every sender's key of this rotation is complete: nobody is
+       * missing anything. */
+      if (rotation_complete ())
+        missing_due_ms_ = INT64_MAX;
     }
   }
   prune_tallies ();
-  /* Every sender's key of this rotation is complete: say so now, and
-   * nobody is missing anything. */
-  if (announced && rotation_complete ()) {
-    missing_due_ms_ = INT64_MAX;
-    send_acked (now, false);
-  }
 }
 
 /* Reports have stopped once none came for half a resend period, or for
@@ -254,38 +244,37 @@ SenderKeyProvider::held_by_everyone (uint64_t key_id, const HeldTally & tally) c
   return true;
 }
 
+/* Tells `sender` that everyone holds its key (`lacking` empty) or who
+ * lacks it, on our channel to it: one sealed message to the one member it
+ * concerns. */
 void
-SenderKeyProvider::send_acked (const Now & now, bool with_missing)
+SenderKeyProvider::answer_sender (uint32_t sender, uint64_t key_id, std::vector<uint8_t> lacking, const Now & now)
 {
-  acked_due_ms_ = INT64_MAX;
-  json missing = with_missing ? missing_holders () : json::array ();
-  if (unannounced_.empty () && missing.empty ())
+  if (sender == own_index ()) {
+    if (lacking.empty ())
+      everyone_holds (key_id, now);
+    else
+      narrow_awaited (key_id, lacking, now);
     return;
-  json keys = json::array ();
-  for (uint64_t key_id : unannounced_)
-    keys.push_back (wire::u64_hex (key_id));
-  json acked = base_payload ("acked");
-  acked["epoch"] = roster_.epoch;
-  acked["keys"] = keys;
-  acked["missing"] = missing;
-  send_signed (subject_all_, acked);
-  for (uint64_t key_id : unannounced_)
-    everyone_holds (key_id, now);
-  unannounced_.clear ();
-  narrow_awaited (missing, now);
+  }
+  const MemberInfo *info = member_at (sender);
+  auto peer = info ? peers_.find (info->fingerprint) : peers_.end ();
+  if (peer == peers_.end () || peer->second.gone)
+    return;
+  wire::ChannelMessage acked;
+  acked.type = wire::ChannelMessage::Type::acked;
+  acked.epoch = roster_.epoch;
+  acked.key_id = key_id;
+  acked.lacking = std::move (lacking);
+  send_channel (peer->second, acked, false);
 }
 
-/* [[sender index, key id or "", lacking], ...]: for each sender whose key
- * of this rotation is not yet held by everyone, the members that have not
- * reported it (all of them if nobody did: its key id is then unknown
- * here). `lacking` is a bitmap over this epoch's roster in fingerprint
- * order (bit 7 of byte 0 first), base64url: a list of indexes made this
- * 137 kB at N = 200 when most keys were still out, parsed by every
- * member, in the rotations that were already the slowest. */
-json
-SenderKeyProvider::missing_holders () const
+/* Each sender whose key of this rotation is not yet held by everyone
+ * learns who has not reported it (everyone, if nobody did: its key id is
+ * then unknown here, and sent as 0). */
+void
+SenderKeyProvider::announce_missing (const Now & now)
 {
-  json missing = json::array ();
   for (const auto & member : roster_.members) {
     const MemberInfo *info = member_at (member.second);
     if (!info || !may_publish (*info))
@@ -301,79 +290,74 @@ SenderKeyProvider::missing_holders () const
     }
     if (tally && tally->announced)
       continue;
-    std::vector<uint8_t> lacking (roster_bitmap_size (roster_.members.size ()));
-    size_t position = 0, named = 0;
-    for (const auto & holder : roster_.members) {
-      const MemberInfo *holder_info = member_at (holder.second);
-      if (holder.second != member.second && holder_info && may_subscribe (*holder_info) &&
-          !(tally && tally->holds (holder.second))) {
-        set_roster_bit (lacking, position);
-        named++;
-      }
-      position++;
-    }
-    if (named)
-      missing.push_back ({ member.second, tally ? wire::u64_hex (key_id) : "", base64url_encode (ByteView (lacking)) });
+    std::vector<uint8_t> lacking = lacking_holders (member.second, tally);
+    if (lacking.empty ())
+      continue;
+    stats_.missing_announced++;
+    answer_sender (member.second, key_id, std::move (lacking), now);
   }
-  return missing;
+}
+
+/* The subscribers of this roster, but `sender`, that `tally` does not
+ * list, as a bitmap over the roster in fingerprint order; empty when
+ * there are none. */
+std::vector<uint8_t>
+SenderKeyProvider::lacking_holders (uint32_t sender, const HeldTally * tally) const
+{
+  std::vector<uint8_t> lacking (roster_bitmap_size (roster_.members.size ()));
+  size_t position = 0, named = 0;
+  for (const auto & holder : roster_.members) {
+    const MemberInfo *holder_info = member_at (holder.second);
+    if (holder.second != sender && holder_info && may_subscribe (*holder_info) &&
+        !(tally && tally->holds (holder.second))) {
+      set_roster_bit (lacking, position);
+      named++;
+    }
+    position++;
+  }
+  if (!named)
+    lacking.clear ();
+  return lacking;
 }
 
 void
-SenderKeyProvider::on_acked (Peer & from, const json & payload, const Now & now)
+SenderKeyProvider::on_acked (Peer & from, const wire::ChannelMessage & message, const Now & now)
 {
-  auto keys = payload.find ("keys");
-  auto missing = payload.find ("missing");
-  uint64_t epoch = 0;
-  if (phase_ != Phase::member || from.info.fingerprint != expected_committer () || keys == payload.end () ||
-      !keys->is_array () || keys->size () > wire::kMaxHeldKeys || missing == payload.end () || !missing->is_array () ||
-      missing->size () > wire::kMaxHeldKeys || !get_u64 (payload, "epoch", &epoch)) {
+  if (phase_ != Phase::member || !from.in_roster || from.info.fingerprint != expected_committer ()) {
     stats_.messages_rejected++;
     return;
   }
-  for (const auto & item : *keys) {
-    uint64_t key_id = 0;
-    if (item.is_string () && wire::parse_u64_hex (item.get<std::string> (), &key_id))
-      everyone_holds (key_id, now);
-  }
+  if (message.lacking.empty ())
+    everyone_holds (message.key_id, now);
+  else if (message.epoch == roster_.epoch)
+    narrow_awaited (message.key_id, message.lacking, now);
   /* Who lacks what is a bitmap over the committer's roster: read against
    * ours only when it is the same one. */
-  if (epoch == roster_.epoch)
-    narrow_awaited (*missing, now);
 }
 
 /* The committer says who still lacks our key: everyone else has it, so
  * a resend goes to those only. */
 void
-SenderKeyProvider::narrow_awaited (const json & missing, const Now & now)
+SenderKeyProvider::narrow_awaited (uint64_t key_id, const std::vector<uint8_t> & lacking, const Now & now)
 {
   const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
-  if (!key.valid || awaiting_ack_.empty ())
+  if (!key.valid || awaiting_ack_.empty () || lacking.size () != roster_bitmap_size (roster_.members.size ()))
     return;
-  for (const auto & entry : missing) {
-    uint64_t key_id = 0;
-    std::vector<uint8_t> lacking;
-    if (!entry.is_array () || entry.size () != 3 || !entry[0].is_number_unsigned () || !entry[1].is_string () ||
-        !entry[2].is_string () || entry[0].get<uint64_t> () != own_index () ||
-        !base64url_decode (entry[2].get_ref<const std::string &> (), &lacking) ||
-        lacking.size () != roster_bitmap_size (roster_.members.size ()))
-      continue;
-    /* A key id names the key the committer tallied: another of ours (an
-     * older one) says nothing of this one. */
-    const std::string & named = entry[1].get_ref<const std::string &> ();
-    if (!named.empty () && (!wire::parse_u64_hex (named, &key_id) || key_id != key.key_id))
-      continue;
-    std::set<std::string> still_awaited;
-    size_t position = 0;
-    for (const auto & member : roster_.members) {
-      if (roster_bit (lacking, position) && awaiting_ack_.count (member.first))
-        still_awaited.insert (member.first);
-      position++;
-    }
-    awaiting_ack_.swap (still_awaited);
-    committer_answered_ = true;
-    if (awaiting_ack_.empty () && pending_own_.valid)
-      switch_own_key (now);
+  /* A key id names the key the committer tallied: another of ours (an
+   * older one) says nothing of this one. 0: none of ours was reported. */
+  if (key_id != 0 && key_id != key.key_id)
+    return;
+  std::set<std::string> still_awaited;
+  size_t position = 0;
+  for (const auto & member : roster_.members) {
+    if (roster_bit (lacking, position) && awaiting_ack_.count (member.first))
+      still_awaited.insert (member.first);
+    position++;
   }
+  awaiting_ack_.swap (still_awaited);
+  committer_answered_ = true;
+  if (awaiting_ack_.empty () && pending_own_.valid)
+    switch_own_key (now);
 }
 
 /* Our fresh key's acks come through the committer, which has not said
@@ -442,8 +426,6 @@ SenderKeyProvider::reset_acks ()
   first_deferred_ms_ = -1;
   last_fresh_key_ms_ = -1;
   tallies_.clear ();
-  unannounced_.clear ();
-  acked_due_ms_ = INT64_MAX;
   tally_epoch_ = 0;
   missing_due_ms_ = INT64_MAX;
   missing_sent_ = 0;
@@ -460,16 +442,15 @@ SenderKeyProvider::tick_acks (const Now & now)
   if (now.ms >= missing_due_ms_) {
     missing_sent_++;
     missing_due_ms_ = missing_sent_ < kMaxMissingAnnouncements ? now.ms + config_.timing.resend_ms : INT64_MAX;
-    send_acked (now, am_committer ());
-  } else if (now.ms >= acked_due_ms_) {
-    send_acked (now, false);
+    if (am_committer ())
+      announce_missing (now);
   }
 }
 
 int64_t
 SenderKeyProvider::next_ack_deadline () const
 {
-  return std::min ({ report_due_ms_, acked_due_ms_, missing_due_ms_ });
+  return std::min (report_due_ms_, missing_due_ms_);
 }
 
 } // namespace room

@@ -183,6 +183,8 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
     on_ack (from, message, now);
   else if (message.type == wire::ChannelMessage::Type::held)
     on_held (from, message, now);
+  else if (message.type == wire::ChannelMessage::Type::acked)
+    on_acked (from, message, now);
 }
 
 }  // namespace room

@@ -261,8 +261,6 @@ SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
     on_sync (*peer, payload, now);
   else if (type == "beat")
     on_beat (*peer, payload, now);
-  else if (type == "acked")
-    on_acked (*peer, payload, now);
   else
     stats_.messages_rejected++;
 }

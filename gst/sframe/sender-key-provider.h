@@ -259,14 +259,15 @@ private:
   void note_held (uint32_t holder, uint64_t epoch, const std::vector<uint64_t> & key_ids, const Now & now);
   bool held_by_everyone (uint64_t key_id, const HeldTally & tally) const;
   bool rotation_complete () const;
-  void send_acked (const Now & now, bool with_missing);
-  json missing_holders () const;
-  void narrow_awaited (const json & missing, const Now & now);
+  void answer_sender (uint32_t sender, uint64_t key_id, std::vector<uint8_t> lacking, const Now & now);
+  void announce_missing (const Now & now);
+  std::vector<uint8_t> lacking_holders (uint32_t sender, const HeldTally * tally) const;
+  void narrow_awaited (uint64_t key_id, const std::vector<uint8_t> & lacking, const Now & now);
   bool awaits_committer (const Now & now) const;
   int64_t blind_resend_ms () const;
   int64_t missing_quiet_ms (const Now & now) const;
   void start_tally (const Now & now);
-  void on_acked (Peer & from, const json & payload, const Now & now);
+  void on_acked (Peer & from, const wire::ChannelMessage & message, const Now & now);
   void everyone_holds (uint64_t key_id, const Now & now);
   void prune_tallies ();
   void tick_acks (const Now & now);
@@ -331,8 +332,8 @@ private:
   uint32_t reopens_in_window_ = 0;
 
   /* Acks of a rotation's fresh keys, held back and reported in one `held`
-   * message to the committer, which tells everyone in one signed `acked`
-   * which keys every member holds (docs/key-protocol.md). */
+   * message to the committer, which tells each sender in an `acked` on
+   * their channel once every member holds its key (docs/key-protocol.md). */
   /* Hashed, as peers_: touched for every fresh key. */
   /* By the sender's roster index (unique, never reused): touched for
    * every fresh key, and an index hashes for free, a fingerprint not. */
@@ -343,8 +344,6 @@ private:
   int64_t first_deferred_ms_ = -1;         /* the oldest ack in deferred_acks_ */
   int64_t last_fresh_key_ms_ = -1;         /* a fresh key of this rotation arrived */
   std::map<uint64_t, HeldTally> tallies_;   /* committer: by key id */
-  std::vector<uint64_t> unannounced_;      /* committer: held by everyone, not yet said */
-  int64_t acked_due_ms_ = INT64_MAX;
   uint64_t tally_epoch_ = 0;               /* committer: the rotation being tallied */
   int64_t missing_due_ms_ = INT64_MAX;     /* committer: next `acked` with who lacks what */
   int64_t removal_committed_ms_ = -1;      /* committer: when it published the last removal */

@@ -101,6 +101,7 @@ stats_structure (const sframe::room::Stats & stats, const BusStats & bus)
       "rotations", G_TYPE_UINT64, static_cast<guint64> (stats.rotations),
       "resyncs", G_TYPE_UINT64, static_cast<guint64> (stats.resyncs),
       "key-resends", G_TYPE_UINT64, static_cast<guint64> (stats.key_resends),
+      "missing-announced", G_TYPE_UINT64, static_cast<guint64> (stats.missing_announced),
       "publish-failures", G_TYPE_UINT64, bus.publish_failures,
       "queue-overflows", G_TYPE_UINT64, bus.queue_overflows,
       "bus", G_TYPE_STRING, bus.bus.c_str (),

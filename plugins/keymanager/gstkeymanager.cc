@@ -617,8 +617,10 @@ install_properties (GObjectClass * gobject_class)
    *
    * Protocol counters since start (messages-sent, bytes-sent,
    * messages-received, bytes-received, messages-rejected, refused-members,
-   * rotations, resyncs, key-resends) and the bus's (bus, bus-connected, disconnects,
-   * reconnects, publish-failures, queue-overflows).
+   * rotations, resyncs, key-resends, missing-announced: as the committer,
+   * how often it told a sender who still lacks its key of a rotation) and
+   * the bus's (bus, bus-connected, disconnects, reconnects,
+   * publish-failures, queue-overflows).
    *
    *   gst-launch-1.0 -v keymanager name=km ...   (read km.stats from the application)
    */
