@@ -71,12 +71,13 @@ constexpr size_t kFingerprintBytes = 32;
 constexpr size_t kChannelHeaderSize = 1 + 2 * kFingerprintBytes + 16;
 constexpr size_t kAeadTagSize = 16;
 
-/* Big-endian, `bytes` wide. */
-void
-put_be (uint64_t value, size_t bytes, std::vector<uint8_t> * out)
+/* Big-endian, `bytes` wide, at `out`; returns the end. */
+uint8_t *
+store_be (uint64_t value, size_t bytes, uint8_t * out)
 {
   for (size_t i = bytes; i-- > 0;)
-    out->push_back (static_cast<uint8_t> (value >> (8 * i)));
+    *out++ = static_cast<uint8_t> (value >> (8 * i));
+  return out;
 }
 
 uint64_t
@@ -88,20 +89,33 @@ get_be (const uint8_t * p, size_t bytes)
   return value;
 }
 
+/* A lowercase hex digit's value, or -1. */
 int
 hex_value (char c)
 {
-  return c <= '9' ? c - '0' : c - 'a' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
 }
 
-/* A fingerprint (checked with is_fingerprint) as its 32 bytes, at `out`.
- * It is public: decoded in place, not through SecureBytes. */
-uint8_t *
+/* A fingerprint as its 32 bytes, at `out`; false for anything that is
+ * not one (is_fingerprint). Checked while decoding: this runs twice per
+ * channel message sent. It is public: decoded in place, not through
+ * SecureBytes. */
+bool
 write_fingerprint (const std::string & fp, uint8_t * out)
 {
-  for (size_t i = 0; i < fp.size (); i += 2)
-    *out++ = static_cast<uint8_t> (hex_value (fp[i]) << 4 | hex_value (fp[i + 1]));
-  return out;
+  if (fp.size () != 2 * kFingerprintBytes)
+    return false;
+  for (size_t i = 0; i < fp.size (); i += 2) {
+    int high = hex_value (fp[i]), low = hex_value (fp[i + 1]);
+    if (high < 0 || low < 0)
+      return false;
+    *out++ = static_cast<uint8_t> (high << 4 | low);
+  }
+  return true;
 }
 
 /* `value` as 16 lowercase hex digits, at `out`. */
@@ -256,13 +270,12 @@ make_signed (const Identity & identity, const std::string & payload)
 std::vector<uint8_t>
 make_channel (const ChannelHeader & header, ByteView ciphertext)
 {
-  if (!is_fingerprint (header.from) || !is_fingerprint (header.to))
-    return {};
   std::vector<uint8_t> out (kChannelHeaderSize + ciphertext.size);
   uint8_t *p = out.data ();
   *p++ = kChannelMagic;
-  p = write_fingerprint (header.from, p);
-  p = write_fingerprint (header.to, p);
+  if (!write_fingerprint (header.from, p) || !write_fingerprint (header.to, p + kFingerprintBytes))
+    return {};
+  p += 2 * kFingerprintBytes;
   p = store_be64 (header.id, p);
   p = store_be64 (header.n, p);
   if (ciphertext.size)
@@ -293,50 +306,63 @@ write_channel_aad (const std::string & room, const ChannelHeader & header, std::
   write_text (room, p);
 }
 
+/* The plaintext's size, or 0 for a message that cannot be encoded. */
+size_t
+channel_message_size (const ChannelMessage & message)
+{
+  switch (message.type) {
+    case ChannelMessage::Type::key:
+      return message.reason.size () > 255 ? 0 : 1 + 8 + 4 + 8 + 1 + message.reason.size () + message.secret.size;
+    case ChannelMessage::Type::ack:
+    case ChannelMessage::Type::ping:
+      return 1 + 8;
+    case ChannelMessage::Type::held:
+      return message.held.size () > kMaxHeldKeys ? 0 : 1 + 8 + 2 + 8 * message.held.size ();
+    case ChannelMessage::Type::acked:
+      return message.lacking.size () > kMaxLackingBytes ? 0 : 1 + 8 + 8 + 2 + message.lacking.size ();
+  }
+  return 0;
+}
+
+/* Written in place, at its final size: a message is encoded for every
+ * key sent, N x (N - 1) per rotation. */
 SecureBytes
 encode_channel_message (const ChannelMessage & message)
 {
-  std::vector<uint8_t> head;
-  head.push_back (static_cast<uint8_t> (message.type));
-  ByteView secret;
+  size_t size = channel_message_size (message);
+  if (size == 0)
+    return SecureBytes ();
+  SecureBytes out (size);
+  uint8_t *p = out.data ();
+  *p++ = static_cast<uint8_t> (message.type);
   switch (message.type) {
     case ChannelMessage::Type::key:
-      if (message.reason.size () > 255)
-        return SecureBytes ();
-      put_be (message.epoch, 8, &head);
-      put_be (message.generation, 4, &head);
-      put_be (message.key_id, 8, &head);
-      head.push_back (static_cast<uint8_t> (message.reason.size ()));
-      head.insert (head.end (), message.reason.begin (), message.reason.end ());
-      secret = message.secret;
+      p = store_be (message.epoch, 8, p);
+      p = store_be (message.generation, 4, p);
+      p = store_be (message.key_id, 8, p);
+      *p++ = static_cast<uint8_t> (message.reason.size ());
+      p = std::copy (message.reason.begin (), message.reason.end (), p);
+      std::copy (message.secret.data, message.secret.data + message.secret.size, p);
       break;
     case ChannelMessage::Type::ack:
-      put_be (message.key_id, 8, &head);
+      store_be (message.key_id, 8, p);
       break;
     case ChannelMessage::Type::ping:
-      put_be (message.epoch, 8, &head);
+      store_be (message.epoch, 8, p);
       break;
     case ChannelMessage::Type::held:
-      if (message.held.size () > kMaxHeldKeys)
-        return SecureBytes ();
-      put_be (message.epoch, 8, &head);
-      put_be (message.held.size (), 2, &head);
+      p = store_be (message.epoch, 8, p);
+      p = store_be (message.held.size (), 2, p);
       for (uint64_t key_id : message.held)
-        put_be (key_id, 8, &head);
+        p = store_be (key_id, 8, p);
       break;
     case ChannelMessage::Type::acked:
-      if (message.lacking.size () > kMaxLackingBytes)
-        return SecureBytes ();
-      put_be (message.epoch, 8, &head);
-      put_be (message.key_id, 8, &head);
-      put_be (message.lacking.size (), 2, &head);
-      head.insert (head.end (), message.lacking.begin (), message.lacking.end ());
+      p = store_be (message.epoch, 8, p);
+      p = store_be (message.key_id, 8, p);
+      p = store_be (message.lacking.size (), 2, p);
+      std::copy (message.lacking.begin (), message.lacking.end (), p);
       break;
   }
-  SecureBytes out (head.size () + secret.size);
-  std::copy (head.begin (), head.end (), out.data ());
-  if (secret.size)
-    std::copy (secret.data, secret.data + secret.size, out.data () + head.size ());
   return out;
 }
 

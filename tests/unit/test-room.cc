@@ -156,8 +156,14 @@ TEST (Wire, ChannelEnvelopeRoundTripsAndRefusesAnythingElse)
   for (size_t n = 0; n < 81 + 16; n++)
     EXPECT_FALSE (wire::parse_envelope ({bytes.data (), n}, &envelope)) << n;
   /* A fingerprint that is not 64 lowercase hex digits makes no envelope. */
-  header.from = std::string (64, 'G');
-  EXPECT_TRUE (wire::make_channel (header, {ct.data (), ct.size ()}).empty ());
+  for (const std::string & bad : { std::string (64, 'G'), std::string (64, 'A'), std::string (63, 'a') + "g",
+           std::string (62, 'a'), std::string (66, 'a'), std::string (63, 'a') + ":" }) {
+    wire::ChannelHeader bad_from = header, bad_to = header;
+    bad_from.from = bad;
+    bad_to.to = bad;
+    EXPECT_TRUE (wire::make_channel (bad_from, {ct.data (), ct.size ()}).empty ()) << bad;
+    EXPECT_TRUE (wire::make_channel (bad_to, {ct.data (), ct.size ()}).empty ()) << bad;
+  }
 }
 
 /* make_signed's own form is read without the JSON parser; every other
