@@ -243,6 +243,23 @@ TEST (Wire, ChannelMessagesRoundTripAndRefuseMalformedOnes)
   EXPECT_FALSE (wire::decode_channel_message ({longer.data (), longer.size ()}, &out));
 }
 
+namespace {
+
+/* A message whose size its own fields fix: refused one byte short, at
+ * every length, and one byte long. */
+void
+expect_refused_when_cut_or_extended (const sframe::SecureBytes & bytes)
+{
+  wire::ChannelMessage out;
+  for (size_t n = 0; n < bytes.size (); n++)
+    EXPECT_FALSE (wire::decode_channel_message ({bytes.data (), n}, &out)) << n;
+  std::vector<uint8_t> longer (bytes.data (), bytes.data () + bytes.size ());
+  longer.push_back (0);
+  EXPECT_FALSE (wire::decode_channel_message ({longer.data (), longer.size ()}, &out));
+}
+
+}  // namespace
+
 TEST (Wire, HeldReportsRoundTripAndRefuseMalformedOnes)
 {
   wire::ChannelMessage held;
@@ -257,11 +274,7 @@ TEST (Wire, HeldReportsRoundTripAndRefuseMalformedOnes)
   EXPECT_EQ (out.epoch, 12u);
   EXPECT_EQ (out.held, held.held);
   /* A count that does not match the length, either way: refused. */
-  for (size_t n = 0; n < bytes.size (); n++)
-    EXPECT_FALSE (wire::decode_channel_message ({bytes.data (), n}, &out)) << n;
-  std::vector<uint8_t> longer (bytes.data (), bytes.data () + bytes.size ());
-  longer.push_back (0);
-  EXPECT_FALSE (wire::decode_channel_message ({longer.data (), longer.size ()}, &out));
+  expect_refused_when_cut_or_extended (bytes);
   /* An empty report is well formed; more ids than a report may carry are not. */
   held.held.clear ();
   bytes = wire::encode_channel_message (held);
@@ -291,11 +304,7 @@ TEST (Wire, AckedAnswersRoundTripAndRefuseMalformedOnes)
   EXPECT_EQ (out.key_id, 0x0305u);
   EXPECT_EQ (out.lacking, acked.lacking);
   /* A length that does not match, either way: refused. */
-  for (size_t n = 0; n < bytes.size (); n++)
-    EXPECT_FALSE (wire::decode_channel_message ({bytes.data (), n}, &out)) << n;
-  std::vector<uint8_t> longer (bytes.data (), bytes.data () + bytes.size ());
-  longer.push_back (0);
-  EXPECT_FALSE (wire::decode_channel_message ({longer.data (), longer.size ()}, &out));
+  expect_refused_when_cut_or_extended (bytes);
   /* "Everyone holds it" has no bitmap. */
   acked.lacking.clear ();
   bytes = wire::encode_channel_message (acked);
