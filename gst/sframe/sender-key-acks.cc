@@ -327,12 +327,12 @@ SenderKeyProvider::on_acked (Peer & from, const wire::ChannelMessage & message, 
     stats_.messages_rejected++;
     return;
   }
+  /* Who lacks what is a bitmap over the committer's roster: read against
+   * ours only when it is the same one. */
   if (message.lacking.empty ())
     everyone_holds (message.key_id, now);
   else if (message.epoch == roster_.epoch)
     narrow_awaited (message.key_id, message.lacking, now);
-  /* Who lacks what is a bitmap over the committer's roster: read against
-   * ours only when it is the same one. */
 }
 
 /* The committer says who still lacks our key: everyone else has it, so
