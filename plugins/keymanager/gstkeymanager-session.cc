@@ -94,8 +94,13 @@ EventQueue::push (Event event)
      * delivering in rounds the wake waits for the end of the round
      * (sframe::DeliveryRound): one per round, however many messages the
      * round brought. */
-    bool wake = events_.empty () && !wake_pending_;
-    events_.push_back (std::move (event));
+    bool wake = events_.empty () && commands_.empty () && !wake_pending_;
+    if (event.kind == EventKind::message || event.kind == EventKind::reconnected) {
+      events_.push_back (std::move (event));
+    } else {
+      commands_.push_back (std::move (event));
+      commands_waiting_.store (true, std::memory_order_release);
+    }
     if (!wake)
       return Outcome::queued;
     wake_pending_ = true;
@@ -117,8 +122,20 @@ std::deque<Event>
 EventQueue::wait (Clock::time_point deadline)
 {
   std::unique_lock<std::mutex> lock (lock_);
-  cond_.wait_until (lock, deadline, [this] { return !events_.empty (); });
+  cond_.wait_until (lock, deadline, [this] { return !events_.empty () || !commands_.empty (); });
   return take_locked ();
+}
+
+void
+EventQueue::take_commands (std::deque<Event> & events)
+{
+  if (!commands_waiting_.load (std::memory_order_acquire))
+    return;
+  std::lock_guard<std::mutex> lock (lock_);
+  events.insert (events.begin (), std::make_move_iterator (commands_.begin ()),
+      std::make_move_iterator (commands_.end ()));
+  commands_.clear ();
+  commands_waiting_.store (false, std::memory_order_relaxed);
 }
 
 std::deque<Event>
@@ -134,6 +151,9 @@ EventQueue::take_locked ()
 {
   std::deque<Event> out;
   out.swap (events_);
+  out.insert (out.begin (), std::make_move_iterator (commands_.begin ()), std::make_move_iterator (commands_.end ()));
+  commands_.clear ();
+  commands_waiting_.store (false, std::memory_order_relaxed);
   messages_ = 0;
   bytes_ = 0;
   return out;
@@ -422,13 +442,22 @@ Session::run ()
     int64_t deadline = handled ? std::min (next, last_tick + kTickGapMs) : next;
     std::deque<Event> events = queue_->wait (wake_time (deadline, now.ms));
     while (!events.empty ()) {
+      queue_->take_commands (events);
       Event event = std::move (events.front ());
       events.pop_front ();
+      bool command = event.kind != EventKind::message && event.kind != EventKind::reconnected;
       if (!handle (event)) {
         finish (events);
         return;
       }
       handled = true;
+      if (command) {
+        /* What it asked for (a commit, for admit and revoke) is done by a
+         * tick: now, not after the rest of the batch. */
+        now = clock_now ();
+        next = provider_->tick (now);
+        last_tick = now.ms;
+      }
     }
     now = clock_now ();
     if (now.ms >= next || (handled && now.ms >= last_tick + kTickGapMs)) {

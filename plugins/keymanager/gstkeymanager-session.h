@@ -90,7 +90,10 @@ struct Event {
   std::shared_ptr<std::promise<bool>> done;   /* commands: the outcome */
 };
 
-/* What the worker waits on: bus messages and commands, in arrival order. */
+/* What the worker waits on: bus messages in arrival order, and commands
+ * (admit, revoke, rotate, stop) ahead of them. A host's revoke must not
+ * wait behind the thousands of messages a rotation in a large room
+ * queues: the worker takes commands between any two messages. */
 class EventQueue : public std::enable_shared_from_this<EventQueue> {
 public:
   /* A flood from the bus must not exhaust memory: messages beyond these
@@ -105,8 +108,12 @@ public:
   /* Wakes the worker at once, or at the end of the bus thread's delivery
    * round. The queue must be owned by a shared_ptr. */
   Outcome push (Event event);
-  /* Waits until something is queued or `deadline` passes; takes it all. */
+  /* Waits until something is queued or `deadline` passes; takes it all,
+   * commands first. */
   std::deque<Event> wait (std::chrono::steady_clock::time_point deadline);
+  /* Moves the commands queued since to the front of `events`: the worker
+   * asks between messages (one atomic load when there are none). */
+  void take_commands (std::deque<Event> & events);
   /* Refuses everything from now on; returns what was still queued. */
   std::deque<Event> close ();
 
@@ -116,6 +123,8 @@ private:
 
   std::mutex lock_;
   std::condition_variable cond_;
+  std::deque<Event> commands_;
+  std::atomic<bool> commands_waiting_ {false};
   std::deque<Event> events_;
   size_t messages_ = 0;
   size_t bytes_ = 0;

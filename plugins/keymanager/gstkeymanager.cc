@@ -659,7 +659,10 @@ install_signals (GObjectClass * gobject_class)
    *   characters) or a member id
    *
    * A host removes a member (a stolen device, say): everyone else moves to
-   * fresh keys the member never sees. Returns %TRUE when done.
+   * fresh keys the member never sees. Returns %TRUE when done. Like
+   * #GstKeyManager::admit and #GstKeyManager::rotate, the command goes
+   * ahead of the bus messages the element has queued, so a rotation in
+   * progress in a large room does not hold it up.
    *
    *   g_signal_emit_by_name (keymanager, "revoke", "3f2a9c01d4e5b6a7", &revoked);
    */

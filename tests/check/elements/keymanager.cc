@@ -9,6 +9,7 @@
 
 #include <gst/sframe/base64url.h>
 #include <gst/sframe/bus.h>
+#include <gst/sframe/bus-local.h>
 #include <gst/sframe/hpke.h>
 #include <gst/sframe/identity.h>
 #include <gst/sframe/keyring.h>
@@ -22,7 +23,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 using namespace check;
 
@@ -921,6 +925,93 @@ GST_START_TEST (test_actions_from_the_worker_thread)
 }
 GST_END_TEST;
 
+/* Holds the worker that posts the next sframe-key-rotated (a bus sync
+ * handler runs on the posting thread) until released. */
+struct WorkerBlock {
+  std::mutex lock;
+  std::condition_variable changed;
+  bool armed = false;
+  bool blocked = false;
+  bool released = false;
+};
+
+GstBusSyncReply
+block_on_rotation (GstBus *, GstMessage * msg, gpointer data)
+{
+  auto block = static_cast<WorkerBlock *> (data);
+  const GstStructure *s = gst_message_get_structure (msg);
+  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT || !gst_structure_has_name (s, "sframe-key-rotated"))
+    return GST_BUS_PASS;
+  std::unique_lock<std::mutex> lock (block->lock);
+  if (block->armed && !block->blocked) {
+    block->blocked = true;
+    block->changed.notify_all ();
+    block->changed.wait (lock, [block] { return block->released; });
+  }
+  return GST_BUS_PASS;
+}
+
+/* A host's command does not wait behind the bus. Alice's worker is held
+ * while carol's leave reaches its queue; then alice revokes bob, and the
+ * worker goes on. Bob is out first, in a roster of his own (with carol);
+ * carol's leave, which came before the command, is committed after it.
+ * In arrival order both went out in one roster after the leave, and at
+ * N = 200 an admit or revoke could wait seconds behind a rotation's
+ * messages (and return FALSE after 5 s while still queued). */
+GST_START_TEST (test_commands_go_ahead_of_bus_messages)
+{
+  World world;
+  Device alice_dev = world.device ("alice", "r", sframe::token::Role::host);
+  Device bob_dev = world.device ("bob", "r", sframe::token::Role::member);
+  Device carol_dev = world.device ("carol", "r", sframe::token::Role::member);
+  auto hub = sframe::localbus::hub (world.bus ().substr (std::string ("local://").size ()));
+  Member alice, bob, carol;
+  start_alone (alice, world.props (alice_dev, "r"));
+  must_wait_roster (alice, 1, "alice");
+  start_alone (bob, world.props (bob_dev, "r"));
+  start_alone (carol, world.props (carol_dev, "r"));
+  must_wait_roster (alice, 3, "alice");
+
+  WorkerBlock block;
+  gst_bus_set_sync_handler (alice.bus, block_on_rotation, &block, nullptr);
+  {
+    std::lock_guard<std::mutex> lock (block.lock);
+    block.armed = true;
+  }
+  /* From a thread of its own: the key may be switched (and the worker
+   * held) before the command has answered. */
+  gboolean rotated = FALSE;
+  std::thread rotator ([&] { g_signal_emit_by_name (alice.km, "rotate", &rotated); });
+  {
+    std::unique_lock<std::mutex> lock (block.lock);
+    fail_unless (block.changed.wait_for (lock, std::chrono::seconds (20), [&] { return block.blocked; }),
+        "alice never rotated");
+  }
+  size_t mark = alice.seen.size ();
+  gst_element_set_state (carol.top, GST_STATE_NULL);
+  hub->flush ();   /* carol's leave is in alice's queue */
+  gboolean revoked = FALSE;
+  std::thread host ([&] { g_signal_emit_by_name (alice.km, "revoke", bob_dev.fingerprint ().c_str (), &revoked); });
+  g_usleep (200 * 1000);   /* the command is queued in microseconds; this is slack */
+  {
+    std::lock_guard<std::mutex> lock (block.lock);
+    block.released = true;
+    block.changed.notify_all ();
+  }
+  host.join ();
+  rotator.join ();
+  fail_unless (rotated, "rotate failed");
+  fail_unless (revoked, "revoke failed");
+  fail_unless (wait_message (alice, "sframe-roster", members_are (1), mark) != nullptr, "carol never left");
+  const GstStructure *first_roster = wait_message (alice, "sframe-roster", nullptr, mark);
+  fail_unless_equals_int (list_size (first_roster, "members"), 2);
+  for (guint i = 0; i < 2; i++)
+    fail_if (string_field (list_item (first_roster, "members", i), "fingerprint") == bob_dev.fingerprint (),
+        "bob was revoked only after the bus message queued before the command");
+  gst_bus_set_sync_handler (alice.bus, nullptr, nullptr, nullptr);
+}
+GST_END_TEST;
+
 /* Over a real nats-server: the room forms, media flows, the server goes
  * away and comes back; both members notice (stats), resynchronise, and a
  * fresh key made after the outage still reaches the other member. */
@@ -1018,6 +1109,7 @@ keymanager_suite (void)
   tcase_add_test (rooms, test_admission_and_revocation);
   tcase_add_test (rooms, test_stop_removes_keys);
   tcase_add_test (rooms, test_actions_from_the_worker_thread);
+  tcase_add_test (rooms, test_commands_go_ahead_of_bus_messages);
 
   TCase *nats = tcase_create ("nats");
   suite_add_tcase (s, nats);
