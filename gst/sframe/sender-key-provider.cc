@@ -318,11 +318,16 @@ SenderKeyProvider::on_hello (const std::string & text, const json & payload, con
   std::string hash = wire::sha256_hex (text_view (text));
   auto known = peers_.find (from);
   if (known != peers_.end () && known->second.hello_hash == hash) {
-    /* The same hello again: a resend (or a replay, equally harmless). */
-    known->second.last_heard_ms = now.ms;
-    if (!historic && am_committer () && roster_.members.count (from))
-      send_welcome (from, now);   /* its welcome was lost */
-    return &known->second;
+    /* The same hello again: a resend, or a replay. Its welcome was lost;
+     * but at most one welcome per half resend period, since a welcome is
+     * a signature and every member's hello (300 kB at N = 200), and the
+     * bus may replay a hello as often as it likes. */
+    Peer & peer = known->second;
+    peer.last_heard_ms = now.ms;
+    bool welcome_due = peer.welcomed_ms == INT64_MIN || now.ms - peer.welcomed_ms >= config_.timing.resend_ms / 2;
+    if (!historic && am_committer () && roster_.members.count (from) && welcome_due)
+      send_welcome (from, now);
+    return &peer;
   }
   if (revoked_.count (from)) {
     refuse (from, Refusal::revoked, "this device was revoked");

@@ -61,6 +61,7 @@ struct Peer {
   std::string jti;
   ReplayWindow seen;                   /* seq of its signed messages, this sid */
   int64_t last_heard_ms = 0;
+  int64_t welcomed_ms = INT64_MIN;     /* the committer's last welcome to it */
   bool gone = false;                   /* this session left the roster */
   bool in_roster = false;              /* in roster_.members, index in info.index */
 

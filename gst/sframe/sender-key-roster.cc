@@ -355,7 +355,9 @@ SenderKeyProvider::member_hellos () const
 void
 SenderKeyProvider::send_welcome (const std::string & to, const Now & now)
 {
-  (void) now;
+  auto peer = peers_.find (to);
+  if (peer != peers_.end ())
+    peer->second.welcomed_ms = now.ms;
   json welcome = base_payload ("welcome");
   welcome["to"] = to;
   welcome["roster"] = roster_snapshot ();

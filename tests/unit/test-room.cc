@@ -983,6 +983,44 @@ TEST (Room, RosterChangeThatMissesItsStateHashIsRefused)
   }
 }
 
+/* The bus may replay a member's hello as often as it likes; the committer
+ * answers a repeated hello with a welcome (the joiner's welcome may have
+ * been lost), but at most one per half resend period: a welcome is a
+ * signature and every member's hello. */
+TEST (MaliciousBus, ReplayedHellosCostTheCommitterOneWelcomePerHalfResendPeriod)
+{
+  Sim sim;
+  auto group = form_room (sim, 4);
+  Member & target = *group[2];
+  BusMessage hello;
+  for (const auto & message : sim.log) {
+    json payload = signed_payload (message, "hello");
+    if (!payload.is_discarded () && payload.value ("from", "") == target.fingerprint ())
+      hello = message;
+  }
+  ASSERT_FALSE (hello.payload.empty ());
+  sim.run_for (sim.timing.resend_ms);   /* nothing answered lately */
+  const std::string inbox = wire::subject_to (sim.room (), target.fingerprint ());
+  auto welcomes_since = [&] (size_t start) {
+    size_t count = 0;
+    for (size_t i = start; i < sim.log.size (); i++)
+      count += sim.log[i].subject == inbox && !signed_payload (sim.log[i], "welcome").is_discarded () ? 1 : 0;
+    return count;
+  };
+  size_t start = sim.log.size ();
+  for (int i = 0; i < 50; i++) {
+    sim.inject (hello);
+    sim.run_for (1);
+  }
+  EXPECT_EQ (welcomes_since (start), 1u) << "within one half resend period";
+  /* A joiner whose welcome was lost still gets another, a period later. */
+  sim.run_for (sim.timing.resend_ms);
+  start = sim.log.size ();
+  sim.inject (hello);
+  sim.run_for (10);
+  EXPECT_EQ (welcomes_since (start), 1u);
+}
+
 /* A welcome carries the whole roster and its state hash: a snapshot that
  * does not hash to it (here a different next free index, which nothing
  * else checks) is refused; the joiner's next hello brings a true one. */
