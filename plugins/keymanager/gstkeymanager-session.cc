@@ -288,6 +288,7 @@ load_config (GstElement * self, const Settings & s, sframe::room::Config * confi
   config->timing.grace_ms = s.grace_ms;
   config->timing.heartbeat_ms = s.heartbeat_ms;
   config->timing.liveness_ms = s.liveness_ms;
+  config->timing.ack_delay_ms = s.ack_delay_ms;
   return load_identity (self, s, &config->identity) && load_token (self, s, &config->token) &&
       load_authority (self, s, &config->authority);
 }

@@ -34,6 +34,7 @@
 #define DEFAULT_GRACE_PERIOD 2000
 #define DEFAULT_HEARTBEAT_INTERVAL 1000
 #define DEFAULT_LIVENESS_TIMEOUT 5000
+#define DEFAULT_ACK_DELAY 50
 
 namespace keymanager {
 
@@ -51,6 +52,7 @@ struct Settings {
   guint grace_ms = DEFAULT_GRACE_PERIOD;
   guint heartbeat_ms = DEFAULT_HEARTBEAT_INTERVAL;
   guint liveness_ms = DEFAULT_LIVENESS_TIMEOUT;
+  guint ack_delay_ms = DEFAULT_ACK_DELAY;
 };
 
 /* Bus-side counters, written from transport threads and the worker. */

@@ -68,6 +68,7 @@ enum {
   PROP_GRACE_PERIOD,
   PROP_HEARTBEAT_INTERVAL,
   PROP_LIVENESS_TIMEOUT,
+  PROP_ACK_DELAY,
   PROP_EPOCH,
   PROP_SECURITY_CODE,
   PROP_ROSTER,
@@ -268,6 +269,9 @@ gst_key_manager_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_LIVENESS_TIMEOUT:
       s.liveness_ms = g_value_get_uint (value);
       break;
+    case PROP_ACK_DELAY:
+      s.ack_delay_ms = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -360,6 +364,9 @@ gst_key_manager_get_property (GObject * object, guint prop_id, GValue * value, G
       break;
     case PROP_LIVENESS_TIMEOUT:
       g_value_set_uint (value, s.liveness_ms);
+      break;
+    case PROP_ACK_DELAY:
+      g_value_set_uint (value, s.ack_delay_ms);
       break;
     case PROP_ROLE:
     case PROP_EPOCH:
@@ -577,6 +584,20 @@ install_properties (GObjectClass * gobject_class)
   install_timing_property (gobject_class, PROP_LIVENESS_TIMEOUT, "liveness-timeout",
       "Liveness timeout", "Milliseconds of silence before a member counts as gone",
       DEFAULT_LIVENESS_TIMEOUT);
+
+  /**
+   * GstKeyManager:ack-delay:
+   *
+   * After a leave or revocation, milliseconds a member waits for further
+   * fresh keys before it reports those it has to the committer (at once
+   * when it has them all; while keys keep coming, at most every five
+   * ack delays). Longer means fewer reports in a large, slow room; shorter,
+   * a quicker switch when keys are lost.
+   *
+   *   gst-launch-1.0 keymanager ack-delay=100 ...
+   */
+  install_timing_property (gobject_class, PROP_ACK_DELAY, "ack-delay", "Ack delay",
+      "Milliseconds to wait for further fresh keys before reporting them", DEFAULT_ACK_DELAY);
 
   /**
    * GstKeyManager:epoch:

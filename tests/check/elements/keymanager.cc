@@ -385,13 +385,14 @@ GST_START_TEST (test_properties)
 {
   GstElement *km = make_element ("keymanager", "");
   gchar *room = nullptr, *bus = nullptr, *role = nullptr, *code = nullptr, *identity = nullptr;
-  guint discovery, switch_ms, grace, heartbeat, liveness;
+  guint discovery, switch_ms, grace, heartbeat, liveness, ack_delay;
   gboolean admission = TRUE;
   guint64 epoch = 1;
   gint suite = 0;
   g_object_get (km, "room", &room, "bus", &bus, "role", &role, "security-code", &code, "identity", &identity,
       "discovery-timeout", &discovery, "switch-timeout", &switch_ms, "grace-period", &grace,
-      "heartbeat-interval", &heartbeat, "liveness-timeout", &liveness, "require-admission", &admission,
+      "heartbeat-interval", &heartbeat, "liveness-timeout", &liveness, "ack-delay", &ack_delay,
+      "require-admission", &admission,
       "epoch", &epoch, "cipher-suite", &suite, nullptr);
   fail_unless_equals_string (room, "default");
   fail_unless_equals_string (bus, "local://default");
@@ -403,6 +404,7 @@ GST_START_TEST (test_properties)
   fail_unless_equals_int (grace, 2000);
   fail_unless_equals_int (heartbeat, 1000);
   fail_unless_equals_int (liveness, 5000);
+  fail_unless_equals_int (ack_delay, 50);
   fail_unless (!admission);
   fail_unless_equals_uint64 (epoch, 0);
   fail_unless_equals_int (suite, GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128);
@@ -421,14 +423,15 @@ GST_START_TEST (test_properties)
   }
 
   set_props (km, "room=board bus=nats://127.0.0.1:4222,nats://127.0.0.1:4223 token=abc.def.ghi "
-      "cipher-suite=aes-256-gcm-sha512-128 require-admission=true liveness-timeout=9000");
+      "cipher-suite=aes-256-gcm-sha512-128 require-admission=true liveness-timeout=9000 ack-delay=80");
   g_object_get (km, "room", &room, "bus", &bus, "cipher-suite", &suite, "require-admission", &admission,
-      "liveness-timeout", &liveness, nullptr);
+      "liveness-timeout", &liveness, "ack-delay", &ack_delay, nullptr);
   fail_unless_equals_string (room, "board");
   fail_unless_equals_string (bus, "nats://127.0.0.1:4222,nats://127.0.0.1:4223");
   fail_unless_equals_int (suite, GST_SFRAME_CIPHER_SUITE_AES_256_GCM_SHA512_128);
   fail_unless (admission);
   fail_unless_equals_int (liveness, 9000);
+  fail_unless_equals_int (ack_delay, 80);
   g_free (room);
   g_free (bus);
 
@@ -440,7 +443,7 @@ GST_START_TEST (test_properties)
   fail_unless_equals_int (list_size (roster, "lobby"), 0);
   fail_unless (stats != nullptr);
   for (auto field : {"messages-sent", "messages-received", "messages-rejected", "refused-members",
-           "rotations", "publish-failures", "queue-overflows"}) {
+           "rotations", "key-resends", "missing-announced", "publish-failures", "queue-overflows"}) {
     guint64 v = 1;
     fail_unless (gst_structure_get_uint64 (stats, field, &v), "no stats field %s", field);
     fail_unless_equals_uint64 (v, 0);
