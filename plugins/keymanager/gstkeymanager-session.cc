@@ -95,11 +95,11 @@ EventQueue::push (Event event)
      * (sframe::DeliveryRound): one per round, however many messages the
      * round brought. */
     bool wake = events_.empty () && commands_.empty () && !wake_pending_;
-    if (event.kind == EventKind::message || event.kind == EventKind::reconnected) {
-      events_.push_back (std::move (event));
-    } else {
+    if (is_command (event.kind)) {
       commands_.push_back (std::move (event));
       commands_waiting_.store (true, std::memory_order_release);
+    } else {
+      events_.push_back (std::move (event));
     }
     if (!wake)
       return Outcome::queued;
@@ -446,7 +446,7 @@ Session::run ()
       queue_->take_commands (events);
       Event event = std::move (events.front ());
       events.pop_front ();
-      bool command = event.kind != EventKind::message && event.kind != EventKind::reconnected;
+      bool command = is_command (event.kind);
       if (!handle (event)) {
         finish (events);
         return;

@@ -83,6 +83,13 @@ struct Shared {
 
 enum class EventKind { message, reconnected, admit, revoke, rotate, stop };
 const char *event_name (EventKind kind);
+/* admit, revoke, rotate and stop: what the application asks for, taken
+ * ahead of the bus (EventQueue). */
+inline bool
+is_command (EventKind kind)
+{
+  return kind != EventKind::message && kind != EventKind::reconnected;
+}
 
 struct Event {
   EventKind kind = EventKind::message;
