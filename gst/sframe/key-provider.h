@@ -153,7 +153,7 @@ public:
 GST_SFRAME_API std::unique_ptr<KeyProvider> make_sender_key_provider (const Config & config,
     KeyProviderOutputs * outputs, const Now & now, std::string * error);
 
-/* SHA-256("gst-sframe/1 roster" || sorted fingerprints) as 12 groups of 5
+/* SHA-512("gst-sframe/1 roster" || sorted fingerprints) as 12 groups of 5
  * digits. */
 GST_SFRAME_API std::string security_code (std::vector<std::string> fingerprints);
 /* The same for fingerprints already in sorted order, without copying them. */

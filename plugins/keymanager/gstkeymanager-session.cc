@@ -132,6 +132,12 @@ EventQueue::take_commands (std::deque<Event> & events)
   if (!commands_waiting_.load (std::memory_order_acquire))
     return;
   std::lock_guard<std::mutex> lock (lock_);
+  move_commands_locked (events);
+}
+
+void
+EventQueue::move_commands_locked (std::deque<Event> & events)
+{
   events.insert (events.begin (), std::make_move_iterator (commands_.begin ()),
       std::make_move_iterator (commands_.end ()));
   commands_.clear ();
@@ -151,9 +157,7 @@ EventQueue::take_locked ()
 {
   std::deque<Event> out;
   out.swap (events_);
-  out.insert (out.begin (), std::make_move_iterator (commands_.begin ()), std::make_move_iterator (commands_.end ()));
-  commands_.clear ();
-  commands_waiting_.store (false, std::memory_order_relaxed);
+  move_commands_locked (out);
   messages_ = 0;
   bytes_ = 0;
   return out;

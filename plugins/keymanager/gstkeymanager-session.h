@@ -128,6 +128,8 @@ public:
 
 private:
   std::deque<Event> take_locked ();
+  /* The queued commands, to the front of `events`. */
+  void move_commands_locked (std::deque<Event> & events);
   void wake ();
 
   std::mutex lock_;

@@ -28,10 +28,7 @@ inline void
 perf_control (const char * command)
 {
 #ifdef SFRAME_BENCH_HAVE_CALLGRIND
-  /* Under `valgrind --tool=callgrind --collect-atstart=no`, only the
-   * timed parts are counted: instructions, unlike time, do not drift with
-   * the machine. A no-op otherwise. */
-  CALLGRIND_TOGGLE_COLLECT;
+  CALLGRIND_TOGGLE_COLLECT;   /* a no-op outside valgrind (see the top) */
 #endif
   static FILE *fifo = [] {
     const char *path = std::getenv ("SFRAME_BENCH_PERF_CTL");

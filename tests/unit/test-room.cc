@@ -648,12 +648,8 @@ json
 hello_of (const Sim & sim, const Member & m)
 {
   for (const auto & message : sim.log) {
-    wire::Envelope envelope;
-    if (!wire::parse_envelope ({ message.payload.data (), message.payload.size () }, &envelope) ||
-        envelope.kind != wire::Envelope::Kind::signed_message)
-      continue;
-    json payload = json::parse (envelope.payload, nullptr, false);
-    if (payload.is_object () && payload.value ("type", "") == "hello" && payload.value ("from", "") == m.fingerprint ())
+    json payload = signed_payload (message, "hello");
+    if (!payload.is_discarded () && payload.value ("from", "") == m.fingerprint ())
       return payload;
   }
   return json::object ();
