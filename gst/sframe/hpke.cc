@@ -186,27 +186,77 @@ psk_inputs_valid (Mode mode, ByteView psk, ByteView psk_id)
   return got_psk == got_id && got_psk == psk_mode (mode) && (!got_psk || psk.size >= 32);
 }
 
+/* Each thread keeps one EVP context per AEAD and keys it for every
+ * message. A room holds tens of thousands of channel ends; a context kept
+ * per end (about a kilobyte of OpenSSL state) turned each message into a
+ * run of cache misses, and keying a warm context costs less than that
+ * (docs/performance.md, "One AEAD context per thread"). The context holds
+ * the last message's key schedule: a Context forgets it when dropped. */
+struct ThreadAead {
+  CipherCtxPtr ctx;
+  const void *keyed_for = nullptr;   /* the Context whose key is in ctx */
+};
+
+ThreadAead &
+thread_aead (AeadId aead)
+{
+  thread_local ThreadAead contexts[2];   /* AES-128-GCM, ChaCha20-Poly1305 */
+  return contexts[aead == AeadId::aes_128_gcm ? 0 : 1];
+}
+
+/* The thread's context for `aead`, keyed with `key` and `nonce` for one
+ * message in direction `encrypt`; nullptr on failure. */
+EVP_CIPHER_CTX *
+keyed_context (AeadId aead, const void * owner, ByteView key, const uint8_t * nonce, bool encrypt)
+{
+  ThreadAead & t = thread_aead (aead);
+  if (!t.ctx) {
+    t.ctx.reset (EVP_CIPHER_CTX_new ());
+    if (t.ctx && EVP_CipherInit_ex (t.ctx.get (), aead_cipher (aead), nullptr, nullptr, nullptr, 1) != 1)
+      t.ctx.reset ();
+    if (!t.ctx)
+      return nullptr;
+  }
+  t.keyed_for = owner;
+  if (EVP_CipherInit_ex (t.ctx.get (), nullptr, nullptr, key.data, nonce, encrypt ? 1 : 0) != 1)
+    return nullptr;
+  return t.ctx.get ();
+}
+
+/* Frees (and so wipes) this thread's contexts if they hold `owner`'s key. */
+void
+forget_thread_key (const void * owner)
+{
+  for (AeadId aead : {AeadId::aes_128_gcm, AeadId::chacha20_poly1305}) {
+    ThreadAead & t = thread_aead (aead);
+    if (t.keyed_for == owner) {
+      t.ctx.reset ();
+      t.keyed_for = nullptr;
+    }
+  }
+}
+
 Status
-aead_seal (AeadId aead, ByteView key, const uint8_t * nonce, ByteView aad, ByteView pt,
+aead_seal (AeadId aead, const void * owner, ByteView key, const uint8_t * nonce, ByteView aad, ByteView pt,
     std::vector<uint8_t> * ct)
 {
   if (pt.size > INT_MAX - kTagSize || aad.size > INT_MAX)
     return Status::invalid_argument;
-  CipherCtxPtr ctx (EVP_CIPHER_CTX_new ());
+  EVP_CIPHER_CTX *ctx = keyed_context (aead, owner, key, nonce, true);
   std::vector<uint8_t> out (pt.size + kTagSize);
   int len = 0;
-  if (!ctx || EVP_EncryptInit_ex (ctx.get (), aead_cipher (aead), nullptr, key.data, nonce) != 1 ||
-      (aad.size && EVP_EncryptUpdate (ctx.get (), nullptr, &len, aad.data, static_cast<int> (aad.size)) != 1) ||
-      (pt.size && EVP_EncryptUpdate (ctx.get (), out.data (), &len, pt.data, static_cast<int> (pt.size)) != 1) ||
-      EVP_EncryptFinal_ex (ctx.get (), out.data () + pt.size, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl (ctx.get (), EVP_CTRL_AEAD_GET_TAG, kTagSize, out.data () + pt.size) != 1)
+  if (!ctx ||
+      (aad.size && EVP_EncryptUpdate (ctx, nullptr, &len, aad.data, static_cast<int> (aad.size)) != 1) ||
+      (pt.size && EVP_EncryptUpdate (ctx, out.data (), &len, pt.data, static_cast<int> (pt.size)) != 1) ||
+      EVP_EncryptFinal_ex (ctx, out.data () + pt.size, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, out.data () + pt.size) != 1)
     return Status::crypto_error;
   *ct = std::move (out);
   return Status::ok;
 }
 
 Status
-aead_open (AeadId aead, ByteView key, const uint8_t * nonce, ByteView aad, ByteView ct,
+aead_open (AeadId aead, const void * owner, ByteView key, const uint8_t * nonce, ByteView aad, ByteView ct,
     SecureBytes * pt)
 {
   if (ct.size < kTagSize)
@@ -217,14 +267,14 @@ aead_open (AeadId aead, ByteView key, const uint8_t * nonce, ByteView aad, ByteV
   SecureBytes out (body);
   uint8_t tag[kTagSize];
   std::memcpy (tag, ct.data + body, kTagSize);
-  CipherCtxPtr ctx (EVP_CIPHER_CTX_new ());
+  EVP_CIPHER_CTX *ctx = keyed_context (aead, owner, key, nonce, false);
   int len = 0;
-  if (!ctx || EVP_DecryptInit_ex (ctx.get (), aead_cipher (aead), nullptr, key.data, nonce) != 1 ||
-      (aad.size && EVP_DecryptUpdate (ctx.get (), nullptr, &len, aad.data, static_cast<int> (aad.size)) != 1) ||
-      (body && EVP_DecryptUpdate (ctx.get (), out.data (), &len, ct.data, static_cast<int> (body)) != 1) ||
-      EVP_CIPHER_CTX_ctrl (ctx.get (), EVP_CTRL_AEAD_SET_TAG, kTagSize, tag) != 1)
+  if (!ctx ||
+      (aad.size && EVP_DecryptUpdate (ctx, nullptr, &len, aad.data, static_cast<int> (aad.size)) != 1) ||
+      (body && EVP_DecryptUpdate (ctx, out.data (), &len, ct.data, static_cast<int> (body)) != 1) ||
+      EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag) != 1)
     return Status::crypto_error;
-  if (EVP_DecryptFinal_ex (ctx.get (), out.data () + body, &len) != 1)
+  if (EVP_DecryptFinal_ex (ctx, out.data () + body, &len) != 1)
     return Status::authentication_failed;
   *pt = std::move (out);
   return Status::ok;
@@ -296,7 +346,7 @@ key_schedule (AeadId aead, Mode mode, ByteView shared_secret, ByteView info, Byt
     s = labeled_expand (suite, secret.view (), "exp", context.view (), kSecretSize, &ctx->exporter_secret_);
   ctx->aead_ = aead;
   ctx->seq_ = 0;
-  ctx->gcm_.reset ();
+  forget_thread_key (ctx);   /* the old key may be in this thread's context */
   return s;
 }
 
@@ -308,46 +358,21 @@ Context::nonce (uint64_t seq, uint8_t * out) const
     out[kNonceSize - 1 - i] ^= static_cast<uint8_t> (seq >> (8 * i));
 }
 
-Status
-Context::key_gcm () const
+Context::~Context ()
 {
-  if (gcm_)
-    return Status::ok;
-  return Aead::create (*suite_params (CipherSuite::aes_128_gcm_sha256_128), key_.view (), &gcm_);
+  forget_thread_key (this);
 }
 
 Status
 Context::seal_nonce (const uint8_t * n, ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext) const
 {
-  if (aead_ != AeadId::aes_128_gcm)
-    return aead_seal (aead_, key_.view (), n, aad, plaintext, ciphertext);
-  if (plaintext.size > INT_MAX - kTagSize)
-    return Status::invalid_argument;
-  Status s = key_gcm ();
-  if (s != Status::ok)
-    return s;
-  std::vector<uint8_t> out (plaintext.size + kTagSize);
-  s = gcm_->seal (n, {aad, {}}, plaintext, out.data ());
-  if (s == Status::ok)
-    *ciphertext = std::move (out);
-  return s;
+  return aead_seal (aead_, this, key_.view (), n, aad, plaintext, ciphertext);
 }
 
 Status
 Context::open_nonce (const uint8_t * n, ByteView aad, ByteView ciphertext, SecureBytes * plaintext) const
 {
-  if (aead_ != AeadId::aes_128_gcm)
-    return aead_open (aead_, key_.view (), n, aad, ciphertext, plaintext);
-  if (ciphertext.size < kTagSize)
-    return Status::authentication_failed;
-  Status s = key_gcm ();
-  if (s != Status::ok)
-    return s;
-  SecureBytes out (ciphertext.size - kTagSize);
-  s = gcm_->open (n, {aad, {}}, ciphertext, out.data ());
-  if (s == Status::ok)
-    *plaintext = std::move (out);
-  return s;
+  return aead_open (aead_, this, key_.view (), n, aad, ciphertext, plaintext);
 }
 
 Status

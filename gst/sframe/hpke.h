@@ -3,7 +3,6 @@
  * HKDF-SHA256, and AES-128-GCM or ChaCha20-Poly1305. All four modes. */
 #pragma once
 
-#include <gst/sframe/aead.h>
 #include <gst/sframe/bytes.h>
 #include <gst/sframe/status.h>
 
@@ -42,9 +41,17 @@ struct SetupOptions {
   const KeyPair *ephemeral = nullptr;    /* tests: deterministic encapsulation */
 };
 
-/* A sealing or opening context (section 5.2). Not thread-safe. */
+/* A sealing or opening context (section 5.2). Not thread-safe. It keeps
+ * keys, not OpenSSL contexts: each message keys a context of the calling
+ * thread's (hpke.cc), which is wiped when this Context is destroyed on
+ * that thread or re-keyed. Not copyable, since that would copy the key. */
 class GST_SFRAME_API Context {
 public:
+  Context () = default;
+  ~Context ();
+  Context (const Context &) = delete;
+  Context & operator= (const Context &) = delete;
+
   Status seal (ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext);
   Status open (ByteView aad, ByteView ciphertext, SecureBytes * plaintext);
   Status export_secret (ByteView exporter_context, size_t length, SecureBytes * out) const;
@@ -64,7 +71,6 @@ public:
 private:
   friend Status key_schedule (AeadId, Mode, ByteView, ByteView, ByteView, ByteView, Context *);
   void nonce (uint64_t seq, uint8_t * out) const;
-  Status key_gcm () const;   /* builds gcm_ once */
   Status seal_nonce (const uint8_t * nonce, ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext) const;
   Status open_nonce (const uint8_t * nonce, ByteView aad, ByteView ciphertext, SecureBytes * plaintext) const;
 
@@ -73,9 +79,6 @@ private:
   SecureBytes base_nonce_;
   SecureBytes exporter_secret_;
   uint64_t seq_ = 0;
-  /* AES-128-GCM keyed once: a channel seals every key and ack in one
-   * context, and keying an EVP context per message dominated its cost. */
-  mutable std::unique_ptr<Aead> gcm_;
 };
 
 GST_SFRAME_API Status setup_sender (AeadId aead, ByteView recipient_public_key, ByteView info,

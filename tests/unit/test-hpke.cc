@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <thread>
 
 using sframe::Status;
 using test::unhex;
@@ -164,6 +165,44 @@ TEST (Hpke, RejectsBadInputs)
   std::vector<uint8_t> ct;
   hpke::Context unset;
   EXPECT_EQ (unset.seal ({}, {}, &ct), Status::invalid_argument);
+}
+
+/* Contexts key one per-thread OpenSSL context per message: interleaved
+ * contexts of both AEADs, and opening on another thread than sealed, must
+ * each see their own key. */
+TEST (Hpke, InterleavedContextsKeepTheirOwnKeys)
+{
+  hpke::KeyPair bob;
+  ASSERT_EQ (hpke::generate_key_pair (&bob), Status::ok);
+  const hpke::AeadId aeads[] = {hpke::AeadId::aes_128_gcm, hpke::AeadId::chacha20_poly1305,
+      hpke::AeadId::aes_128_gcm};
+  hpke::Context senders[3], receivers[3];
+  for (int i = 0; i < 3; i++) {
+    std::vector<uint8_t> enc;
+    ASSERT_EQ (hpke::setup_sender (aeads[i], view (bob.public_key), {}, {}, &enc, &senders[i]), Status::ok);
+    ASSERT_EQ (hpke::setup_receiver (aeads[i], view (enc), bob, {}, {}, &receivers[i]), Status::ok);
+  }
+  std::vector<uint8_t> sealed[3][2];
+  for (uint64_t seq = 0; seq < 2; seq++)
+    for (int i = 0; i < 3; i++) {
+      std::vector<uint8_t> message (20 + i, static_cast<uint8_t> (i));
+      ASSERT_EQ (senders[i].seal_at (seq, {}, view (message), &sealed[i][seq]), Status::ok);
+    }
+  std::thread other ([&] {
+    sframe::SecureBytes out;
+    for (int i = 2; i >= 0; i--) {
+      EXPECT_EQ (receivers[i].open_at (1, {}, view (sealed[i][1]), &out), Status::ok);
+      EXPECT_EQ (out.size (), 20u + i);
+      /* Another context's key does not open it. */
+      EXPECT_NE (receivers[(i + 1) % 3].open_at (1, {}, view (sealed[i][1]), &out), Status::ok);
+    }
+  });
+  other.join ();
+  sframe::SecureBytes out;
+  for (int i = 0; i < 3; i++) {
+    EXPECT_EQ (receivers[i].open_at (0, {}, view (sealed[i][0]), &out), Status::ok);
+    EXPECT_EQ (out.size (), 20u + i);
+  }
 }
 
 }  // namespace
