@@ -4,6 +4,8 @@
 
 #include "gstkeymanager-messages.h"
 
+#include <array>
+
 namespace keymanager {
 
 /* A roster message carries every member, and every member posts one per
@@ -19,18 +21,42 @@ struct MemberFields {
   GQuark index = g_quark_from_static_string ("index");
 };
 
+/* The spelling of every grant set (four grants: sixteen sets), made once.
+ * Each roster entry points at one, as a static string: two allocations
+ * and two frees fewer per member, per message, at every member. */
+static const char *
+grants_name (uint32_t grants)
+{
+  static const auto names = [] {
+    std::array<std::string, 16> all;
+    for (uint32_t g = 0; g < all.size (); g++)
+      all[g] = sframe::token::grants_to_string (g);
+    return all;
+  }();
+  return names[grants % names.size ()].c_str ();
+}
+
+static void
+set_static_string (GstStructure * s, GQuark field, const char *value)
+{
+  GValue v = G_VALUE_INIT;
+  g_value_init (&v, G_TYPE_STRING);
+  g_value_set_static_string (&v, value);
+  gst_structure_id_take_value (s, field, &v);
+}
+
 static GstStructure *
 member_structure (const sframe::room::MemberInfo & m)
 {
   static const MemberFields f;
-  std::string grants = sframe::token::grants_to_string (m.grants);
-  return gst_structure_new_id (f.name,
+  GstStructure *s = gst_structure_new_id (f.name,
       f.fingerprint, G_TYPE_STRING, m.fingerprint.c_str (),
       f.member_id, G_TYPE_STRING, m.member_id.c_str (),
-      f.display_name, G_TYPE_STRING, m.display_name.c_str (),
-      f.role, G_TYPE_STRING, sframe::token::role_name (m.role),
-      f.grants, G_TYPE_STRING, grants.c_str (),
-      f.index, G_TYPE_UINT, static_cast<guint> (m.index), nullptr);
+      f.display_name, G_TYPE_STRING, m.display_name.c_str (), nullptr);
+  set_static_string (s, f.role, sframe::token::role_name (m.role));
+  set_static_string (s, f.grants, grants_name (m.grants));
+  gst_structure_id_set (s, f.index, G_TYPE_UINT, static_cast<guint> (m.index), nullptr);
+  return s;
 }
 
 static void

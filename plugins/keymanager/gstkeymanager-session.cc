@@ -118,12 +118,12 @@ EventQueue::wake ()
   cond_.notify_one ();
 }
 
-std::deque<Event>
-EventQueue::wait (Clock::time_point deadline)
+void
+EventQueue::wait (Clock::time_point deadline, std::deque<Event> & events)
 {
   std::unique_lock<std::mutex> lock (lock_);
   cond_.wait_until (lock, deadline, [this] { return !events_.empty () || !commands_.empty (); });
-  return take_locked ();
+  take_locked (events);
 }
 
 void
@@ -149,18 +149,18 @@ EventQueue::close ()
 {
   std::lock_guard<std::mutex> lock (lock_);
   closed_ = true;
-  return take_locked ();
+  std::deque<Event> rest;
+  take_locked (rest);
+  return rest;
 }
 
-std::deque<Event>
-EventQueue::take_locked ()
+void
+EventQueue::take_locked (std::deque<Event> & events)
 {
-  std::deque<Event> out;
-  out.swap (events_);
-  move_commands_locked (out);
+  events.swap (events_);
+  move_commands_locked (events);
   messages_ = 0;
   bytes_ = 0;
-  return out;
 }
 
 /* ------------------------------------------------------------------------
@@ -439,13 +439,14 @@ Session::run ()
   int64_t last_tick = now.ms, last_roster = now.ms;
   bool handled = false;   /* events since the last tick */
   refresh_view ();
+  std::deque<Event> events;
   for (;;) {
     /* A tick walks every member, so it runs when a timer is due, or at
      * most every kTickGapMs after events (which may have moved a timer
      * earlier), not after every message: at N members a rotation brings
      * each worker ~2N messages. */
     int64_t deadline = handled ? std::min (next, last_tick + kTickGapMs) : next;
-    std::deque<Event> events = queue_->wait (wake_time (deadline, now.ms));
+    queue_->wait (wake_time (deadline, now.ms), events);
     while (!events.empty ()) {
       queue_->take_commands (events);
       Event event = std::move (events.front ());

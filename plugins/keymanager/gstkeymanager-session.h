@@ -118,8 +118,10 @@ public:
    * round. The queue must be owned by a shared_ptr. */
   Outcome push (Event event);
   /* Waits until something is queued or `deadline` passes; takes it all,
-   * commands first. */
-  std::deque<Event> wait (std::chrono::steady_clock::time_point deadline);
+   * commands first, into `events` (empty): the worker passes the same
+   * deque each time, so its memory goes back and forth with the queue's
+   * instead of being allocated for every batch. */
+  void wait (std::chrono::steady_clock::time_point deadline, std::deque<Event> & events);
   /* Moves the commands queued since to the front of `events`: the worker
    * asks between messages (one atomic load when there are none). */
   void take_commands (std::deque<Event> & events);
@@ -127,7 +129,7 @@ public:
   std::deque<Event> close ();
 
 private:
-  std::deque<Event> take_locked ();
+  void take_locked (std::deque<Event> & events);
   /* The queued commands, to the front of `events`. */
   void move_commands_locked (std::deque<Event> & events);
   void wake ();
