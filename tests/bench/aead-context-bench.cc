@@ -14,6 +14,8 @@
  *
  * Prints a Markdown table (ns per message, one column per pass);
  * docs/performance.md holds measured runs. */
+#include "bench-common.h"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -22,7 +24,6 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -82,27 +83,16 @@ time_pass (std::vector<Channel> & channels, const std::vector<size_t> & order, E
   return std::chrono::duration<double, std::nano> (t1 - t0).count () / order.size ();
 }
 
-std::vector<size_t>
-parse_list (const char * text)
-{
-  std::vector<size_t> out;
-  std::stringstream in (text);
-  std::string item;
-  while (std::getline (in, item, ','))
-    out.push_back (std::stoul (item));
-  return out;
-}
-
 }  // namespace
 
 int
 main (int argc, char **argv)
 {
-  std::vector<size_t> sizes = {1000, 40000, 80000};
+  std::vector<int> sizes = {1000, 40000, 80000};
   int passes = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp (argv[i], "--channels") == 0)
-      sizes = parse_list (argv[i + 1]);
+      sizes = parse_sizes (argv[i + 1]);
     else if (std::strcmp (argv[i], "--passes") == 0)
       passes = std::max (1, std::atoi (argv[i + 1]));
   }
@@ -110,7 +100,8 @@ main (int argc, char **argv)
   volatile char sink = 0;   /* so that writing `other` is not optimised away */
   std::printf ("| channels | kept context per channel (ns per message) | one context keyed per message (ns) |\n");
   std::printf ("|---:|---|---|\n");
-  for (size_t n : sizes) {
+  for (int count : sizes) {
+    size_t n = static_cast<size_t> (std::max (count, 1));
     std::vector<Channel> channels (n);
     for (auto & c : channels) {
       RAND_bytes (c.key, sizeof c.key);
