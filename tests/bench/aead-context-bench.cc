@@ -113,6 +113,10 @@ main (int argc, char **argv)
       }
     }
     EVP_CIPHER_CTX *thread_ctx = new_gcm_context (channels[0].key);
+    if (!thread_ctx) {
+      std::fprintf (stderr, "no AES-128-GCM context\n");
+      return 1;
+    }
     std::vector<size_t> order (n);
     for (size_t i = 0; i < n; i++)
       order[i] = i;
