@@ -56,10 +56,10 @@ class GcmAead final : public Aead {
 public:
   explicit GcmAead (const SuiteParams & suite) : Aead (suite) {}
 
-  /* Each direction's context is made on first use: a key is almost always
-   * used one way only (a sender's frames, a receiver's, one end of a
-   * pairwise channel), and a context is about a kilobyte. At N = 200 a
-   * keymanager room holds 80,000 channel ends. */
+  /* Each direction's context is made on first use: a frame key is almost
+   * always used one way only (a sender's frames, or a receiver's), and a
+   * context is about a kilobyte. (The key protocol's pairwise channels
+   * do not use Aead: hpke.cc keys one context per thread instead.) */
   Status init (ByteView key)
   {
     cipher_ = suite ().key_size == 16 ? EVP_aes_128_gcm () : EVP_aes_256_gcm ();
