@@ -33,6 +33,10 @@ refusal_name (Refusal refusal)
       return "not-admitted";
     case Refusal::revoked:
       return "revoked";
+    case Refusal::session_ended:
+      return "session-ended";
+    case Refusal::renewal_mismatch:
+      return "renewal-mismatch";
   }
   return "unknown";
 }

@@ -82,6 +82,8 @@ enum class Refusal {
   bad_hello_signature,   /* not signed by the token's device key */
   not_admitted,
   revoked,
+  session_ended,         /* a hello of a session that already left the roster */
+  renewal_mismatch,      /* a renewed token that is not for the same member, role and grants */
 };
 GST_SFRAME_API const char *refusal_name (Refusal refusal);
 
@@ -143,6 +145,12 @@ public:
   virtual Status revoke (const std::string & who, const Now & now) = 0;
   /* A fresh sender key for this member now (any member may). */
   virtual Status rotate (const Now & now) = 0;
+  /* A newer join token for this device, member, name, role and grants:
+   * membership lasts only as long as a valid token (a member whose token
+   * expired is removed, and joiners refuse a roster naming it), so a
+   * long meeting renews before expiry. invalid_argument when the token
+   * does not verify or names anything else. */
+  virtual Status renew_token (const std::string & token, const Now & now) = 0;
 
   virtual RosterView roster () const = 0;
   virtual Stats stats () const = 0;

@@ -212,6 +212,61 @@ sha256_hex (ByteView bytes)
   return to_hex (digest, len);
 }
 
+StateHash::StateHash (uint64_t epoch, uint64_t next_index, const std::string & prev, size_t members)
+{
+  static const char kLabel[] = "gst-sframe/1 roster";
+  text_.reserve (sizeof kLabel + 3 * 8 + prev.size () + members * (3 * 8 + 2 * 64));
+  put (kLabel, sizeof kLabel);
+  put_u64 (epoch);
+  put_u64 (next_index);
+  put_string (prev);
+}
+
+void
+StateHash::member (const std::string & fingerprint, uint32_t index, const std::string & hello_hash)
+{
+  put_string (fingerprint);
+  put_u64 (index);
+  put_string (hello_hash);
+}
+
+void
+StateHash::revoked (const std::string & fingerprint)
+{
+  if (!revoked_started_)
+    put_string ("revoked");
+  revoked_started_ = true;
+  put_string (fingerprint);
+}
+
+std::string
+StateHash::hex () const
+{
+  return sha256_hex (ByteView (text_));
+}
+
+void
+StateHash::put (const void * data, size_t size)
+{
+  const uint8_t *bytes = static_cast<const uint8_t *> (data);
+  text_.insert (text_.end (), bytes, bytes + size);
+}
+
+void
+StateHash::put_u64 (uint64_t value)
+{
+  uint8_t be[8];
+  store_be64 (value, be);
+  put (be, sizeof be);
+}
+
+void
+StateHash::put_string (const std::string & text)
+{
+  put_u64 (text.size ());
+  put (text.data (), text.size ());
+}
+
 std::string
 u64_hex (uint64_t value)
 {

@@ -89,6 +89,32 @@ struct Envelope {
  * the storage *envelope already has. */
 GST_SFRAME_API bool parse_envelope (ByteView message, Envelope * envelope);
 
+/* The roster's state hash, which every member must reach after a change:
+ * SHA-256 over the epoch, the next free index, the previous state hash,
+ * every member (fingerprint, index, hello hash) in fingerprint order and,
+ * when any device was revoked, the label "revoked" and each revoked
+ * fingerprint in order. Strings are length-prefixed (8 bytes big-endian),
+ * so the encoding is unambiguous: a fingerprint is always 64 bytes long,
+ * the label 7. A change carries the hash it leads to, so members that
+ * apply it to the roster they hold converge on the same one without the
+ * whole list on the wire. Built in one buffer and hashed in one piece. */
+class GST_SFRAME_API StateHash {
+public:
+  StateHash (uint64_t epoch, uint64_t next_index, const std::string & prev, size_t members);
+  void member (const std::string & fingerprint, uint32_t index, const std::string & hello_hash);
+  /* After every member, in fingerprint order. */
+  void revoked (const std::string & fingerprint);
+  std::string hex () const;
+
+private:
+  void put (const void * data, size_t size);
+  void put_u64 (uint64_t value);
+  void put_string (const std::string & text);
+
+  std::vector<uint8_t> text_;
+  bool revoked_started_ = false;
+};
+
 GST_SFRAME_API std::string hex (ByteView bytes);         /* lowercase */
 GST_SFRAME_API std::string sha256_hex (ByteView bytes);
 GST_SFRAME_API std::string u64_hex (uint64_t value);      /* 16 hex digits */

@@ -15,26 +15,6 @@ namespace {
 
 constexpr size_t kMaxUnattributed = 4096;
 
-Refusal
-refusal_for (token::Check check)
-{
-  switch (check) {
-    case token::Check::expired:
-      return Refusal::token_expired;
-    case token::Check::not_yet_valid:
-      return Refusal::token_not_yet_valid;
-    case token::Check::wrong_room:
-      return Refusal::wrong_room;
-    case token::Check::wrong_authority:
-    case token::Check::bad_signature:
-      return Refusal::wrong_authority;
-    case token::Check::replayed:
-      return Refusal::token_replayed;
-    default:
-      return Refusal::bad_token;
-  }
-}
-
 uint64_t
 random_sid ()
 {
@@ -93,6 +73,7 @@ SenderKeyProvider::init (const Now & now, std::string * error)
     return false;
   }
   self_claims_ = result.claims;
+  rules_ = { config_.room, config_.authority, config_.max_token_lifetime_s, config_.clock_skew_s };
   self_fp_ = config_.identity.fingerprint ();
   self_info_ = { self_fp_, self_claims_.member_id, self_claims_.display_name, self_claims_.role, self_claims_.grants, 0 };
   subject_all_ = wire::subject_all (config_.room);
@@ -238,12 +219,14 @@ SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
   }
   if (from == self_fp_)
     return;   /* our own, echoed by the bus */
+  /* Hellos carry the key they are verified with (the token's); a welcome
+   * carries the hellos its signer is verified with. */
   if (type == "hello") {
-    on_hello (envelope.payload, payload, envelope, now, false);
+    on_hello (envelope, now);
     return;
   }
   if (type == "welcome") {
-    on_welcome (payload, envelope, now);
+    on_welcome (envelope, now);
     return;
   }
   Peer *peer = nullptr;
@@ -257,6 +240,8 @@ SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
     on_host_action (*peer, type, payload, now);
   else if (type == "leave")
     on_leave (*peer, now);
+  else if (type == "renew")
+    on_renew (*peer, envelope, now);
   else if (type == "sync")
     on_sync (*peer, payload, now);
   else if (type == "beat")
@@ -301,97 +286,158 @@ SenderKeyProvider::refuse (const std::string & who, Refusal reason, const std::s
   out_->member_refused (who, reason, detail);
 }
 
-Peer *
-SenderKeyProvider::on_hello (const std::string & text, const json & payload, const wire::Envelope & envelope,
-    const Now & now, bool historic)
+void
+SenderKeyProvider::refuse (const std::string & who, const CredentialCheck & check)
 {
-  std::string from = payload["from"].get<std::string> ();
-  std::string token_text, hpk_text, sid_text = payload["sid"].get<std::string> ();
-  uint64_t sid = 0, t = 0;
-  std::vector<uint8_t> hpk;
-  if (!get_string (payload, "token", &token_text) || !get_string (payload, "hpk", &hpk_text) ||
-      !get_u64 (payload, "t", &t) || !wire::parse_u64_hex (sid_text, &sid) || !base64url_decode (hpk_text, &hpk) ||
-      hpk.size () != hpke::kPublicKeySize) {
+  if (check.outcome == CredentialCheck::Outcome::refused)
+    refuse (who, check.refusal, check.detail);
+  else
     stats_.messages_rejected++;
-    return nullptr;
-  }
-  std::string hash = wire::sha256_hex (text_view (text));
-  auto known = peers_.find (from);
-  if (known != peers_.end () && known->second.hello_hash == hash) {
-    /* The same hello again: a resend, or a replay. Its welcome was lost;
-     * but at most one welcome per half resend period, since a welcome is
-     * a signature and every member's hello (300 kB at N = 200), and the
-     * bus may replay a hello as often as it likes. */
-    Peer & peer = known->second;
-    peer.last_heard_ms = now.ms;
-    bool welcome_due = peer.welcomed_ms == INT64_MIN || now.ms - peer.welcomed_ms >= config_.timing.resend_ms / 2;
-    if (!historic && am_committer () && roster_.members.count (from) && welcome_due)
-      send_welcome (from, now);
-    return &peer;
-  }
-  if (revoked_.count (from)) {
-    refuse (from, Refusal::revoked, "this device was revoked");
-    return nullptr;
-  }
-  int64_t at = historic ? static_cast<int64_t> (t) : now.unix_s;
-  token::JtiCache one_use;   /* replay is judged below, per device and session */
-  token::VerifyOptions options { config_.room, at, config_.max_token_lifetime_s, config_.clock_skew_s };
-  token::VerifyResult result = token::verify (token_text, ByteView (config_.authority), options, one_use);
-  if (!result.ok ()) {
-    refuse (from, refusal_for (result.check), token::check_name (result.check) + std::string (": ") + result.detail);
-    return nullptr;
-  }
-  if (wire::sha256_hex (ByteView (result.claims.device_public_key)) != from ||
-      !verify_signature_for (ByteView (result.claims.device_public_key), "message", text_view (text),
-          ByteView (envelope.signature))) {
-    refuse (from, Refusal::bad_hello_signature, "hello not signed by the token's device key");
-    return nullptr;
-  }
-  if (!historic && static_cast<int64_t> (t) > now.unix_s + config_.clock_skew_s) {
-    stats_.messages_rejected++;
-    return nullptr;
-  }
-  auto used = tokens_seen_.find (result.claims.jti);
-  if (used != tokens_seen_.end () && used->second != std::make_pair (from, sid)) {
-    refuse (from, Refusal::token_replayed, "token already used by another session");
-    return nullptr;
-  }
-  tokens_seen_[result.claims.jti] = { from, sid };
-
-  Peer & peer = peers_[from];
-  if (peer.sid != 0 && peer.sid != sid)
-    forget_peer_keys (peer, now);   /* a new session of a known device */
-  const token::Claims & c = result.claims;
-  peer.info = { from, c.member_id, c.display_name, c.role, c.grants, 0 };
-  if (roster_.members.count (from))
-    roster_members_changed ();   /* its role may differ in a new token */
-  peer.device_key = c.device_public_key;
-  peer.hpke_key = hpk;
-  peer.sid = sid;
-  peer.hello = text_for_envelope (envelope);
-  peer.hello_hash = hash;
-  peer.seen = ReplayWindow ();
-  peer.seen.check_and_mark (payload["seq"].get<uint64_t> ());
-  peer.out.reset ();
-  peer.in.clear ();
-  peer.last_heard_ms = now.ms;
-  peer.gone = false;
-  if (!historic) {
-    if (phase_ == Phase::member && !roster_.members.count (from) && !joining_allowed (peer)) {
-      refuse (from, Refusal::not_admitted, "waiting in the lobby for a host to admit it");
-      report_roster ();
-    }
-    replay_unattributed (now);
-  }
-  return &peer;
 }
 
-std::string
-SenderKeyProvider::text_for_envelope (const wire::Envelope & envelope) const
+/* A hello: a device asking to join, or a new session of a known one. */
+void
+SenderKeyProvider::on_hello (const wire::Envelope & envelope, const Now & now)
 {
-  json doc = { { "p", base64url_encode (text_view (envelope.payload)) },
-    { "s", base64url_encode (ByteView (envelope.signature)) } };
-  return doc.dump ();
+  /* The same signed text as the hello we hold for its sender: a resend
+   * or a replay of what we verified already, told apart by its hash. The
+   * sender's name here only finds that record. */
+  json payload = json::parse (envelope.payload, nullptr, false);
+  std::string claimed = payload.is_object () ? payload.value ("from", "") : "";
+  auto known = peers_.find (claimed);
+  if (known != peers_.end () && known->second.hello_hash == wire::sha256_hex (text_view (envelope.payload))) {
+    on_repeated_hello (known->second, now);
+    return;
+  }
+  VerifiedHello hello;
+  CredentialCheck check = verify_hello (envelope, rules_, now.unix_s, true, &hello);
+  if (!check.ok ()) {
+    refuse (claimed, check);
+    return;
+  }
+  if (revoked_.count (hello.from)) {
+    refuse (hello.from, Refusal::revoked, "this device was revoked");
+    return;
+  }
+  if (known != peers_.end () && known->second.ended_sids.count (hello.sid)) {
+    refuse (hello.from, Refusal::session_ended, "this session left the room; a device rejoins in a new session");
+    return;
+  }
+  if (!token_unused (hello.claims, hello.from, hello.sid)) {
+    refuse (hello.from, Refusal::token_replayed, "token already used by another session");
+    return;
+  }
+  Peer & peer = adopt_hello (std::move (hello), now);
+  if (phase_ == Phase::member && !roster_.members.count (peer.info.fingerprint) && !joining_allowed (peer)) {
+    refuse (peer.info.fingerprint, Refusal::not_admitted, "waiting in the lobby for a host to admit it");
+    report_roster ();
+  }
+  replay_unattributed (now);
+}
+
+void
+SenderKeyProvider::on_repeated_hello (Peer & peer, const Now & now)
+{
+  if (peer.gone) {
+    refuse (peer.info.fingerprint, Refusal::session_ended, "this session left the room");
+    return;
+  }
+  /* A joiner says hello until welcomed: that is how it is heard. A
+   * member is heard only through fresh signed or sealed messages, so
+   * that the bus cannot keep a silent member alive by replaying its
+   * hello. */
+  if (!peer.in_roster) {
+    peer.last_heard_ms = now.ms;
+    return;
+  }
+  /* Its welcome was lost; but at most one welcome per half resend period,
+   * since a welcome is a signature and every member's hello, and the bus
+   * may replay a hello as often as it likes. */
+  bool welcome_due = peer.welcomed_ms == INT64_MIN || now.ms - peer.welcomed_ms >= config_.timing.resend_ms / 2;
+  if (am_committer () && welcome_due)
+    send_welcome (peer.info.fingerprint, now);
+}
+
+/* A token's jti is bound to the first (device, session) that used it. */
+bool
+SenderKeyProvider::token_unused (const token::Claims & claims, const std::string & from, uint64_t sid) const
+{
+  auto used = tokens_seen_.find (claims.jti);
+  return used == tokens_seen_.end () || used->second == std::make_pair (from, sid);
+}
+
+bool
+SenderKeyProvider::token_current (int64_t expires_at_s, const Now & now) const
+{
+  return now.unix_s < expires_at_s + config_.clock_skew_s;
+}
+
+/* Takes a verified hello as the device's current session. */
+Peer &
+SenderKeyProvider::adopt_hello (VerifiedHello hello, const Now & now)
+{
+  tokens_seen_[hello.claims.jti] = { hello.from, hello.sid };
+  Peer & peer = peers_[hello.from];
+  if (peer.sid != 0 && peer.sid != hello.sid)
+    forget_peer_keys (peer, now);   /* a new session of a known device */
+  const token::Claims & c = hello.claims;
+  peer.info = { hello.from, c.member_id, c.display_name, c.role, c.grants, peer.info.index };
+  if (roster_.members.count (hello.from))
+    roster_members_changed ();   /* its role may differ in a new token */
+  peer.device_key = c.device_public_key;
+  peer.token_expires_s = c.expires_at;
+  peer.renewal.clear ();
+  peer.hpke_key = std::move (hello.hpke_key);
+  if (peer.sid != hello.sid) {
+    peer.seen = ReplayWindow ();
+    peer.out.reset ();
+    peer.in.clear ();
+  }
+  peer.sid = hello.sid;
+  peer.hello = std::move (hello.text);
+  peer.hello_hash = std::move (hello.hash);
+  peer.claims = std::move (hello.claims);
+  peer.seen.check_and_mark (hello.seq);
+  peer.last_heard_ms = now.ms;
+  peer.gone = false;
+  return peer;
+}
+
+/* The session a peer is in, as verify_renewal wants it. */
+VerifiedHello
+SenderKeyProvider::session_of (const Peer & peer) const
+{
+  VerifiedHello hello;
+  hello.from = peer.info.fingerprint;
+  hello.sid = peer.sid;
+  hello.claims = peer.claims;
+  hello.hash = peer.hello_hash;
+  return hello;
+}
+
+/* A member's newer token, signed in its session. */
+void
+SenderKeyProvider::on_renew (Peer & from, const wire::Envelope & envelope, const Now & now)
+{
+  VerifiedRenewal renewal;
+  CredentialCheck check = verify_renewal (envelope, session_of (from), rules_, now.unix_s, &renewal);
+  if (check.ok () && !token_unused (renewal.claims, renewal.from, renewal.sid))
+    check = CredentialCheck { CredentialCheck::Outcome::refused, Refusal::token_replayed, "renewal reuses a token" };
+  if (!check.ok ()) {
+    refuse (from.info.fingerprint, check);
+    return;
+  }
+  adopt_renewal (from, renewal);
+}
+
+void
+SenderKeyProvider::adopt_renewal (Peer & peer, const VerifiedRenewal & renewal)
+{
+  tokens_seen_[renewal.claims.jti] = { renewal.from, renewal.sid };
+  if (renewal.claims.expires_at > peer.token_expires_s) {
+    peer.token_expires_s = renewal.claims.expires_at;
+    peer.renewal = renewal.text;
+  }
 }
 
 bool

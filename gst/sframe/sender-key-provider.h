@@ -9,6 +9,7 @@
 #include <gst/sframe/key.h>
 #include <gst/sframe/key-provider.h>
 #include <gst/sframe/replay-window.h>
+#include <gst/sframe/room-credentials.h>
 #include <gst/sframe/room-wire.h>
 
 #include <nlohmann/json.hpp>
@@ -53,6 +54,9 @@ struct ReceivedKey {
 /* A device whose hello we verified. */
 struct Peer {
   MemberInfo info;
+  token::Claims claims;                /* of its hello's token */
+  int64_t token_expires_s = 0;         /* of its newest token (hello or renewal) */
+  std::string renewal;                 /* its newest `renew`, signed, for welcomes; or empty */
   std::vector<uint8_t> device_key;     /* Ed25519, from the token's dpk */
   std::vector<uint8_t> hpke_key;       /* X25519 session key, from the hello */
   uint64_t sid = 0;
@@ -64,6 +68,8 @@ struct Peer {
   int64_t welcomed_ms = INT64_MIN;     /* the committer's last welcome to it */
   bool gone = false;                   /* this session left the roster */
   bool in_roster = false;              /* in roster_.members, index in info.index */
+  uint64_t roster_sid = 0;             /* the session the roster holds (0: none) */
+  std::set<uint64_t> ended_sids;       /* sessions that left the roster: never again */
 
   std::unique_ptr<OutChannel> out;
   std::map<uint64_t, InChannel> in;   /* by channel id (random, not by age) */
@@ -103,6 +109,7 @@ struct Roster {
   std::string change;                  /* the last change: create, join, leave, revoke */
   std::map<std::string, uint32_t> members;   /* fingerprint -> index */
   std::map<std::string, std::string> hashes; /* fingerprint -> hello hash */
+  std::set<std::string> revoked;       /* every device revoked in this room so far */
   uint32_t next_index = 1;
 };
 
@@ -128,6 +135,7 @@ struct ParsedRoster {
   std::map<std::string, uint32_t> members;     /* snapshot: all; change: the added ones */
   std::map<std::string, std::string> hashes;   /* fingerprint -> hello hash, of the same */
   std::set<std::string> removed;               /* change only */
+  std::set<std::string> revoked;               /* snapshot: all; change: the newly revoked */
 };
 
 bool get_string (const json & object, const char * name, std::string * out);
@@ -153,6 +161,7 @@ public:
   Status admit (const std::string & who, const Now & now) override;
   Status revoke (const std::string & who, const Now & now) override;
   Status rotate (const Now & now) override;
+  Status renew_token (const std::string & token, const Now & now) override;
   RosterView roster () const override;
   Stats stats () const override { return stats_; }
 
@@ -168,9 +177,17 @@ private:
   void on_signed (const wire::Envelope & envelope, const Now & now);
   bool accept_signed (const json & payload, const wire::Envelope & envelope, const Now & now, Peer ** peer);
   void refuse (const std::string & who, Refusal reason, const std::string & detail);
-  Peer *on_hello (const std::string & text, const json & payload, const wire::Envelope & envelope, const Now & now,
-      bool historic);
-  std::string text_for_envelope (const wire::Envelope & envelope) const;
+  void refuse (const std::string & who, const CredentialCheck & check);
+  void on_hello (const wire::Envelope & envelope, const Now & now);
+  void on_repeated_hello (Peer & peer, const Now & now);
+  bool token_unused (const token::Claims & claims, const std::string & from, uint64_t sid) const;
+  Peer & adopt_hello (VerifiedHello hello, const Now & now);
+  void on_renew (Peer & from, const wire::Envelope & envelope, const Now & now);
+  void adopt_renewal (Peer & peer, const VerifiedRenewal & renewal);
+  VerifiedHello session_of (const Peer & peer) const;
+  bool token_current (int64_t expires_at_s, const Now & now) const;
+  bool credential_current (const Peer & peer, const Now & now) const { return token_current (peer.token_expires_s, now); }
+  void send_renewal ();
   bool joining_allowed (const Peer & peer) const;
   void on_host_action (Peer & from, const std::string & type, const json & payload, const Now & now);
   void on_leave (Peer & from, const Now & now);
@@ -193,20 +210,23 @@ private:
   bool change_applies (const ParsedRoster & change) const;
   std::string state_hash_after (const ParsedRoster & next) const;
   json roster_snapshot () const;
-  bool roster_justified (const std::string & committer, const ParsedRoster & next) const;
+  bool roster_justified (const std::string & committer, const ParsedRoster & next, const Now & now) const;
   void on_roster (Peer & from, const json & payload, const Now & now);
   void retry_pending_roster (const Now & now);
   void apply_roster (ParsedRoster next, const Now & now);
+  void end_session (Peer & peer, const Now & now);
   std::vector<std::string> member_hellos () const;
+  std::vector<std::string> member_renewals () const;
   void send_welcome (const std::string & to, const Now & now);
-  Peer *verify_embedded_hello (const std::string & text, const Now & now);
-  void on_welcome (const json & payload, const wire::Envelope & envelope, const Now & now);
-  bool welcome_roster_valid (const std::string & committer, const ParsedRoster & next) const;
+  void on_welcome (const wire::Envelope & envelope, const Now & now);
+  bool welcome_justified (const std::string & signer, const ParsedRoster & next,
+      const std::map<std::string, VerifiedHello> & hellos, const std::map<std::string, VerifiedRenewal> & renewals,
+      const Now & now) const;
   void request_sync (const Now & now);
   void on_sync (Peer & from, const json & payload, const Now & now);
   void on_beat (Peer & from, const json & payload, const Now & now);
   void publish_roster (std::map<std::string, uint32_t> members, uint32_t next_index, const char * change,
-      const std::set<std::string> & who, const Now & now);
+      const std::set<std::string> & who, std::set<std::string> revoked, const Now & now);
   void commit_pending (const Now & now);
   void create_room (const Now & now);
   bool may_create_room (const MemberInfo & info) const;
@@ -276,6 +296,7 @@ private:
   int64_t next_ack_deadline () const;
 
   Config config_;
+  CredentialRules rules_;
   KeyProviderOutputs *out_;
   token::Claims self_claims_;
   MemberInfo self_info_;
@@ -287,6 +308,8 @@ private:
   hpke::KeyPair hpke_;
   std::string own_hello_;
   std::string own_hello_hash_;
+  std::string own_renewal_;            /* our newest `renew`, signed; or empty */
+  int own_renewal_resends_ = 0;        /* sent again with the next heartbeats */
 
   Phase phase_ = Phase::idle;
   int64_t joined_ms_ = 0;

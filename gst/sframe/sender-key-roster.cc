@@ -38,56 +38,6 @@ members_missing (const std::map<std::string, uint32_t> & from, const std::map<st
   return out;
 }
 
-/* The roster's state hash, which every member must reach after a change:
- * SHA-256 over the epoch, the next free index, the previous state hash and
- * every member (fingerprint, index, hello hash) in fingerprint order.
- * Strings are length-prefixed, so the encoding is unambiguous. A change
- * carries the hash it leads to, so members that apply it to the roster
- * they hold converge on the same one without the whole list on the wire. */
-class StateHash {
-public:
-  StateHash (uint64_t epoch, uint64_t next_index, const std::string & prev, size_t members)
-  {
-    static const char kLabel[] = "gst-sframe/1 roster";
-    /* Hashed in one piece: an update per field was most of the cost of
-     * this hash, which every member computes at every change. */
-    text_.reserve (sizeof kLabel + 3 * 8 + prev.size () + members * (3 * 8 + 2 * 64));
-    put (kLabel, sizeof kLabel);
-    put_u64 (epoch);
-    put_u64 (next_index);
-    put_string (prev);
-  }
-
-  void member (const std::string & fingerprint, uint32_t index, const std::string & hello_hash)
-  {
-    put_string (fingerprint);
-    put_u64 (index);
-    put_string (hello_hash);
-  }
-
-  std::string hex () const { return wire::sha256_hex (ByteView (text_)); }
-
-private:
-  void put (const void * data, size_t size)
-  {
-    const uint8_t *bytes = static_cast<const uint8_t *> (data);
-    text_.insert (text_.end (), bytes, bytes + size);
-  }
-  void put_u64 (uint64_t value)
-  {
-    uint8_t be[8];
-    store_be64 (value, be);
-    put (be, sizeof be);
-  }
-  void put_string (const std::string & text)
-  {
-    put_u64 (text.size ());
-    put (text.data (), text.size ());
-  }
-
-  std::vector<uint8_t> text_;
-};
-
 json
 member_list (const std::map<std::string, uint32_t> & members, const std::map<std::string, std::string> & hashes)
 {
@@ -130,6 +80,16 @@ SenderKeyProvider::parse_roster (const json & payload, bool snapshot, ParsedRost
       !get_u64 (payload, "next", &parsed->next_index) || !get_string (payload, "prev", &parsed->prev) ||
       !get_string (payload, "hash", &parsed->hash) || !get_string (payload, "change", &parsed->change))
     return false;
+  /* Revocations: in a snapshot every one so far, in a change the new. */
+  auto revoked = payload.find ("revoked");
+  if (revoked != payload.end ()) {
+    if (!revoked->is_array ())
+      return false;
+    for (const auto & fp : *revoked)
+      if (!fp.is_string () || !wire::is_fingerprint (fp.get<std::string> ()) ||
+          !parsed->revoked.insert (fp.get<std::string> ()).second)
+        return false;
+  }
   if (snapshot) {
     auto members = payload.find ("members");
     return members != payload.end () && parse_members (*members, parsed->next_index, parsed) &&
@@ -145,7 +105,7 @@ SenderKeyProvider::parse_roster (const json & payload, bool snapshot, ParsedRost
         !parsed->removed.insert (fp.get<std::string> ()).second)
       return false;
   }
-  return !parsed->members.empty () || !parsed->removed.empty ();
+  return !parsed->members.empty () || !parsed->removed.empty () || !parsed->revoked.empty ();
 }
 
 /* A change to our roster removes only members of it and adds only others. */
@@ -167,7 +127,7 @@ SenderKeyProvider::change_applies (const ParsedRoster & change) const
 std::string
 SenderKeyProvider::state_hash_after (const ParsedRoster & next) const
 {
-  StateHash hash (next.epoch, next.next_index, next.prev,
+  wire::StateHash hash (next.epoch, next.next_index, next.prev,
       (next.snapshot ? 0 : roster_.members.size ()) + next.members.size ());
   static const std::map<std::string, uint32_t> kNone;
   const auto & base = next.snapshot ? kNone : roster_.members;
@@ -183,6 +143,15 @@ SenderKeyProvider::state_hash_after (const ParsedRoster & next) const
       hash.member (kept->first, kept->second, roster_.hashes.at (kept->first));
     ++kept;
   }
+  if (next.snapshot) {
+    for (const auto & fp : next.revoked)
+      hash.revoked (fp);
+  } else {
+    std::set<std::string> revoked = roster_.revoked;
+    revoked.insert (next.revoked.begin (), next.revoked.end ());
+    for (const auto & fp : revoked)
+      hash.revoked (fp);
+  }
   return hash.hex ();
 }
 
@@ -192,14 +161,17 @@ SenderKeyProvider::state_hash_after (const ParsedRoster & next) const
 json
 SenderKeyProvider::roster_snapshot () const
 {
-  return json { { "epoch", roster_.epoch }, { "next", roster_.next_index }, { "prev", roster_.prev },
-      { "hash", roster_.hash }, { "change", roster_.change }, { "members", member_list (roster_.members, roster_.hashes) } };
+  json snapshot = { { "epoch", roster_.epoch }, { "next", roster_.next_index }, { "prev", roster_.prev },
+    { "hash", roster_.hash }, { "change", roster_.change }, { "members", member_list (roster_.members, roster_.hashes) } };
+  if (!roster_.revoked.empty ())
+    snapshot["revoked"] = roster_.revoked;
+  return snapshot;
 }
 
 /* A change from `committer`: only the added members need checking, the
  * others keep their index and hello by construction. */
 bool
-SenderKeyProvider::roster_justified (const std::string & committer, const ParsedRoster & next) const
+SenderKeyProvider::roster_justified (const std::string & committer, const ParsedRoster & next, const Now & now) const
 {
   if (!roster_.members.count (committer) || !eligible_committer (committer))
     return false;
@@ -224,7 +196,8 @@ SenderKeyProvider::roster_justified (const std::string & committer, const Parsed
       continue;
     }
     auto peer = peers_.find (fp);
-    if (peer == peers_.end () || peer->second.hello_hash != hash || !joining_allowed (peer->second))
+    if (peer == peers_.end () || peer->second.hello_hash != hash || !joining_allowed (peer->second) ||
+        next.revoked.count (fp) || !credential_current (peer->second, now))
       return false;
   }
   return true;
@@ -252,7 +225,7 @@ SenderKeyProvider::on_roster (Peer & from, const json & payload, const Now & now
     return;
   }
   next.committer = from.info.fingerprint;
-  if (!roster_justified (next.committer, next)) {
+  if (!roster_justified (next.committer, next, now)) {
     /* Maybe a hello or admit is still on its way; retried, then resynced. */
     pending_roster_ = std::make_unique<ParsedRoster> (std::move (next));
     pending_roster_ms_ = now.ms;
@@ -265,7 +238,7 @@ void
 SenderKeyProvider::retry_pending_roster (const Now & now)
 {
   if (!pending_roster_ || pending_roster_->epoch != roster_.epoch + 1 || pending_roster_->prev != roster_.hash ||
-      !roster_justified (pending_roster_->committer, *pending_roster_))
+      !roster_justified (pending_roster_->committer, *pending_roster_, now))
     return;
   ParsedRoster next = std::move (*pending_roster_);
   pending_roster_.reset ();
@@ -282,7 +255,9 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
     joined = members_missing (next.members, roster_.members);
     roster_.members = std::move (next.members);
     roster_.hashes = std::move (next.hashes);
+    roster_.revoked = std::move (next.revoked);
   } else {
+    roster_.revoked.insert (next.revoked.begin (), next.revoked.end ());
     removed = std::move (next.removed);
     for (const auto & fp : removed) {
       roster_.members.erase (fp);
@@ -302,7 +277,16 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   roster_members_changed ();   /* also each peer's index */
   pending_roster_.reset ();
   self_info_.index = own_index ();
-
+  /* Revocations are the roster's: whoever joins later enforces them. */
+  for (const auto & fp : roster_.revoked) {
+    revoked_.insert (fp);
+    revoke_requests_.erase (fp);
+  }
+  for (const auto & fp : joined) {
+    auto peer = peers_.find (fp);
+    if (peer != peers_.end ())
+      peer->second.roster_sid = peer->second.sid;
+  }
   for (const auto & fp : removed) {
     if (fp == self_fp_)
       continue;
@@ -311,10 +295,9 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
     leaving_.erase (fp);
     silent_.erase (fp);
     revoke_requests_.erase (fp);
-    if (peers_.count (fp)) {
-      forget_peer_keys (peers_.at (fp), now);
-      peers_.at (fp).gone = true;
-    }
+    admitted_.erase (fp);   /* an admission is for the session that was admitted */
+    if (peers_.count (fp))
+      end_session (peers_.at (fp), now);
   }
   if (!roster_.members.count (self_fp_)) {
     removed_from_room (next.change == "revoke" ? "revoked" : "removed from the room");
@@ -337,6 +320,31 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
     ratchet_own_key (joined, now);
   }
   replay_unattributed (now);
+}
+
+/* The session of `peer` that the roster held left it: that session never
+ * comes back (its hello, even re-signed, is refused). */
+void
+SenderKeyProvider::end_session (Peer & peer, const Now & now)
+{
+  peer.ended_sids.insert (peer.roster_sid);
+  if (peer.sid == peer.roster_sid) {
+    forget_peer_keys (peer, now);
+    peer.gone = true;
+  }
+  peer.roster_sid = 0;
+}
+
+std::vector<std::string>
+SenderKeyProvider::member_renewals () const
+{
+  std::vector<std::string> renewals;
+  for (const auto & member : roster_.members) {
+    const std::string & text = member.first == self_fp_ ? own_renewal_ : peers_.at (member.first).renewal;
+    if (!text.empty ())
+      renewals.push_back (text);
+  }
+  return renewals;
 }
 
 std::vector<std::string>
@@ -362,55 +370,86 @@ SenderKeyProvider::send_welcome (const std::string & to, const Now & now)
   welcome["to"] = to;
   welcome["roster"] = roster_snapshot ();
   welcome["hellos"] = member_hellos ();
+  std::vector<std::string> renewals = member_renewals ();
+  if (!renewals.empty ())
+    welcome["renewals"] = renewals;
   send_signed (wire::subject_to (config_.room, to), welcome);
 }
 
-Peer *
-SenderKeyProvider::verify_embedded_hello (const std::string & text, const Now & now)
-{
-  wire::Envelope envelope;
-  if (!wire::parse_envelope (text_view (text), &envelope) || envelope.kind != wire::Envelope::Kind::signed_message)
-    return nullptr;
-  json payload = json::parse (envelope.payload, nullptr, false);
-  std::string type, room, from, sid;
-  uint64_t seq = 0;
-  if (payload.is_discarded () || !payload.is_object () || !get_string (payload, "type", &type) || type != "hello" ||
-      !get_string (payload, "room", &room) || room != config_.room || !get_string (payload, "from", &from) ||
-      !wire::is_fingerprint (from) || !get_string (payload, "sid", &sid) || !get_u64 (payload, "seq", &seq))
-    return nullptr;
-  if (from == self_fp_)
-    return nullptr;
-  return on_hello (envelope.payload, payload, envelope, now, true);
-}
-
+/* A welcome: the whole roster, signed by its committer, with every
+ * member's hello and renewal. Adopted by a joiner (or a member alone in a
+ * room of its own), or by a member resynchronising from the committer its
+ * own roster names; in both cases only once every entry is justified by
+ * evidence this member verifies itself, at its own clock. Nothing in it
+ * is adopted before all of it is checked. */
 void
-SenderKeyProvider::on_welcome (const json & payload, const wire::Envelope & envelope, const Now & now)
+SenderKeyProvider::on_welcome (const wire::Envelope & envelope, const Now & now)
 {
-  std::string to;
-  auto hellos = payload.find ("hellos");
-  if (!get_string (payload, "to", &to) || to != self_fp_ || hellos == payload.end () || !hellos->is_array ()) {
+  json payload = json::parse (envelope.payload, nullptr, false);
+  if (!payload.is_object () || (phase_ != Phase::joining && phase_ != Phase::member)) {
     stats_.messages_rejected++;
     return;
   }
-  /* Every member's hello is checked here as if it had just arrived (its
-   * token at the time it said hello), so no one is taken on trust. */
-  for (const auto & hello : *hellos)
-    if (hello.is_string ())
-      verify_embedded_hello (hello.get<std::string> (), now);
-  Peer *sender = nullptr;
-  if (!accept_signed (payload, envelope, now, &sender))
+  bool resync = phase_ == Phase::member && roster_.members.size () > 1;
+  std::string signer = payload.value ("from", "");
+  if (resync && signer != expected_committer ()) {
+    stats_.messages_rejected++;   /* only our own committer may resync us */
     return;
-  /* The snapshot is the sender's word, signed with the welcome; the
-   * sender must be a member that could have committed it. */
+  }
+  /* Every hello and renewal, verified without adopting any. */
+  std::map<std::string, VerifiedHello> hellos;
+  std::map<std::string, VerifiedRenewal> renewals;
+  auto hello_list = payload.find ("hellos");
+  if (hello_list == payload.end () || !hello_list->is_array ()) {
+    stats_.messages_rejected++;
+    return;
+  }
+  for (const auto & text : *hello_list) {
+    VerifiedHello hello;
+    if (text.is_string () && verify_hello_text (text.get<std::string> (), rules_, now.unix_s, false, &hello).ok ())
+      hellos[hello.from] = std::move (hello);
+  }
+  auto renewal_list = payload.find ("renewals");
+  if (renewal_list != payload.end () && renewal_list->is_array ()) {
+    for (const auto & text : *renewal_list) {
+      if (!text.is_string ())
+        continue;
+      for (const auto & hello : hellos) {
+        VerifiedRenewal renewal;
+        if (verify_renewal_text (text.get<std::string> (), hello.second, rules_, now.unix_s, &renewal).ok ()) {
+          renewals[hello.first] = std::move (renewal);
+          break;
+        }
+      }
+    }
+  }
+  /* The signer's key: from its hello in the welcome, or the one we hold. */
+  const std::vector<uint8_t> *signer_key = nullptr;
+  uint64_t signer_sid = 0;
+  if (hellos.count (signer)) {
+    signer_key = &hellos.at (signer).claims.device_public_key;
+    signer_sid = hellos.at (signer).sid;
+  } else if (resync && peers_.count (signer)) {
+    signer_key = &peers_.at (signer).device_key;
+    signer_sid = peers_.at (signer).sid;
+  }
+  uint64_t sid = 0;
+  if (!signer_key || !verify_signature_for (ByteView (*signer_key), "message", text_view (envelope.payload),
+          ByteView (envelope.signature)) ||
+      !wire::parse_u64_hex (payload.value ("sid", ""), &sid) || sid != signer_sid ||
+      payload.value ("to", "") != self_fp_) {
+    stats_.messages_rejected++;
+    return;
+  }
+  /* Signed by the device it names: from here on its word. */
   ParsedRoster next;
   auto roster = payload.find ("roster");
-  const std::string & from = sender->info.fingerprint;
   if (roster == payload.end () || !parse_roster (*roster, true, &next) || state_hash_after (next) != next.hash ||
-      next.epoch <= roster_.epoch || !welcome_roster_valid (from, next)) {
+      next.epoch <= roster_.epoch || !welcome_justified (signer, next, hellos, renewals, now)) {
     stats_.messages_rejected++;
     return;
   }
-  if (phase_ == Phase::member && roster_.members.size () == 1) {
+  if (phase_ == Phase::member && !resync) {
     /* We had opened a room of our own (nobody answered in time): leave it
      * for the established one, as a plain joiner. */
     drop_all_keys ();
@@ -418,29 +457,59 @@ SenderKeyProvider::on_welcome (const json & payload, const wire::Envelope & enve
     roster_members_changed ();
     phase_ = Phase::joining;
   }
-  next.committer = from;
-  apply_roster (std::move (next), now);
-}
-
-bool
-SenderKeyProvider::welcome_roster_valid (const std::string & committer, const ParsedRoster & next) const
-{
-  /* A joiner cannot replay history: it checks that the roster names it,
-   * that it knows every member's verified hello, and that the committer
-   * is a member allowed to commit. */
-  if (!next.members.count (self_fp_) || next.hashes.at (self_fp_) != own_hello_hash_ ||
-      !next.members.count (committer))
-    return false;
   for (const auto & member : next.members) {
     if (member.first == self_fp_)
       continue;
     auto peer = peers_.find (member.first);
-    if (peer == peers_.end () || peer->second.hello_hash != next.hashes.at (member.first) ||
-        revoked_.count (member.first))
+    if (peer == peers_.end () || peer->second.hello_hash != next.hashes.at (member.first))
+      adopt_hello (hellos.at (member.first), now);
+    if (renewals.count (member.first))
+      adopt_renewal (peers_.at (member.first), renewals.at (member.first));
+  }
+  peers_.at (signer).seen.check_and_mark (payload.value ("seq", 0ull));
+  next.committer = signer;
+  apply_roster (std::move (next), now);
+}
+
+/* The snapshot names us with our own hello, was signed by one of its
+ * members that may commit (a host, or anyone where admission is not
+ * required: the committer that added us may have handed over to a host
+ * that joined with us), and every other member in it is justified: a
+ * hello we verified, with a token (or a renewal of it) valid at our
+ * clock, whose jti no other session used, of a session that never left
+ * our roster, of a device neither we nor the snapshot know as revoked.
+ * In an admission room the signer is a host, whose word the admissions
+ * are. */
+bool
+SenderKeyProvider::welcome_justified (const std::string & signer, const ParsedRoster & next,
+    const std::map<std::string, VerifiedHello> & hellos, const std::map<std::string, VerifiedRenewal> & renewals,
+    const Now & now) const
+{
+  auto signer_hello = hellos.find (signer);
+  bool signer_may_commit = signer_hello != hellos.end () &&
+      (signer_hello->second.claims.role == token::Role::host || !config_.require_admission);
+  if (!next.members.count (self_fp_) || next.hashes.at (self_fp_) != own_hello_hash_ || next.revoked.count (self_fp_) ||
+      !next.members.count (signer) || !signer_may_commit)
+    return false;
+  for (const auto & member : next.members) {
+    const std::string & fp = member.first;
+    if (fp == self_fp_)
+      continue;
+    auto hello = hellos.find (fp);
+    if (hello == hellos.end () || hello->second.hash != next.hashes.at (fp) || revoked_.count (fp) ||
+        next.revoked.count (fp) || !token_unused (hello->second.claims, fp, hello->second.sid))
+      return false;
+    auto renewal = renewals.find (fp);
+    int64_t expires = renewal == renewals.end () ? hello->second.claims.expires_at : renewal->second.claims.expires_at;
+    bool issued = hello->second.claims.issued_at - config_.clock_skew_s <= now.unix_s;
+    if (!issued || !token_current (expires, now) ||
+        (renewal != renewals.end () && !token_unused (renewal->second.claims, fp, hello->second.sid)))
+      return false;
+    auto known = peers_.find (fp);
+    if (known != peers_.end () && known->second.ended_sids.count (hello->second.sid))
       return false;
   }
-  const MemberInfo *info = info_of (committer);
-  return info && (info->role == token::Role::host || !config_.require_admission);
+  return true;
 }
 
 void
@@ -485,7 +554,7 @@ SenderKeyProvider::on_beat (Peer & from, const json & payload, const Now & now)
 
 void
 SenderKeyProvider::publish_roster (std::map<std::string, uint32_t> members, uint32_t next_index, const char * change,
-    const std::set<std::string> & who, const Now & now)
+    const std::set<std::string> & who, std::set<std::string> revoked, const Now & now)
 {
   /* Only the change goes out: at N = 200 the whole roster was 35 kB that
    * every member parsed at every change (docs/key-protocol.md). */
@@ -496,6 +565,7 @@ SenderKeyProvider::publish_roster (std::map<std::string, uint32_t> members, uint
   next.change = change;
   next.committer = self_fp_;
   next.removed = members_missing (roster_.members, members);
+  next.revoked = std::move (revoked);
   for (const auto & fp : members_missing (members, roster_.members)) {
     next.members[fp] = members.at (fp);
     next.hashes[fp] = fp == self_fp_ ? own_hello_hash_ : peers_.at (fp).hello_hash;
@@ -508,6 +578,8 @@ SenderKeyProvider::publish_roster (std::map<std::string, uint32_t> members, uint
   payload["next"] = next_index;
   payload["added"] = member_list (next.members, next.hashes);
   payload["removed"] = next.removed;
+  if (!next.revoked.empty ())
+    payload["revoked"] = next.revoked;
   payload["change"] = change;
   payload["who"] = who;
   auto bytes = wire::make_signed (config_.identity, payload.dump ());
@@ -552,8 +624,10 @@ SenderKeyProvider::commit_pending (const Now & now)
       continue;
     auto peer = peers_.find (fp);
     bool revoke = revoke_requests_.count (fp) > 0;
+    /* Membership lasts as long as a valid token: joiners could not
+     * verify one whose token expired. */
     bool gone = leaving_.count (fp) || silent_.count (fp) || peer == peers_.end () ||
-        peer->second.hello_hash != roster_.hashes.at (fp) ||
+        peer->second.hello_hash != roster_.hashes.at (fp) || !credential_current (peer->second, now) ||
         now.ms - std::max (peer->second.last_heard_ms, committer_since_ms_) > config_.timing.liveness_ms;
     if (revoke)
       change = "revoke";
@@ -562,17 +636,29 @@ SenderKeyProvider::commit_pending (const Now & now)
       members.erase (fp);
     }
   }
-  if (!removed.empty ()) {
-    start_tally (now);
-    publish_roster (members, roster_.next_index, change, removed, now);
+  /* Revocations a host asked for, of members or of devices outside. */
+  std::set<std::string> revoked;
+  for (const auto & fp : revoke_requests_)
+    if (!roster_.revoked.count (fp))
+      revoked.insert (fp);
+  if (!removed.empty () || !revoked.empty ()) {
+    if (!revoked.empty ())
+      change = "revoke";
+    if (!removed.empty ())
+      start_tally (now);
+    publish_roster (members, roster_.next_index, change, removed, std::move (revoked), now);
     membership_changed_ = true;   /* one change per epoch: joins follow on the next call */
     return;
   }
   std::set<std::string> joined;
-  for (const auto & peer : peers_) {
+  for (auto & peer : peers_) {
     if (members.count (peer.first) || !joining_allowed (peer.second) ||
         now.ms - peer.second.last_heard_ms > config_.timing.liveness_ms)
       continue;
+    if (!credential_current (peer.second, now)) {
+      refuse (peer.first, Refusal::token_expired, "its token expired while it waited");
+      continue;
+    }
     /* Two lone rooms merge into the one of the smaller fingerprint. */
     if (roster_.members.size () == 1 && peer.first < self_fp_ && may_create_room (peer.second.info))
       continue;
@@ -582,13 +668,13 @@ SenderKeyProvider::commit_pending (const Now & now)
   for (const auto & fp : joined)   /* in fingerprint order: peers_ is hashed */
     members[fp] = next_index++;
   if (!joined.empty ())
-    publish_roster (members, next_index, "join", joined, now);
+    publish_roster (members, next_index, "join", joined, {}, now);
 }
 
 void
 SenderKeyProvider::create_room (const Now & now)
 {
-  publish_roster ({ { self_fp_, 1 } }, 2, "create", { self_fp_ }, now);
+  publish_roster ({ { self_fp_, 1 } }, 2, "create", { self_fp_ }, {}, now);
 }
 
 bool
@@ -632,13 +718,21 @@ SenderKeyProvider::tick_membership (const Now & now)
   }
   if (phase_ != Phase::member)
     return;
+  if (now.unix_s >= self_claims_.expires_at) {
+    /* Soon nobody may hold us in their roster (they allow the clock skew
+     * past expiry): leave first, and say so. */
+    send_signed (subject_all_, base_payload ("leave"));
+    removed_from_room ("token expired");
+    return;
+  }
   /* Alone in a room of our own (nobody answered in time, or our hello was
    * lost): keep saying hello, so an established room can take us in. */
   if (roster_.members.size () == 1 && now.ms >= next_hello_ms_)
     send_hello (now);
   std::string committer = expected_committer ();
   if (committer != self_fp_ && peers_.count (committer) &&
-      now.ms - peers_.at (committer).last_heard_ms > config_.timing.liveness_ms) {
+      (now.ms - peers_.at (committer).last_heard_ms > config_.timing.liveness_ms ||
+          !credential_current (peers_.at (committer), now))) {
     silent_.insert (committer);
     membership_changed_ = true;
     forget_committer ();
@@ -647,6 +741,10 @@ SenderKeyProvider::tick_membership (const Now & now)
   }
   if (now.ms >= next_heartbeat_ms_) {
     next_heartbeat_ms_ = now.ms + config_.timing.heartbeat_ms;
+    if (own_renewal_resends_ > 0) {
+      own_renewal_resends_--;
+      send_renewal ();
+    }
     if (committer == self_fp_) {
       json beat = base_payload ("beat");
       beat["epoch"] = roster_.epoch;
@@ -764,6 +862,49 @@ SenderKeyProvider::rotate (const Now & now)
     return Status::invalid_argument;
   make_own_key ("rotate", now);
   return Status::ok;
+}
+
+Status
+SenderKeyProvider::renew_token (const std::string & token, const Now & now)
+{
+  token::JtiCache cache;
+  token::VerifyOptions options { config_.room, now.unix_s, config_.max_token_lifetime_s, config_.clock_skew_s };
+  token::VerifyResult result = token::verify (token, ByteView (config_.authority), options, cache);
+  const token::Claims & was = self_claims_;
+  if (!result.ok () || result.claims.device_public_key != was.device_public_key ||
+      result.claims.member_id != was.member_id || result.claims.display_name != was.display_name ||
+      result.claims.role != was.role || result.claims.grants != was.grants)
+    return Status::invalid_argument;
+  if (result.claims.jti == was.jti)
+    return Status::ok;
+  config_.token = token;
+  self_claims_ = result.claims;
+  if (phase_ == Phase::joining) {
+    /* Not welcomed yet: say hello again, with the new token. */
+    phase_ = Phase::idle;
+    return start (now);
+  }
+  if (phase_ == Phase::member) {
+    send_renewal ();
+    own_renewal_resends_ = 2;   /* with the next two heartbeats, in case one is lost */
+  }
+  return Status::ok;
+}
+
+/* Our newest token, signed in our session, naming our hello. */
+void
+SenderKeyProvider::send_renewal ()
+{
+  json renew = base_payload ("renew");
+  renew["token"] = config_.token;
+  renew["hello"] = own_hello_hash_;
+  auto bytes = wire::make_signed (config_.identity, renew.dump ());
+  if (bytes.empty ())
+    return;
+  own_renewal_.assign (bytes.begin (), bytes.end ());
+  stats_.messages_sent++;
+  stats_.bytes_sent += bytes.size ();
+  out_->publish (subject_all_, bytes);
 }
 
 RosterView

@@ -112,6 +112,9 @@ struct VerifyOptions {
   int64_t now = 0;                           /* seconds since the epoch */
   int64_t max_lifetime = kDefaultMaxLifetime;  /* 1 .. kMaxIssueLifetime */
   int64_t clock_skew = kDefaultClockSkew;    /* 0 .. kMaxClockSkew */
+  /* false: everything but the time window (not_yet_valid, expired) is
+   * checked; for a token whose lifetime another, renewed one covers. */
+  bool check_time = true;
 };
 
 struct VerifyResult {

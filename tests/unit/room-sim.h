@@ -44,6 +44,8 @@ struct Member : KeyProviderOutputs {
   std::string name;
   Identity identity;
   std::string token;
+  token::Role role = token::Role::member;
+  uint32_t grants = token::kDefaultGrants;
   std::unique_ptr<KeyProvider> provider;
   KeyRing ring;
   std::vector<std::vector<uint8_t>> ever_held;       /* every key ever installed */
@@ -134,6 +136,8 @@ public:
     member->name = name;
     member->sim = this;
     Identity::generate (&member->identity);
+    member->role = role;
+    member->grants = grants;
     member->token = issue (member->identity, role, grants);
     members_.push_back (std::move (member));
     Member & m = *members_.back ();
@@ -168,6 +172,20 @@ public:
     m.provider->start (now ());
     m.next_tick = now_ms;
     return true;
+  }
+
+  /* Gives every running member a fresh token each `period_ms`, as an
+   * application keeping a long meeting alive does (tokens live 300 s). */
+  void renew_tokens_every (int64_t period_ms)
+  {
+    if (now_ms % period_ms != 0)
+      return;
+    for (auto & m : members_) {
+      if (!m->active)
+        continue;
+      m->token = issue (m->identity, m->role, m->grants);
+      m->provider->renew_token (m->token, now ());
+    }
   }
 
   void stop (Member & m, bool clean = true)

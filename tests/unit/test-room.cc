@@ -1,6 +1,6 @@
 /* The key protocol on a simulated bus (room-sim.h): membership, forward and
  * backward secrecy, refusals, a hostile bus, and rotations under media. */
-#include "room-sim.h"
+#include "room-attacker.h"
 
 #include <gtest/gtest.h>
 
@@ -12,17 +12,8 @@
 #include <functional>
 
 using namespace roomsim;
-using json = nlohmann::json;
 
 namespace {
-
-std::vector<uint8_t>
-random_frame (size_t size = 200)
-{
-  std::vector<uint8_t> frame (size);
-  RAND_bytes (frame.data (), static_cast<int> (frame.size ()));
-  return frame;
-}
 
 /* A hello as a hostile client would build it, signed by `signer`. */
 std::vector<uint8_t>
@@ -50,10 +41,8 @@ any_message_to (const Sim & sim, const std::string & fp)
 std::vector<Member *>
 form_room (Sim & sim, size_t n)
 {
-  std::vector<Member *> group;
-  for (size_t i = 0; i < n; i++)
-    group.push_back (&sim.add ("m" + std::to_string (i), i == 0 ? token::Role::host : token::Role::member));
-  EXPECT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
+  std::vector<Member *> group = start_room (sim, n);
+  EXPECT_EQ (group.size (), n) << "the room did not form";
   return group;
 }
 
@@ -485,24 +474,6 @@ TEST (Room, TricklingKeysAreReportedOnceTheyStop)
     EXPECT_LE (count, 3) << rest[i]->name;
   }
 }
-
-namespace {
-
-/* The payload of a signed message of `type`, or a discarded value. */
-json
-signed_payload (const BusMessage & message, const char * type)
-{
-  wire::Envelope envelope;
-  if (!wire::parse_envelope ({ message.payload.data (), message.payload.size () }, &envelope) ||
-      envelope.kind != wire::Envelope::Kind::signed_message)
-    return json (json::value_t::discarded);
-  json payload = json::parse (envelope.payload, nullptr, false);
-  if (!payload.is_object () || payload.value ("type", "") != type)
-    return json (json::value_t::discarded);
-  return payload;
-}
-
-}  // namespace
 
 /* A slow room pauses: at N = 200 on 2 cores a member may wait hundreds
  * of milliseconds for a CPU, and no report reaches the committer
@@ -1207,4 +1178,46 @@ TEST (Room, CommitterLeavesAndTheNextHostTakesOver)
   std::vector<Member *> rest { other, &c };
   ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest) && sim.keys_delivered (rest); }, 30000));
   EXPECT_EQ (c.roster ().committer, other->fingerprint ());
+}
+
+/* ---- tokens are short-lived: membership lasts as long as a valid one ---- */
+
+/* Members renew their tokens (300 s here) through a 20-minute meeting; a
+ * joiner at the end verifies every member's renewed token itself. */
+TEST (Room, MembersWhoRenewStayAndALateJoinerVerifiesTheirRenewals)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  sim.on_step = [&] { sim.renew_tokens_every (120 * 1000); };
+  sim.run_for (20 * 60 * 1000);
+  ASSERT_TRUE (sim.converged (group));
+  Member & late = sim.add ("late");
+  group.push_back (&late);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
+  EXPECT_TRUE (late.refusals.empty ());
+}
+
+/* A member whose token is not renewed leaves when it expires, and the
+ * others rotate away from it; the renewing ones stay. */
+TEST (Room, AMemberWhoseTokenExpiresLeavesAndTheOthersRotate)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & carol = *group[2];
+  sim.on_step = [&] {
+    if (sim.now_ms % (120 * 1000) != 0)
+      return;
+    for (Member *m : { group[0], group[1] }) {
+      m->token = sim.issue (m->identity, m->role, m->grants);
+      EXPECT_EQ (m->provider->renew_token (m->token, sim.now ()), Status::ok);
+    }
+  };
+  std::vector<Member *> rest { group[0], group[1] };
+  std::vector<uint64_t> before = sender_ids (rest);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest) && !carol.left_reason.empty (); }, 400 * 1000));
+  EXPECT_EQ (carol.left_reason, "token expired");
+  EXPECT_FALSE (carol.has_sender ());
+  ASSERT_TRUE (sim.run_until ([&] { return all_rotated (sim, rest, before); }));
+  for (Member *m : rest)
+    EXPECT_FALSE (any_held_key_decrypts (carol, encrypt_frame (*m, random_frame ())));
 }

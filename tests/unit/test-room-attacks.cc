@@ -1,0 +1,285 @@
+/* Attacks on the key protocol's membership rules, each as it was first
+ * demonstrated: an expired token, a member that left, the bus alone, and
+ * an ordinary member each try to get a device into someone's roster, and
+ * so a key. Each test checks the roster and, where the attacker holds a
+ * session key, that no key sealed to it decrypts media sent meanwhile. */
+#include "room-attacker.h"
+
+#include <gtest/gtest.h>
+
+using namespace roomsim;
+
+namespace {
+
+/* Tokens live 300 s here (Sim::issue); the skew is the default 30 s. */
+constexpr int64_t kLifetimeS = 300;
+
+std::vector<Member *>
+form_room (Sim & sim, size_t n)
+{
+  std::vector<Member *> group = start_room (sim, n);
+  EXPECT_EQ (group.size (), n) << "the room did not form";
+  return group;
+}
+
+/* A token for `device` issued `age_s` seconds ago. */
+std::string
+old_token (Sim & sim, const Identity & device, int64_t age_s, token::Role role = token::Role::member)
+{
+  return sim.issue (device, role, token::kDefaultGrants, "", nullptr, sim.now ().unix_s - age_s, kLifetimeS);
+}
+
+/* Nobody in `group` lists `fingerprint`, all agree, and no key the
+ * attacker opened decrypts a frame any of them sends now. */
+void
+expect_kept_out (Sim & sim, const std::vector<Member *> & group, const AttackerDevice & attacker)
+{
+  EXPECT_TRUE (sim.converged (group)) << "the room is split";
+  auto keys = attacker.keys_opened (sim);
+  for (Member *m : group) {
+    EXPECT_FALSE (lists (*m, attacker.fingerprint ())) << m->name << " lists the attacker";
+    EXPECT_FALSE (any_key_decrypts (keys, encrypt_frame (*m, random_frame ()))) << "the attacker reads " << m->name;
+  }
+}
+
+/* The signed text of a hello, as a string for a welcome's list. */
+BusMessage
+zero_signature_welcome (const Sim & sim, const std::string & from, const std::string & sid, const std::string & to,
+    const BusMessage & hello)
+{
+  json welcome = { { "v", 1 }, { "type", "welcome" }, { "room", sim.room () }, { "from", from }, { "sid", sid },
+    { "seq", 999999 }, { "to", to }, { "roster", json::object () },
+    { "hellos", json::array ({ std::string (hello.payload.begin (), hello.payload.end ()) }) } };
+  std::string text = welcome.dump ();
+  std::vector<uint8_t> zeros (64, 0);
+  json envelope = { { "p", base64url_encode (text_bytes (text)) }, { "s", base64url_encode (ByteView (zeros)) } };
+  std::string bytes = envelope.dump ();
+  return { wire::subject_to (sim.room (), to), std::vector<uint8_t> (bytes.begin (), bytes.end ()) };
+}
+
+}  // namespace
+
+/* Eve's token expired two hours ago. Her hello is refused; so she sends
+ * each member a welcome of her own, signed by her device key, carrying a
+ * hello dated inside her token's lifetime and a snapshot that adds her. */
+TEST (Attack, ExpiredTokenCannotWelcomeItselfIn)
+{
+  Sim sim;
+  auto group = form_room (sim, 2);
+  AttackerDevice eve;
+  int64_t age = 2 * 3600 + kLifetimeS;
+  eve.token = old_token (sim, eve.identity, age);
+  BusMessage eve_hello = eve.hello (sim, sim.now ().unix_s - age + 10);
+  sim.inject (eve_hello);
+  sim.run_for (500);
+  for (Member *m : group)
+    EXPECT_TRUE (m->refused (eve.fingerprint (), Refusal::token_expired)) << m->name;
+
+  ObservedRoster roster = observe_roster (sim);
+  auto members = roster.members;
+  members[eve.fingerprint ()] = { static_cast<uint32_t> (roster.next), hello_hash_of (eve_hello) };
+  std::vector<BusMessage> hellos { eve_hello };
+  for (Member *m : group)
+    hellos.push_back (last_hello_of (sim, m->fingerprint ()));
+  for (Member *m : group)
+    sim.inject (forge_welcome (sim, eve, m->fingerprint (), roster.epoch + 1, members, hellos));
+  sim.run_for (2000);
+  expect_kept_out (sim, group, eve);
+}
+
+/* Carol leaves. Ten minutes later, her token expired, she signs a new
+ * hello with her old session id, a fresh session key and her old time,
+ * sends it, and sends it again inside a welcome of her own to everyone. */
+TEST (Attack, LeaverCannotComeBackInItsOldSession)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & carol = *group[2];
+  json old = signed_payload (last_hello_of (sim, carol.fingerprint ()), "hello");
+  sim.stop (carol);
+  std::vector<Member *> rest { group[0], group[1] };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest); }));
+  sim.on_step = [&] { sim.renew_tokens_every (100 * 1000); };   /* the others stay */
+  sim.run_for (10 * 60 * 1000);
+  ASSERT_TRUE (sim.converged (rest));
+
+  AttackerDevice thief (carol.identity);
+  thief.token = carol.token;
+  ASSERT_TRUE (wire::parse_u64_hex (old["sid"].get<std::string> (), &thief.sid));
+  thief.seq = old["seq"].get<uint64_t> () + 100;
+  BusMessage hello = thief.hello (sim, old["t"].get<int64_t> ());
+  sim.inject (hello);
+  ObservedRoster roster = observe_roster (sim);
+  auto members = roster.members;
+  members[carol.fingerprint ()] = { static_cast<uint32_t> (roster.next), hello_hash_of (hello) };
+  std::vector<BusMessage> hellos { hello };
+  for (Member *m : rest)
+    hellos.push_back (last_hello_of (sim, m->fingerprint ()));
+  for (Member *m : rest)
+    sim.inject (forge_welcome (sim, thief, m->fingerprint (), roster.epoch + 1, members, hellos));
+  sim.run_for (3000);
+  expect_kept_out (sim, rest, thief);
+  for (Member *m : rest)
+    EXPECT_TRUE (m->refused (carol.fingerprint (), Refusal::token_expired)) << m->name;
+}
+
+/* The bus holds no key at all. Carol was in the room twice (two sessions,
+ * two tokens) and has left. The bus replays, unchanged, the hello of her
+ * first session, inside a welcome whose signature is 64 zero bytes, and
+ * again every second. */
+TEST (Attack, BusCannotBringBackADepartedSession)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & carol = *group[2];
+  std::string first_sid = signed_payload (last_hello_of (sim, carol.fingerprint ()), "hello")["sid"];
+  BusMessage first_hello = last_hello_of (sim, carol.fingerprint ());
+  std::vector<Member *> rest { group[0], group[1] };
+  sim.stop (carol);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest); }));
+  carol.token = sim.issue (carol.identity, token::Role::member);
+  sim.start (carol);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }));
+  sim.stop (carol);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest); }));
+
+  for (int second = 0; second < 5; second++) {
+    sim.inject (first_hello);
+    for (Member *m : rest)
+      sim.inject (zero_signature_welcome (sim, carol.fingerprint (), first_sid, m->fingerprint (), first_hello));
+    sim.run_for (1000);
+  }
+  EXPECT_TRUE (sim.converged (rest));
+  for (Member *m : rest)
+    EXPECT_FALSE (lists (*m, carol.fingerprint ())) << m->name << " lists the ghost";
+}
+
+/* Mallory is an ordinary member, not the committer. He sends the victim a
+ * signed snapshot at epoch 1002 that drops the host and adds Eve, whose
+ * token expired an hour ago. */
+TEST (Attack, OrdinaryMemberCannotRewriteAnothersRoster)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & host = *group[0], &mallory_member = *group[1], &victim = *group[2];
+  ASSERT_EQ (victim.roster ().committer, host.fingerprint ());
+  AttackerDevice mallory (mallory_member.identity);
+  json mallory_hello = signed_payload (last_hello_of (sim, mallory.fingerprint ()), "hello");
+  ASSERT_TRUE (wire::parse_u64_hex (mallory_hello["sid"].get<std::string> (), &mallory.sid));
+  mallory.seq = 1u << 30;
+  AttackerDevice eve;
+  int64_t age = 3600 + kLifetimeS;
+  eve.token = old_token (sim, eve.identity, age);
+  BusMessage eve_hello = eve.hello (sim, sim.now ().unix_s - age + 10);
+
+  ObservedRoster roster = observe_roster (sim);
+  auto members = roster.members;
+  members.erase (host.fingerprint ());
+  members[eve.fingerprint ()] = { static_cast<uint32_t> (roster.next), hello_hash_of (eve_hello) };
+  std::vector<BusMessage> hellos { eve_hello, last_hello_of (sim, mallory.fingerprint ()),
+    last_hello_of (sim, victim.fingerprint ()) };
+  sim.inject (forge_welcome (sim, mallory, victim.fingerprint (), 1002, members, hellos));
+  sim.run_for (30000);
+  expect_kept_out (sim, group, eve);
+  EXPECT_EQ (victim.roster ().security_code, host.roster ().security_code);
+}
+
+/* A joiner waits in the lobby of an admission room until its token has
+ * expired (it keeps sending the same hello); then a host admits it. */
+TEST (Attack, LobbyJoinerWhoseTokenExpiredIsNotAdmitted)
+{
+  Sim sim ("board", true);
+  Member & host = sim.add ("host", token::Role::host);
+  ASSERT_TRUE (sim.run_until ([&] { return host.roster ().epoch >= 1; }));
+  Member & bob = sim.add ("bob", token::Role::member, token::kDefaultGrants, false);
+  bob.token = sim.issue (bob.identity, token::Role::member, token::kDefaultGrants, "", nullptr, -1, 60);
+  ASSERT_TRUE (sim.start (bob));
+  sim.run_for (2000);
+  ASSERT_EQ (host.roster ().lobby.size (), 1u);
+  sim.run_for ((60 + token::kDefaultClockSkew + 5) * 1000);
+  ASSERT_EQ (host.provider->admit (bob.fingerprint (), sim.now ()), Status::ok);
+  sim.run_for (3000);
+  EXPECT_FALSE (lists (host, bob.fingerprint ()));
+  EXPECT_FALSE (lists (bob, host.fingerprint ()));
+  EXPECT_FALSE (bob.ring.find (host.sender_id ()));
+  EXPECT_TRUE (host.refused (bob.fingerprint (), Refusal::token_expired));
+}
+
+/* Carol goes silent. The bus replays her hello every half second, as if
+ * she were still there: she is dropped for liveness all the same. */
+TEST (Attack, ReplayedHelloDoesNotKeepASilentMemberAlive)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & carol = *group[2];
+  BusMessage hello = last_hello_of (sim, carol.fingerprint ());
+  carol.active = false;
+  sim.on_step = [&] {
+    if (sim.now_ms % 500 == 0)
+      sim.inject (hello);
+  };
+  std::vector<Member *> rest { group[0], group[1] };
+  EXPECT_TRUE (sim.run_until ([&] { return sim.converged (rest); }, 3 * sim.timing.liveness_ms));
+}
+
+/* A revocation is part of the roster's history: a host who joined after
+ * it, and commits once the revoking host has left, refuses the device. */
+TEST (Attack, RevokedDeviceStaysOutForMembersWhoJoinedLater)
+{
+  Sim sim;
+  Member & alice = sim.add ("alice", token::Role::host);
+  Member & bob = sim.add ("bob");
+  Member & carol = sim.add ("carol");
+  auto formed = [&] (std::vector<Member *> group) {
+    return sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); });
+  };
+  ASSERT_TRUE (formed ({ &alice, &bob, &carol }));
+  ASSERT_EQ (alice.provider->revoke (carol.fingerprint (), sim.now ()), Status::ok);
+  ASSERT_TRUE (formed ({ &alice, &bob }));
+  Member & dave = sim.add ("dave", token::Role::host);
+  ASSERT_TRUE (formed ({ &alice, &bob, &dave }));
+  sim.stop (alice);
+  ASSERT_TRUE (formed ({ &bob, &dave }));
+  ASSERT_EQ (dave.roster ().committer, dave.fingerprint ());
+
+  carol.token = sim.issue (carol.identity, token::Role::member);
+  sim.start (carol);
+  sim.run_for (3000);
+  for (Member *m : { &bob, &dave }) {
+    EXPECT_FALSE (lists (*m, carol.fingerprint ())) << m->name;
+    EXPECT_TRUE (m->refused (carol.fingerprint (), Refusal::revoked)) << m->name;
+    EXPECT_FALSE (any_held_key_decrypts (carol, encrypt_frame (*m, random_frame ()))) << m->name;
+  }
+}
+
+/* Mallory, an ordinary member, renews his token with one that makes him a
+ * host (the authority issued it, for another purpose): a renewal may only
+ * extend a membership, never change it. */
+TEST (Attack, RenewalCannotChangeARole)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & host = *group[0], &mallory_member = *group[1];
+  AttackerDevice mallory (mallory_member.identity);
+  json hello = signed_payload (last_hello_of (sim, mallory.fingerprint ()), "hello");
+  ASSERT_TRUE (wire::parse_u64_hex (hello["sid"].get<std::string> (), &mallory.sid));
+  mallory.seq = 1u << 30;
+  json renew = mallory.payload (sim, "renew");
+  renew["token"] = sim.issue (mallory.identity, token::Role::host);
+  renew["hello"] = hello_hash_of (last_hello_of (sim, mallory.fingerprint ()));
+  sim.inject ({ wire::subject_all (sim.room ()), mallory.sign (renew) });
+  sim.run_for (500);
+  for (Member *m : group) {
+    if (m == &mallory_member)
+      continue;
+    EXPECT_TRUE (m->refused (mallory.fingerprint (), Refusal::renewal_mismatch)) << m->name;
+    for (const auto & member : m->roster ().members) {
+      if (member.fingerprint == mallory.fingerprint ()) {
+        EXPECT_EQ (member.role, token::Role::member);
+      }
+    }
+  }
+  EXPECT_EQ (group[2]->roster ().committer, host.fingerprint ());
+  /* Locally, too: the provider refuses to renew with it. */
+  EXPECT_EQ (mallory_member.provider->renew_token (renew["token"], sim.now ()), Status::invalid_argument);
+}
