@@ -249,6 +249,16 @@ read_token_file (GstElement * self, const std::string & path, std::string * toke
   return true;
 }
 
+/* What tells a changed token file: its modification time and size. */
+static std::string
+file_stamp (const std::string & path)
+{
+  GStatBuf st;
+  if (g_stat (path.c_str (), &st) != 0)
+    return {};
+  return std::to_string (st.st_mtime) + ":" + std::to_string (st.st_size);
+}
+
 /* `token` wins over `token-file`. */
 static bool
 load_token (GstElement * self, const Settings & s, std::string * token)
@@ -426,6 +436,10 @@ Session::start (GstElement * element, const Settings & s, Shared * shared)
   wipe (config.token);
   if (!ok)
     return nullptr;
+  if (s.token.empty () && !s.token_file.empty ()) {
+    session->token_file_ = s.token_file;
+    session->token_file_stamp_ = file_stamp (s.token_file);
+  }
   session->worker_ = std::thread (&Session::run, session.get ());
   return session;
 }
@@ -466,6 +480,7 @@ Session::run ()
       }
     }
     now = clock_now ();
+    renew_from_token_file (now);
     if (now.ms >= next || (handled && now.ms >= last_tick + kTickGapMs)) {
       next = provider_->tick (now);
       last_tick = now.ms;
@@ -480,6 +495,36 @@ Session::run ()
 }
 
 /* FALSE after stop. */
+/* At most once a second: a new token in token-file renews our membership
+ * (same member, name, role and grants), before the old one expires. */
+void
+Session::renew_from_token_file (const sframe::room::Now & now)
+{
+  if (token_file_.empty () || now.ms < next_token_check_ms_)
+    return;
+  next_token_check_ms_ = now.ms + 1000;
+  std::string stamp = file_stamp (token_file_);
+  if (stamp.empty () || stamp == token_file_stamp_)
+    return;
+  token_file_stamp_ = stamp;
+  gchar *contents = nullptr;
+  gsize length = 0;
+  if (!g_file_get_contents (token_file_.c_str (), &contents, &length, nullptr))
+    return;
+  std::string text (contents, length);
+  OPENSSL_cleanse (contents, length);
+  g_free (contents);
+  size_t begin = text.find_first_not_of (" \t\r\n"), end = text.find_last_not_of (" \t\r\n");
+  std::string token = begin == std::string::npos ? std::string () : text.substr (begin, end - begin + 1);
+  wipe (text);
+  if (provider_->renew_token (token, now) == sframe::Status::ok)
+    GST_INFO_OBJECT (element_, "renewed this device's token from %s", token_file_.c_str ());
+  else
+    GST_ELEMENT_WARNING (element_, RESOURCE, SETTINGS, ("Token file %s changed, but its token does not renew "
+            "this membership (expired, another room, member, role or grants)", token_file_.c_str ()), (nullptr));
+  wipe (token);
+}
+
 bool
 Session::handle (Event & event)
 {

@@ -194,6 +194,7 @@ private:
   bool handle (Event & event);
   void finish (std::deque<Event> & unhandled);
   void refresh_view (bool with_roster = true);
+  void renew_from_token_file (const sframe::room::Now & now);
   void post (GstStructure * structure);
   void forget_keys ();
 
@@ -216,6 +217,11 @@ private:
   std::unordered_set<uint64_t> installed_;
   bool sender_set_ = false;
   uint64_t sender_key_id_ = 0;
+  /* token-file is read again when it changes: how a long meeting renews
+   * its short-lived token (docs/key-protocol.md, "Renewal"). */
+  std::string token_file_;
+  std::string token_file_stamp_;   /* mtime and size when last read */
+  int64_t next_token_check_ms_ = 0;
 };
 
 }  // namespace keymanager

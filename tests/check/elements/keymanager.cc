@@ -97,17 +97,26 @@ public:
     d.key_path = path (name + ".key");
     auto saved = d.identity.save (d.key_path);
     fail_unless (saved.ok (), "%s", saved.message.c_str ());
+    d.token = token_for (d, name, room, role, sframe::token::kDefaultLifetime, issuer, iat_offset);
+    return d;
+  }
+
+  /* A (new) token for `d`, named `name`, living `lifetime` seconds. */
+  std::string token_for (const Device & d, const std::string & name, const std::string & room,
+      sframe::token::Role role, int64_t lifetime, const sframe::Identity * issuer = nullptr, int64_t iat_offset = 0)
+  {
     sframe::token::IssueRequest request;
     request.room = room;
     request.member_id = name;
     request.display_name = name;
     request.role = role;
     request.device_public_key = d.identity.public_key ();
-    std::string error;
+    request.lifetime = lifetime;
+    std::string error, token;
     fail_unless (sframe::token::issue (issuer ? *issuer : authority_, request,
-            static_cast<int64_t> (time (nullptr)) + iat_offset, &d.token, nullptr, &error) == sframe::Status::ok,
+            static_cast<int64_t> (time (nullptr)) + iat_offset, &token, nullptr, &error) == sframe::Status::ok,
         "issue: %s", error.c_str ());
-    return d;
+    return token;
   }
 
   /* keymanager properties for `d` in `room`. */
@@ -535,6 +544,48 @@ GST_START_TEST (test_token_sources)
   fail_unless (g_file_set_contents (empty_file.c_str (), "\n", -1, nullptr));
   expect_start_error ("room=r bus=" + world.bus () + " identity=" + alice.key_path + " token-file=" + empty_file +
       " authority=" + world.authority_path (), "empty.jwt", "");
+}
+GST_END_TEST;
+
+/* Membership lasts as long as a valid token. Bob's token lives 3 s and is
+ * never renewed: he leaves when it expires (`sframe-left`, "token
+ * expired"). Carol's lives 3 s too, but a new one is written to her
+ * token-file after 1 s: she is still in the room after bob has gone. */
+GST_START_TEST (test_token_renewal_through_the_token_file)
+{
+  World world;
+  Device alice_dev = world.device ("alice", "r", sframe::token::Role::host);
+  Device bob_dev = world.device ("bob", "r", sframe::token::Role::member);
+  Device carol_dev = world.device ("carol", "r", sframe::token::Role::member);
+  bob_dev.token = world.token_for (bob_dev, "bob", "r", sframe::token::Role::member, 3);
+  std::string carol_file = world.path ("carol.jwt");
+  auto write_token = [&] (const std::string & token) {
+    std::string next = carol_file + ".next";
+    fail_unless (g_file_set_contents (next.c_str (), token.c_str (), -1, nullptr));
+    fail_unless (g_chmod (next.c_str (), 0600) == 0 && g_rename (next.c_str (), carol_file.c_str ()) == 0);
+  };
+  write_token (world.token_for (carol_dev, "carol", "r", sframe::token::Role::member, 3));
+  Member alice, bob, carol;
+  start_alone (alice, world.props (alice_dev, "r"));
+  start_alone (bob, world.props (bob_dev, "r"));
+  start_alone (carol, "room=r bus=" + world.bus () + " identity=" + carol_dev.key_path + " token-file=" + carol_file +
+      " authority=" + world.authority_path () + " " + kFastTimers);
+  must_wait_roster (alice, 3, "alice");
+  g_usleep (G_USEC_PER_SEC);   /* the file's modification time must change */
+  write_token (world.token_for (carol_dev, "carol", "r", sframe::token::Role::member, 300));
+
+  const GstStructure *left = wait_message (bob, "sframe-left", nullptr, 0, 10 * GST_SECOND);
+  fail_unless (left != nullptr, "bob stayed after his token expired");
+  expect_field (left, "reason", "token expired");
+  fail_unless (wait_message (carol, "sframe-left", nullptr, 0, 3 * GST_SECOND) == nullptr,
+      "carol left although she renewed");
+  /* Alice still holds carol, past carol's first token's expiry and skew:
+   * the committer removes expired members, so she holds the renewal. */
+  const GstStructure *roster = must_wait_roster (alice, 2, "alice");
+  bool carol_listed = false;
+  for (guint i = 0; i < 2; i++)
+    carol_listed = carol_listed || string_field (list_item (roster, "members", i), "member-id") == "carol";
+  fail_unless (carol_listed, "carol is not in alice's roster");
 }
 GST_END_TEST;
 
@@ -1113,6 +1164,7 @@ keymanager_suite (void)
   tcase_add_test (rooms, test_stop_removes_keys);
   tcase_add_test (rooms, test_actions_from_the_worker_thread);
   tcase_add_test (rooms, test_commands_go_ahead_of_bus_messages);
+  tcase_add_test (rooms, test_token_renewal_through_the_token_file);
 
   TCase *nats = tcase_create ("nats");
   suite_add_tcase (s, nats);
