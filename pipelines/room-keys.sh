@@ -33,5 +33,5 @@ for spec in "$@"; do
   "$recipe_keytool" token issue --authority "$KEYS/authority.key" --room "$ROOM" --member "$name" \
     --name "$name" --role "$role" --device "$KEYS/$name.key.pub" ${grants:+--grants "$grants"} \
     --lifetime "$LIFETIME" --out "$KEYS/$name.jwt" --force
-  echo "$name: $role, token for room $ROOM valid $LIFETIME s, fingerprint $("$recipe_keytool" fingerprint "$KEYS/$name.key.pub")"
+  echo "$name: $role, token for room $ROOM valid $LIFETIME s, fingerprint $("$recipe_keytool" fingerprint "$KEYS/$name.key.pub" | awk '$1 == "fingerprint" { print $2 }')"
 done

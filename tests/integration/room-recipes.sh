@@ -174,4 +174,19 @@ bob_codes=$(codes_of_three "$work/bob.log" | sort -u)
 [ -n "$alice_codes" ] || fail "alice never saw a roster of three"
 [ "$alice_codes" = "$bob_codes" ] || fail "alice and bob saw different rosters of three: '$alice_codes' / '$bob_codes'"
 echo "alice and bob, roster of three: security code $alice_codes"
+
+# room-renew.sh: one round with a 2 s lifetime re-issues every token
+# (after 1 s), each still valid for the room and keeping its role.
+before=$(cat "$KEYS/alice.jwt")
+LIFETIME=2 ROUNDS=1 "$pipelines/room-renew.sh" alice bob recorder:member:subscribe >"$work/renew.log" 2>&1 ||
+  { cat "$work/renew.log"; fail "room-renew.sh failed"; }
+[ "$(cat "$KEYS/alice.jwt")" != "$before" ] || fail "room-renew.sh did not renew alice's token"
+keytool="$BUILD_DIR/tools/gst-sframe-keytool"
+for name in alice bob recorder; do
+  "$keytool" token verify --authority "$KEYS/authority.key.pub" --room "$ROOM" "$KEYS/$name.jwt" >"$work/verify.log" 2>&1 ||
+    { cat "$work/verify.log"; fail "the renewed token of $name does not verify"; }
+done
+"$keytool" token show "$KEYS/alice.jwt" | grep -q '"role": "host"' || fail "alice's renewed token lost her role"
+"$keytool" token show "$KEYS/recorder.jwt" | grep -q '"publish-video"' && fail "the recorder's renewed token gained a grant"
+echo "room-renew.sh renewed every token"
 echo "PASS room recipes"
