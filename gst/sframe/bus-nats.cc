@@ -2,6 +2,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <climits>
 #include <condition_variable>
 #include <cstdint>
@@ -334,6 +335,110 @@ configure (natsOptions * opts, const std::vector<std::string> & urls, uint64_t e
   return s;
 }
 
+constexpr char kTlsScheme[] = "tls://";
+
+bool
+is_tls_url (const std::string & url)
+{
+  return url.compare (0, sizeof kTlsScheme - 1, kTlsScheme) == 0;
+}
+
+/* libnats takes nats:// URLs; TLS is an option of its own. */
+std::string
+as_nats_url (const std::string & url)
+{
+  return is_tls_url (url) ? "nats://" + url.substr (sizeof kTlsScheme - 1) : url;
+}
+
+/* The host of "scheme://[userinfo@]host[:port]". */
+std::string
+url_host (const std::string & url)
+{
+  size_t start = url.find ("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  size_t at = url.rfind ('@');
+  if (at != std::string::npos && at >= start)
+    start = at + 1;
+  if (start < url.size () && url[start] == '[')
+    return url.substr (start, url.find (']', start) + 1 - start);
+  return url.substr (start, url.find (':', start) - start);
+}
+
+bool
+is_ip_literal (const std::string & host)
+{
+  return !host.empty () && (host[0] == '[' || host.find_first_not_of ("0123456789.") == std::string::npos);
+}
+
+/* libnats' last error, without anything a URL's credentials could add. */
+std::string
+last_error (const std::vector<std::string> & urls)
+{
+  natsStatus status = NATS_OK;
+  std::string text = nats_GetLastError (&status);
+  for (const auto & url : urls) {
+    size_t start = url.find ("://"), at = url.rfind ('@');
+    if (start == std::string::npos || at == std::string::npos || at < start + 3)
+      continue;
+    std::string userinfo = url.substr (start + 3, at - start - 3);
+    for (size_t found; !userinfo.empty () && (found = text.find (userinfo)) != std::string::npos;)
+      text.erase (found, userinfo.size ());
+  }
+  return text;
+}
+
+/* TLS and credentials: what the server checks of us, and what we check of
+ * it. A reason for people in *why on failure. */
+natsStatus
+secure (natsOptions * opts, const std::vector<std::string> & urls, const BusSecurity & security, std::string * why)
+{
+  bool client_cert = !security.tls_cert_file.empty () || !security.tls_key_file.empty ();
+  bool tls = !security.tls_ca_file.empty () || client_cert ||
+      std::any_of (urls.begin (), urls.end (), is_tls_url);
+  if (client_cert && (security.tls_cert_file.empty () || security.tls_key_file.empty ())) {
+    *why = "a client certificate needs both its certificate file and its key file";
+    return NATS_INVALID_ARG;
+  }
+  natsStatus s = natsOptions_SetSecure (opts, tls);
+  if (s == NATS_OK && !security.tls_ca_file.empty () &&
+      (s = natsOptions_LoadCATrustedCertificates (opts, security.tls_ca_file.c_str ())) != NATS_OK)
+    *why = "cannot load the CA certificates of '" + security.tls_ca_file + "': " + last_error (urls);
+  if (s == NATS_OK && client_cert &&
+      (s = natsOptions_LoadCertificatesChain (opts, security.tls_cert_file.c_str (),
+           security.tls_key_file.c_str ())) != NATS_OK)
+    *why = "cannot load the client certificate '" + security.tls_cert_file + "' and its key: " + last_error (urls);
+  /* The server's name is checked against its certificate when the URLs
+   * name it (an IP address is checked by the CA's signature alone). */
+  std::string host = url_host (urls.front ());
+  bool one_host = std::all_of (urls.begin (), urls.end (), [&] (const std::string & u) { return url_host (u) == host; });
+  if (s == NATS_OK && tls && one_host && !is_ip_literal (host))
+    s = natsOptions_SetExpectedHostname (opts, host.c_str ());
+  if (s == NATS_OK && !security.credentials_file.empty () &&
+      (s = natsOptions_SetUserCredentialsFromFiles (opts, security.credentials_file.c_str (), nullptr)) != NATS_OK)
+    *why = "cannot use the NATS credentials file '" + security.credentials_file + "': " + last_error (urls);
+  return s;
+}
+
+/* Why a connection failed, for people: the server's answer when it gave
+ * one (TLS, authorization), and what to check. */
+std::string
+connect_failure (natsStatus s, const std::vector<std::string> & urls)
+{
+  std::string detail = last_error (urls);
+  std::string text = natsStatus_GetText (s);
+  if (s == NATS_SSL_ERROR || detail.find ("SSL") != std::string::npos || detail.find ("certificate") != std::string::npos)
+    return "TLS failed (" + detail + "): is the server's certificate signed by the CA given (tls-ca-file), and "
+        "does the server require a client certificate?";
+  if (s == NATS_NOT_PERMITTED || detail.find ("uthorization") != std::string::npos)
+    return "the server refused this client's credentials (" + detail + "): check the user and password in the "
+        "URI, or the NATS credentials file";
+  if (s == NATS_SECURE_CONNECTION_REQUIRED)
+    return "the server requires TLS: use tls://HOST:PORT and the CA that signed its certificate (tls-ca-file)";
+  if (s == NATS_SECURE_CONNECTION_WANTED)
+    return "the server does not offer TLS, which this client requires";
+  return detail.empty () ? text : text + " (" + detail + ")";
+}
+
 }  // namespace
 
 std::string
@@ -358,7 +463,8 @@ redact_urls (const std::string & urls)
 }
 
 std::unique_ptr<Bus>
-open_nats_bus (const std::vector<std::string> & urls, const std::string & shown, std::string * error)
+open_nats_bus (const std::vector<std::string> & urls, const std::string & shown, const BusSecurity & security,
+    std::string * error)
 {
   auto events = std::make_shared<StateEvents> ();
   uint64_t events_id = connections ().add (events);
@@ -366,12 +472,19 @@ open_nats_bus (const std::vector<std::string> & urls, const std::string & shown,
   natsOptions *raw_opts = nullptr;
   natsStatus s = natsOptions_Create (&raw_opts);
   std::unique_ptr<natsOptions, OptionsDeleter> opts (raw_opts);
+  std::vector<std::string> servers;
+  for (const auto & url : urls)
+    servers.push_back (as_nats_url (url));
+  std::string why;
   if (s == NATS_OK)
-    s = configure (opts.get (), urls, events_id);
+    s = configure (opts.get (), servers, events_id);
+  if (s == NATS_OK)
+    s = secure (opts.get (), urls, security, &why);
   if (s != NATS_OK) {
     connections ().remove (events_id);
     if (error)
-      *error = std::string ("cannot set up the NATS client for '") + shown + "': " + natsStatus_GetText (s);
+      *error = std::string ("cannot set up the NATS client for '") + shown + "': " +
+          (why.empty () ? natsStatus_GetText (s) : why);
     return nullptr;
   }
 
@@ -381,7 +494,7 @@ open_nats_bus (const std::vector<std::string> & urls, const std::string & shown,
     connections ().remove (events_id);
     if (error)
       *error = std::string ("cannot connect to the NATS server") + (urls.size () > 1 ? "s" : "") + " at '" + shown +
-          "': " + natsStatus_GetText (s);
+          "': " + connect_failure (s, urls);
     return nullptr;
   }
   auto connection = std::make_shared<Connection> (nc, events_id, std::move (events));

@@ -12,11 +12,15 @@ namespace sframe {
 namespace natsbus {
 
 /* Connects to one server or to the nodes of one cluster (`urls`, each
- * "nats://[USER:PASS@]HOST:PORT"), within a few seconds, and reconnects
- * forever afterwards. `shown` is the list as it may appear in messages
- * (redact_urls ()). On failure returns nullptr and a reason in *error. */
+ * "nats://[USER:PASS@]HOST:PORT" or "tls://..."), within a few seconds,
+ * and reconnects forever afterwards. TLS is required when any URL is
+ * tls:// or `security` names a CA; the server's certificate is then
+ * verified against that CA (or the system's), and its name against the
+ * URLs' host when that is a name. `shown` is the list as it may appear in
+ * messages (redact_urls ()). On failure returns nullptr and a reason in
+ * *error. */
 std::unique_ptr<Bus> open_nats_bus (const std::vector<std::string> & urls, const std::string & shown,
-    std::string * error);
+    const BusSecurity & security, std::string * error);
 
 /* A comma-separated list of URLs without their credentials
  * ("nats://user:pass@host:4222" -> "nats://host:4222"). */

@@ -16,6 +16,9 @@ namespace {
 
 constexpr char kLocalScheme[] = "local://";
 constexpr char kNatsScheme[] = "nats://";
+constexpr char kTlsScheme[] = "tls://";
+constexpr char kSchemes[] = "local://NAME, nats://[USER:PASSWORD@]HOST:PORT or tls://[USER:PASSWORD@]HOST:PORT "
+                            "(several, comma-separated, for the nodes of one cluster)";
 constexpr size_t kMaxTokenLength = 64;
 constexpr size_t kMaxSubjectTokens = 16;
 constexpr size_t kMaxSubjectLength = 255;
@@ -90,7 +93,7 @@ open_local (const std::string & uri, std::string * error)
 }
 
 std::unique_ptr<Bus>
-open_nats (const std::string & uri, std::string * error)
+open_nats (const std::string & uri, const BusSecurity & security, std::string * error)
 {
   /* Only the redacted form may appear in messages: URLs can carry
    * credentials. */
@@ -103,15 +106,17 @@ open_nats (const std::string & uri, std::string * error)
     std::string host;
     if (starts_with (url, kNatsScheme))
       host = url.substr (std::char_traits<char>::length (kNatsScheme));
+    else if (starts_with (url, kTlsScheme))
+      host = url.substr (std::char_traits<char>::length (kTlsScheme));
     if (host.empty () || host.find_first_of (" \t\r\n/,") != std::string::npos)
-      return fail (error, "bad NATS bus URI '" + shown + "': expected nats://HOST:PORT, or several of them "
-          "separated by commas for the nodes of one cluster");
+      return fail (error, "bad NATS bus URI '" + shown + "': expected nats://HOST:PORT or tls://HOST:PORT, or "
+          "several of them separated by commas for the nodes of one cluster");
     urls.push_back (url);
     if (comma == std::string::npos)
       break;
     start = comma + 1;
   }
-  return natsbus::open_nats_bus (urls, shown, error);
+  return natsbus::open_nats_bus (urls, shown, security, error);
 }
 
 }  // namespace
@@ -189,19 +194,26 @@ DeliveryRound::wake_later (Wake wake)
 }
 
 std::unique_ptr<Bus>
-open_bus (const std::string & uri, std::string * error)
+open_bus (const std::string & uri, const BusSecurity & security, std::string * error)
 {
-  if (starts_with (uri, kLocalScheme))
+  if (starts_with (uri, kLocalScheme)) {
+    if (!security.empty ())
+      return fail (error, "TLS and NATS credentials apply to nats:// and tls:// buses, not to " + uri);
     return open_local (uri, error);
-  if (starts_with (uri, kNatsScheme))
-    return open_nats (uri, error);
+  }
+  if (starts_with (uri, kNatsScheme) || starts_with (uri, kTlsScheme))
+    return open_nats (uri, security, error);
   /* Names the scheme alone: the rest may hold credentials. */
   std::string scheme = uri_scheme (uri);
   if (scheme.empty ())
-    return fail (error, "bus URI without a recognisable scheme: expected local://NAME or "
-        "nats://HOST:PORT[,nats://HOST:PORT...]");
-  return fail (error, "unsupported bus URI scheme '" + scheme + "://': expected local://NAME or "
-      "nats://HOST:PORT[,nats://HOST:PORT...]");
+    return fail (error, std::string ("bus URI without a recognisable scheme: expected ") + kSchemes);
+  return fail (error, "unsupported bus URI scheme '" + scheme + "://': expected " + kSchemes);
+}
+
+std::unique_ptr<Bus>
+open_bus (const std::string & uri, std::string * error)
+{
+  return open_bus (uri, BusSecurity (), error);
 }
 
 }  // namespace sframe

@@ -4,7 +4,8 @@
  * nothing here authenticates anything; the key protocol does.
  *
  * Two transports: "local://NAME" (in process, bus-local.h) and
- * "nats://HOST:PORT[,nats://HOST:PORT...]" (NATS, bus-nats.cc).
+ * "nats://[USER:PASSWORD@]HOST:PORT[,...]" (NATS, bus-nats.cc; "tls://"
+ * instead of "nats://" requires TLS).
  * GStreamer-free; the NATS transport needs libnats. */
 #pragma once
 
@@ -82,9 +83,28 @@ private:
   DeliveryRound *outer_;
 };
 
+/* How a client proves itself to the bus server, and which server it
+ * trusts (NATS only). Paths of PEM files (and of a NATS credentials file);
+ * their contents never appear in messages. The bus stays untrusted: this
+ * keeps outsiders off the server, so they cannot even inject. */
+struct BusSecurity {
+  std::string tls_ca_file;       /* trust only servers these CAs signed; TLS is then required */
+  std::string tls_cert_file;     /* this client's certificate chain, for servers that verify clients */
+  std::string tls_key_file;      /* ... and its private key */
+  std::string credentials_file;  /* NATS credentials: a user JWT and its nkey seed (.creds) */
+
+  bool empty () const
+  {
+    return tls_ca_file.empty () && tls_cert_file.empty () && tls_key_file.empty () && credentials_file.empty ();
+  }
+};
+
 /* Opens a bus by URI. On failure returns nullptr and a reason for people
- * in *error (never secrets). A comma-separated list of nats:// URIs names
- * the nodes of one cluster. */
+ * in *error (never secrets: URIs are shown without their credentials). A
+ * comma-separated list of nats:// (or tls://) URIs names the nodes of one
+ * cluster. `security` applies to NATS; set for a local bus, it is an error. */
+GST_SFRAME_API std::unique_ptr<Bus> open_bus (const std::string & uri, const BusSecurity & security,
+    std::string * error);
 GST_SFRAME_API std::unique_ptr<Bus> open_bus (const std::string & uri, std::string * error);
 
 /* True for a subject token: 1..64 characters of [A-Za-z0-9_-]. */

@@ -328,10 +328,10 @@ token_role (const sframe::room::Config & config, const sframe::room::Now & now)
  * Session: start, worker, stop */
 
 bool
-Session::open_bus (const std::string & uri)
+Session::open_bus (const std::string & uri, const sframe::BusSecurity & security)
 {
   std::string error;
-  bus_ = sframe::open_bus (uri, &error);
+  bus_ = sframe::open_bus (uri, security, &error);
   if (!bus_) {
     GST_ELEMENT_ERROR (element_, RESOURCE, OPEN_READ_WRITE,
         ("Cannot open the signalling bus %s: %s", redact_bus_uri (uri).c_str (), error.c_str ()),
@@ -394,7 +394,7 @@ bool
 Session::open (const Settings & s, sframe::room::Config & config)
 {
   store_ = gst_sframe_key_store_obtain (element_, room_.c_str ());
-  if (!open_bus (s.bus))
+  if (!open_bus (s.bus, s.bus_security))
     return false;
   auto now = clock_now ();
   std::string error;

@@ -45,6 +45,7 @@ struct Settings {
   sframe::SecureBytes token;   /* a bearer credential: never logged or read back */
   std::string token_file;
   std::string authority;
+  sframe::BusSecurity bus_security;   /* TLS and NATS credentials (file paths) */
   bool require_admission = DEFAULT_REQUIRE_ADMISSION;
   GstSFrameCipherSuite suite = DEFAULT_SUITE;
   guint discovery_ms = DEFAULT_DISCOVERY_TIMEOUT;
@@ -188,7 +189,7 @@ private:
       : element_ (element), shared_ (shared), room_ (s.room), suite_ (s.suite), counters_ (std::move (counters)) {}
 
   bool open (const Settings & s, sframe::room::Config & config);
-  bool open_bus (const std::string & uri);
+  bool open_bus (const std::string & uri, const sframe::BusSecurity & security);
   bool subscribe ();
   void run ();
   bool handle (Event & event);

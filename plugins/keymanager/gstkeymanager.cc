@@ -60,6 +60,10 @@ enum {
   PROP_TOKEN,
   PROP_TOKEN_FILE,
   PROP_AUTHORITY,
+  PROP_TLS_CA_FILE,
+  PROP_TLS_CERT_FILE,
+  PROP_TLS_KEY_FILE,
+  PROP_NATS_CREDENTIALS,
   PROP_ROLE,
   PROP_REQUIRE_ADMISSION,
   PROP_CIPHER_SUITE,
@@ -248,6 +252,18 @@ gst_key_manager_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_AUTHORITY:
       s.authority = g_value_get_string (value) ? g_value_get_string (value) : "";
       break;
+    case PROP_TLS_CA_FILE:
+      s.bus_security.tls_ca_file = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
+    case PROP_TLS_CERT_FILE:
+      s.bus_security.tls_cert_file = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
+    case PROP_TLS_KEY_FILE:
+      s.bus_security.tls_key_file = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
+    case PROP_NATS_CREDENTIALS:
+      s.bus_security.credentials_file = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
     case PROP_REQUIRE_ADMISSION:
       s.require_admission = g_value_get_boolean (value);
       break;
@@ -344,6 +360,18 @@ gst_key_manager_get_property (GObject * object, guint prop_id, GValue * value, G
     case PROP_AUTHORITY:
       set_optional_string (value, s.authority);
       break;
+    case PROP_TLS_CA_FILE:
+      set_optional_string (value, s.bus_security.tls_ca_file);
+      break;
+    case PROP_TLS_CERT_FILE:
+      set_optional_string (value, s.bus_security.tls_cert_file);
+      break;
+    case PROP_TLS_KEY_FILE:
+      set_optional_string (value, s.bus_security.tls_key_file);
+      break;
+    case PROP_NATS_CREDENTIALS:
+      set_optional_string (value, s.bus_security.credentials_file);
+      break;
     case PROP_REQUIRE_ADMISSION:
       g_value_set_boolean (value, s.require_admission);
       break;
@@ -437,13 +465,18 @@ install_properties (GObjectClass * gobject_class)
    * GstKeyManager:bus:
    *
    * The signalling bus: `local://NAME` (members in this process), or
-   * `nats://HOST:PORT`, several of them comma-separated for the nodes of one
-   * NATS cluster. The bus is not trusted with anything secret.
+   * `nats://[USER:PASSWORD@]HOST:PORT`, several of them comma-separated for
+   * the nodes of one NATS cluster; `tls://` instead of `nats://` requires
+   * TLS (so does #GstKeyManager:tls-ca-file). The bus is not trusted with
+   * anything secret; a user and password keep outsiders off the server, and
+   * never appear in messages or logs (the URI is shown without them).
    *
    *   gst-launch-1.0 keymanager bus=nats://127.0.0.1:4222,nats://127.0.0.1:4223 ...
+   *   gst-launch-1.0 keymanager bus=tls://alice:secret@nats.example.org:4222 tls-ca-file=ca.pem ...
    */
   g_object_class_install_property (gobject_class, PROP_BUS,
-      g_param_spec_string ("bus", "Bus", "Signalling bus URI: local://NAME or nats://HOST:PORT[,...]",
+      g_param_spec_string ("bus", "Bus",
+          "Signalling bus URI: local://NAME, nats://[USER:PASSWORD@]HOST:PORT[,...] or tls://...",
           DEFAULT_BUS, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
@@ -495,6 +528,50 @@ install_properties (GObjectClass * gobject_class)
    */
   install_path_property (gobject_class, PROP_AUTHORITY, "authority", "Authority",
       "The room authority's public key file");
+
+  /**
+   * GstKeyManager:tls-ca-file:
+   *
+   * PEM file of the CA certificates that signed the NATS server's
+   * certificate. When set, TLS is required and the server must present a
+   * certificate they signed (for its name, when the bus URI names the
+   * server by name); a server that does not is refused at start with an
+   * error saying so.
+   *
+   *   gst-launch-1.0 keymanager bus=tls://nats.example.org:4222 tls-ca-file=ca.pem ...
+   */
+  install_path_property (gobject_class, PROP_TLS_CA_FILE, "tls-ca-file", "TLS CA file",
+      "PEM CA certificates the NATS server's certificate must chain to (TLS is then required)");
+
+  /**
+   * GstKeyManager:tls-cert-file:
+   *
+   * PEM certificate chain of this client, for NATS servers that verify
+   * clients (`verify: true`); with #GstKeyManager:tls-key-file.
+   *
+   *   gst-launch-1.0 keymanager tls-cert-file=me.pem tls-key-file=me-key.pem tls-ca-file=ca.pem ...
+   */
+  install_path_property (gobject_class, PROP_TLS_CERT_FILE, "tls-cert-file", "TLS certificate file",
+      "PEM certificate chain of this client, for servers that verify clients");
+
+  /**
+   * GstKeyManager:tls-key-file:
+   *
+   * PEM private key of #GstKeyManager:tls-cert-file.
+   */
+  install_path_property (gobject_class, PROP_TLS_KEY_FILE, "tls-key-file", "TLS key file",
+      "PEM private key of the client certificate");
+
+  /**
+   * GstKeyManager:nats-credentials:
+   *
+   * A NATS credentials file (`.creds`: a user JWT and its nkey seed, as
+   * `nsc` writes them) for servers in operator mode.
+   *
+   *   gst-launch-1.0 keymanager bus=tls://nats.example.org:4222 nats-credentials=alice.creds ...
+   */
+  install_path_property (gobject_class, PROP_NATS_CREDENTIALS, "nats-credentials", "NATS credentials",
+      "NATS credentials file (user JWT and nkey seed)");
 
   /**
    * GstKeyManager:role:

@@ -187,6 +187,13 @@ NatsServers::arguments (size_t node) const
     args.insert (args.end (), {"--cluster", "nats://127.0.0.1:" + std::to_string (n.cluster_port),
         "--cluster_name", cluster_name_, "--routes", routes});
   }
+  const ServerSecurity & s = security_;
+  if (!s.tls_cert.empty ())
+    args.insert (args.end (), {"--tls", "--tlscert", s.tls_cert, "--tlskey", s.tls_key});
+  if (!s.client_ca.empty ())
+    args.insert (args.end (), {"--tlsverify", "--tlscacert", s.client_ca});
+  if (!s.user.empty ())
+    args.insert (args.end (), {"--user", s.user, "--pass", s.password});
   return args;
 }
 
@@ -394,6 +401,56 @@ NatsServers::stop_all ()
   }
   for (size_t i = 0; i < nodes_.size (); i++)
     stop (i);
+}
+
+TestPki::TestPki ()
+{
+  char tmpl[] = "/tmp/sframe-pki-XXXXXX";
+  if (mkdtemp (tmpl))
+    dir_ = tmpl;
+}
+
+TestPki::~TestPki ()
+{
+  std::error_code ignored;
+  if (!dir_.empty ())
+    fs::remove_all (dir_, ignored);
+}
+
+bool
+TestPki::run (const std::string & command, std::string * error) const
+{
+  std::string log = dir_ + "/openssl.log";
+  /* Paths come from mkdtemp: no characters the shell would read. */
+  if (std::system ((command + " >>" + log + " 2>&1").c_str ()) == 0)
+    return true;
+  std::ifstream in (log);
+  std::stringstream text;
+  text << in.rdbuf ();
+  *error = "openssl failed: " + command + "\n" + text.str ();
+  return false;
+}
+
+bool
+TestPki::make (std::string * error)
+{
+  if (dir_.empty ()) {
+    *error = "cannot make a directory for the test certificates";
+    return false;
+  }
+  const std::string d = dir_;
+  const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  auto ca = [&] (const std::string & name) {
+    return run ("openssl req -x509 " + key + " -days 2 -subj /CN=gst-sframe-test-" + name + " -keyout " + d + "/" +
+        name + ".key -out " + d + "/" + name + ".pem", error);
+  };
+  auto signed_by_ca = [&] (const std::string & name, const std::string & extensions) {
+    return run ("openssl req -x509 " + key + " -days 2 -subj /CN=" + name + " -CA " + d + "/ca.pem -CAkey " + d +
+        "/ca.key " + extensions + " -keyout " + d + "/" + name + ".key -out " + d + "/" + name + ".pem", error);
+  };
+  return ca ("ca") && ca ("other-ca") &&
+      signed_by_ca ("server", "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -addext extendedKeyUsage=serverAuth") &&
+      signed_by_ca ("client", "-addext extendedKeyUsage=clientAuth");
 }
 
 }  // namespace sframe_test

@@ -19,6 +19,40 @@ namespace sframe_test {
 /* The nats-server program, or empty when it is not installed. */
 std::string find_nats_server ();
 
+/* Certificates made for a test by the openssl command, in a directory of
+ * its own (removed at the end): a CA; a server certificate it signed for
+ * 127.0.0.1 and localhost; a client certificate it signed; and another
+ * CA, which signed nothing the servers present. */
+class TestPki {
+public:
+  TestPki ();
+  ~TestPki ();
+  TestPki (const TestPki &) = delete;
+  TestPki & operator= (const TestPki &) = delete;
+
+  /* Makes them all; false and the openssl output in *error on failure. */
+  bool make (std::string * error);
+
+  std::string ca () const { return dir_ + "/ca.pem"; }
+  std::string other_ca () const { return dir_ + "/other-ca.pem"; }
+  std::string server_cert () const { return dir_ + "/server.pem"; }
+  std::string server_key () const { return dir_ + "/server.key"; }
+  std::string client_cert () const { return dir_ + "/client.pem"; }
+  std::string client_key () const { return dir_ + "/client.key"; }
+
+private:
+  bool run (const std::string & command, std::string * error) const;
+  std::string dir_;
+};
+
+/* What the servers require of clients. */
+struct ServerSecurity {
+  std::string tls_cert;         /* with tls_key: TLS on */
+  std::string tls_key;
+  std::string client_ca;        /* set: clients must present a certificate this CA signed */
+  std::string user, password;   /* set: clients must log in */
+};
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int free_tcp_port ();
 
@@ -37,6 +71,8 @@ public:
    * On failure stops what it started and says why in *error (with the
    * servers' logs). */
   bool start (size_t nodes, std::string * error);
+  /* TLS and authorization for the servers started after this. */
+  void secure (ServerSecurity security) { security_ = std::move (security); }
 
   size_t size () const { return nodes_.size (); }
   int client_port (size_t node) const { return nodes_[node].client_port; }
@@ -78,6 +114,7 @@ private:
   std::string dir_;  /* logs, removed at the end */
   std::string cluster_name_;
   std::vector<Node> nodes_;
+  ServerSecurity security_;
 };
 
 }  // namespace sframe_test

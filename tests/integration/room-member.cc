@@ -55,6 +55,7 @@ struct Options {
   std::string room;
   std::string bus;
   std::string media_bus;   /* default: bus */
+  sframe::BusSecurity security;   /* of both buses */
   std::string identity;
   std::string token_file;
   std::string authority;
@@ -572,6 +573,14 @@ build_pipeline (Member * m)
       "liveness-timeout", static_cast<guint> (o.liveness_ms),
       "switch-timeout", static_cast<guint> (o.switch_ms),
       "grace-period", static_cast<guint> (o.grace_ms), nullptr);
+  auto set_if = [&] (const char *property, const std::string & value) {
+    if (!value.empty ())
+      g_object_set (m->km, property, value.c_str (), nullptr);
+  };
+  set_if ("tls-ca-file", o.security.tls_ca_file);
+  set_if ("tls-cert-file", o.security.tls_cert_file);
+  set_if ("tls-key-file", o.security.tls_key_file);
+  set_if ("nats-credentials", o.security.credentials_file);
   for (GstElement *e : {m->enc, m->dec})
     gst_util_set_object_arg (G_OBJECT (e), "mode", "frame");
   g_object_set (m->enc, "room", o.room.c_str (), nullptr);
@@ -604,7 +613,7 @@ bool
 open_media (Member * m)
 {
   std::string error;
-  m->media_bus = sframe::open_bus (m->options.media_bus, &error);
+  m->media_bus = sframe::open_bus (m->options.media_bus, m->options.security, &error);
   if (!m->media_bus) {
     Line ("error").str ("source", "media").str ("message", "cannot open the media bus: " + error).print ();
     return false;
@@ -622,7 +631,8 @@ bool
 parse_options (int argc, char **argv, Options * o)
 {
   gchar *room = nullptr, *bus = nullptr, *media_bus = nullptr, *identity = nullptr, *token_file = nullptr,
-      *authority = nullptr, *name = nullptr, *media_subject = nullptr;
+      *authority = nullptr, *name = nullptr, *media_subject = nullptr, *tls_ca = nullptr, *tls_cert = nullptr,
+      *tls_key = nullptr, *creds = nullptr;
   GOptionEntry entries[] = {
     {"room", 0, 0, G_OPTION_ARG_STRING, &room, "Room name", "ROOM"},
     {"bus", 0, 0, G_OPTION_ARG_STRING, &bus, "Key bus URI (nats://HOST:PORT[,...])", "URI"},
@@ -632,6 +642,10 @@ parse_options (int argc, char **argv, Options * o)
     {"authority", 0, 0, G_OPTION_ARG_FILENAME, &authority, "Room authority public key file", "FILE"},
     {"name", 0, 0, G_OPTION_ARG_STRING, &name, "This member's name (its token's display name)", "NAME"},
     {"media-subject", 0, 0, G_OPTION_ARG_STRING, &media_subject, "NATS subject standing in for the SFU", "SUBJECT"},
+    {"tls-ca-file", 0, 0, G_OPTION_ARG_FILENAME, &tls_ca, "CA of the NATS server's certificate", "FILE"},
+    {"tls-cert-file", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "Client certificate", "FILE"},
+    {"tls-key-file", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "Client certificate key", "FILE"},
+    {"nats-credentials", 0, 0, G_OPTION_ARG_FILENAME, &creds, "NATS credentials file", "FILE"},
     {"duration", 0, 0, G_OPTION_ARG_INT, &o->duration_s, "Seconds to run (0: until stdin closes)", "S"},
     {"interval", 0, 0, G_OPTION_ARG_INT, &o->interval_ms, "Milliseconds between frames", "MS"},
     {"discovery-timeout", 0, 0, G_OPTION_ARG_INT, &o->discovery_ms, "keymanager discovery-timeout", "MS"},
@@ -664,6 +678,10 @@ parse_options (int argc, char **argv, Options * o)
   take (authority, &o->authority);
   take (name, &o->name);
   take (media_subject, &o->media_subject);
+  take (tls_ca, &o->security.tls_ca_file);
+  take (tls_cert, &o->security.tls_cert_file);
+  take (tls_key, &o->security.tls_key_file);
+  take (creds, &o->security.credentials_file);
   if (!ok)
     return false;
   if (o->media_bus.empty ())

@@ -25,6 +25,8 @@ using sframe::BusSubscription;
 using sframe::ByteView;
 using sframe::Status;
 using sframe_test::NatsServers;
+using sframe_test::ServerSecurity;
+using sframe_test::TestPki;
 
 namespace {
 
@@ -431,4 +433,140 @@ main (int argc, char **argv)
     return 77;
   }
   return RUN_ALL_TESTS ();
+}
+
+/* ---- TLS and authorization ---------------------------------------------
+ * A server the test secured with a certificate of its own CA (openssl) and
+ * a user and password: clients that trust that CA and log in connect and
+ * carry messages; one without credentials, one that trusts another CA or
+ * none, and one without the client certificate a verifying server wants
+ * are refused with errors that say why and never show the password. */
+class BusNatsSecured : public BusNats {
+protected:
+  void SetUp () override
+  {
+    BusNats::SetUp ();
+    std::string error;
+    ASSERT_TRUE (pki.make (&error)) << error;
+  }
+
+  void start (bool verify_clients)
+  {
+    ServerSecurity security;
+    security.tls_cert = pki.server_cert ();
+    security.tls_key = pki.server_key ();
+    security.client_ca = verify_clients ? pki.ca () : "";
+    security.user = "member";
+    security.password = "pa55-word";
+    servers.secure (security);
+    std::string error;
+    ASSERT_TRUE (servers.start (1, &error)) << error;
+    port = std::to_string (servers.client_port (0));
+  }
+
+  /* Opens with `security`; expects failure and returns the error. */
+  std::string refused (const std::string & uri, const sframe::BusSecurity & security)
+  {
+    std::string error;
+    EXPECT_EQ (sframe::open_bus (uri, security, &error), nullptr) << uri;
+    EXPECT_EQ (error.find ("pa55-word"), std::string::npos) << error;
+    EXPECT_EQ (error.find ("wrong-word"), std::string::npos) << error;
+    return error;
+  }
+
+  void expect_round_trip (Bus & bus)
+  {
+    Inbox inbox;
+    auto sub = bus.subscribe ("sframe.t.tls", inbox.handler ());
+    ASSERT_TRUE (sub);
+    ASSERT_EQ (bus.publish ("sframe.t.tls", view ("over tls")), Status::ok);
+    EXPECT_TRUE (inbox.wait_for_count (1));
+    EXPECT_TRUE (inbox.contains ("sframe.t.tls=over tls"));
+  }
+
+  TestPki pki;
+  std::string port;
+};
+
+TEST_F (BusNatsSecured, TrustedCaAndPasswordConnect)
+{
+  start (false);
+  sframe::BusSecurity trusted;
+  trusted.tls_ca_file = pki.ca ();
+  for (const char *host : { "127.0.0.1", "localhost" }) {
+    for (const char *scheme : { "tls://", "nats://" }) {   /* a CA file alone requires TLS */
+      std::string uri = std::string (scheme) + "member:pa55-word@" + host + ":" + port;
+      std::string error;
+      auto bus = sframe::open_bus (uri, trusted, &error);
+      ASSERT_TRUE (bus) << uri << ": " << error;
+      EXPECT_EQ (bus->describe ().find ("pa55-word"), std::string::npos);
+      expect_round_trip (*bus);
+    }
+  }
+}
+
+TEST_F (BusNatsSecured, MissingOrWrongCredentialsAreRefused)
+{
+  start (false);
+  sframe::BusSecurity trusted;
+  trusted.tls_ca_file = pki.ca ();
+  for (const std::string & uri : { "tls://127.0.0.1:" + port, "tls://member:wrong-word@127.0.0.1:" + port }) {
+    std::string error = refused (uri, trusted);
+    EXPECT_NE (error.find ("refused this client's credentials"), std::string::npos) << error;
+  }
+}
+
+TEST_F (BusNatsSecured, ServerOfAnotherCaIsRefused)
+{
+  start (false);
+  sframe::BusSecurity untrusting;
+  untrusting.tls_ca_file = pki.other_ca ();
+  std::string error = refused ("tls://member:pa55-word@127.0.0.1:" + port, untrusting);
+  EXPECT_NE (error.find ("TLS failed"), std::string::npos) << error;
+  /* And with no CA at all: the system's CAs did not sign it either. */
+  error = refused ("tls://member:pa55-word@127.0.0.1:" + port, {});
+  EXPECT_NE (error.find ("TLS"), std::string::npos) << error;
+}
+
+/* libnats turns to TLS when the server requires it; without the CA that
+ * signed the server's certificate, that fails, and the error says where
+ * to look. */
+TEST_F (BusNatsSecured, PlainClientWithoutTheCaIsRefused)
+{
+  start (false);
+  std::string error = refused ("nats://member:pa55-word@127.0.0.1:" + port, {});
+  EXPECT_NE (error.find ("TLS failed"), std::string::npos) << error;
+  EXPECT_NE (error.find ("tls-ca-file"), std::string::npos) << error;
+}
+
+TEST_F (BusNatsSecured, ServerThatVerifiesClientsWantsTheirCertificate)
+{
+  start (true);
+  sframe::BusSecurity with_cert;
+  with_cert.tls_ca_file = pki.ca ();
+  with_cert.tls_cert_file = pki.client_cert ();
+  with_cert.tls_key_file = pki.client_key ();
+  std::string error;
+  auto bus = sframe::open_bus ("tls://member:pa55-word@127.0.0.1:" + port, with_cert, &error);
+  ASSERT_TRUE (bus) << error;
+  expect_round_trip (*bus);
+
+  sframe::BusSecurity without_cert;
+  without_cert.tls_ca_file = pki.ca ();
+  error = refused ("tls://member:pa55-word@127.0.0.1:" + port, without_cert);
+  EXPECT_FALSE (error.empty ());
+  /* Half a client certificate is a configuration error, said at once. */
+  sframe::BusSecurity half = without_cert;
+  half.tls_cert_file = pki.client_cert ();
+  error = refused ("tls://member:pa55-word@127.0.0.1:" + port, half);
+  EXPECT_NE (error.find ("both its certificate file and its key file"), std::string::npos) << error;
+}
+
+TEST (BusSecurity, LocalBusRefusesTlsSettings)
+{
+  sframe::BusSecurity security;
+  security.tls_ca_file = "/nonexistent/ca.pem";
+  std::string error;
+  EXPECT_EQ (sframe::open_bus ("local://x", security, &error), nullptr);
+  EXPECT_NE (error.find ("apply to nats:// and tls://"), std::string::npos) << error;
 }

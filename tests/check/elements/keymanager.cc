@@ -1143,6 +1143,45 @@ GST_START_TEST (test_nats_reconnect)
 }
 GST_END_TEST;
 
+/* A server with TLS (the test's CA) and a password: a keymanager that
+ * trusts another CA, or brings no password, fails to start with an error
+ * that says which, and never shows the password. */
+GST_START_TEST (test_nats_tls_and_credentials_refusals)
+{
+  if (sframe_test::find_nats_server ().empty ()) {
+    g_print ("SKIP: nats-server is not installed\n");
+    return;
+  }
+  sframe_test::TestPki pki;
+  std::string error;
+  fail_unless (pki.make (&error), "%s", error.c_str ());
+  sframe_test::NatsServers servers;
+  sframe_test::ServerSecurity security;
+  security.tls_cert = pki.server_cert ();
+  security.tls_key = pki.server_key ();
+  security.user = "member";
+  security.password = "km-pa55";
+  servers.secure (security);
+  fail_unless (servers.start (1, &error), "%s", error.c_str ());
+  World world;
+  Device alice = world.device ("alice", "r", sframe::token::Role::host);
+  std::string port = std::to_string (servers.client_port (0));
+  expect_start_error (world.props (alice, "r", "bus=tls://member:km-pa55@127.0.0.1:" + port + " tls-ca-file=" +
+                          pki.other_ca ()), "TLS failed", "km-pa55");
+  expect_start_error (world.props (alice, "r", "bus=tls://127.0.0.1:" + port + " tls-ca-file=" + pki.ca ()),
+      "refused this client's credentials", "km-pa55");
+  /* The right CA and password: it joins (a room of its own). */
+  Member m;
+  start_alone (m, world.props (alice, "r", "bus=tls://member:km-pa55@127.0.0.1:" + port + " tls-ca-file=" + pki.ca ()));
+  must_wait_roster (m, 1, "alice");
+  gchar *ca = nullptr;
+  g_object_get (m.km, "tls-ca-file", &ca, nullptr);
+  std::string expected_ca = pki.ca ();
+  fail_unless_equals_string (ca, expected_ca.c_str ());
+  g_free (ca);
+}
+GST_END_TEST;
+
 static Suite *
 keymanager_suite (void)
 {
@@ -1169,6 +1208,7 @@ keymanager_suite (void)
   TCase *nats = tcase_create ("nats");
   suite_add_tcase (s, nats);
   tcase_add_test (nats, test_nats_reconnect);
+  tcase_add_test (nats, test_nats_tls_and_credentials_refusals);
   return s;
 }
 
