@@ -86,24 +86,16 @@ SenderKeyProvider::send_channel (Peer & peer, const wire::ChannelMessage & messa
 }
 
 void
-SenderKeyProvider::on_channel_setup (Peer & from, const json & payload, const Now & now)
+SenderKeyProvider::on_channel_setup (Peer & from, const ChannelSetup & setup, const Now & now)
 {
-  std::string to, to_sid, id_text, enc_text;
-  uint64_t id = 0, sid = 0;
-  std::vector<uint8_t> enc;
-  if (!get_string (payload, "to", &to) || !get_string (payload, "to_sid", &to_sid) ||
-      !get_string (payload, "id", &id_text) || !get_string (payload, "enc", &enc_text) ||
-      !wire::parse_u64_hex (to_sid, &sid) || !wire::parse_u64_hex (id_text, &id) ||
-      !base64url_decode (enc_text, &enc)) {
-    stats_.messages_rejected++;
-    return;
-  }
+  uint64_t id = setup.id;
   /* A channel to another device, or to an earlier session of ours. */
-  if (to != self_fp_ || sid != sid_ || from.in.count (id))
+  if (setup.to != self_fp_ || setup.to_sid != sid_ || from.in.count (id))
     return;
   InChannel channel;
   channel.context = std::make_unique<hpke::Context> ();
-  if (hpke::setup_receiver (hpke::AeadId::aes_128_gcm, ByteView (enc), hpke_, ByteView (channel_info (config_.room)),
+  if (hpke::setup_receiver (hpke::AeadId::aes_128_gcm, ByteView (setup.enc), hpke_,
+          ByteView (channel_info (config_.room)),
           hpke::SetupOptions (), channel.context.get ()) != Status::ok) {
     stats_.messages_rejected++;
     return;

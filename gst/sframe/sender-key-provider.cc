@@ -200,80 +200,92 @@ SenderKeyProvider::replay_unattributed (const Now & now)
       replay_early (peer.second, now);
 }
 
+/* A signed message: verified under the key of the session it names before
+ * anything else in it is read (room-messages.h), then dispatched on its
+ * verified type. */
 void
 SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
 {
-  json payload = json::parse (envelope.payload, nullptr, false);
-  std::string type, room, from, sid;
-  uint64_t v = 0, seq = 0;
-  if (payload.is_discarded () || !payload.is_object () || !get_u64 (payload, "v", &v) || v != wire::kVersion ||
-      !get_string (payload, "type", &type) || !get_string (payload, "room", &room) ||
-      !get_string (payload, "from", &from) || !get_string (payload, "sid", &sid) || !get_u64 (payload, "seq", &seq) ||
-      !wire::is_fingerprint (from)) {
+  UnverifiedMessage message;
+  if (!message.parse (envelope)) {
     stats_.messages_rejected++;
     return;
   }
-  if (room != config_.room) {
-    stats_.messages_rejected++;
-    return;
-  }
-  if (from == self_fp_)
+  if (message.sender () == self_fp_)
     return;   /* our own, echoed by the bus */
   /* Hellos carry the key they are verified with (the token's); a welcome
    * carries the hellos its signer is verified with. */
-  if (type == "hello") {
-    on_hello (envelope, now);
+  if (message.claimed_type () == MessageType::hello) {
+    on_hello (envelope, message.sender (), now);
     return;
   }
-  if (type == "welcome") {
-    on_welcome (envelope, now);
+  if (message.claimed_type () == MessageType::welcome) {
+    on_welcome (message, now);
     return;
   }
-  Peer *peer = nullptr;
-  if (!accept_signed (payload, envelope, now, &peer))
+  VerifiedMessage verified;
+  Peer *peer = accept_signed (envelope, message, now, &verified);
+  if (!peer)
     return;
-  if (type == "roster")
-    on_roster (*peer, payload, now);
-  else if (type == "channel")
-    on_channel_setup (*peer, payload, now);
-  else if (type == "admit" || type == "revoke")
-    on_host_action (*peer, type, payload, now);
-  else if (type == "leave")
-    on_leave (*peer, now);
-  else if (type == "renew")
-    on_renew (*peer, envelope, now);
-  else if (type == "sync")
-    on_sync (*peer, payload, now);
-  else if (type == "beat")
-    on_beat (*peer, payload, now);
-  else
-    stats_.messages_rejected++;
+  switch (verified.type ()) {
+    case MessageType::roster:
+      on_roster (*peer, verified, now);
+      return;
+    case MessageType::channel: {
+      ChannelSetup setup;
+      if (parse_channel_setup (verified, &setup))
+        on_channel_setup (*peer, setup, now);
+      else
+        stats_.messages_rejected++;
+      return;
+    }
+    case MessageType::admit:
+    case MessageType::revoke:
+      on_host_action (*peer, verified, now);
+      return;
+    case MessageType::leave:
+      on_leave (*peer, now);
+      return;
+    case MessageType::renew:
+      on_renew (*peer, envelope, now);
+      return;
+    case MessageType::sync:
+      on_sync (*peer, now);
+      return;
+    case MessageType::beat: {
+      Beat beat;
+      if (parse_beat (verified, &beat))
+        on_beat (*peer, beat, now);
+      else
+        stats_.messages_rejected++;
+      return;
+    }
+    default:
+      stats_.messages_rejected++;
+  }
 }
 
-bool
-SenderKeyProvider::accept_signed (const json & payload, const wire::Envelope & envelope, const Now & now,
-    Peer ** peer_out)
+/* The sender's current session, when `message` is signed in it, for our
+ * room, and unseen; stashed when the sender is not known yet. */
+Peer *
+SenderKeyProvider::accept_signed (const wire::Envelope & envelope, UnverifiedMessage & message, const Now & now,
+    VerifiedMessage * verified)
 {
-  std::string from = payload["from"].get<std::string> ();
-  uint64_t sid = 0, seq = payload["seq"].get<uint64_t> ();
-  auto it = peers_.find (from);
+  auto it = peers_.find (message.sender ());
   if (it == peers_.end ()) {
     if (phase_ == Phase::joining)
       room_seen_ = true;
     stash_unattributed (envelope, now);
-    return false;
+    return nullptr;
   }
   Peer & peer = it->second;
-  if (!wire::parse_u64_hex (payload["sid"].get<std::string> (), &sid) || sid != peer.sid ||
-      !verify_signature_for (ByteView (peer.device_key), "message", text_view (envelope.payload),
-          ByteView (envelope.signature)) ||
-      !peer.seen.check_and_mark (seq)) {
+  if (message.session () != peer.sid || !message.verify (peer.device_key, config_.room, verified) ||
+      !peer.seen.check_and_mark (verified->seq ())) {
     stats_.messages_rejected++;
-    return false;
+    return nullptr;
   }
   peer.last_heard_ms = now.ms;
-  *peer_out = &peer;
-  return true;
+  return &peer;
 }
 
 void
@@ -297,13 +309,11 @@ SenderKeyProvider::refuse (const std::string & who, const CredentialCheck & chec
 
 /* A hello: a device asking to join, or a new session of a known one. */
 void
-SenderKeyProvider::on_hello (const wire::Envelope & envelope, const Now & now)
+SenderKeyProvider::on_hello (const wire::Envelope & envelope, const std::string & claimed, const Now & now)
 {
   /* The same signed text as the hello we hold for its sender: a resend
    * or a replay of what we verified already, told apart by its hash. The
    * sender's name here only finds that record. */
-  json payload = json::parse (envelope.payload, nullptr, false);
-  std::string claimed = payload.is_object () ? payload.value ("from", "") : "";
   auto known = peers_.find (claimed);
   if (known != peers_.end () && known->second.hello_hash == wire::sha256_hex (text_view (envelope.payload))) {
     on_repeated_hello (known->second, now);
@@ -449,15 +459,16 @@ SenderKeyProvider::joining_allowed (const Peer & peer) const
 }
 
 void
-SenderKeyProvider::on_host_action (Peer & from, const std::string & type, const json & payload, const Now & now)
+SenderKeyProvider::on_host_action (Peer & from, const VerifiedMessage & message, const Now & now)
 {
-  std::string target;
-  if (!get_string (payload, "target", &target) || !wire::is_fingerprint (target) ||
-      from.info.role != token::Role::host || !roster_.members.count (from.info.fingerprint)) {
+  HostAction action;
+  if (!parse_host_action (message, &action) || from.info.role != token::Role::host ||
+      !roster_.members.count (from.info.fingerprint)) {
     stats_.messages_rejected++;
     return;
   }
-  if (type == "admit") {
+  const std::string & target = action.target;
+  if (message.type () == MessageType::admit) {
     admitted_.insert (target);
     retry_pending_roster (now);
   } else {

@@ -10,6 +10,7 @@
 #include <gst/sframe/key-provider.h>
 #include <gst/sframe/replay-window.h>
 #include <gst/sframe/room-credentials.h>
+#include <gst/sframe/room-messages.h>
 #include <gst/sframe/room-wire.h>
 
 #include <nlohmann/json.hpp>
@@ -175,10 +176,11 @@ private:
   void stash_unattributed (const wire::Envelope & envelope, const Now & now);
   void replay_unattributed (const Now & now);
   void on_signed (const wire::Envelope & envelope, const Now & now);
-  bool accept_signed (const json & payload, const wire::Envelope & envelope, const Now & now, Peer ** peer);
+  Peer *accept_signed (const wire::Envelope & envelope, UnverifiedMessage & message, const Now & now,
+      VerifiedMessage * verified);
   void refuse (const std::string & who, Refusal reason, const std::string & detail);
   void refuse (const std::string & who, const CredentialCheck & check);
-  void on_hello (const wire::Envelope & envelope, const Now & now);
+  void on_hello (const wire::Envelope & envelope, const std::string & claimed, const Now & now);
   void on_repeated_hello (Peer & peer, const Now & now);
   bool token_unused (const token::Claims & claims, const std::string & from, uint64_t sid) const;
   Peer & adopt_hello (VerifiedHello hello, const Now & now);
@@ -189,7 +191,7 @@ private:
   bool credential_current (const Peer & peer, const Now & now) const { return token_current (peer.token_expires_s, now); }
   void send_renewal ();
   bool joining_allowed (const Peer & peer) const;
-  void on_host_action (Peer & from, const std::string & type, const json & payload, const Now & now);
+  void on_host_action (Peer & from, const VerifiedMessage & message, const Now & now);
   void on_leave (Peer & from, const Now & now);
   bool any_host_in_roster () const { return hosts_in_roster_; }
   void roster_members_changed ();
@@ -211,20 +213,20 @@ private:
   std::string state_hash_after (const ParsedRoster & next) const;
   json roster_snapshot () const;
   bool roster_justified (const std::string & committer, const ParsedRoster & next, const Now & now) const;
-  void on_roster (Peer & from, const json & payload, const Now & now);
+  void on_roster (Peer & from, const VerifiedMessage & message, const Now & now);
   void retry_pending_roster (const Now & now);
   void apply_roster (ParsedRoster next, const Now & now);
   void end_session (Peer & peer, const Now & now);
   std::vector<std::string> member_hellos () const;
   std::vector<std::string> member_renewals () const;
   void send_welcome (const std::string & to, const Now & now);
-  void on_welcome (const wire::Envelope & envelope, const Now & now);
+  void on_welcome (UnverifiedMessage & message, const Now & now);
   bool welcome_justified (const std::string & signer, const ParsedRoster & next,
       const std::map<std::string, VerifiedHello> & hellos, const std::map<std::string, VerifiedRenewal> & renewals,
       const Now & now) const;
   void request_sync (const Now & now);
-  void on_sync (Peer & from, const json & payload, const Now & now);
-  void on_beat (Peer & from, const json & payload, const Now & now);
+  void on_sync (Peer & from, const Now & now);
+  void on_beat (Peer & from, const Beat & beat, const Now & now);
   void publish_roster (std::map<std::string, uint32_t> members, uint32_t next_index, const char * change,
       const std::set<std::string> & who, std::set<std::string> revoked, const Now & now);
   void commit_pending (const Now & now);
@@ -239,7 +241,7 @@ private:
   /* sender-key-channels.cc: pairwise channels */
   OutChannel *out_channel (Peer & peer, bool fresh);
   void send_channel (Peer & peer, const wire::ChannelMessage & message, bool fresh_channel);
-  void on_channel_setup (Peer & from, const json & payload, const Now & now);
+  void on_channel_setup (Peer & from, const ChannelSetup & setup, const Now & now);
   void replay_early (Peer & peer, const Now & now);
   void on_channel_message (const wire::Envelope & envelope, const Now & now);
   void open_channel_message (Peer & from, InChannel & channel, const wire::Envelope & envelope, const Now & now);

@@ -17,12 +17,6 @@ namespace {
 /* The committer's check for silent members, at most this often. */
 constexpr int64_t kMembershipScanMs = 100;
 
-ByteView
-text_view (const std::string & text)
-{
-  return ByteView (reinterpret_cast<const uint8_t *> (text.data ()), text.size ());
-}
-
 /* Fingerprints in `from` but not in `without`: both are sorted by
  * fingerprint, so one walk over both, not a lookup per member. */
 std::set<std::string>
@@ -204,10 +198,10 @@ SenderKeyProvider::roster_justified (const std::string & committer, const Parsed
 }
 
 void
-SenderKeyProvider::on_roster (Peer & from, const json & payload, const Now & now)
+SenderKeyProvider::on_roster (Peer & from, const VerifiedMessage & message, const Now & now)
 {
   ParsedRoster next;
-  if (!parse_roster (payload, false, &next)) {
+  if (!parse_roster (message.body (), false, &next)) {
     stats_.messages_rejected++;
     return;
   }
@@ -383,15 +377,14 @@ SenderKeyProvider::send_welcome (const std::string & to, const Now & now)
  * evidence this member verifies itself, at its own clock. Nothing in it
  * is adopted before all of it is checked. */
 void
-SenderKeyProvider::on_welcome (const wire::Envelope & envelope, const Now & now)
+SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
 {
-  json payload = json::parse (envelope.payload, nullptr, false);
-  if (!payload.is_object () || (phase_ != Phase::joining && phase_ != Phase::member)) {
+  if (phase_ != Phase::joining && phase_ != Phase::member) {
     stats_.messages_rejected++;
     return;
   }
   bool resync = phase_ == Phase::member && roster_.members.size () > 1;
-  std::string signer = payload.value ("from", "");
+  const std::string signer = message.sender ();
   if (resync && signer != expected_committer ()) {
     stats_.messages_rejected++;   /* only our own committer may resync us */
     return;
@@ -399,27 +392,17 @@ SenderKeyProvider::on_welcome (const wire::Envelope & envelope, const Now & now)
   /* Every hello and renewal, verified without adopting any. */
   std::map<std::string, VerifiedHello> hellos;
   std::map<std::string, VerifiedRenewal> renewals;
-  auto hello_list = payload.find ("hellos");
-  if (hello_list == payload.end () || !hello_list->is_array ()) {
-    stats_.messages_rejected++;
-    return;
-  }
-  for (const auto & text : *hello_list) {
+  for (const auto & text : message.carried ("hellos")) {
     VerifiedHello hello;
-    if (text.is_string () && verify_hello_text (text.get<std::string> (), rules_, now.unix_s, false, &hello).ok ())
+    if (verify_hello_text (text, rules_, now.unix_s, false, &hello).ok ())
       hellos[hello.from] = std::move (hello);
   }
-  auto renewal_list = payload.find ("renewals");
-  if (renewal_list != payload.end () && renewal_list->is_array ()) {
-    for (const auto & text : *renewal_list) {
-      if (!text.is_string ())
-        continue;
-      for (const auto & hello : hellos) {
-        VerifiedRenewal renewal;
-        if (verify_renewal_text (text.get<std::string> (), hello.second, rules_, now.unix_s, &renewal).ok ()) {
-          renewals[hello.first] = std::move (renewal);
-          break;
-        }
+  for (const auto & text : message.carried ("renewals")) {
+    for (const auto & hello : hellos) {
+      VerifiedRenewal renewal;
+      if (verify_renewal_text (text, hello.second, rules_, now.unix_s, &renewal).ok ()) {
+        renewals[hello.first] = std::move (renewal);
+        break;
       }
     }
   }
@@ -433,18 +416,16 @@ SenderKeyProvider::on_welcome (const wire::Envelope & envelope, const Now & now)
     signer_key = &peers_.at (signer).device_key;
     signer_sid = peers_.at (signer).sid;
   }
-  uint64_t sid = 0;
-  if (!signer_key || !verify_signature_for (ByteView (*signer_key), "message", text_view (envelope.payload),
-          ByteView (envelope.signature)) ||
-      !wire::parse_u64_hex (payload.value ("sid", ""), &sid) || sid != signer_sid ||
-      payload.value ("to", "") != self_fp_) {
+  VerifiedMessage verified;
+  Welcome welcome;
+  if (!signer_key || message.session () != signer_sid || !message.verify (*signer_key, config_.room, &verified) ||
+      !parse_welcome (verified, &welcome) || welcome.to != self_fp_) {
     stats_.messages_rejected++;
     return;
   }
   /* Signed by the device it names: from here on its word. */
   ParsedRoster next;
-  auto roster = payload.find ("roster");
-  if (roster == payload.end () || !parse_roster (*roster, true, &next) || state_hash_after (next) != next.hash ||
+  if (!parse_roster (*welcome.roster, true, &next) || state_hash_after (next) != next.hash ||
       next.epoch <= roster_.epoch || !welcome_justified (signer, next, hellos, renewals, now)) {
     stats_.messages_rejected++;
     return;
@@ -466,7 +447,7 @@ SenderKeyProvider::on_welcome (const wire::Envelope & envelope, const Now & now)
     if (renewals.count (member.first))
       adopt_renewal (peers_.at (member.first), renewals.at (member.first));
   }
-  peers_.at (signer).seen.check_and_mark (payload.value ("seq", 0ull));
+  peers_.at (signer).seen.check_and_mark (verified.seq ());
   next.committer = signer;
   apply_roster (std::move (next), now);
 }
@@ -525,9 +506,8 @@ SenderKeyProvider::request_sync (const Now & now)
 }
 
 void
-SenderKeyProvider::on_sync (Peer & from, const json & payload, const Now & now)
+SenderKeyProvider::on_sync (Peer & from, const Now & now)
 {
-  (void) payload;
   const std::string & fp = from.info.fingerprint;
   if (!roster_.members.count (fp) || phase_ != Phase::member)
     return;
@@ -541,14 +521,11 @@ SenderKeyProvider::on_sync (Peer & from, const json & payload, const Now & now)
 }
 
 void
-SenderKeyProvider::on_beat (Peer & from, const json & payload, const Now & now)
+SenderKeyProvider::on_beat (Peer & from, const Beat & beat, const Now & now)
 {
-  uint64_t epoch = 0;
-  std::string hash;
-  if (!get_u64 (payload, "epoch", &epoch) || !get_string (payload, "hash", &hash) || phase_ != Phase::member ||
-      from.info.fingerprint != expected_committer ())
+  if (phase_ != Phase::member || from.info.fingerprint != expected_committer ())
     return;
-  if (epoch > roster_.epoch || (epoch == roster_.epoch && hash != roster_.hash))
+  if (beat.epoch > roster_.epoch || (beat.epoch == roster_.epoch && beat.hash != roster_.hash))
     request_sync (now);
 }
 

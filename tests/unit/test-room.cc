@@ -2,6 +2,8 @@
  * backward secrecy, refusals, a hostile bus, and rotations under media. */
 #include "room-attacker.h"
 
+#include <gst/sframe/room-messages.h>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +100,61 @@ TEST (Wire, ChannelAadIsFixedWidthFieldsThenTheRoom)
   std::vector<uint8_t> reused (500, 0xee);
   wire::write_channel_aad ("board", header, &reused);
   EXPECT_EQ (reused, aad);
+}
+
+/* A signed message's payload is reachable only through verify (): under
+ * the key whose fingerprint is the named sender, for our room, of this
+ * version. Before that, only the sender, its session and the claimed type
+ * are readable. */
+TEST (Wire, SignedMessagesAreReadOnlyOnceVerified)
+{
+  Identity alice, bob;
+  ASSERT_EQ (Identity::generate (&alice), Status::ok);
+  ASSERT_EQ (Identity::generate (&bob), Status::ok);
+  auto envelope_of = [] (const std::vector<uint8_t> & bytes) {
+    wire::Envelope envelope;
+    EXPECT_TRUE (wire::parse_envelope (ByteView (bytes), &envelope));
+    return envelope;
+  };
+  json beat = { { "v", 1 }, { "type", "beat" }, { "room", "board" }, { "from", alice.fingerprint () },
+    { "sid", "00000000000000aa" }, { "seq", 7 }, { "epoch", 3 }, { "hash", std::string (64, 'c') } };
+  wire::Envelope good = envelope_of (wire::make_signed (alice, beat.dump ()));
+  UnverifiedMessage message;
+  ASSERT_TRUE (message.parse (good));
+  EXPECT_EQ (message.sender (), alice.fingerprint ());
+  EXPECT_EQ (message.session (), 0xaau);
+  EXPECT_EQ (message.claimed_type (), MessageType::beat);
+  VerifiedMessage verified;
+  EXPECT_FALSE (message.verify (bob.public_key (), "board", &verified));   /* another key */
+  ASSERT_TRUE (message.parse (good));
+  EXPECT_FALSE (message.verify (alice.public_key (), "other", &verified));   /* another room */
+  ASSERT_TRUE (message.parse (good));
+  ASSERT_TRUE (message.verify (alice.public_key (), "board", &verified));
+  EXPECT_EQ (verified.type (), MessageType::beat);
+  EXPECT_EQ (verified.seq (), 7u);
+  Beat parsed;
+  ASSERT_TRUE (parse_beat (verified, &parsed));
+  EXPECT_EQ (parsed.epoch, 3u);
+  /* Bob signs a message naming alice as its sender: his key is not hers. */
+  wire::Envelope forged = envelope_of (wire::make_signed (bob, beat.dump ()));
+  ASSERT_TRUE (message.parse (forged));
+  EXPECT_FALSE (message.verify (bob.public_key (), "board", &verified));
+  EXPECT_FALSE (message.verify (alice.public_key (), "board", &verified));
+  /* Another version, or no sequence number: refused after the signature. */
+  for (const char *field : { "v", "seq" }) {
+    json bad = beat;
+    bad[field] = field == std::string ("v") ? json (2) : json ("7");
+    wire::Envelope envelope = envelope_of (wire::make_signed (alice, bad.dump ()));
+    ASSERT_TRUE (message.parse (envelope));
+    EXPECT_FALSE (message.verify (alice.public_key (), "board", &verified)) << field;
+  }
+  /* No sender or session that names a key: not even parsed. */
+  for (const char *field : { "from", "sid" }) {
+    json bad = beat;
+    bad[field] = "x";
+    wire::Envelope envelope = envelope_of (wire::make_signed (alice, bad.dump ()));
+    EXPECT_FALSE (message.parse (envelope)) << field;
+  }
 }
 
 /* The provider parses every message into one envelope, reused: nothing

@@ -1,0 +1,141 @@
+/* Signed messages, verified before they are read (room-messages.h). */
+#include <gst/sframe/room-messages.h>
+
+#include <gst/sframe/base64url.h>
+#include <gst/sframe/identity.h>
+
+namespace sframe {
+namespace room {
+
+namespace {
+
+using json = nlohmann::json;
+
+bool
+string_field (const json & object, const char * name, std::string * out)
+{
+  auto it = object.find (name);
+  if (it == object.end () || !it->is_string ())
+    return false;
+  *out = it->get<std::string> ();
+  return true;
+}
+
+bool
+u64_field (const json & object, const char * name, uint64_t * out)
+{
+  auto it = object.find (name);
+  if (it == object.end () || !it->is_number_unsigned ())
+    return false;
+  *out = it->get<uint64_t> ();
+  return true;
+}
+
+bool
+hex_field (const json & object, const char * name, uint64_t * out)
+{
+  std::string text;
+  return string_field (object, name, &text) && wire::parse_u64_hex (text, out);
+}
+
+}  // namespace
+
+MessageType
+message_type (const std::string & name)
+{
+  static const std::pair<const char *, MessageType> kTypes[] = { { "hello", MessageType::hello },
+    { "renew", MessageType::renew }, { "roster", MessageType::roster }, { "welcome", MessageType::welcome },
+    { "channel", MessageType::channel }, { "admit", MessageType::admit }, { "revoke", MessageType::revoke },
+    { "leave", MessageType::leave }, { "sync", MessageType::sync }, { "beat", MessageType::beat } };
+  for (const auto & type : kTypes)
+    if (name == type.first)
+      return type.second;
+  return MessageType::unknown;
+}
+
+bool
+UnverifiedMessage::parse (const wire::Envelope & envelope)
+{
+  if (envelope.kind != wire::Envelope::Kind::signed_message)
+    return false;
+  payload_ = json::parse (envelope.payload, nullptr, false);
+  std::string type;
+  if (!payload_.is_object () || !string_field (payload_, "from", &sender_) || !wire::is_fingerprint (sender_) ||
+      !hex_field (payload_, "sid", &session_) || !string_field (payload_, "type", &type))
+    return false;
+  envelope_ = &envelope;
+  claimed_ = message_type (type);
+  return true;
+}
+
+std::vector<std::string>
+UnverifiedMessage::carried (const char * field) const
+{
+  std::vector<std::string> texts;
+  auto list = payload_.find (field);
+  if (list == payload_.end () || !list->is_array ())
+    return texts;
+  for (const auto & text : *list)
+    if (text.is_string ())
+      texts.push_back (text.get<std::string> ());
+  return texts;
+}
+
+bool
+UnverifiedMessage::verify (const std::vector<uint8_t> & device_key, const std::string & room, VerifiedMessage * out)
+{
+  if (!envelope_ || wire::sha256_hex (ByteView (device_key)) != sender_ ||
+      !verify_signature_for (ByteView (device_key), "message",
+          ByteView (reinterpret_cast<const uint8_t *> (envelope_->payload.data ()), envelope_->payload.size ()),
+          ByteView (envelope_->signature)))
+    return false;
+  /* Signed by the sender: from here on, its word. */
+  uint64_t version = 0;
+  std::string type, in_room;
+  if (!u64_field (payload_, "v", &version) || version != wire::kVersion || !string_field (payload_, "room", &in_room) ||
+      in_room != room || !string_field (payload_, "type", &type) || !u64_field (payload_, "seq", &out->seq_))
+    return false;
+  out->type_ = message_type (type);
+  out->from_ = sender_;
+  out->sid_ = session_;
+  out->body_ = std::move (payload_);
+  envelope_ = nullptr;
+  return true;
+}
+
+bool
+parse_channel_setup (const VerifiedMessage & message, ChannelSetup * setup)
+{
+  std::string enc;
+  return message.type () == MessageType::channel && string_field (message.body (), "to", &setup->to) &&
+      hex_field (message.body (), "to_sid", &setup->to_sid) && hex_field (message.body (), "id", &setup->id) &&
+      string_field (message.body (), "enc", &enc) && base64url_decode (enc, &setup->enc);
+}
+
+bool
+parse_host_action (const VerifiedMessage & message, HostAction * action)
+{
+  return (message.type () == MessageType::admit || message.type () == MessageType::revoke) &&
+      string_field (message.body (), "target", &action->target) && wire::is_fingerprint (action->target);
+}
+
+bool
+parse_beat (const VerifiedMessage & message, Beat * beat)
+{
+  return message.type () == MessageType::beat && u64_field (message.body (), "epoch", &beat->epoch) &&
+      string_field (message.body (), "hash", &beat->hash);
+}
+
+bool
+parse_welcome (const VerifiedMessage & message, Welcome * welcome)
+{
+  auto roster = message.body ().find ("roster");
+  if (message.type () != MessageType::welcome || !string_field (message.body (), "to", &welcome->to) ||
+      roster == message.body ().end ())
+    return false;
+  welcome->roster = &*roster;
+  return true;
+}
+
+}  // namespace room
+}  // namespace sframe
