@@ -399,6 +399,7 @@ SenderKeyProvider::adopt_hello (VerifiedHello hello, const Now & now)
   peer.renewal.clear ();
   peer.hpke_key = std::move (hello.hpke_key);
   if (peer.sid != hello.sid) {
+    peer.room_epoch = 0;
     peer.seen = ReplayWindow ();
     peer.out.reset ();
     peer.in.clear ();

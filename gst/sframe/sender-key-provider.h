@@ -70,6 +70,7 @@ struct Peer {
   bool gone = false;                   /* this session left the roster */
   bool in_roster = false;              /* in roster_.members, index in info.index */
   uint64_t roster_sid = 0;             /* the session the roster holds (0: none) */
+  uint64_t room_epoch = 0;             /* the epoch of the room it beats for, outside ours */
   std::set<uint64_t> ended_sids;       /* sessions that left the roster: never again */
 
   std::unique_ptr<OutChannel> out;
@@ -232,6 +233,7 @@ private:
   void commit_pending (const Now & now);
   void create_room (const Now & now);
   bool may_create_room (const MemberInfo & info) const;
+  bool joins_the_others_room (const Peer & peer) const;
   bool smaller_eligible_joiner (const Now & now) const;
   void tick_membership (const Now & now);
   void removed_from_room (const std::string & reason);

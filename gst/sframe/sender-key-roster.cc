@@ -523,6 +523,8 @@ SenderKeyProvider::on_sync (Peer & from, const Now & now)
 void
 SenderKeyProvider::on_beat (Peer & from, const Beat & beat, const Now & now)
 {
+  if (!from.in_roster)
+    from.room_epoch = beat.epoch;   /* it commits a room of its own */
   if (phase_ != Phase::member || from.info.fingerprint != expected_committer ())
     return;
   if (beat.epoch > roster_.epoch || (beat.epoch == roster_.epoch && beat.hash != roster_.hash))
@@ -636,8 +638,7 @@ SenderKeyProvider::commit_pending (const Now & now)
       refuse (peer.first, Refusal::token_expired, "its token expired while it waited");
       continue;
     }
-    /* Two lone rooms merge into the one of the smaller fingerprint. */
-    if (roster_.members.size () == 1 && peer.first < self_fp_ && may_create_room (peer.second.info))
+    if (roster_.members.size () == 1 && joins_the_others_room (peer.second))
       continue;
     joined.insert (peer.first);
   }
@@ -646,6 +647,19 @@ SenderKeyProvider::commit_pending (const Now & now)
     members[fp] = next_index++;
   if (!joined.empty ())
     publish_roster (members, next_index, "join", joined, {}, now);
+}
+
+/* Alone in our room, and `peer` commits a room of its own: the room of the
+ * higher epoch takes the other in (its welcome is the newer roster, which
+ * is the only kind a member alone adopts); at equal epochs, the room of
+ * the smaller fingerprint. A room that shrank to one member is not
+ * absorbed by a new one, and keeps its history (revocations). */
+bool
+SenderKeyProvider::joins_the_others_room (const Peer & peer) const
+{
+  if (peer.room_epoch != roster_.epoch)
+    return peer.room_epoch > roster_.epoch;
+  return peer.info.fingerprint < self_fp_ && may_create_room (peer.info);
 }
 
 void

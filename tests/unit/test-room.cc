@@ -1278,3 +1278,23 @@ TEST (Room, AMemberWhoseTokenExpiresLeavesAndTheOthersRotate)
   for (Member *m : rest)
     EXPECT_FALSE (any_held_key_decrypts (carol, encrypt_frame (*m, random_frame ())));
 }
+/* A room that shrank to one member (the host, at epoch 3) and a new host
+ * with a smaller fingerprint, who opens a room of its own while waiting:
+ * the room of the higher epoch takes the other in, and keeps its history. */
+TEST (Room, ARoomThatShrankToOneTakesInANewHostOfSmallerFingerprint)
+{
+  Sim sim;
+  Member & alice = sim.add ("alice", token::Role::host);
+  Member & bob = sim.add ("bob");
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged ({ &alice, &bob }) && sim.keys_delivered ({ &alice, &bob }); }));
+  sim.stop (bob);
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged ({ &alice }); }));
+  Member & dave = sim.add ("dave", token::Role::host, token::kDefaultGrants, false);
+  while (!(dave.fingerprint () < alice.fingerprint ()))
+    Identity::generate (&dave.identity);
+  dave.token = sim.issue (dave.identity, token::Role::host);
+  ASSERT_TRUE (sim.start (dave));
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged ({ &alice, &dave }) && sim.keys_delivered ({ &alice, &dave }); }));
+  EXPECT_GT (dave.roster ().epoch, 3u) << "dave's room absorbed alice's";
+  EXPECT_EQ (dave.roster ().committer, dave.fingerprint ());
+}
