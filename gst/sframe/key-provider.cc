@@ -37,6 +37,8 @@ refusal_name (Refusal refusal)
       return "session-ended";
     case Refusal::renewal_mismatch:
       return "renewal-mismatch";
+    case Refusal::hello_conflict:
+      return "hello-conflict";
   }
   return "unknown";
 }

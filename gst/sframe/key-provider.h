@@ -84,6 +84,7 @@ enum class Refusal {
   revoked,
   session_ended,         /* a hello of a session that already left the roster */
   renewal_mismatch,      /* a renewed token that is not for the same member, role and grants */
+  hello_conflict,        /* another hello for a session we know: a session has exactly one */
 };
 GST_SFRAME_API const char *refusal_name (Refusal refusal);
 

@@ -35,6 +35,10 @@ struct CredentialCheck {
   enum class Outcome { ok, malformed, refused } outcome = Outcome::malformed;
   Refusal refusal = Refusal::bad_token;
   std::string detail;   /* for people; never key bytes */
+  /* The fingerprint of the token's device key, when the token itself is
+   * authentic (the authority signed it): the device a refusal is about.
+   * Empty when not: then only the message's own claim names one. */
+  std::string device;
 
   bool ok () const { return outcome == Outcome::ok; }
 };

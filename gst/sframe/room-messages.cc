@@ -53,6 +53,19 @@ message_type (const std::string & name)
   return MessageType::unknown;
 }
 
+std::vector<std::string>
+VerifiedMessage::strings (const char * field) const
+{
+  std::vector<std::string> texts;
+  auto list = body_.find (field);
+  if (list == body_.end () || !list->is_array ())
+    return texts;
+  for (const auto & text : *list)
+    if (text.is_string ())
+      texts.push_back (text.get<std::string> ());
+  return texts;
+}
+
 bool
 UnverifiedMessage::parse (const wire::Envelope & envelope)
 {

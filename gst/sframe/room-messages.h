@@ -32,6 +32,8 @@ public:
   uint64_t seq () const { return seq_; }
   /* The whole payload, signed. */
   const nlohmann::json & body () const { return body_; }
+  /* The strings of the array `field` (none when it is not one). */
+  std::vector<std::string> strings (const char * field) const;
 
 private:
   friend class UnverifiedMessage;

@@ -14,9 +14,13 @@ namespace room {
 namespace {
 
 constexpr size_t kMaxUnattributed = 4096;
+constexpr size_t kMaxRefusalsRemembered = 4096;
 
+}  // namespace
+
+/* 64 random bits, never 0: a session id. */
 uint64_t
-random_sid ()
+random_session_id ()
 {
   uint64_t sid = 0;
   while (sid == 0)
@@ -24,6 +28,8 @@ random_sid ()
       return 0;
   return sid;
 }
+
+namespace {
 
 ByteView
 text_view (const std::string & text)
@@ -78,7 +84,7 @@ SenderKeyProvider::init (const Now & now, std::string * error)
   self_info_ = { self_fp_, self_claims_.member_id, self_claims_.display_name, self_claims_.role, self_claims_.grants, 0 };
   subject_all_ = wire::subject_all (config_.room);
   subject_self_ = wire::subject_to (config_.room, self_fp_);
-  sid_ = random_sid ();
+  sid_ = random_session_id ();
   if (sid_ == 0 || hpke::generate_key_pair (&hpke_) != Status::ok) {
     *error = "could not generate session keys";
     return false;
@@ -291,20 +297,27 @@ SenderKeyProvider::accept_signed (const wire::Envelope & envelope, UnverifiedMes
 void
 SenderKeyProvider::refuse (const std::string & who, Refusal reason, const std::string & detail)
 {
-  /* Once per device and reason: a resending joiner is one refusal. */
+  /* Once per device and reason: a resending joiner is one refusal. The
+   * set is bounded: names are anyone's to claim. */
+  if (refused_reported_.size () >= kMaxRefusalsRemembered)
+    refused_reported_.clear ();
   if (!refused_reported_.insert (who + refusal_name (reason)).second)
     return;
   stats_.refused_members++;
   out_->member_refused (who, reason, detail);
 }
 
+/* A refusal names the device of an authentic token; without one, only the
+ * message's own claim names a device, and the report says so. */
 void
-SenderKeyProvider::refuse (const std::string & who, const CredentialCheck & check)
+SenderKeyProvider::refuse (const std::string & claimed, const CredentialCheck & check)
 {
-  if (check.outcome == CredentialCheck::Outcome::refused)
-    refuse (who, check.refusal, check.detail);
-  else
+  if (check.outcome != CredentialCheck::Outcome::refused)
     stats_.messages_rejected++;
+  else if (!check.device.empty ())
+    refuse (check.device, check.refusal, check.detail);
+  else
+    refuse (claimed, check.refusal, check.detail + " (sender unverified: the name is its own claim)");
 }
 
 /* A hello: a device asking to join, or a new session of a known one. */
@@ -329,8 +342,16 @@ SenderKeyProvider::on_hello (const wire::Envelope & envelope, const std::string 
     refuse (hello.from, Refusal::revoked, "this device was revoked");
     return;
   }
-  if (known != peers_.end () && known->second.ended_sids.count (hello.sid)) {
+  if (session_ended (hello.from, hello.sid)) {
     refuse (hello.from, Refusal::session_ended, "this session left the room; a device rejoins in a new session");
+    return;
+  }
+  /* A session says hello once (resends are the same text): another hello
+   * in a session we know was signed by someone else holding the device's
+   * key, such as a former member re-signing its session with a session key
+   * of its own. The one we hold stays. */
+  if (known != peers_.end () && known->second.sid == hello.sid) {
+    refuse (hello.from, Refusal::hello_conflict, "another hello for a session already known");
     return;
   }
   if (!token_unused (hello.claims, hello.from, hello.sid)) {
@@ -397,12 +418,16 @@ SenderKeyProvider::adopt_hello (VerifiedHello hello, const Now & now)
   peer.device_key = c.device_public_key;
   peer.token_expires_s = c.expires_at;
   peer.renewal.clear ();
+  /* Channels are to a session key: none survives a change of it (a
+   * welcome's hello replacing another one of the same session). */
+  if (peer.hpke_key != hello.hpke_key) {
+    peer.out.reset ();
+    peer.in.clear ();
+  }
   peer.hpke_key = std::move (hello.hpke_key);
   if (peer.sid != hello.sid) {
     peer.room_epoch = 0;
     peer.seen = ReplayWindow ();
-    peer.out.reset ();
-    peer.in.clear ();
   }
   peer.sid = hello.sid;
   peer.hello = std::move (hello.text);
@@ -433,7 +458,8 @@ SenderKeyProvider::on_renew (Peer & from, const wire::Envelope & envelope, const
   VerifiedRenewal renewal;
   CredentialCheck check = verify_renewal (envelope, session_of (from), rules_, now.unix_s, &renewal);
   if (check.ok () && !token_unused (renewal.claims, renewal.from, renewal.sid))
-    check = CredentialCheck { CredentialCheck::Outcome::refused, Refusal::token_replayed, "renewal reuses a token" };
+    check = CredentialCheck { CredentialCheck::Outcome::refused, Refusal::token_replayed, "renewal reuses a token",
+      from.info.fingerprint };
   if (!check.ok ()) {
     refuse (from.info.fingerprint, check);
     return;
@@ -474,6 +500,7 @@ SenderKeyProvider::on_host_action (Peer & from, const VerifiedMessage & message,
     retry_pending_roster (now);
   } else {
     revoke_requests_.insert (target);
+    forget_committer ();   /* a revoked committer commits no more */
   }
   report_roster ();
 }
@@ -553,7 +580,8 @@ SenderKeyProvider::expected_committer () const
     return committer_;
   committer_.clear ();
   for (const auto & member : roster_.members) {   /* ordered by fingerprint */
-    if (eligible_committer (member.first) && !leaving_.count (member.first) && !silent_.count (member.first)) {
+    if (eligible_committer (member.first) && !leaving_.count (member.first) && !silent_.count (member.first) &&
+        !revoke_requests_.count (member.first)) {
       committer_ = member.first;
       break;
     }

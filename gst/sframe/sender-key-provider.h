@@ -71,7 +71,6 @@ struct Peer {
   bool in_roster = false;              /* in roster_.members, index in info.index */
   uint64_t roster_sid = 0;             /* the session the roster holds (0: none) */
   uint64_t room_epoch = 0;             /* the epoch of the room it beats for, outside ours */
-  std::set<uint64_t> ended_sids;       /* sessions that left the roster: never again */
 
   std::unique_ptr<OutChannel> out;
   std::map<uint64_t, InChannel> in;   /* by channel id (random, not by age) */
@@ -148,6 +147,7 @@ is_removal_reason (const std::string & reason)
   return reason == "leave" || reason == "revoke";
 }
 bool get_u64 (const json & object, const char * name, uint64_t * out);
+uint64_t random_session_id ();
 
 class SenderKeyProvider final : public KeyProvider {
 public:
@@ -218,6 +218,9 @@ private:
   void retry_pending_roster (const Now & now);
   void apply_roster (ParsedRoster next, const Now & now);
   void end_session (Peer & peer, const Now & now);
+  std::vector<std::string> departed_texts (bool renewals, const Now & now);
+  void adopt_departed (const VerifiedMessage & welcome, const Now & now);
+  bool session_ended (const std::string & fp, uint64_t sid) const { return ended_sessions_.count ({ fp, sid }) > 0; }
   std::vector<std::string> member_hellos () const;
   std::vector<std::string> member_renewals () const;
   void send_welcome (const std::string & to, const Now & now);
@@ -331,6 +334,17 @@ private:
   std::vector<uint8_t> aad_;           /* a channel message's, built just before use */
   std::map<std::string, std::pair<std::string, uint64_t>> tokens_seen_;   /* jti -> (fp, sid) */
   std::set<std::string> refused_reported_;
+  /* Sessions that left the roster: never again (fingerprint, session). */
+  std::set<std::pair<std::string, uint64_t>> ended_sessions_;
+  /* Of those, the ones whose newest token is still valid, with their
+   * signed hello and renewal: welcomes carry them, so that a joiner also
+   * refuses the session, and a new session with its token. */
+  struct Departed {
+    std::string hello;
+    std::string renewal;
+    int64_t expires_s = 0;
+  };
+  std::vector<Departed> departed_;
   std::set<std::string> admitted_;
   std::set<std::string> leaving_;
   std::set<std::string> silent_;

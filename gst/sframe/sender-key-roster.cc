@@ -102,7 +102,8 @@ SenderKeyProvider::parse_roster (const json & payload, bool snapshot, ParsedRost
   return !parsed->members.empty () || !parsed->removed.empty () || !parsed->revoked.empty ();
 }
 
-/* A change to our roster removes only members of it and adds only others. */
+/* A change to our roster removes only members of it and adds only others,
+ * and keeps no member it (or our roster) lists as revoked. */
 bool
 SenderKeyProvider::change_applies (const ParsedRoster & change) const
 {
@@ -110,7 +111,10 @@ SenderKeyProvider::change_applies (const ParsedRoster & change) const
     if (!roster_.members.count (fp))
       return false;
   for (const auto & member : change.members)
-    if (roster_.members.count (member.first))
+    if (roster_.members.count (member.first) || roster_.revoked.count (member.first))
+      return false;
+  for (const auto & fp : change.revoked)
+    if (roster_.members.count (fp) && !change.removed.count (fp))
       return false;
   return true;
 }
@@ -284,8 +288,6 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   for (const auto & fp : removed) {
     if (fp == self_fp_)
       continue;
-    if (next.change == "revoke")
-      revoked_.insert (fp);
     leaving_.erase (fp);
     silent_.erase (fp);
     revoke_requests_.erase (fp);
@@ -294,7 +296,7 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
       end_session (peers_.at (fp), now);
   }
   if (!roster_.members.count (self_fp_)) {
-    removed_from_room (next.change == "revoke" ? "revoked" : "removed from the room");
+    removed_from_room (roster_.revoked.count (self_fp_) ? "revoked" : "removed from the room");
     return;
   }
   if (!was_member) {
@@ -321,12 +323,53 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
 void
 SenderKeyProvider::end_session (Peer & peer, const Now & now)
 {
-  peer.ended_sids.insert (peer.roster_sid);
+  ended_sessions_.insert ({ peer.info.fingerprint, peer.roster_sid });
   if (peer.sid == peer.roster_sid) {
     forget_peer_keys (peer, now);
     peer.gone = true;
+    departed_.push_back ({ peer.hello, peer.renewal, peer.token_expires_s });
   }
   peer.roster_sid = 0;
+}
+
+/* The hellos (or renewals) of departed sessions whose token is still
+ * valid; expired ones are forgotten here. */
+std::vector<std::string>
+SenderKeyProvider::departed_texts (bool renewals, const Now & now)
+{
+  departed_.erase (std::remove_if (departed_.begin (), departed_.end (),
+                       [&] (const Departed & d) { return !token_current (d.expires_s, now); }),
+      departed_.end ());
+  std::vector<std::string> texts;
+  for (const auto & d : departed_)
+    if (!(renewals ? d.renewal : d.hello).empty ())
+      texts.push_back (renewals ? d.renewal : d.hello);
+  return texts;
+}
+
+/* A welcome's departed sessions: each hello (and renewal) verified on its
+ * own; their sessions end here too, and their tokens are used. */
+void
+SenderKeyProvider::adopt_departed (const VerifiedMessage & welcome, const Now & now)
+{
+  std::vector<std::string> renewals = welcome.strings ("departed_renewals");
+  for (const auto & text : welcome.strings ("departed")) {
+    VerifiedHello hello;
+    if (!verify_hello_text (text, rules_, now.unix_s, false, &hello).ok () || hello.from == self_fp_)
+      continue;
+    Departed departed { text, "", hello.claims.expires_at };
+    tokens_seen_.emplace (hello.claims.jti, std::make_pair (hello.from, hello.sid));
+    ended_sessions_.insert ({ hello.from, hello.sid });
+    for (const auto & renewal_text : renewals) {
+      VerifiedRenewal renewal;
+      if (verify_renewal_text (renewal_text, hello, rules_, now.unix_s, &renewal).ok ()) {
+        tokens_seen_.emplace (renewal.claims.jti, std::make_pair (renewal.from, renewal.sid));
+        departed.renewal = renewal_text;
+        departed.expires_s = std::max (departed.expires_s, renewal.claims.expires_at);
+      }
+    }
+    departed_.push_back (std::move (departed));
+  }
 }
 
 std::vector<std::string>
@@ -367,6 +410,11 @@ SenderKeyProvider::send_welcome (const std::string & to, const Now & now)
   std::vector<std::string> renewals = member_renewals ();
   if (!renewals.empty ())
     welcome["renewals"] = renewals;
+  std::vector<std::string> departed = departed_texts (false, now);
+  if (!departed.empty ()) {
+    welcome["departed"] = departed;
+    welcome["departed_renewals"] = departed_texts (true, now);
+  }
   send_signed (wire::subject_to (config_.room, to), welcome);
 }
 
@@ -448,6 +496,7 @@ SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
       adopt_renewal (peers_.at (member.first), renewals.at (member.first));
   }
   peers_.at (signer).seen.check_and_mark (verified.seq ());
+  adopt_departed (verified, now);
   next.committer = signer;
   apply_roster (std::move (next), now);
 }
@@ -486,8 +535,7 @@ SenderKeyProvider::welcome_justified (const std::string & signer, const ParsedRo
     if (!issued || !token_current (expires, now) ||
         (renewal != renewals.end () && !token_unused (renewal->second.claims, fp, hello->second.sid)))
       return false;
-    auto known = peers_.find (fp);
-    if (known != peers_.end () && known->second.ended_sids.count (hello->second.sid))
+    if (session_ended (fp, hello->second.sid))
       return false;
   }
   return true;
@@ -826,6 +874,7 @@ SenderKeyProvider::host_action (const char * type, const std::string & who, cons
     admitted_.insert (peer->info.fingerprint);
   } else {
     revoke_requests_.insert (peer->info.fingerprint);
+    forget_committer ();
     if (!roster_.members.count (peer->info.fingerprint))
       revoked_.insert (peer->info.fingerprint);
     commit_pending (now);
@@ -871,7 +920,14 @@ SenderKeyProvider::renew_token (const std::string & token, const Now & now)
   config_.token = token;
   self_claims_ = result.claims;
   if (phase_ == Phase::joining) {
-    /* Not welcomed yet: say hello again, with the new token. */
+    /* Not welcomed yet: say hello again with the new token, in a new
+     * session (a session has exactly one hello). */
+    uint64_t sid = random_session_id ();
+    hpke::KeyPair session;
+    if (sid == 0 || hpke::generate_key_pair (&session) != Status::ok)
+      return Status::crypto_error;
+    sid_ = sid;
+    hpke_ = std::move (session);
     phase_ = Phase::idle;
     return start (now);
   }

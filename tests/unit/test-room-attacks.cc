@@ -283,3 +283,171 @@ TEST (Attack, RenewalCannotChangeARole)
   /* Locally, too: the provider refuses to renew with it. */
   EXPECT_EQ (mallory_member.provider->renew_token (renew["token"], sim.now ()), Status::invalid_argument);
 }
+
+/* ---- found by an adversarial review of the rules above ---- */
+
+/* Promise: a token's jti is bound to the first (device, session) that used
+ * it ("token-replayed"): "a device rejoins in a new session, with a new
+ * token", so a member who left reads nothing sent after it left unless
+ * the authority lets it in again.
+ *
+ * The binding lives only in the memory of the members that saw the token;
+ * the roster does not carry it (revocations it does). Carol leaves; Dave,
+ * a host, joins; Alice, the host who saw Carol's token, leaves, so Dave
+ * commits. Carol starts again with her OLD token, still inside its
+ * lifetime: Bob refuses it as replayed, Dave has never seen it and adds
+ * her, and sends her his key. */
+TEST (Attack, OldTokenStaysUsedAfterTheMembersWhoSawItLeft)
+{
+  Sim sim;
+  Member & alice = sim.add ("alice", token::Role::host);
+  Member & bob = sim.add ("bob");
+  Member & carol = sim.add ("carol");
+  auto formed = [&] (std::vector<Member *> group) {
+    return sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); });
+  };
+  ASSERT_TRUE (formed ({ &alice, &bob, &carol }));
+  sim.stop (carol);
+  ASSERT_TRUE (formed ({ &alice, &bob }));
+  Member & dave = sim.add ("dave", token::Role::host);
+  ASSERT_TRUE (formed ({ &alice, &bob, &dave }));
+  sim.stop (alice);
+  ASSERT_TRUE (formed ({ &bob, &dave }));
+  ASSERT_EQ (dave.roster ().committer, dave.fingerprint ());
+
+  ASSERT_TRUE (sim.start (carol));   /* a new session, the same (old) token */
+  sim.run_for (3000);
+  EXPECT_TRUE (bob.refused (carol.fingerprint (), Refusal::token_replayed));
+  EXPECT_TRUE (dave.refused (carol.fingerprint (), Refusal::token_replayed)) << "dave took the replayed token";
+  EXPECT_FALSE (lists (dave, carol.fingerprint ())) << "dave's roster lists carol again, with her old token";
+  EXPECT_FALSE (any_held_key_decrypts (carol, encrypt_frame (dave, random_frame ())))
+      << "carol reads dave's media sent after she left";
+}
+
+/* Promise: a revocation is a host's decision, recorded in the roster
+ * ("revoked": every device revoked in the room so far); a device that
+ * merely left rejoins in a new session with a new token.
+ *
+ * apply_roster marks EVERY device a change removes as revoked when the
+ * change is a "revoke", and commit_pending makes a change a "revoke" when
+ * any one of its removals is. So a host who leaves (or goes silent, or
+ * whose token runs out) in the same change as someone else's revocation is
+ * revoked, locally, by every member that applies it: they refuse it
+ * forever, though the roster's `revoked` list (and so every later joiner)
+ * does not name it. Here it needs no attacker: Bea, a host, revokes Carol
+ * while Alex, the committer, leaves; Bea commits both in one change. A bus
+ * that delays a leave (or a member's pings) until a revocation lands makes
+ * this happen at will. */
+
+/* Promise: a revocation is a host's decision, recorded in the roster
+ * ("revoked": every device revoked in the room so far); a device that
+ * merely left rejoins in a new session with a new token.
+ *
+ * apply_roster marks EVERY device a change removes as revoked when the
+ * change is a "revoke", and commit_pending makes a change a "revoke" when
+ * any one of its removals is. So a host who leaves (or goes silent, or
+ * whose token runs out) in the same change as someone else's revocation is
+ * revoked, locally, by every member that applies it: they refuse it
+ * forever, though the roster's `revoked` list (and so every later joiner)
+ * does not name it. Here it needs no attacker: Bea, a host, revokes Carol
+ * while Alex, the committer, leaves; Bea commits both in one change. A bus
+ * that delays a leave (or a member's pings) until a revocation lands makes
+ * this happen at will. */
+TEST (Attack, LeavingInTheSameChangeAsARevocationIsNotRevocation)
+{
+  Sim sim;
+  Member & h1 = sim.add ("h1", token::Role::host);
+  Member & h2 = sim.add ("h2", token::Role::host);
+  Member & bob = sim.add ("bob");
+  Member & carol = sim.add ("carol");
+  auto formed = [&] (std::vector<Member *> group) {
+    return sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); });
+  };
+  ASSERT_TRUE (formed ({ &h1, &h2, &bob, &carol }));
+  Member & alex = h1.roster ().committer == h1.fingerprint () ? h1 : h2;   /* the committer */
+  Member & bea = &alex == &h1 ? h2 : h1;
+  ASSERT_EQ (bob.roster ().committer, alex.fingerprint ());
+
+  ASSERT_EQ (bea.provider->revoke (carol.fingerprint (), sim.now ()), Status::ok);
+  sim.stop (alex);   /* at the same moment: a clean leave */
+  ASSERT_TRUE (formed ({ &bea, &bob }));
+  EXPECT_EQ (carol.left_reason, "revoked");
+
+  /* Alex comes back later: a new session, a new token. */
+  sim.run_for (5000);
+  alex.token = sim.issue (alex.identity, token::Role::host);
+  ASSERT_TRUE (sim.start (alex));
+  sim.run_for (3000);
+  for (Member *m : { &bea, &bob }) {
+    EXPECT_FALSE (m->refused (alex.fingerprint (), Refusal::revoked)) << m->name << " holds alex as revoked";
+    EXPECT_TRUE (lists (*m, alex.fingerprint ())) << m->name << " keeps alex out";
+  }
+}
+
+/* Limits say "a host, as committer, can remove anyone". In a room without
+ * a host and without required admission every member is eligible to
+ * commit, and a change is accepted from an eligible member that removes
+ * every eligible member with a smaller fingerprint: so ANY ordinary member
+ * can remove every other member at any time, without being committer. */
+
+/* "The one field read before a signature is verified is the one that
+ * names the key." A hello that fails verification is reported in
+ * `sframe-member-refused` under the `from` it claims, unverified: the bus,
+ * holding no key, takes Bob's hello, writes Carol's fingerprint in `from`
+ * and every member reports Carol refused (bad hello signature). Since
+ * refusals are reported once per device and reason, the bus can also
+ * pre-empt a real one, and every new claimed name grows a set that is
+ * never pruned (refused_reported_). */
+TEST (Attack, BusCannotMakeMembersReportADeviceRefused)
+{
+  Sim sim;
+  Member & alice = sim.add ("alice", token::Role::host);
+  Member & bob = sim.add ("bob");
+  Member & carol = sim.add ("carol");
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged ({ &alice, &bob, &carol }); }));
+  BusMessage hello = last_hello_of (sim, bob.fingerprint ());
+  wire::Envelope envelope;
+  ASSERT_TRUE (wire::parse_envelope (ByteView (hello.payload), &envelope));
+  json payload = json::parse (envelope.payload);
+  payload["from"] = carol.fingerprint ();
+  std::string text = payload.dump ();
+  json forged = { { "p", base64url_encode (text_bytes (text)) }, { "s", base64url_encode (ByteView (envelope.signature)) } };
+  std::string bytes = forged.dump ();
+  sim.inject ({ wire::subject_all (sim.room ()), std::vector<uint8_t> (bytes.begin (), bytes.end ()) });
+  sim.run_for (500);
+  EXPECT_TRUE (lists (alice, carol.fingerprint ()));
+  for (const auto & refusal : alice.refusals)
+    EXPECT_NE (std::get<0> (refusal), carol.fingerprint ())
+        << "alice reports carol refused (" << refusal_name (std::get<1> (refusal)) << ") for a hello carol never sent";
+}
+
+/* Promise: "a host's `revoke` removes it from the roster and triggers
+ * fresh keys for everyone else, mid-meeting" (threat-model.md, compromised
+ * endpoint). Not when the stolen device is the committer: commit_pending
+ * never removes the committer itself, and no other member removes it
+ * (revoke requests do not make a committer ineligible, and it keeps
+ * beating). The stolen laptop simply keeps running the application. */
+
+/* Promise: "a host's `revoke` removes it from the roster and triggers
+ * fresh keys for everyone else, mid-meeting" (threat-model.md, compromised
+ * endpoint). Not when the stolen device is the committer: commit_pending
+ * never removes the committer itself, and no other member removes it
+ * (revoke requests do not make a committer ineligible, and it keeps
+ * beating). The stolen laptop simply keeps running the application. */
+TEST (Attack, RevokedCommitterIsRemovedByTheNextHost)
+{
+  Sim sim;
+  Member & h1 = sim.add ("h1", token::Role::host);
+  Member & h2 = sim.add ("h2", token::Role::host);
+  Member & bob = sim.add ("bob");
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged ({ &h1, &h2, &bob }) && sim.keys_delivered ({ &h1, &h2, &bob }); }));
+  Member & stolen = h1.roster ().committer == h1.fingerprint () ? h1 : h2;
+  Member & other = &stolen == &h1 ? h2 : h1;
+  ASSERT_EQ (other.provider->revoke (stolen.fingerprint (), sim.now ()), Status::ok);
+  sim.run_for (10000);
+  for (Member *m : { &other, &bob }) {
+    EXPECT_FALSE (lists (*m, stolen.fingerprint ())) << m->name << " still lists the revoked committer";
+    EXPECT_FALSE (any_held_key_decrypts (stolen, encrypt_frame (*m, random_frame ())))
+        << "the revoked committer still reads " << m->name;
+  }
+}

@@ -866,13 +866,16 @@ TEST_F (Refused, TokenOfAnotherAuthority)
 
 TEST_F (Refused, HelloNotSignedByTheTokensDevice)
 {
-  /* Eve copies a genuine token for Dave's device and signs with her own key. */
+  /* Eve copies a genuine token for Dave's device and signs with her own
+   * key. The refusal names Dave, whose (authentic) token was misused: the
+   * name Eve wrote in the hello is only her claim. */
   Identity dave, eve;
   Identity::generate (&dave);
   Identity::generate (&eve);
   std::string token = sim.issue (dave, token::Role::host);
   sim.inject ({ wire::subject_all (sim.room ()), forge_hello (sim, eve, token, sim.now ().unix_s) });
-  expect_refused (eve, Refusal::bad_hello_signature);
+  expect_refused (dave, Refusal::bad_hello_signature);
+  EXPECT_FALSE (any_message_to (sim, eve.fingerprint ()));
 }
 
 TEST_F (Refused, ReplayedTokenInANewSession)
