@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 using namespace roomsim;
@@ -40,3 +43,23 @@ TEST_P (AdversarySeeds, NoInvariantBreaks)
 }
 
 INSTANTIATE_TEST_SUITE_P (Fixed, AdversarySeeds, ::testing::Range (1u, 41u));
+
+/* Inputs that once broke an invariant (tests/unit/adversary-inputs/, each
+ * named after what it found), replayed as the fuzzer ran them (200
+ * actions). */
+TEST (AdversaryFindings, StayFixed)
+{
+  const char *dir = std::getenv ("ADVERSARY_INPUTS");
+  ASSERT_NE (dir, nullptr) << "meson test sets ADVERSARY_INPUTS";
+  size_t inputs = 0;
+  for (const auto & entry : std::filesystem::directory_iterator (dir)) {
+    std::ifstream in (entry.path (), std::ios::binary);
+    std::vector<uint8_t> input ((std::istreambuf_iterator<char> (in)), std::istreambuf_iterator<char> ());
+    Adversary adversary (input.data (), input.size ());
+    AdversaryReport report = adversary.run (200);
+    for (const auto & v : report.violations)
+      ADD_FAILURE () << entry.path ().filename () << ": " << v;
+    inputs++;
+  }
+  EXPECT_GE (inputs, 1u);
+}
