@@ -7,12 +7,10 @@
 namespace sframe {
 namespace room {
 
-namespace {
-
 using json = nlohmann::json;
 
 bool
-string_field (const json & object, const char * name, std::string * out)
+json_string (const json & object, const char * name, std::string * out)
 {
   auto it = object.find (name);
   if (it == object.end () || !it->is_string ())
@@ -22,7 +20,7 @@ string_field (const json & object, const char * name, std::string * out)
 }
 
 bool
-u64_field (const json & object, const char * name, uint64_t * out)
+json_u64 (const json & object, const char * name, uint64_t * out)
 {
   auto it = object.find (name);
   if (it == object.end () || !it->is_number_unsigned ())
@@ -31,11 +29,26 @@ u64_field (const json & object, const char * name, uint64_t * out)
   return true;
 }
 
+std::vector<std::string>
+json_strings (const json & object, const char * name)
+{
+  std::vector<std::string> texts;
+  auto list = object.find (name);
+  if (list == object.end () || !list->is_array ())
+    return texts;
+  for (const auto & text : *list)
+    if (text.is_string ())
+      texts.push_back (text.get<std::string> ());
+  return texts;
+}
+
+namespace {
+
 bool
 hex_field (const json & object, const char * name, uint64_t * out)
 {
   std::string text;
-  return string_field (object, name, &text) && wire::parse_u64_hex (text, out);
+  return json_string (object, name, &text) && wire::parse_u64_hex (text, out);
 }
 
 }  // namespace
@@ -56,14 +69,7 @@ message_type (const std::string & name)
 std::vector<std::string>
 VerifiedMessage::strings (const char * field) const
 {
-  std::vector<std::string> texts;
-  auto list = body_.find (field);
-  if (list == body_.end () || !list->is_array ())
-    return texts;
-  for (const auto & text : *list)
-    if (text.is_string ())
-      texts.push_back (text.get<std::string> ());
-  return texts;
+  return json_strings (body_, field);
 }
 
 bool
@@ -73,8 +79,8 @@ UnverifiedMessage::parse (const wire::Envelope & envelope)
     return false;
   payload_ = json::parse (envelope.payload, nullptr, false);
   std::string type;
-  if (!payload_.is_object () || !string_field (payload_, "from", &sender_) || !wire::is_fingerprint (sender_) ||
-      !hex_field (payload_, "sid", &session_) || !string_field (payload_, "type", &type))
+  if (!payload_.is_object () || !json_string (payload_, "from", &sender_) || !wire::is_fingerprint (sender_) ||
+      !hex_field (payload_, "sid", &session_) || !json_string (payload_, "type", &type))
     return false;
   envelope_ = &envelope;
   claimed_ = message_type (type);
@@ -84,14 +90,7 @@ UnverifiedMessage::parse (const wire::Envelope & envelope)
 std::vector<std::string>
 UnverifiedMessage::carried (const char * field) const
 {
-  std::vector<std::string> texts;
-  auto list = payload_.find (field);
-  if (list == payload_.end () || !list->is_array ())
-    return texts;
-  for (const auto & text : *list)
-    if (text.is_string ())
-      texts.push_back (text.get<std::string> ());
-  return texts;
+  return json_strings (payload_, field);
 }
 
 bool
@@ -105,8 +104,8 @@ UnverifiedMessage::verify (const std::vector<uint8_t> & device_key, const std::s
   /* Signed by the sender: from here on, its word. */
   uint64_t version = 0;
   std::string type, in_room;
-  if (!u64_field (payload_, "v", &version) || version != wire::kVersion || !string_field (payload_, "room", &in_room) ||
-      in_room != room || !string_field (payload_, "type", &type) || !u64_field (payload_, "seq", &out->seq_))
+  if (!json_u64 (payload_, "v", &version) || version != wire::kVersion || !json_string (payload_, "room", &in_room) ||
+      in_room != room || !json_string (payload_, "type", &type) || !json_u64 (payload_, "seq", &out->seq_))
     return false;
   out->type_ = message_type (type);
   out->from_ = sender_;
@@ -120,30 +119,30 @@ bool
 parse_channel_setup (const VerifiedMessage & message, ChannelSetup * setup)
 {
   std::string enc;
-  return message.type () == MessageType::channel && string_field (message.body (), "to", &setup->to) &&
+  return message.type () == MessageType::channel && json_string (message.body (), "to", &setup->to) &&
       hex_field (message.body (), "to_sid", &setup->to_sid) && hex_field (message.body (), "id", &setup->id) &&
-      string_field (message.body (), "enc", &enc) && base64url_decode (enc, &setup->enc);
+      json_string (message.body (), "enc", &enc) && base64url_decode (enc, &setup->enc);
 }
 
 bool
 parse_host_action (const VerifiedMessage & message, HostAction * action)
 {
   return (message.type () == MessageType::admit || message.type () == MessageType::revoke) &&
-      string_field (message.body (), "target", &action->target) && wire::is_fingerprint (action->target);
+      json_string (message.body (), "target", &action->target) && wire::is_fingerprint (action->target);
 }
 
 bool
 parse_beat (const VerifiedMessage & message, Beat * beat)
 {
-  return message.type () == MessageType::beat && u64_field (message.body (), "epoch", &beat->epoch) &&
-      string_field (message.body (), "hash", &beat->hash);
+  return message.type () == MessageType::beat && json_u64 (message.body (), "epoch", &beat->epoch) &&
+      json_string (message.body (), "hash", &beat->hash);
 }
 
 bool
 parse_welcome (const VerifiedMessage & message, Welcome * welcome)
 {
   auto roster = message.body ().find ("roster");
-  if (message.type () != MessageType::welcome || !string_field (message.body (), "to", &welcome->to) ||
+  if (message.type () != MessageType::welcome || !json_string (message.body (), "to", &welcome->to) ||
       roster == message.body ().end ())
     return false;
   welcome->roster = &*roster;

@@ -74,6 +74,12 @@ private:
 
 MessageType message_type (const std::string & name);
 
+/* A member of a JSON object, when it has that type. */
+bool json_string (const nlohmann::json & object, const char * name, std::string * out);
+bool json_u64 (const nlohmann::json & object, const char * name, uint64_t * out);
+/* The strings of the array `name` (none when it is not one). */
+std::vector<std::string> json_strings (const nlohmann::json & object, const char * name);
+
 /* `channel`: opens a pairwise channel to `to`'s session `to_sid`. */
 struct ChannelSetup {
   std::string to;

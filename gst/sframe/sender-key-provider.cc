@@ -39,26 +39,6 @@ text_view (const std::string & text)
 
 }  // namespace
 
-bool
-get_string (const json & object, const char * name, std::string * out)
-{
-  auto it = object.find (name);
-  if (it == object.end () || !it->is_string ())
-    return false;
-  *out = it->get<std::string> ();
-  return true;
-}
-
-bool
-get_u64 (const json & object, const char * name, uint64_t * out)
-{
-  auto it = object.find (name);
-  if (it == object.end () || !it->is_number_unsigned ())
-    return false;
-  *out = it->get<uint64_t> ();
-  return true;
-}
-
 SenderKeyProvider::SenderKeyProvider (const Config & config, KeyProviderOutputs * outputs)
     : config_ (config), out_ (outputs)
 {

@@ -139,14 +139,12 @@ struct ParsedRoster {
   std::set<std::string> revoked;               /* snapshot: all; change: the newly revoked */
 };
 
-bool get_string (const json & object, const char * name, std::string * out);
 /* A removal's fresh key (leave, revoke): acked through the committer. */
 inline bool
 is_removal_reason (const std::string & reason)
 {
   return reason == "leave" || reason == "revoke";
 }
-bool get_u64 (const json & object, const char * name, uint64_t * out);
 uint64_t random_session_id ();
 
 class SenderKeyProvider final : public KeyProvider {

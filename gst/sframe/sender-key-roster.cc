@@ -70,9 +70,9 @@ bool
 SenderKeyProvider::parse_roster (const json & payload, bool snapshot, ParsedRoster * parsed) const
 {
   parsed->snapshot = snapshot;
-  if (!payload.is_object () || !get_u64 (payload, "epoch", &parsed->epoch) ||
-      !get_u64 (payload, "next", &parsed->next_index) || !get_string (payload, "prev", &parsed->prev) ||
-      !get_string (payload, "hash", &parsed->hash) || !get_string (payload, "change", &parsed->change))
+  if (!payload.is_object () || !json_u64 (payload, "epoch", &parsed->epoch) ||
+      !json_u64 (payload, "next", &parsed->next_index) || !json_string (payload, "prev", &parsed->prev) ||
+      !json_string (payload, "hash", &parsed->hash) || !json_string (payload, "change", &parsed->change))
     return false;
   /* Revocations: in a snapshot every one so far, in a change the new. */
   auto revoked = payload.find ("revoked");

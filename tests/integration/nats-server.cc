@@ -403,6 +403,17 @@ NatsServers::stop_all ()
     stop (i);
 }
 
+ServerSecurity
+tls_and_password (const TestPki & pki, const std::string & user, const std::string & password)
+{
+  ServerSecurity security;
+  security.tls_cert = pki.server_cert ();
+  security.tls_key = pki.server_key ();
+  security.user = user;
+  security.password = password;
+  return security;
+}
+
 TestPki::TestPki ()
 {
   char tmpl[] = "/tmp/sframe-pki-XXXXXX";

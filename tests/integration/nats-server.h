@@ -53,6 +53,9 @@ struct ServerSecurity {
   std::string user, password;   /* set: clients must log in */
 };
 
+/* TLS with the PKI's server certificate, and one user with a password. */
+ServerSecurity tls_and_password (const TestPki & pki, const std::string & user, const std::string & password);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int free_tcp_port ();
 

@@ -452,12 +452,8 @@ protected:
 
   void start (bool verify_clients)
   {
-    ServerSecurity security;
-    security.tls_cert = pki.server_cert ();
-    security.tls_key = pki.server_key ();
+    ServerSecurity security = sframe_test::tls_and_password (pki, "member", "pa55-word");
     security.client_ca = verify_clients ? pki.ca () : "";
-    security.user = "member";
-    security.password = "pa55-word";
     servers.secure (security);
     std::string error;
     ASSERT_TRUE (servers.start (1, &error)) << error;

@@ -715,12 +715,7 @@ TEST_F (RoomNats, ThreeProcessesOverTlsWithAPassword)
   sframe_test::TestPki pki;
   std::string error;
   ASSERT_TRUE (pki.make (&error)) << error;
-  sframe_test::ServerSecurity security;
-  security.tls_cert = pki.server_cert ();
-  security.tls_key = pki.server_key ();
-  security.user = "member";
-  security.password = "room-pa55";
-  servers_.secure (security);
+  servers_.secure (sframe_test::tls_and_password (pki, "member", "room-pa55"));
   ASSERT_NO_FATAL_FAILURE (start_servers (1));
   std::string uri = "tls://member:room-pa55@127.0.0.1:" + std::to_string (servers_.client_port (0));
   ASSERT_NO_FATAL_FAILURE (spawn_members ({uri, uri, uri}, {"--tls-ca-file", pki.ca ()}));

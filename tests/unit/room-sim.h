@@ -251,6 +251,13 @@ public:
     return done ();
   }
 
+  /* Runs until `group` shares one roster and every key (true), or the time
+   * is up (false). */
+  bool run_until_formed (const std::vector<Member *> & group, int64_t max_ms = 20000)
+  {
+    return run_until ([&] { return converged (group) && keys_delivered (group); }, max_ms);
+  }
+
   /* True when every listed member holds the same roster of exactly them. */
   bool converged (const std::vector<Member *> & group) const
   {

@@ -42,7 +42,23 @@ expect_kept_out (Sim & sim, const std::vector<Member *> & group, const AttackerD
   }
 }
 
-/* The signed text of a hello, as a string for a welcome's list. */
+/* `signer` sends each of `group` a welcome to the roster on the bus plus
+ * the device of `added` (its hello), one epoch on. */
+void
+welcome_each_with (Sim & sim, AttackerDevice & signer, const std::vector<Member *> & group, const BusMessage & added,
+    const std::string & added_fingerprint)
+{
+  ObservedRoster roster = observe_roster (sim);
+  auto members = roster.members;
+  members[added_fingerprint] = { static_cast<uint32_t> (roster.next), hello_hash_of (added) };
+  std::vector<BusMessage> hellos { added };
+  for (Member *m : group)
+    hellos.push_back (last_hello_of (sim, m->fingerprint ()));
+  for (Member *m : group)
+    sim.inject (forge_welcome (sim, signer, m->fingerprint (), roster.epoch + 1, members, hellos));
+}
+
+/* A welcome with a zero signature, carrying `hello`. */
 BusMessage
 zero_signature_welcome (const Sim & sim, const std::string & from, const std::string & sid, const std::string & to,
     const BusMessage & hello)
@@ -75,14 +91,7 @@ TEST (Attack, ExpiredTokenCannotWelcomeItselfIn)
   for (Member *m : group)
     EXPECT_TRUE (m->refused (eve.fingerprint (), Refusal::token_expired)) << m->name;
 
-  ObservedRoster roster = observe_roster (sim);
-  auto members = roster.members;
-  members[eve.fingerprint ()] = { static_cast<uint32_t> (roster.next), hello_hash_of (eve_hello) };
-  std::vector<BusMessage> hellos { eve_hello };
-  for (Member *m : group)
-    hellos.push_back (last_hello_of (sim, m->fingerprint ()));
-  for (Member *m : group)
-    sim.inject (forge_welcome (sim, eve, m->fingerprint (), roster.epoch + 1, members, hellos));
+  welcome_each_with (sim, eve, group, eve_hello, eve.fingerprint ());
   sim.run_for (2000);
   expect_kept_out (sim, group, eve);
 }
@@ -109,14 +118,7 @@ TEST (Attack, LeaverCannotComeBackInItsOldSession)
   thief.seq = old["seq"].get<uint64_t> () + 100;
   BusMessage hello = thief.hello (sim, old["t"].get<int64_t> ());
   sim.inject (hello);
-  ObservedRoster roster = observe_roster (sim);
-  auto members = roster.members;
-  members[carol.fingerprint ()] = { static_cast<uint32_t> (roster.next), hello_hash_of (hello) };
-  std::vector<BusMessage> hellos { hello };
-  for (Member *m : rest)
-    hellos.push_back (last_hello_of (sim, m->fingerprint ()));
-  for (Member *m : rest)
-    sim.inject (forge_welcome (sim, thief, m->fingerprint (), roster.epoch + 1, members, hellos));
+  welcome_each_with (sim, thief, rest, hello, carol.fingerprint ());
   sim.run_for (3000);
   expect_kept_out (sim, rest, thief);
   for (Member *m : rest)
@@ -230,16 +232,13 @@ TEST (Attack, RevokedDeviceStaysOutForMembersWhoJoinedLater)
   Member & alice = sim.add ("alice", token::Role::host);
   Member & bob = sim.add ("bob");
   Member & carol = sim.add ("carol");
-  auto formed = [&] (std::vector<Member *> group) {
-    return sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); });
-  };
-  ASSERT_TRUE (formed ({ &alice, &bob, &carol }));
+  ASSERT_TRUE (sim.run_until_formed ({ &alice, &bob, &carol }));
   ASSERT_EQ (alice.provider->revoke (carol.fingerprint (), sim.now ()), Status::ok);
-  ASSERT_TRUE (formed ({ &alice, &bob }));
+  ASSERT_TRUE (sim.run_until_formed ({ &alice, &bob }));
   Member & dave = sim.add ("dave", token::Role::host);
-  ASSERT_TRUE (formed ({ &alice, &bob, &dave }));
+  ASSERT_TRUE (sim.run_until_formed ({ &alice, &bob, &dave }));
   sim.stop (alice);
-  ASSERT_TRUE (formed ({ &bob, &dave }));
+  ASSERT_TRUE (sim.run_until_formed ({ &bob, &dave }));
   ASSERT_EQ (dave.roster ().committer, dave.fingerprint ());
 
   carol.token = sim.issue (carol.identity, token::Role::member);
@@ -286,33 +285,25 @@ TEST (Attack, RenewalCannotChangeARole)
 
 /* ---- found by an adversarial review of the rules above ---- */
 
-/* Promise: a token's jti is bound to the first (device, session) that used
- * it ("token-replayed"): "a device rejoins in a new session, with a new
- * token", so a member who left reads nothing sent after it left unless
- * the authority lets it in again.
- *
- * The binding lives only in the memory of the members that saw the token;
- * the roster does not carry it (revocations it does). Carol leaves; Dave,
- * a host, joins; Alice, the host who saw Carol's token, leaves, so Dave
- * commits. Carol starts again with her OLD token, still inside its
- * lifetime: Bob refuses it as replayed, Dave has never seen it and adds
- * her, and sends her his key. */
+/* A token's jti is bound to the first (device, session) that used it, in
+ * every member's memory, and welcomes carry the sessions that left while
+ * their tokens are valid, so the binding outlives the members who saw it.
+ * Carol leaves; Dave, a host, joins; Alice, the host who saw Carol's
+ * token, leaves, so Dave commits. Carol starts again with her old token,
+ * still inside its lifetime: Bob and Dave both refuse it as replayed. */
 TEST (Attack, OldTokenStaysUsedAfterTheMembersWhoSawItLeft)
 {
   Sim sim;
   Member & alice = sim.add ("alice", token::Role::host);
   Member & bob = sim.add ("bob");
   Member & carol = sim.add ("carol");
-  auto formed = [&] (std::vector<Member *> group) {
-    return sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); });
-  };
-  ASSERT_TRUE (formed ({ &alice, &bob, &carol }));
+  ASSERT_TRUE (sim.run_until_formed ({ &alice, &bob, &carol }));
   sim.stop (carol);
-  ASSERT_TRUE (formed ({ &alice, &bob }));
+  ASSERT_TRUE (sim.run_until_formed ({ &alice, &bob }));
   Member & dave = sim.add ("dave", token::Role::host);
-  ASSERT_TRUE (formed ({ &alice, &bob, &dave }));
+  ASSERT_TRUE (sim.run_until_formed ({ &alice, &bob, &dave }));
   sim.stop (alice);
-  ASSERT_TRUE (formed ({ &bob, &dave }));
+  ASSERT_TRUE (sim.run_until_formed ({ &bob, &dave }));
   ASSERT_EQ (dave.roster ().committer, dave.fingerprint ());
 
   ASSERT_TRUE (sim.start (carol));   /* a new session, the same (old) token */
@@ -324,35 +315,11 @@ TEST (Attack, OldTokenStaysUsedAfterTheMembersWhoSawItLeft)
       << "carol reads dave's media sent after she left";
 }
 
-/* Promise: a revocation is a host's decision, recorded in the roster
- * ("revoked": every device revoked in the room so far); a device that
- * merely left rejoins in a new session with a new token.
- *
- * apply_roster marks EVERY device a change removes as revoked when the
- * change is a "revoke", and commit_pending makes a change a "revoke" when
- * any one of its removals is. So a host who leaves (or goes silent, or
- * whose token runs out) in the same change as someone else's revocation is
- * revoked, locally, by every member that applies it: they refuse it
- * forever, though the roster's `revoked` list (and so every later joiner)
- * does not name it. Here it needs no attacker: Bea, a host, revokes Carol
- * while Alex, the committer, leaves; Bea commits both in one change. A bus
- * that delays a leave (or a member's pings) until a revocation lands makes
- * this happen at will. */
-
-/* Promise: a revocation is a host's decision, recorded in the roster
- * ("revoked": every device revoked in the room so far); a device that
- * merely left rejoins in a new session with a new token.
- *
- * apply_roster marks EVERY device a change removes as revoked when the
- * change is a "revoke", and commit_pending makes a change a "revoke" when
- * any one of its removals is. So a host who leaves (or goes silent, or
- * whose token runs out) in the same change as someone else's revocation is
- * revoked, locally, by every member that applies it: they refuse it
- * forever, though the roster's `revoked` list (and so every later joiner)
- * does not name it. Here it needs no attacker: Bea, a host, revokes Carol
- * while Alex, the committer, leaves; Bea commits both in one change. A bus
- * that delays a leave (or a member's pings) until a revocation lands makes
- * this happen at will. */
+/* Only the roster's `revoked` list revokes. Bea, a host, revokes Carol
+ * while Alex, the committer, leaves; Bea commits both in one change (a bus
+ * that delays a leave until a revocation lands makes this at will). Alex
+ * merely left: it comes back later in a new session with a new token, and
+ * nobody refuses it as revoked. */
 TEST (Attack, LeavingInTheSameChangeAsARevocationIsNotRevocation)
 {
   Sim sim;
@@ -360,17 +327,14 @@ TEST (Attack, LeavingInTheSameChangeAsARevocationIsNotRevocation)
   Member & h2 = sim.add ("h2", token::Role::host);
   Member & bob = sim.add ("bob");
   Member & carol = sim.add ("carol");
-  auto formed = [&] (std::vector<Member *> group) {
-    return sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); });
-  };
-  ASSERT_TRUE (formed ({ &h1, &h2, &bob, &carol }));
+  ASSERT_TRUE (sim.run_until_formed ({ &h1, &h2, &bob, &carol }));
   Member & alex = h1.roster ().committer == h1.fingerprint () ? h1 : h2;   /* the committer */
   Member & bea = &alex == &h1 ? h2 : h1;
   ASSERT_EQ (bob.roster ().committer, alex.fingerprint ());
 
   ASSERT_EQ (bea.provider->revoke (carol.fingerprint (), sim.now ()), Status::ok);
   sim.stop (alex);   /* at the same moment: a clean leave */
-  ASSERT_TRUE (formed ({ &bea, &bob }));
+  ASSERT_TRUE (sim.run_until_formed ({ &bea, &bob }));
   EXPECT_EQ (carol.left_reason, "revoked");
 
   /* Alex comes back later: a new session, a new token. */
@@ -384,20 +348,9 @@ TEST (Attack, LeavingInTheSameChangeAsARevocationIsNotRevocation)
   }
 }
 
-/* Limits say "a host, as committer, can remove anyone". In a room without
- * a host and without required admission every member is eligible to
- * commit, and a change is accepted from an eligible member that removes
- * every eligible member with a smaller fingerprint: so ANY ordinary member
- * can remove every other member at any time, without being committer. */
-
-/* "The one field read before a signature is verified is the one that
- * names the key." A hello that fails verification is reported in
- * `sframe-member-refused` under the `from` it claims, unverified: the bus,
- * holding no key, takes Bob's hello, writes Carol's fingerprint in `from`
- * and every member reports Carol refused (bad hello signature). Since
- * refusals are reported once per device and reason, the bus can also
- * pre-empt a real one, and every new claimed name grows a set that is
- * never pruned (refused_reported_). */
+/* A refusal names the device of an authentic token, never the `from` a
+ * message claims: the bus, holding no key, takes Bob's hello and writes
+ * Carol's fingerprint in `from`; nobody reports Carol refused. */
 TEST (Attack, BusCannotMakeMembersReportADeviceRefused)
 {
   Sim sim;
@@ -421,26 +374,17 @@ TEST (Attack, BusCannotMakeMembersReportADeviceRefused)
         << "alice reports carol refused (" << refusal_name (std::get<1> (refusal)) << ") for a hello carol never sent";
 }
 
-/* Promise: "a host's `revoke` removes it from the roster and triggers
- * fresh keys for everyone else, mid-meeting" (threat-model.md, compromised
- * endpoint). Not when the stolen device is the committer: commit_pending
- * never removes the committer itself, and no other member removes it
- * (revoke requests do not make a committer ineligible, and it keeps
- * beating). The stolen laptop simply keeps running the application. */
-
-/* Promise: "a host's `revoke` removes it from the roster and triggers
- * fresh keys for everyone else, mid-meeting" (threat-model.md, compromised
- * endpoint). Not when the stolen device is the committer: commit_pending
- * never removes the committer itself, and no other member removes it
- * (revoke requests do not make a committer ineligible, and it keeps
- * beating). The stolen laptop simply keeps running the application. */
+/* A host revokes the committer's stolen device (which keeps running the
+ * application): a device with a host's revoke against it is no longer
+ * eligible to commit, so the next host commits its removal, and fresh
+ * keys follow. */
 TEST (Attack, RevokedCommitterIsRemovedByTheNextHost)
 {
   Sim sim;
   Member & h1 = sim.add ("h1", token::Role::host);
   Member & h2 = sim.add ("h2", token::Role::host);
   Member & bob = sim.add ("bob");
-  ASSERT_TRUE (sim.run_until ([&] { return sim.converged ({ &h1, &h2, &bob }) && sim.keys_delivered ({ &h1, &h2, &bob }); }));
+  ASSERT_TRUE (sim.run_until_formed ({ &h1, &h2, &bob }));
   Member & stolen = h1.roster ().committer == h1.fingerprint () ? h1 : h2;
   Member & other = &stolen == &h1 ? h2 : h1;
   ASSERT_EQ (other.provider->revoke (stolen.fingerprint (), sim.now ()), Status::ok);

@@ -1156,12 +1156,7 @@ GST_START_TEST (test_nats_tls_and_credentials_refusals)
   std::string error;
   fail_unless (pki.make (&error), "%s", error.c_str ());
   sframe_test::NatsServers servers;
-  sframe_test::ServerSecurity security;
-  security.tls_cert = pki.server_cert ();
-  security.tls_key = pki.server_key ();
-  security.user = "member";
-  security.password = "km-pa55";
-  servers.secure (security);
+  servers.secure (sframe_test::tls_and_password (pki, "member", "km-pa55"));
   fail_unless (servers.start (1, &error), "%s", error.c_str ());
   World world;
   Device alice = world.device ("alice", "r", sframe::token::Role::host);
