@@ -20,7 +20,8 @@
  * members and lobby are lists of `member` structures with fingerprint,
  * member-id, display-name, role, grants and index), `sframe-member-refused`
  * (room, who, reason, detail), `sframe-key-rotated` (room, key-id, reason)
- * and `sframe-left` (room, reason). Hosts admit and revoke members with the
+ * and `sframe-left` (room, reason: "revoked", "token expired", ...). Hosts
+ * admit and revoke members with the
  * #GstKeyManager::admit and #GstKeyManager::revoke action signals. No
  * message, log line or error ever contains key or token bytes.
  *
@@ -511,7 +512,11 @@ install_properties (GObjectClass * gobject_class)
    * GstKeyManager:token-file:
    *
    * A file holding the join token (as `gst-sframe-keytool token issue --out`
-   * writes it, mode 0600).
+   * writes it, mode 0600). It is read again whenever it changes (checked
+   * every second): a newer token for the same member, name, role and
+   * grants renews the membership, which lasts only as long as a valid
+   * token. Write the new token to a temporary file and rename it over this
+   * one, so that it is never read half written.
    *
    *   gst-launch-1.0 keymanager token-file=me.jwt ...
    */

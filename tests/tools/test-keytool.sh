@@ -100,6 +100,17 @@ expect 0 token issue --authority org.key --room room-1 --member m-7 --name "Ada 
 expect 1 token issue --authority org.key --room room-1 --member m-7 --name "Ada L" \
   --role member --device alice.key.pub --out tok
 expect_err "already exists"
+# --force replaces it by renaming a new file over it (a keymanager reading
+# the file to renew never sees it half written): a new inode, mode 0600,
+# nothing left beside it.
+inode_before=$(stat -c %i tok)
+cp tok saved-token
+expect 0 token issue --authority org.key --room room-1 --member m-7 --name "Ada L" \
+  --role member --device alice.key.pub --grants publish-audio,subscribe --out tok --force
+[ "$(stat -c %i tok)" != "$inode_before" ] || fail "--force wrote into the old token file"
+[ "$(mode_of tok)" = 600 ] || fail "replaced token file has mode $(mode_of tok)"
+! cmp -s tok saved-token || fail "--force did not replace the token"
+[ -z "$(ls tok.?????? 2>/dev/null)" ] || fail "--force left a temporary file: $(ls tok.??????)"
 expect 0 token verify --authority org.key.pub --room room-1 tok
 grep -q "^valid token" out || fail "no 'valid token'"
 grep -q "grants   publish-audio,subscribe" out || fail "grants not shown"

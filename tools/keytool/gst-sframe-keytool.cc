@@ -196,12 +196,26 @@ read_token (const std::string & arg, std::string * out, std::string * error)
   return true;
 }
 
-/* Writes a token file: a bearer credential, so 0600 like a private key. */
+/* Writes a token file: a bearer credential, so 0600 like a private key.
+ * Replacing one (--force) writes a temporary sibling and renames it over
+ * the old file, so that a keymanager reading the file to renew its token
+ * never sees it half written. */
 bool
 write_token_file (const std::string & path, const std::string & tok, bool force, std::string * error)
 {
+  std::string target = path;
+  if (force) {
+    std::string tmpl = path + ".XXXXXX";
+    int fd = mkstemp (&tmpl[0]);
+    if (fd < 0) {
+      *error = "cannot create a file beside " + path + ": " + std::strerror (errno);
+      return false;
+    }
+    close (fd);
+    target = tmpl;
+  }
   int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
-  int fd = open (path.c_str (), flags, 0600);
+  int fd = open (target.c_str (), flags, 0600);
   if (fd < 0) {
     *error = errno == EEXIST ? path + " already exists (use --force to replace it)"
         : "cannot create " + path + ": " + std::strerror (errno);
@@ -210,8 +224,13 @@ write_token_file (const std::string & path, const std::string & tok, bool force,
   std::string line = tok + "\n";
   bool ok = fchmod (fd, 0600) == 0 && write (fd, line.data (), line.size ()) == static_cast<ssize_t> (line.size ());
   ok = close (fd) == 0 && ok;
-  if (!ok)
+  if (ok && force && rename (target.c_str (), path.c_str ()) != 0)
+    ok = false;
+  if (!ok) {
     *error = "cannot write " + path;
+    if (force)
+      unlink (target.c_str ());
+  }
   return ok;
 }
 
