@@ -22,6 +22,7 @@ constexpr int64_t kPingIntervalMs = 5000;       /* with 2 pings out: a silent se
 constexpr int kMaxPingsOut = 2;
 constexpr int64_t kSubscribeFlushTimeoutMs = 2000;
 constexpr int64_t kCloseFlushTimeoutMs = 1000;
+constexpr int kCredentialsRetries = 3;          /* see open_nats_bus */
 
 /* What libnats callbacks reach is looked up by id in a registry instead of
  * being passed as a raw pointer: libnats may still call back (on its own
@@ -419,6 +420,13 @@ secure (natsOptions * opts, const std::vector<std::string> & urls, const BusSecu
   return s;
 }
 
+/* True when the server refused this client's credentials. */
+bool
+refused (natsStatus s, const std::string & detail)
+{
+  return s == NATS_NOT_PERMITTED || detail.find ("uthorization") != std::string::npos;
+}
+
 /* Why a connection failed, for people: the server's answer when it gave
  * one (TLS, authorization), and what to check. */
 std::string
@@ -429,7 +437,7 @@ connect_failure (natsStatus s, const std::vector<std::string> & urls)
   if (s == NATS_SSL_ERROR || detail.find ("SSL") != std::string::npos || detail.find ("certificate") != std::string::npos)
     return "TLS failed (" + detail + "): is the server's certificate signed by the CA given (tls-ca-file), and "
         "does the server require a client certificate?";
-  if (s == NATS_NOT_PERMITTED || detail.find ("uthorization") != std::string::npos)
+  if (refused (s, detail))
     return "the server refused this client's credentials (" + detail + "): check the user and password in the "
         "URI, or the NATS credentials file";
   if (s == NATS_SECURE_CONNECTION_REQUIRED)
@@ -490,6 +498,13 @@ open_nats_bus (const std::vector<std::string> & urls, const std::string & shown,
 
   natsConnection *nc = nullptr;
   s = natsConnection_Connect (&nc, opts.get ());
+  /* libnats before nats-io/nats.c#705 (Debian 12 has 3.4.1) leaves out
+   * the signature of the server's nonce when its first byte is zero, so
+   * the server refuses one login with a credentials file in 256. Every
+   * attempt signs a fresh nonce: try again a few times. */
+  for (int retry = 0; s != NATS_OK && !security.credentials_file.empty () && retry < kCredentialsRetries &&
+       refused (s, last_error (urls)); retry++)
+    s = natsConnection_Connect (&nc, opts.get ());
   if (s != NATS_OK) {
     connections ().remove (events_id);
     if (error)

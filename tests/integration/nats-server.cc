@@ -194,6 +194,8 @@ NatsServers::arguments (size_t node) const
     args.insert (args.end (), {"--tlsverify", "--tlscacert", s.client_ca});
   if (!s.user.empty ())
     args.insert (args.end (), {"--user", s.user, "--pass", s.password});
+  if (!s.config_file.empty ())
+    args.insert (args.end (), {"-c", s.config_file});
   return args;
 }
 

@@ -51,6 +51,9 @@ struct ServerSecurity {
   std::string tls_key;
   std::string client_ca;        /* set: clients must present a certificate this CA signed */
   std::string user, password;   /* set: clients must log in */
+  /* set: nats-server -c FILE, for what has no command-line flag (operator
+   * mode: operator, resolver); the flags above override it. */
+  std::string config_file;
 };
 
 /* TLS with the PKI's server certificate, and one user with a password. */

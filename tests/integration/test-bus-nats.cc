@@ -2,8 +2,10 @@
  * server; a three-node cluster (publisher and subscriber on different
  * nodes, and a client that fails over between nodes); a broker restart on
  * the same port (publishes during the outage are buffered and delivered,
- * the state handler sees false then true). Skipped (77) when nats-server
- * is not installed. */
+ * the state handler sees false then true); TLS and passwords; a NATS
+ * credentials file against a server in operator mode. Skipped (77) when
+ * nats-server is not installed. */
+#include "nats-jwt.h"
 #include "nats-server.h"
 
 #include <gst/sframe/bus.h>
@@ -25,6 +27,7 @@ using sframe::BusSubscription;
 using sframe::ByteView;
 using sframe::Status;
 using sframe_test::NatsServers;
+using sframe_test::TestOperator;
 using sframe_test::ServerSecurity;
 using sframe_test::TestPki;
 
@@ -152,6 +155,19 @@ without_probes (const std::vector<std::string> & items)
       out.push_back (item);
   }
   return out;
+}
+
+/* A bus hears its own message through the server: it is connected, and
+ * may subscribe and publish. */
+void
+expect_round_trip (Bus & bus)
+{
+  Inbox inbox;
+  auto sub = bus.subscribe ("sframe.t.round-trip", inbox.handler ());
+  ASSERT_TRUE (sub);
+  ASSERT_EQ (bus.publish ("sframe.t.round-trip", view ("there and back")), Status::ok);
+  EXPECT_TRUE (inbox.wait_for_count (1));
+  EXPECT_TRUE (inbox.contains ("sframe.t.round-trip=there and back"));
 }
 
 class BusNats : public ::testing::Test {
@@ -470,16 +486,6 @@ protected:
     return error;
   }
 
-  void expect_round_trip (Bus & bus)
-  {
-    Inbox inbox;
-    auto sub = bus.subscribe ("sframe.t.tls", inbox.handler ());
-    ASSERT_TRUE (sub);
-    ASSERT_EQ (bus.publish ("sframe.t.tls", view ("over tls")), Status::ok);
-    EXPECT_TRUE (inbox.wait_for_count (1));
-    EXPECT_TRUE (inbox.contains ("sframe.t.tls=over tls"));
-  }
-
   TestPki pki;
   std::string port;
 };
@@ -565,4 +571,75 @@ TEST (BusSecurity, LocalBusRefusesTlsSettings)
   std::string error;
   EXPECT_EQ (sframe::open_bus ("local://x", security, &error), nullptr);
   EXPECT_NE (error.find ("apply to nats:// and tls://"), std::string::npos) << error;
+}
+
+/* ---- NATS credentials in operator mode ---------------------------------
+ * A server that trusts an operator the test made (nats-jwt.h) and knows
+ * one account of it: a user of that account connects with its credentials
+ * file and carries messages; a client without credentials, a user of an
+ * account the server does not know, and the right JWT with another key's
+ * seed are refused, with errors that say so and never show a seed. */
+class BusNatsCreds : public BusNats {
+protected:
+  void SetUp () override
+  {
+    BusNats::SetUp ();
+    std::string error;
+    ASSERT_TRUE (identities.make (&error)) << error;
+    ServerSecurity security;
+    security.config_file = identities.server_config ();
+    servers.secure (security);
+    ASSERT_TRUE (servers.start (1, &error)) << error;
+  }
+
+  static sframe::BusSecurity with_creds (const std::string & file)
+  {
+    sframe::BusSecurity security;
+    security.credentials_file = file;
+    return security;
+  }
+
+  /* Opens with `security`; expects the server's refusal and returns the
+   * error, any seed in it masked (so that printing it leaks none). */
+  std::string refused (const sframe::BusSecurity & security)
+  {
+    std::string error;
+    EXPECT_EQ (sframe::open_bus (servers.url (0), security, &error), nullptr);
+    for (const auto & seed : identities.seeds ()) {
+      size_t at = error.find (seed);
+      EXPECT_EQ (at, std::string::npos) << "the error shows an nkey seed";
+      for (; at != std::string::npos; at = error.find (seed))
+        error.replace (at, seed.size (), "<SEED>");
+    }
+    return error;
+  }
+
+  TestOperator identities;
+};
+
+TEST_F (BusNatsCreds, UserOfTheTrustedAccountConnects)
+{
+  std::string error;
+  auto bus = sframe::open_bus (servers.url (0), with_creds (identities.user_creds ()), &error);
+  ASSERT_TRUE (bus) << error << "\n" << servers.log (0);
+  EXPECT_EQ (bus->describe (), servers.url (0));
+  expect_round_trip (*bus);
+}
+
+TEST_F (BusNatsCreds, MissingCredentialsAreRefused)
+{
+  std::string error = refused ({});
+  EXPECT_NE (error.find ("refused this client's credentials"), std::string::npos) << error;
+}
+
+TEST_F (BusNatsCreds, UserOfAnUnknownAccountIsRefused)
+{
+  std::string error = refused (with_creds (identities.stranger_creds ()));
+  EXPECT_NE (error.find ("refused this client's credentials"), std::string::npos) << error;
+}
+
+TEST_F (BusNatsCreds, SeedThatIsNotTheUsersIsRefused)
+{
+  std::string error = refused (with_creds (identities.mismatched_creds ()));
+  EXPECT_NE (error.find ("refused this client's credentials"), std::string::npos) << error;
 }
