@@ -204,19 +204,6 @@ creds_text (const std::string & user_jwt, const std::string & user_seed)
       "*************************************************************\n";
 }
 
-TestOperator::TestOperator ()
-{
-  std::string templ = (fs::temp_directory_path () / "gst-sframe-jwt-XXXXXX").string ();
-  if (mkdtemp (&templ[0]))
-    dir_ = templ;
-}
-
-TestOperator::~TestOperator ()
-{
-  std::error_code ignored;
-  if (!dir_.empty ())
-    fs::remove_all (dir_, ignored);
-}
 
 bool
 TestOperator::write (const std::string & path, const std::string & text, std::string * error) const

@@ -5,6 +5,8 @@
  * credentials file (.creds: a user JWT and its nkey seed). */
 #pragma once
 
+#include "nats-server.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,10 +51,7 @@ std::string creds_text (const std::string & user_jwt, const std::string & user_s
  * in files in a directory of its own (removed at the end). */
 class TestOperator {
 public:
-  TestOperator ();
-  ~TestOperator ();
-  TestOperator (const TestOperator &) = delete;
-  TestOperator & operator= (const TestOperator &) = delete;
+  TestOperator () : scratch_ ("gst-sframe-jwt"), dir_ (scratch_.path ()) {}
 
   /* Makes them all; false and why in *error on failure. */
   bool make (std::string * error);
@@ -67,7 +66,8 @@ public:
 
 private:
   bool write (const std::string & path, const std::string & text, std::string * error) const;
-  std::string dir_;
+  ScratchDir scratch_;
+  const std::string dir_;
   std::vector<std::string> seeds_;
 };
 

@@ -416,18 +416,18 @@ tls_and_password (const TestPki & pki, const std::string & user, const std::stri
   return security;
 }
 
-TestPki::TestPki ()
+ScratchDir::ScratchDir (const std::string & prefix)
 {
-  char tmpl[] = "/tmp/sframe-pki-XXXXXX";
-  if (mkdtemp (tmpl))
-    dir_ = tmpl;
+  std::string tmpl = (fs::temp_directory_path () / (prefix + "-XXXXXX")).string ();
+  if (mkdtemp (&tmpl[0]))
+    path_ = tmpl;
 }
 
-TestPki::~TestPki ()
+ScratchDir::~ScratchDir ()
 {
   std::error_code ignored;
-  if (!dir_.empty ())
-    fs::remove_all (dir_, ignored);
+  if (!path_.empty ())
+    fs::remove_all (path_, ignored);
 }
 
 bool

@@ -19,16 +19,27 @@ namespace sframe_test {
 /* The nats-server program, or empty when it is not installed. */
 std::string find_nats_server ();
 
+/* A private directory under the temporary directory, removed with all it
+ * holds when this goes; path () is empty when it could not be made. */
+class ScratchDir {
+public:
+  explicit ScratchDir (const std::string & prefix);
+  ~ScratchDir ();
+  ScratchDir (const ScratchDir &) = delete;
+  ScratchDir & operator= (const ScratchDir &) = delete;
+  const std::string & path () const { return path_; }
+
+private:
+  std::string path_;
+};
+
 /* Certificates made for a test by the openssl command, in a directory of
  * its own (removed at the end): a CA; a server certificate it signed for
  * 127.0.0.1 and localhost; a client certificate it signed; and another
  * CA, which signed nothing the servers present. */
 class TestPki {
 public:
-  TestPki ();
-  ~TestPki ();
-  TestPki (const TestPki &) = delete;
-  TestPki & operator= (const TestPki &) = delete;
+  TestPki () : scratch_ ("sframe-pki"), dir_ (scratch_.path ()) {}
 
   /* Makes them all; false and the openssl output in *error on failure. */
   bool make (std::string * error);
@@ -42,7 +53,8 @@ public:
 
 private:
   bool run (const std::string & command, std::string * error) const;
-  std::string dir_;
+  ScratchDir scratch_;
+  const std::string dir_;
 };
 
 /* What the servers require of clients. */
