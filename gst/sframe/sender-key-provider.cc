@@ -125,6 +125,19 @@ SenderKeyProvider::send_hello (const Now & now)
   next_hello_ms_ = now.ms + config_.timing.resend_ms;
 }
 
+/* A joiner's hello; one that the roster dropped adds a fresh signed
+ * message, by which members hear it again (a hello may be a replay). */
+void
+SenderKeyProvider::say_hello (const Now & now)
+{
+  send_hello (now);
+  if (rejoining_) {
+    json here = base_payload ("sync");
+    here["epoch"] = 0;
+    send_signed (subject_all_, here);
+  }
+}
+
 void
 SenderKeyProvider::receive (const std::string & subject, ByteView payload, const Now & now)
 {
@@ -209,6 +222,8 @@ SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
     on_welcome (message, now);
     return;
   }
+  if (message.claimed_type () == MessageType::beat && !peers_.count (message.sender ()))
+    learn_carried_hello (message, now);
   VerifiedMessage verified;
   Peer *peer = accept_signed (envelope, message, now, &verified);
   if (!peer)
@@ -249,6 +264,22 @@ SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
     default:
       stats_.messages_rejected++;
   }
+}
+
+/* A committer's beat carries its hello, so that rooms which formed apart
+ * learn of each other: the hello is judged as any other, and the beat is
+ * then verified in the session it names. */
+void
+SenderKeyProvider::learn_carried_hello (const UnverifiedMessage & message, const Now & now)
+{
+  std::vector<std::string> hellos = message.carried ("hellos");
+  wire::Envelope hello;
+  if (hellos.size () != 1 || !wire::parse_envelope (text_view (hellos[0]), &hello) ||
+      hello.kind != wire::Envelope::Kind::signed_message) {
+    stats_.messages_rejected++;
+    return;
+  }
+  on_hello (hello, message.sender (), now);
 }
 
 /* The sender's current session, when `message` is signed in it, for our
@@ -358,7 +389,8 @@ SenderKeyProvider::on_repeated_hello (Peer & peer, const Now & now)
    * that the bus cannot keep a silent member alive by replaying its
    * hello. */
   if (!peer.in_roster) {
-    peer.last_heard_ms = now.ms;
+    if (!peer.dormant)
+      peer.last_heard_ms = now.ms;
     return;
   }
   /* Its welcome was lost; but at most one welcome per half resend period,

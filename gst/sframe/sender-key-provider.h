@@ -53,6 +53,25 @@ struct ReceivedKey {
 };
 
 /* A device whose hello we verified. */
+/* Two rooms that formed apart (a member alone, or joiners that gave up
+ * waiting for an overloaded committer) settle which takes the other in:
+ * the room a host commits, then the higher epoch, then the committer of
+ * the smaller fingerprint. Both sides compare the same three values. */
+struct RoomRank {
+  bool hosted = false;
+  uint64_t epoch = 0;
+  std::string committer;
+
+  bool outranks (const RoomRank & other) const
+  {
+    if (hosted != other.hosted)
+      return hosted;
+    if (epoch != other.epoch)
+      return epoch > other.epoch;
+    return committer < other.committer;
+  }
+};
+
 struct Peer {
   MemberInfo info;
   token::Claims claims;                /* of its hello's token */
@@ -68,9 +87,14 @@ struct Peer {
   int64_t last_heard_ms = 0;
   int64_t welcomed_ms = INT64_MIN;     /* the committer's last welcome to it */
   bool gone = false;                   /* this session left the roster */
+  /* Removed from the roster without leaving (silent, or its token lapsed
+   * before a renewal came): it may return as a joiner, but only on a
+   * fresh signed message of its session, never on its (replayable) hello. */
+  bool dormant = false;
   bool in_roster = false;              /* in roster_.members, index in info.index */
   uint64_t roster_sid = 0;             /* the session the roster holds (0: none) */
   uint64_t room_epoch = 0;             /* the epoch of the room it beats for, outside ours */
+  int64_t room_beat_ms = INT64_MIN;    /* ... heard then */
 
   std::unique_ptr<OutChannel> out;
   std::map<uint64_t, InChannel> in;   /* by channel id (random, not by age) */
@@ -136,6 +160,7 @@ struct ParsedRoster {
   std::map<std::string, uint32_t> members;     /* snapshot: all; change: the added ones */
   std::map<std::string, std::string> hashes;   /* fingerprint -> hello hash, of the same */
   std::set<std::string> removed;               /* change only */
+  std::set<std::string> left;                  /* change only: the removed that said `leave` */
   std::set<std::string> revoked;               /* snapshot: all; change: the newly revoked */
 };
 
@@ -172,6 +197,7 @@ private:
   json base_payload (const char * type);
   void send_signed (const std::string & subject, const json & payload);
   void send_hello (const Now & now);
+  void say_hello (const Now & now);
   void stash_unattributed (const wire::Envelope & envelope, const Now & now);
   void replay_unattributed (const Now & now);
   void on_signed (const wire::Envelope & envelope, const Now & now);
@@ -179,6 +205,7 @@ private:
       VerifiedMessage * verified);
   void refuse (const std::string & who, Refusal reason, const std::string & detail);
   void refuse (const std::string & who, const CredentialCheck & check);
+  void learn_carried_hello (const UnverifiedMessage & message, const Now & now);
   void on_hello (const wire::Envelope & envelope, const std::string & claimed, const Now & now);
   void on_repeated_hello (Peer & peer, const Now & now);
   bool token_unused (const token::Claims & claims, const std::string & from, uint64_t sid) const;
@@ -216,6 +243,9 @@ private:
   void retry_pending_roster (const Now & now);
   void apply_roster (ParsedRoster next, const Now & now);
   void end_session (Peer & peer, const Now & now);
+  void rest_session (Peer & peer, const Now & now);
+  void rejoin (const Now & now);
+  void forget_room ();
   std::vector<std::string> departed_texts (bool renewals, const Now & now);
   void adopt_departed (const VerifiedMessage & welcome, const Now & now);
   bool session_ended (const std::string & fp, uint64_t sid) const { return ended_sessions_.count ({ fp, sid }) > 0; }
@@ -234,7 +264,10 @@ private:
   void commit_pending (const Now & now);
   void create_room (const Now & now);
   bool may_create_room (const MemberInfo & info) const;
-  bool joins_the_others_room (const Peer & peer) const;
+  RoomRank own_room_rank () const;
+  bool beats_another_room (const Peer & peer, const Now & now) const;
+  bool joins_the_others_room (const Peer & peer, const Now & now) const;
+  bool other_room_beating (const Now & now) const;
   bool smaller_eligible_joiner (const Now & now) const;
   void tick_membership (const Now & now);
   void removed_from_room (const std::string & reason);
@@ -323,6 +356,7 @@ private:
   int64_t last_sync_ms_ = -1;
   int64_t committer_since_ms_ = -1;
   bool room_seen_ = false;            /* a joiner saw traffic of an existing room */
+  bool rejoining_ = false;            /* a joiner the roster dropped without its leaving */
 
   /* Hashed: looked up by fingerprint for every message, in a room of a
    * few hundred. Iterate it only where order does not matter. */

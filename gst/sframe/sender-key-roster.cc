@@ -99,6 +99,15 @@ SenderKeyProvider::parse_roster (const json & payload, bool snapshot, ParsedRost
         !parsed->removed.insert (fp.get<std::string> ()).second)
       return false;
   }
+  auto left = payload.find ("left");
+  if (left != payload.end ()) {
+    if (!left->is_array ())
+      return false;
+    for (const auto & fp : *left)
+      if (!fp.is_string () || !parsed->removed.count (fp.get<std::string> ()) ||
+          !parsed->left.insert (fp.get<std::string> ()).second)
+        return false;
+  }
   return !parsed->members.empty () || !parsed->removed.empty () || !parsed->revoked.empty ();
 }
 
@@ -282,25 +291,46 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   }
   for (const auto & fp : joined) {
     auto peer = peers_.find (fp);
-    if (peer != peers_.end ())
+    if (peer != peers_.end ()) {
       peer->second.roster_sid = peer->second.sid;
+      peer->second.dormant = false;
+    }
   }
   for (const auto & fp : removed) {
     if (fp == self_fp_)
       continue;
+    auto peer = peers_.find (fp);
+    /* A session that said `leave` (to the committer, or to us), that was
+     * revoked, that a newer session of its device replaced, or that a
+     * welcome names as departed, ends; any other removed session rests
+     * (silence: it may be alive, and come back). */
+    bool departed = next.left.count (fp) || leaving_.count (fp) || roster_.revoked.count (fp) ||
+        (peer != peers_.end () &&
+            (peer->second.sid != peer->second.roster_sid || session_ended (fp, peer->second.roster_sid)));
     leaving_.erase (fp);
     silent_.erase (fp);
     revoke_requests_.erase (fp);
-    admitted_.erase (fp);   /* an admission is for the session that was admitted */
-    if (peers_.count (fp))
-      end_session (peers_.at (fp), now);
+    if (departed)
+      admitted_.erase (fp);   /* an admission is for the session that was admitted */
+    if (peer == peers_.end ())
+      continue;
+    if (departed)
+      end_session (peer->second, now);
+    else
+      rest_session (peer->second, now);
   }
   if (!roster_.members.count (self_fp_)) {
-    removed_from_room (roster_.revoked.count (self_fp_) ? "revoked" : "removed from the room");
+    if (roster_.revoked.count (self_fp_))
+      removed_from_room ("revoked");
+    else if (next.left.count (self_fp_))
+      removed_from_room ("removed from the room");
+    else
+      rejoin (now);
     return;
   }
   if (!was_member) {
     phase_ = Phase::member;
+    rejoining_ = false;
     next_heartbeat_ms_ = now.ms;
     report_roster ();
     make_own_key ("initial", now);
@@ -330,6 +360,47 @@ SenderKeyProvider::end_session (Peer & peer, const Now & now)
     departed_.push_back ({ peer.hello, peer.renewal, peer.token_expires_s });
   }
   peer.roster_sid = 0;
+}
+
+/* The roster dropped `peer` without its leaving: it keeps its session and
+ * may join again, but is heard again only through a fresh signed message
+ * (a replayed hello must not bring it back). */
+void
+SenderKeyProvider::rest_session (Peer & peer, const Now & now)
+{
+  if (peer.sid == peer.roster_sid) {
+    forget_peer_keys (peer, now);
+    peer.dormant = true;
+    peer.last_heard_ms = INT64_MIN / 2;
+  }
+  peer.roster_sid = 0;
+}
+
+/* The committer dropped us without our leaving (it stopped hearing us):
+ * we join again in the same session, as a joiner. Our hello alone would
+ * not be heard (see rest_session), so each hello goes with a fresh signed
+ * message. */
+void
+SenderKeyProvider::rejoin (const Now & now)
+{
+  forget_room ();
+  joined_ms_ = now.ms;
+  rejoining_ = true;
+  report_roster ();
+  say_hello (now);
+}
+
+/* Back to joining: no keys, no roster, and nothing judged within the room
+ * (whom we found silent, a change waiting for its evidence). */
+void
+SenderKeyProvider::forget_room ()
+{
+  drop_all_keys ();
+  roster_ = Roster ();
+  silent_.clear ();
+  pending_roster_.reset ();
+  roster_members_changed ();
+  phase_ = Phase::joining;
 }
 
 /* The hellos (or renewals) of departed sessions whose token is still
@@ -431,12 +502,11 @@ SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
     stats_.messages_rejected++;
     return;
   }
-  bool resync = phase_ == Phase::member && roster_.members.size () > 1;
   const std::string signer = message.sender ();
-  if (resync && signer != expected_committer ()) {
-    stats_.messages_rejected++;   /* only our own committer may resync us */
-    return;
-  }
+  /* From our own committer, the state of our room; from anyone else, the
+   * invitation of another room, judged as a joiner would judge it. */
+  bool resync = phase_ == Phase::member && roster_.members.size () > 1 && signer == expected_committer ();
+  bool other_room = phase_ == Phase::member && !resync;
   /* Every hello and renewal, verified without adopting any. */
   std::map<std::string, VerifiedHello> hellos;
   std::map<std::string, VerifiedRenewal> renewals;
@@ -474,17 +544,20 @@ SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
   /* Signed by the device it names: from here on its word. */
   ParsedRoster next;
   if (!parse_roster (*welcome.roster, true, &next) || state_hash_after (next) != next.hash ||
-      next.epoch <= roster_.epoch || !welcome_justified (signer, next, hellos, renewals, now)) {
+      (resync && next.epoch <= roster_.epoch) || !welcome_justified (signer, next, hellos, renewals, now)) {
     stats_.messages_rejected++;
     return;
   }
-  if (phase_ == Phase::member && !resync) {
-    /* We had opened a room of our own (nobody answered in time): leave it
-     * for the established one, as a plain joiner. */
-    drop_all_keys ();
-    roster_ = Roster ();
-    roster_members_changed ();
-    phase_ = Phase::joining;
+  if (other_room) {
+    /* welcome_justified found the signer's hello among those carried. */
+    RoomRank theirs { hellos.at (signer).claims.role == token::Role::host, next.epoch, signer };
+    if (!theirs.outranks (own_room_rank ())) {
+      stats_.messages_rejected++;
+      return;
+    }
+    /* Our room formed apart from this one, which outranks it: leave ours
+     * for it, as a plain joiner. */
+    forget_room ();
   }
   for (const auto & member : next.members) {
     if (member.first == self_fp_)
@@ -571,8 +644,15 @@ SenderKeyProvider::on_sync (Peer & from, const Now & now)
 void
 SenderKeyProvider::on_beat (Peer & from, const Beat & beat, const Now & now)
 {
-  if (!from.in_roster)
-    from.room_epoch = beat.epoch;   /* it commits a room of its own */
+  if (!from.in_roster) {
+    /* It commits a room of its own. One that outranks ours takes us in
+     * once its committer has our hello (and we adopt its welcome). */
+    from.room_epoch = beat.epoch;
+    from.room_beat_ms = now.ms;
+    if (phase_ == Phase::member && joins_the_others_room (from, now) && now.ms >= next_hello_ms_)
+      send_hello (now);
+    return;
+  }
   if (phase_ != Phase::member || from.info.fingerprint != expected_committer ())
     return;
   if (beat.epoch > roster_.epoch || (beat.epoch == roster_.epoch && beat.hash != roster_.hash))
@@ -605,6 +685,11 @@ SenderKeyProvider::publish_roster (std::map<std::string, uint32_t> members, uint
   payload["next"] = next_index;
   payload["added"] = member_list (next.members, next.hashes);
   payload["removed"] = next.removed;
+  for (const auto & fp : next.removed)
+    if (leaving_.count (fp))
+      next.left.insert (fp);
+  if (!next.left.empty ())
+    payload["left"] = next.left;
   if (!next.revoked.empty ())
     payload["revoked"] = next.revoked;
   payload["change"] = change;
@@ -686,7 +771,7 @@ SenderKeyProvider::commit_pending (const Now & now)
       refuse (peer.first, Refusal::token_expired, "its token expired while it waited");
       continue;
     }
-    if (roster_.members.size () == 1 && joins_the_others_room (peer.second))
+    if (joins_the_others_room (peer.second, now))
       continue;
     joined.insert (peer.first);
   }
@@ -697,17 +782,43 @@ SenderKeyProvider::commit_pending (const Now & now)
     publish_roster (members, next_index, "join", joined, {}, now);
 }
 
-/* Alone in our room, and `peer` commits a room of its own: the room of the
- * higher epoch takes the other in (its welcome is the newer roster, which
- * is the only kind a member alone adopts); at equal epochs, the room of
- * the smaller fingerprint. A room that shrank to one member is not
- * absorbed by a new one, and keeps its history (revocations). */
-bool
-SenderKeyProvider::joins_the_others_room (const Peer & peer) const
+RoomRank
+SenderKeyProvider::own_room_rank () const
 {
-  if (peer.room_epoch != roster_.epoch)
-    return peer.room_epoch > roster_.epoch;
-  return peer.info.fingerprint < self_fp_ && may_create_room (peer.info);
+  const std::string & committer = expected_committer ();
+  const MemberInfo *info = info_of (committer);
+  return { info && info->role == token::Role::host, roster_.epoch, committer };
+}
+
+/* `peer` commits a room of its own that outranks ours: its room will take
+ * us in (we adopt its welcome), so ours does not take it in. */
+bool
+SenderKeyProvider::joins_the_others_room (const Peer & peer, const Now & now) const
+{
+  if (!beats_another_room (peer, now))
+    return false;
+  return RoomRank { peer.info.role == token::Role::host, peer.room_epoch, peer.info.fingerprint }.outranks (
+      own_room_rank ());
+}
+
+/* A room whose committer we verified beats: it will take us in, however
+ * long its committer takes (at N = 200 it is busy), and a room of our own
+ * would only have to merge into it. An outsider cannot hold us back this
+ * way: a beat counts only with a hello whose token we verified. */
+bool
+SenderKeyProvider::other_room_beating (const Now & now) const
+{
+  for (const auto & peer : peers_)
+    if (beats_another_room (peer.second, now))
+      return true;
+  return false;
+}
+
+bool
+SenderKeyProvider::beats_another_room (const Peer & peer, const Now & now) const
+{
+  return !peer.in_roster && !peer.gone && peer.room_beat_ms != INT64_MIN &&
+      now.ms - peer.room_beat_ms <= config_.timing.liveness_ms;
 }
 
 void
@@ -750,8 +861,9 @@ SenderKeyProvider::tick_membership (const Now & now)
 {
   if (phase_ == Phase::joining) {
     if (now.ms >= next_hello_ms_)
-      send_hello (now);
-    if (may_create_room (self_info_) && now.ms - joined_ms_ >= creation_wait_ms () && !smaller_eligible_joiner (now))
+      say_hello (now);
+    if (may_create_room (self_info_) && now.ms - joined_ms_ >= creation_wait_ms () &&
+        !smaller_eligible_joiner (now) && !other_room_beating (now))
       create_room (now);
     return;
   }
@@ -788,6 +900,7 @@ SenderKeyProvider::tick_membership (const Now & now)
       json beat = base_payload ("beat");
       beat["epoch"] = roster_.epoch;
       beat["hash"] = roster_.hash;
+      beat["hellos"] = { own_hello_ };
       send_signed (subject_all_, beat);
     } else if (peers_.count (committer)) {
       wire::ChannelMessage ping;

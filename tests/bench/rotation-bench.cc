@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <atomic>
 #include <chrono>
 #include <ctime>
@@ -248,6 +249,27 @@ converged (size_t n, const std::vector<Member *> & who)
     code = m->security_code;
   }
   return true;
+}
+
+/* What the host sees, and how many rosters (by size and security code)
+ * the members hold: progress, for a room that will not form. */
+std::string
+describe_views (Member & host, const std::vector<Member *> & who)
+{
+  std::map<std::pair<size_t, std::string>, int> views;
+  for (Member *m : who) {
+    std::lock_guard<std::mutex> guard (m->lock);
+    views[{ m->roster_size, m->security_code }]++;
+  }
+  std::string text;
+  {
+    std::lock_guard<std::mutex> guard (host.lock);
+    text = "host sees " + std::to_string (host.roster_size) + " members, " + std::to_string (host.lobby.size ()) +
+        " in the lobby; views (members x roster size):";
+  }
+  for (const auto & view : views)
+    text += " " + std::to_string (view.second) + "x" + std::to_string (view.first.first);
+  return text;
 }
 
 /* The keymanager counters a leave is judged by, summed over members. */
@@ -499,9 +521,7 @@ run_size (int n, int rounds, const std::string & bus, const char * label, int ad
     ok = wait_for ([&] {
       room.admit_lobby ();
       if (Clock::now () >= next_report) {   /* progress, for a room that will not form */
-        std::lock_guard<std::mutex> guard (room.host ().lock);
-        std::fprintf (stderr, "N=%d, %.0f s: host sees %zu members, %zu in the lobby\n", n,
-            ms_since (t_join) / 1000, room.host ().roster_size, room.host ().lobby.size ());
+        std::fprintf (stderr, "N=%d, %.0f s: %s\n", n, ms_since (t_join) / 1000, describe_views (room.host (), present).c_str ());
         next_report += std::chrono::seconds (10);
       }
       return converged (present.size (), present);

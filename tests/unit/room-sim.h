@@ -219,7 +219,7 @@ public:
       static const std::vector<Member *> kNobody;
       auto listeners = by_subject_.find (f.message.subject);
       for (Member *m : listeners == by_subject_.end () ? kNobody : listeners->second)
-        if (m->active && m->subjects.count (f.message.subject)) {
+        if (m->active && m->subjects.count (f.message.subject) && (!reaches || reaches (f.message, *m))) {
           m->provider->receive (f.message.subject, ByteView (f.message.payload), now ());
           /* As keymanager's worker: a tick at most kTickGapMs after
            * messages, which may have moved a timer earlier. */
@@ -295,6 +295,8 @@ public:
   int64_t latency_ms = 2;
   std::vector<BusMessage> log;
   std::function<Verdict (BusMessage &)> interceptor;
+  /* Whether a message reaches a member (unset: all do): a partition. */
+  std::function<bool (const BusMessage &, const Member &)> reaches;
   std::function<void (const BusMessage &)> on_delivered;
   std::function<void ()> on_step;
   uint64_t delivered = 0;

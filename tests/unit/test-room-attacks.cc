@@ -186,6 +186,84 @@ TEST (Attack, OrdinaryMemberCannotRewriteAnothersRoster)
   EXPECT_EQ (victim.roster ().security_code, host.roster ().security_code);
 }
 
+/* Mallory, an ordinary member, invites the victim into a room of his own,
+ * at a far higher epoch, listing only devices with valid tokens (himself
+ * and the victim): a room a host commits outranks any room he commits, so
+ * the victim stays in its own. */
+TEST (Attack, OrdinaryMemberCannotPullAMemberIntoARoomOfItsOwn)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & host = *group[0], &mallory_member = *group[1], &victim = *group[2];
+  AttackerDevice mallory (mallory_member.identity);
+  json mallory_hello = signed_payload (last_hello_of (sim, mallory.fingerprint ()), "hello");
+  ASSERT_TRUE (wire::parse_u64_hex (mallory_hello["sid"].get<std::string> (), &mallory.sid));
+  mallory.seq = 1u << 30;
+  ObservedRoster roster = observe_roster (sim);
+  auto members = roster.members;
+  members.erase (host.fingerprint ());
+  std::vector<BusMessage> hellos { last_hello_of (sim, mallory.fingerprint ()),
+    last_hello_of (sim, victim.fingerprint ()) };
+  uint64_t rejected = victim.provider->stats ().messages_rejected;
+  sim.inject (forge_welcome (sim, mallory, victim.fingerprint (), 1u << 20, members, hellos));
+  sim.run_for (5000);
+  EXPECT_GT (victim.provider->stats ().messages_rejected, rejected);
+  EXPECT_EQ (victim.roster ().committer, host.fingerprint ());
+  EXPECT_TRUE (sim.converged (group)) << "the room is split";
+}
+
+/* A committer's beat carries its hello, and a joiner that hears a room
+ * beating waits for it rather than opening its own. Eve, whose token
+ * expired, beats for a room of her own every 100 ms: her hello is refused,
+ * so her beats hold nobody back, and the joiner opens its room in time. */
+namespace {
+
+/* `device` beats every 100 ms for a room of its own (it never welcomes
+ * anyone), with its hello dated `hello_t`. */
+void
+beat_for_a_room_of_its_own (Sim & sim, AttackerDevice & device, int64_t hello_t)
+{
+  BusMessage hello = device.hello (sim, hello_t);
+  std::string hello_text (hello.payload.begin (), hello.payload.end ());
+  sim.on_step = [&sim, &device, hello_text] {
+    if (sim.now_ms % 100 != 0)
+      return;
+    json beat = device.payload (sim, "beat");
+    beat["epoch"] = 1000;
+    beat["hash"] = std::string (64, 'e');
+    beat["hellos"] = { hello_text };
+    sim.inject ({ wire::subject_all (sim.room ()), device.sign (beat) });
+  };
+}
+
+}  // namespace
+
+TEST (Attack, BeatsOfAnExpiredTokenDoNotHoldAJoinerBack)
+{
+  {
+    /* The control: with a valid token, the same beats hold the joiner. */
+    Sim sim;
+    AttackerDevice mallory;
+    mallory.token = sim.issue (mallory.identity, token::Role::host);
+    beat_for_a_room_of_its_own (sim, mallory, sim.now ().unix_s);
+    sim.run_for (250);
+    Member & alice = sim.add ("alice");
+    EXPECT_FALSE (sim.run_until ([&] { return sim.converged ({ &alice }); }, 3000));
+  }
+  Sim sim;
+  AttackerDevice eve;
+  int64_t age = 3600 + kLifetimeS;
+  eve.token = old_token (sim, eve.identity, age, token::Role::host);
+  beat_for_a_room_of_its_own (sim, eve, sim.now ().unix_s - age + 10);
+  sim.run_for (250);
+  Member & alice = sim.add ("alice");
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged ({ &alice }); }, 3000))
+      << "the joiner waited for a room it cannot verify";
+  sim.run_for (500);
+  EXPECT_TRUE (alice.refused (eve.fingerprint (), Refusal::token_expired));
+  EXPECT_EQ (alice.roster ().committer, alice.fingerprint ());
+}
+
 /* A joiner waits in the lobby of an admission room until its token has
  * expired (it keeps sending the same hello); then a host admits it. */
 TEST (Attack, LobbyJoinerWhoseTokenExpiredIsNotAdmitted)
@@ -222,6 +300,42 @@ TEST (Attack, ReplayedHelloDoesNotKeepASilentMemberAlive)
   };
   std::vector<Member *> rest { group[0], group[1] };
   EXPECT_TRUE (sim.run_until ([&] { return sim.converged (rest); }, 3 * sim.timing.liveness_ms));
+  /* Removed for silence, its session rests: the replays go on, and still
+   * do not bring it back. */
+  sim.run_for (3 * sim.timing.liveness_ms);
+  for (Member *m : rest)
+    EXPECT_FALSE (lists (*m, carol.fingerprint ())) << m->name;
+}
+
+/* Carol drops off the bus long enough to be removed, while the others send
+ * media; she comes back in the same session, heard through her fresh
+ * signed messages, and holds no key that opens what was sent while she
+ * was out. */
+TEST (Attack, MemberBackFromSilenceReadsNothingSentWhileOut)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & alice = *group[0], &carol = *group[2];
+  std::string carol_hello = hello_hash_of (last_hello_of (sim, carol.fingerprint ()));
+  std::vector<Member *> rest { group[0], group[1] };
+  std::vector<uint64_t> keys_before { rest[0]->sender_id (), rest[1]->sender_id () };
+  carol.active = false;
+  /* Removed, and every other member sends with a fresh key. */
+  ASSERT_TRUE (sim.run_until ([&] {
+    return sim.converged (rest) && alice.roster ().members.size () == 2u &&
+        rest[0]->sender_id () != keys_before[0] && rest[1]->sender_id () != keys_before[1];
+  }, 3 * sim.timing.liveness_ms));
+  std::vector<std::vector<uint8_t>> sent_while_out;
+  for (Member *m : rest)
+    sent_while_out.push_back (encrypt_frame (*m, random_frame ()));
+  carol.active = true;
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (group) && sim.keys_delivered (group); }, 20000));
+  EXPECT_EQ (observe_roster (sim).members.at (carol.fingerprint ()).second, carol_hello) << "a new session";
+  sim.run_for (3 * sim.timing.liveness_ms);
+  EXPECT_TRUE (sim.converged (group)) << "she did not stay";
+  for (const auto & frame : sent_while_out)
+    EXPECT_FALSE (any_held_key_decrypts (carol, frame));
+  EXPECT_TRUE (any_held_key_decrypts (carol, encrypt_frame (alice, random_frame ())));
 }
 
 /* A revocation is part of the roster's history: a host who joined after
