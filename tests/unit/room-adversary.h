@@ -82,6 +82,7 @@ private:
     AttackerDevice device;
     std::set<const Member *> listed_at;    /* members whose roster held it when it left */
     std::set<const Member *> removed_at;   /* members whose roster did not hold it, since */
+    bool ended = false;                    /* a roster change named it in `left` or `revoked` */
   };
 
   bool exhausted () const { return pos_ >= input_.size (); }
@@ -217,16 +218,31 @@ private:
   AttackerDevice *former_device () { return formers_.empty () ? nullptr : &formers_.back ().device; }
 
   /* The former member re-signs a hello in its old session with a fresh
-   * session key and its old time; or the bus replays its real old hello
-   * inside a welcome whose signature is zeros. */
+   * session key and its old time; or signs fresh messages in its old
+   * session (a sync, and a beat carrying its real old hello), as a member
+   * dropped for silence does to come back; or the bus replays its real
+   * old hello inside a welcome whose signature is zeros. */
   void former_returns ()
   {
     if (formers_.empty ())
       return;
     Former & f = formers_.back ();
-    if (next () % 2) {
+    uint8_t how = next () % 3;
+    if (how == 0) {
       f.device.new_session_key ();
       sim_.inject (f.device.hello (sim_, sim_.now ().unix_s - 60));
+      return;
+    }
+    if (how == 1) {
+      BusMessage old = last_hello_of (sim_, f.device.fingerprint ());
+      json sync = f.device.payload (sim_, "sync");
+      sync["epoch"] = 0;
+      sim_.inject ({ wire::subject_all (sim_.room ()), f.device.sign (sync) });
+      json beat = f.device.payload (sim_, "beat");
+      beat["epoch"] = 1u << 20;
+      beat["hash"] = std::string (64, '0');
+      beat["hellos"] = json::array ({ std::string (old.payload.begin (), old.payload.end ()) });
+      sim_.inject ({ wire::subject_all (sim_.room ()), f.device.sign (beat) });
       return;
     }
     BusMessage old = last_hello_of (sim_, f.device.fingerprint ());
@@ -306,6 +322,7 @@ private:
    * member that held it when it left has removed it, never again there. */
   void check_rosters ()
   {
+    note_endings ();
     for (Member *m : honest_) {
       if (!m->active || !m->provider)
         continue;
@@ -318,10 +335,29 @@ private:
         bool listed = lists (*m, f.device.fingerprint ());
         if (!listed)
           f.removed_at.insert (m);
-        else if (f.removed_at.count (m) && f.listed_at.count (m))
+        else if (f.removed_at.count (m) && f.listed_at.count (m) && f.ended)
           violation (m->name + " lists " + f.member->name + " again, " + std::to_string (sim_.now_ms - f.left_ms) +
               " ms after it left");
       }
+    }
+  }
+
+  /* A former member's session ended for the room once a roster change
+   * named it in `left` or `revoked`. Until then the committer saw only
+   * silence (the bus dropped its leave), and a session dropped for silence
+   * may come back while its token admits it (docs/threat-model.md, "Not
+   * protected"). */
+  void note_endings ()
+  {
+    for (; log_scanned_ < sim_.log.size (); log_scanned_++) {
+      json roster = signed_payload (sim_.log[log_scanned_], "roster");
+      if (roster.is_discarded () || !roster.is_object ())
+        continue;
+      for (Former & f : formers_)
+        for (const char *field : { "left", "revoked" })
+          if (roster.contains (field) && roster[field].is_array ())
+            for (const auto & fp : roster[field])
+              f.ended |= fp == f.device.fingerprint ();
     }
   }
 
@@ -395,6 +431,7 @@ private:
   AttackerDevice mallory_;
   std::vector<Former> formers_;
   std::deque<BusMessage> held_;
+  size_t log_scanned_ = 0;
   std::vector<Frame> frames_;
   uint32_t drop_budget_ = 0, hold_budget_ = 0, flip_at_ = 0;
   bool flip_next_ = false;
