@@ -405,8 +405,7 @@ SenderKeyProvider::on_repeated_hello (Peer & peer, const Now & now)
 bool
 SenderKeyProvider::token_unused (const token::Claims & claims, const std::string & from, uint64_t sid) const
 {
-  auto used = tokens_seen_.find (claims.jti);
-  return used == tokens_seen_.end () || used->second == std::make_pair (from, sid);
+  return sessions_.token_unused (claims.jti, from, sid);
 }
 
 bool
@@ -419,7 +418,8 @@ SenderKeyProvider::token_current (int64_t expires_at_s, const Now & now) const
 Peer &
 SenderKeyProvider::adopt_hello (VerifiedHello hello, const Now & now)
 {
-  tokens_seen_[hello.claims.jti] = { hello.from, hello.sid };
+  sessions_.bind_token (hello.claims.jti, hello.from, hello.sid, hello.claims.expires_at, config_.clock_skew_s,
+      now.unix_s);
   Peer & peer = peers_[hello.from];
   if (peer.sid != 0 && peer.sid != hello.sid)
     forget_peer_keys (peer, now);   /* a new session of a known device */
@@ -476,13 +476,14 @@ SenderKeyProvider::on_renew (Peer & from, const wire::Envelope & envelope, const
     refuse (from.info.fingerprint, check);
     return;
   }
-  adopt_renewal (from, renewal);
+  adopt_renewal (from, renewal, now);
 }
 
 void
-SenderKeyProvider::adopt_renewal (Peer & peer, const VerifiedRenewal & renewal)
+SenderKeyProvider::adopt_renewal (Peer & peer, const VerifiedRenewal & renewal, const Now & now)
 {
-  tokens_seen_[renewal.claims.jti] = { renewal.from, renewal.sid };
+  sessions_.bind_token (renewal.claims.jti, renewal.from, renewal.sid, renewal.claims.expires_at,
+      config_.clock_skew_s, now.unix_s);
   if (renewal.claims.expires_at > peer.token_expires_s) {
     peer.token_expires_s = renewal.claims.expires_at;
     peer.renewal = renewal.text;

@@ -12,6 +12,7 @@
 #include <gst/sframe/room-credentials.h>
 #include <gst/sframe/room-messages.h>
 #include <gst/sframe/room-wire.h>
+#include <gst/sframe/session-ledger.h>
 
 #include <nlohmann/json.hpp>
 
@@ -211,7 +212,7 @@ private:
   bool token_unused (const token::Claims & claims, const std::string & from, uint64_t sid) const;
   Peer & adopt_hello (VerifiedHello hello, const Now & now);
   void on_renew (Peer & from, const wire::Envelope & envelope, const Now & now);
-  void adopt_renewal (Peer & peer, const VerifiedRenewal & renewal);
+  void adopt_renewal (Peer & peer, const VerifiedRenewal & renewal, const Now & now);
   VerifiedHello session_of (const Peer & peer) const;
   bool token_current (int64_t expires_at_s, const Now & now) const;
   bool credential_current (const Peer & peer, const Now & now) const { return token_current (peer.token_expires_s, now); }
@@ -246,9 +247,8 @@ private:
   void rest_session (Peer & peer, const Now & now);
   void rejoin (const Now & now);
   void forget_room ();
-  std::vector<std::string> departed_texts (bool renewals, const Now & now);
   void adopt_departed (const VerifiedMessage & welcome, const Now & now);
-  bool session_ended (const std::string & fp, uint64_t sid) const { return ended_sessions_.count ({ fp, sid }) > 0; }
+  bool session_ended (const std::string & fp, uint64_t sid) const { return sessions_.ended (fp, sid); }
   std::vector<std::string> member_hellos () const;
   std::vector<std::string> member_renewals () const;
   void send_welcome (const std::string & to, const Now & now);
@@ -364,19 +364,8 @@ private:
   std::deque<std::pair<int64_t, wire::Envelope>> unattributed_;
   wire::Envelope spare_envelope_;      /* receive ()'s, kept for its storage */
   std::vector<uint8_t> aad_;           /* a channel message's, built just before use */
-  std::map<std::string, std::pair<std::string, uint64_t>> tokens_seen_;   /* jti -> (fp, sid) */
   std::set<std::string> refused_reported_;
-  /* Sessions that left the roster: never again (fingerprint, session). */
-  std::set<std::pair<std::string, uint64_t>> ended_sessions_;
-  /* Of those, the ones whose newest token is still valid, with their
-   * signed hello and renewal: welcomes carry them, so that a joiner also
-   * refuses the session, and a new session with its token. */
-  struct Departed {
-    std::string hello;
-    std::string renewal;
-    int64_t expires_s = 0;
-  };
-  std::vector<Departed> departed_;
+  SessionLedger sessions_;            /* tokens used, sessions ended, departed */
   std::set<std::string> admitted_;
   std::set<std::string> leaving_;
   std::set<std::string> silent_;

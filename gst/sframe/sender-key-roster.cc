@@ -353,11 +353,11 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
 void
 SenderKeyProvider::end_session (Peer & peer, const Now & now)
 {
-  ended_sessions_.insert ({ peer.info.fingerprint, peer.roster_sid });
+  sessions_.end (peer.info.fingerprint, peer.roster_sid);
   if (peer.sid == peer.roster_sid) {
     forget_peer_keys (peer, now);
     peer.gone = true;
-    departed_.push_back ({ peer.hello, peer.renewal, peer.token_expires_s });
+    sessions_.add_departed (peer.hello, peer.renewal, peer.token_expires_s);
   }
   peer.roster_sid = 0;
 }
@@ -403,21 +403,6 @@ SenderKeyProvider::forget_room ()
   phase_ = Phase::joining;
 }
 
-/* The hellos (or renewals) of departed sessions whose token is still
- * valid; expired ones are forgotten here. */
-std::vector<std::string>
-SenderKeyProvider::departed_texts (bool renewals, const Now & now)
-{
-  departed_.erase (std::remove_if (departed_.begin (), departed_.end (),
-                       [&] (const Departed & d) { return !token_current (d.expires_s, now); }),
-      departed_.end ());
-  std::vector<std::string> texts;
-  for (const auto & d : departed_)
-    if (!(renewals ? d.renewal : d.hello).empty ())
-      texts.push_back (renewals ? d.renewal : d.hello);
-  return texts;
-}
-
 /* A welcome's departed sessions: each hello (and renewal) verified on its
  * own; their sessions end here too, and their tokens are used. */
 void
@@ -428,18 +413,21 @@ SenderKeyProvider::adopt_departed (const VerifiedMessage & welcome, const Now & 
     VerifiedHello hello;
     if (!verify_hello_text (text, rules_, now.unix_s, false, &hello).ok () || hello.from == self_fp_)
       continue;
-    Departed departed { text, "", hello.claims.expires_at };
-    tokens_seen_.emplace (hello.claims.jti, std::make_pair (hello.from, hello.sid));
-    ended_sessions_.insert ({ hello.from, hello.sid });
+    std::string departed_renewal;
+    int64_t expires_s = hello.claims.expires_at;
+    sessions_.bind_token (hello.claims.jti, hello.from, hello.sid, hello.claims.expires_at, config_.clock_skew_s,
+        now.unix_s);
+    sessions_.end (hello.from, hello.sid);
     for (const auto & renewal_text : renewals) {
       VerifiedRenewal renewal;
       if (verify_renewal_text (renewal_text, hello, rules_, now.unix_s, &renewal).ok ()) {
-        tokens_seen_.emplace (renewal.claims.jti, std::make_pair (renewal.from, renewal.sid));
-        departed.renewal = renewal_text;
-        departed.expires_s = std::max (departed.expires_s, renewal.claims.expires_at);
+        sessions_.bind_token (renewal.claims.jti, renewal.from, renewal.sid, renewal.claims.expires_at,
+            config_.clock_skew_s, now.unix_s);
+        departed_renewal = renewal_text;
+        expires_s = std::max (expires_s, renewal.claims.expires_at);
       }
     }
-    departed_.push_back (std::move (departed));
+    sessions_.add_departed (text, std::move (departed_renewal), expires_s);
   }
 }
 
@@ -481,10 +469,10 @@ SenderKeyProvider::send_welcome (const std::string & to, const Now & now)
   std::vector<std::string> renewals = member_renewals ();
   if (!renewals.empty ())
     welcome["renewals"] = renewals;
-  std::vector<std::string> departed = departed_texts (false, now);
+  std::vector<std::string> departed = sessions_.departed_texts (false, now.unix_s, config_.clock_skew_s);
   if (!departed.empty ()) {
     welcome["departed"] = departed;
-    welcome["departed_renewals"] = departed_texts (true, now);
+    welcome["departed_renewals"] = sessions_.departed_texts (true, now.unix_s, config_.clock_skew_s);
   }
   send_signed (wire::subject_to (config_.room, to), welcome);
 }
@@ -566,7 +554,7 @@ SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
     if (peer == peers_.end () || peer->second.hello_hash != next.hashes.at (member.first))
       adopt_hello (hellos.at (member.first), now);
     if (renewals.count (member.first))
-      adopt_renewal (peers_.at (member.first), renewals.at (member.first));
+      adopt_renewal (peers_.at (member.first), renewals.at (member.first), now);
   }
   peers_.at (signer).seen.check_and_mark (verified.seq ());
   adopt_departed (verified, now);
