@@ -59,7 +59,8 @@ message_type (const std::string & name)
   static const std::pair<const char *, MessageType> kTypes[] = { { "hello", MessageType::hello },
     { "renew", MessageType::renew }, { "roster", MessageType::roster }, { "welcome", MessageType::welcome },
     { "channel", MessageType::channel }, { "admit", MessageType::admit }, { "revoke", MessageType::revoke },
-    { "leave", MessageType::leave }, { "sync", MessageType::sync }, { "beat", MessageType::beat } };
+    { "leave", MessageType::leave }, { "sync", MessageType::sync }, { "beat", MessageType::beat },
+    { "here", MessageType::here } };
   for (const auto & type : kTypes)
     if (name == type.first)
       return type.second;
@@ -146,7 +147,7 @@ parse_welcome (const VerifiedMessage & message, Welcome * welcome)
       roster == message.body ().end ())
     return false;
   welcome->roster = &*roster;
-  return true;
+  return json_u64 (message.body (), "answers", &welcome->answers);
 }
 
 }  // namespace room

@@ -22,7 +22,7 @@
 namespace sframe {
 namespace room {
 
-enum class MessageType { hello, renew, roster, welcome, channel, admit, revoke, leave, sync, beat, unknown };
+enum class MessageType { hello, renew, roster, welcome, channel, admit, revoke, leave, sync, beat, here, unknown };
 
 class VerifiedMessage {
 public:
@@ -105,6 +105,7 @@ bool parse_beat (const VerifiedMessage & message, Beat * beat);
 /* `welcome`: to whom, and the roster snapshot (parsed by the roster). */
 struct Welcome {
   std::string to;
+  uint64_t answers = 0;   /* the newest sequence number of `to` its signer had seen */
   const nlohmann::json *roster = nullptr;   /* inside the message's body */
 };
 bool parse_welcome (const VerifiedMessage & message, Welcome * welcome);

@@ -131,11 +131,20 @@ void
 SenderKeyProvider::say_hello (const Now & now)
 {
   send_hello (now);
-  if (rejoining_) {
-    json here = base_payload ("sync");
-    here["epoch"] = 0;
-    send_signed (subject_all_, here);
+  if (fresh_hellos_)
+    send_signed (subject_all_, base_payload ("here"));
+}
+
+/* From now on, hellos go with a fresh signed message, and only a welcome
+ * that answers one of them is taken. */
+void
+SenderKeyProvider::ask_fresh_welcome (const Now & now)
+{
+  if (!fresh_hellos_) {
+    fresh_hellos_ = true;
+    welcome_floor_ = seq_ + 1;   /* the sync say_hello signs next */
   }
+  say_hello (now);
 }
 
 void
@@ -176,12 +185,17 @@ SenderKeyProvider::stash_unattributed (const wire::Envelope & envelope, const No
     stats_.messages_rejected++;
     return;
   }
-  unattributed_.push_back ({ now.ms, envelope });
+  unattributed_.push_back ({ stashed_at_ms_ >= 0 ? stashed_at_ms_ : now.ms, envelope });
 }
 
 void
 SenderKeyProvider::replay_unattributed (const Now & now)
 {
+  /* Not within itself: a message it replays may adopt a hello, which
+   * replays again; what is still unattributed waits for the next call. */
+  if (replaying_)
+    return;
+  replaying_ = true;
   std::deque<std::pair<int64_t, wire::Envelope>> stash;
   stash.swap (unattributed_);
   for (auto & entry : stash) {
@@ -189,11 +203,14 @@ SenderKeyProvider::replay_unattributed (const Now & now)
       stats_.messages_rejected++;
       continue;
     }
+    stashed_at_ms_ = entry.first;   /* stashed again, it keeps its age */
     if (entry.second.kind == wire::Envelope::Kind::channel_message)
       on_channel_message (entry.second, now);
     else
       on_signed (entry.second, now);
   }
+  stashed_at_ms_ = -1;
+  replaying_ = false;
   for (auto & peer : peers_)
     if (!peer.second.early.empty ())
       replay_early (peer.second, now);
@@ -253,6 +270,8 @@ SenderKeyProvider::on_signed (const wire::Envelope & envelope, const Now & now)
     case MessageType::sync:
       on_sync (*peer, now);
       return;
+    case MessageType::here:
+      return;   /* heard (accept_signed): that is all it is for */
     case MessageType::beat: {
       Beat beat;
       if (parse_beat (verified, &beat))
@@ -274,8 +293,12 @@ SenderKeyProvider::learn_carried_hello (const UnverifiedMessage & message, const
 {
   std::vector<std::string> hellos = message.carried ("hellos");
   wire::Envelope hello;
+  UnverifiedMessage claimed;
+  /* Only the beat's own sender's hello: another device's, recorded by the
+   * bus, would be judged outside the rules for a hello we hold. */
   if (hellos.size () != 1 || !wire::parse_envelope (text_view (hellos[0]), &hello) ||
-      hello.kind != wire::Envelope::Kind::signed_message) {
+      hello.kind != wire::Envelope::Kind::signed_message || !claimed.parse (hello) ||
+      claimed.sender () != message.sender ()) {
     stats_.messages_rejected++;
     return;
   }
@@ -302,6 +325,13 @@ SenderKeyProvider::accept_signed (const wire::Envelope & envelope, UnverifiedMes
     return nullptr;
   }
   peer.last_heard_ms = now.ms;
+  peer.newest_seq = std::max (peer.newest_seq, verified->seq ());
+  if (silent_.count (peer.info.fingerprint)) {
+    /* Found silent while we were the one not hearing (away, or cut off):
+     * it is not, and stays our committer if it was. */
+    silent_.erase (peer.info.fingerprint);
+    forget_committer ();
+  }
   return &peer;
 }
 
@@ -347,6 +377,10 @@ SenderKeyProvider::on_hello (const wire::Envelope & envelope, const std::string 
   CredentialCheck check = verify_hello (envelope, rules_, now.unix_s, true, &hello);
   if (!check.ok ()) {
     refuse (claimed, check);
+    return;
+  }
+  if (hello.from != claimed) {
+    stats_.messages_rejected++;   /* the lookup above used another name */
     return;
   }
   if (revoked_.count (hello.from)) {
@@ -421,8 +455,10 @@ SenderKeyProvider::adopt_hello (VerifiedHello hello, const Now & now)
   sessions_.bind_token (hello.claims.jti, hello.from, hello.sid, hello.claims.expires_at, config_.clock_skew_s,
       now.unix_s);
   Peer & peer = peers_[hello.from];
-  if (peer.sid != 0 && peer.sid != hello.sid)
+  if (peer.sid != 0 && peer.sid != hello.sid) {
     forget_peer_keys (peer, now);   /* a new session of a known device */
+    admitted_.erase (hello.from);   /* an admission is for the session admitted */
+  }
   const token::Claims & c = hello.claims;
   peer.info = { hello.from, c.member_id, c.display_name, c.role, c.grants, peer.info.index };
   if (roster_.members.count (hello.from))
@@ -440,7 +476,9 @@ SenderKeyProvider::adopt_hello (VerifiedHello hello, const Now & now)
   if (peer.sid != hello.sid) {
     peer.room_epoch = 0;
     peer.seen = ReplayWindow ();
+    peer.newest_seq = 0;
   }
+  peer.newest_seq = std::max (peer.newest_seq, hello.seq);
   peer.sid = hello.sid;
   peer.hello = std::move (hello.text);
   peer.hello_hash = std::move (hello.hash);
@@ -502,9 +540,17 @@ void
 SenderKeyProvider::on_host_action (Peer & from, const VerifiedMessage & message, const Now & now)
 {
   HostAction action;
-  if (!parse_host_action (message, &action) || from.info.role != token::Role::host ||
-      !roster_.members.count (from.info.fingerprint)) {
+  if (!parse_host_action (message, &action) || from.info.role != token::Role::host) {
     stats_.messages_rejected++;
+    return;
+  }
+  if (!roster_.members.count (from.info.fingerprint)) {
+    /* A joiner (one the roster dropped, say) holds no roster to check the
+     * host against, but a host's revocation only makes it stricter. */
+    if (phase_ == Phase::joining && message.type () == MessageType::revoke)
+      revoked_.insert (action.target);
+    else
+      stats_.messages_rejected++;
     return;
   }
   const std::string & target = action.target;
@@ -522,6 +568,9 @@ void
 SenderKeyProvider::on_leave (Peer & from, const Now & now)
 {
   leaving_.insert (from.info.fingerprint);
+  /* Signed in its session: that session is over, whatever any roster or
+   * welcome says later. */
+  sessions_.end (from.info.fingerprint, from.sid);
   forget_committer ();
   (void) now;
 }

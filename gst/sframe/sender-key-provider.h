@@ -85,6 +85,7 @@ struct Peer {
   std::string hello_hash;
   std::string jti;
   ReplayWindow seen;                   /* seq of its signed messages, this sid */
+  uint64_t newest_seq = 0;             /* ... the newest of them */
   int64_t last_heard_ms = 0;
   int64_t welcomed_ms = INT64_MIN;     /* the committer's last welcome to it */
   bool gone = false;                   /* this session left the roster */
@@ -199,6 +200,7 @@ private:
   void send_signed (const std::string & subject, const json & payload);
   void send_hello (const Now & now);
   void say_hello (const Now & now);
+  void ask_fresh_welcome (const Now & now);
   void stash_unattributed (const wire::Envelope & envelope, const Now & now);
   void replay_unattributed (const Now & now);
   void on_signed (const wire::Envelope & envelope, const Now & now);
@@ -356,7 +358,15 @@ private:
   int64_t last_sync_ms_ = -1;
   int64_t committer_since_ms_ = -1;
   bool room_seen_ = false;            /* a joiner saw traffic of an existing room */
-  bool rejoining_ = false;            /* a joiner the roster dropped without its leaving */
+  /* Saying hello with a fresh signed `here` (a member the roster dropped
+   * without its leaving, or whose room another outranks): a resting
+   * session is heard only through fresh messages. A welcome must answer
+   * one of them (`answers` at least welcome_floor_), so that the bus
+   * cannot hand us an old welcome, of a room that has since changed. */
+  bool fresh_hellos_ = false;
+  uint64_t welcome_floor_ = 0;
+  bool replaying_ = false;            /* in replay_unattributed */
+  int64_t stashed_at_ms_ = -1;        /* the time of the message replayed, or -1 */
 
   /* Hashed: looked up by fingerprint for every message, in a room of a
    * few hundred. Iterate it only where order does not matter. */

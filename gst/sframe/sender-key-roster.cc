@@ -330,7 +330,8 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   }
   if (!was_member) {
     phase_ = Phase::member;
-    rejoining_ = false;
+    fresh_hellos_ = false;
+    welcome_floor_ = 0;
     next_heartbeat_ms_ = now.ms;
     report_roster ();
     make_own_key ("initial", now);
@@ -385,9 +386,8 @@ SenderKeyProvider::rejoin (const Now & now)
 {
   forget_room ();
   joined_ms_ = now.ms;
-  rejoining_ = true;
   report_roster ();
-  say_hello (now);
+  ask_fresh_welcome (now);
 }
 
 /* Back to joining: no keys, no roster, and nothing judged within the room
@@ -464,6 +464,7 @@ SenderKeyProvider::send_welcome (const std::string & to, const Now & now)
     peer->second.welcomed_ms = now.ms;
   json welcome = base_payload ("welcome");
   welcome["to"] = to;
+  welcome["answers"] = peer != peers_.end () ? peer->second.newest_seq : 0;
   welcome["roster"] = roster_snapshot ();
   welcome["hellos"] = member_hellos ();
   std::vector<std::string> renewals = member_renewals ();
@@ -525,7 +526,10 @@ SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
   VerifiedMessage verified;
   Welcome welcome;
   if (!signer_key || message.session () != signer_sid || !message.verify (*signer_key, config_.room, &verified) ||
-      !parse_welcome (verified, &welcome) || welcome.to != self_fp_) {
+      !parse_welcome (verified, &welcome) || welcome.to != self_fp_ ||
+      (!resync && welcome.answers < welcome_floor_) ||
+      (peers_.count (signer) && peers_.at (signer).sid == signer_sid &&
+          !peers_.at (signer).seen.would_accept (verified.seq ()))) {
     stats_.messages_rejected++;
     return;
   }
@@ -638,7 +642,7 @@ SenderKeyProvider::on_beat (Peer & from, const Beat & beat, const Now & now)
     from.room_epoch = beat.epoch;
     from.room_beat_ms = now.ms;
     if (phase_ == Phase::member && joins_the_others_room (from, now) && now.ms >= next_hello_ms_)
-      send_hello (now);
+      ask_fresh_welcome (now);
     return;
   }
   if (phase_ != Phase::member || from.info.fingerprint != expected_committer ())
@@ -841,6 +845,10 @@ int64_t
 SenderKeyProvider::creation_wait_ms () const
 {
   int64_t discovery = config_.timing.discovery_ms;
+  /* One the roster dropped knows the room is there: it gives the room's
+   * beat (and a welcome) a liveness timeout before it starts one. */
+  if (fresh_hellos_)
+    return std::max<int64_t> (config_.timing.liveness_ms, 4 * discovery);
   return room_seen_ ? std::max<int64_t> (4 * discovery, 2 * config_.timing.resend_ms) : discovery;
 }
 

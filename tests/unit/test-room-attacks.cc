@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 using namespace roomsim;
 
 namespace {
@@ -509,3 +511,295 @@ TEST (Attack, RevokedCommitterIsRemovedByTheNextHost)
         << "the revoked committer still reads " << m->name;
   }
 }
+
+namespace {
+
+/* A `beat` the bus makes up (zero signature, a `from` nobody knows),
+ * carrying `hello` (a real signed hello it recorded) in `hellos`. */
+BusMessage
+forged_beat_carrying (const Sim & sim, const BusMessage & hello, uint64_t seq)
+{
+  std::string nobody (64, 'b');
+  json beat = { { "v", 1 }, { "type", "beat" }, { "room", sim.room () }, { "from", nobody }, { "sid", "0000000000000001" },
+    { "seq", seq }, { "epoch", 1 }, { "hash", std::string (64, '0') },
+    { "hellos", json::array ({ std::string (hello.payload.begin (), hello.payload.end ()) }) } };
+  std::string text = beat.dump ();
+  std::vector<uint8_t> zeros (64, 0);
+  json envelope = { { "p", base64url_encode (text_bytes (text)) }, { "s", base64url_encode (ByteView (zeros)) } };
+  std::string bytes = envelope.dump ();
+  return { wire::subject_all (sim.room ()), std::vector<uint8_t> (bytes.begin (), bytes.end ()) };
+}
+
+/* Whether a bus message was sent by `fp` (signed `from` or channel from). */
+bool
+sent_by (const BusMessage & message, const std::string & fp)
+{
+  wire::Envelope envelope;
+  if (!wire::parse_envelope (ByteView (message.payload), &envelope))
+    return false;
+  if (envelope.kind == wire::Envelope::Kind::channel_message)
+    return envelope.channel.from == fp;
+  json payload = json::parse (envelope.payload, nullptr, false);
+  return payload.is_object () && payload.value ("from", "") == fp;
+}
+
+}  // namespace
+
+/* Carol goes silent and is removed (her session rests). The bus wraps her
+ * recorded hello in a beat of its own making (no key, zero signature, a
+ * sender nobody knows), hoping it is judged as a new hello that refreshes
+ * her liveness: a beat carries only its own sender's hello. */
+TEST (Attack, BusCannotReviveARestingSessionWithItsHelloInABeat)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & host = *group[0], &carol = *group[2];
+  BusMessage hello = last_hello_of (sim, carol.fingerprint ());
+  carol.active = false;
+  std::vector<Member *> rest { group[0], group[1] };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest); }, 3 * sim.timing.liveness_ms));
+  sim.run_for (1000);
+  sim.inject (forged_beat_carrying (sim, hello, 1));   /* once */
+  sim.run_for (500);
+  for (Member *m : rest)
+    EXPECT_FALSE (lists (*m, carol.fingerprint ())) << m->name << " lists carol (inactive) again";
+  EXPECT_FALSE (carol.active);
+  (void) host;
+}
+
+/* The same beat, every 2.5 s, to keep a silent member in the room. */
+TEST (Attack, BusCannotKeepASilentMemberAliveWithItsHelloInABeat)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & carol = *group[2];
+  BusMessage hello = last_hello_of (sim, carol.fingerprint ());
+  carol.active = false;
+  uint64_t seq = 1;
+  sim.on_step = [&] {   /* one beat each 2.5 s (see R4 for why not more) */
+    if (sim.now_ms % 2500 == 0)
+      sim.inject (forged_beat_carrying (sim, hello, seq++));
+  };
+  sim.run_for (8 * sim.timing.liveness_ms);
+  for (Member *m : { group[0], group[1] })
+    EXPECT_FALSE (lists (*m, carol.fingerprint ())) << m->name << " still lists silent carol after 30 s";
+}
+
+/* Every member renews at 250 s; at 260 s the bus replays Bob's first hello
+ * in a forged beat, so that members take it again and forget his renewal
+ * (and drop him when his first token expires). */
+TEST (Attack, BusCannotEraseARenewalWithAnOldHelloInABeat)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & host = *group[0], &bob = *group[1];
+  BusMessage hello = last_hello_of (sim, bob.fingerprint ());
+  sim.on_step = [&] {
+    sim.renew_tokens_every (250 * 1000);   /* at 250 s: tokens valid to 550 s */
+    if (sim.now_ms == 260 * 1000)
+      sim.inject (forged_beat_carrying (sim, hello, 1));
+  };
+  sim.run_for (270 * 1000);
+  ASSERT_TRUE (sim.converged (group));
+  sim.run_for ((kLifetimeS + token::kDefaultClockSkew + 5) * 1000 - sim.now_ms);   /* t = 335 s */
+  EXPECT_TRUE (lists (host, bob.fingerprint ())) << "bob, holding a valid renewal, was dropped";
+  EXPECT_EQ (bob.roster ().members.size (), 3u) << "bob is out of the room";
+}
+
+namespace {
+
+/* A member made of an AttackerDevice: says hello and keeps itself heard
+ * with a fresh signed sync every second while `*alive`. */
+void
+run_attacker_member (Sim & sim, AttackerDevice & device, bool * alive)
+{
+  sim.inject (device.hello (sim, sim.now ().unix_s));
+  sim.on_step = [&sim, &device, alive] {
+    if (!*alive || sim.now_ms % 1000 != 0)
+      return;
+    json sync = device.payload (sim, "sync");
+    sync["epoch"] = 0;
+    sim.inject ({ wire::subject_all (sim.room ()), device.sign (sync) });
+  };
+}
+
+/* The last welcome on the bus to `to` whose snapshot lists `fp`. */
+BusMessage
+last_welcome_to_listing (const Sim & sim, const std::string & to, const std::string & fp)
+{
+  BusMessage found;
+  for (const auto & message : sim.log) {
+    json payload = signed_payload (message, "welcome");
+    if (payload.is_discarded () || payload.value ("to", "") != to)
+      continue;
+    for (const auto & m : payload["roster"]["members"])
+      if (m[0] == fp)
+        found = message;
+  }
+  return found;
+}
+
+/* Dave (attacker-held device, valid token) is a member; the bus records a
+ * welcome to Carol that lists him; the bus silences Carol (she keeps
+ * receiving) until the committer drops her, and she rejoins in the same
+ * session. While she is a joiner, `while_out` happens (Dave leaves, or is
+ * revoked). Then the bus replays the old welcome to Carol: a joiner checks
+ * no epoch and no replay of it, and it is signed in her own session. */
+void
+stale_welcome_to_rejoiner (bool revoke)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & host = *group[0], &bob = *group[1], &carol = *group[2];
+  AttackerDevice dave;
+  dave.token = sim.issue (dave.identity, token::Role::member);
+  bool dave_alive = true;
+  run_attacker_member (sim, dave, &dave_alive);
+  ASSERT_TRUE (sim.run_until ([&] {
+    return lists (host, dave.fingerprint ()) && lists (bob, dave.fingerprint ()) && lists (carol, dave.fingerprint ());
+  }));
+  sim.run_for (1000);
+  sim.inject (last_hello_of (sim, carol.fingerprint ()));   /* the committer answers with a welcome */
+  sim.run_for (200);
+  BusMessage old_welcome = last_welcome_to_listing (sim, carol.fingerprint (), dave.fingerprint ());
+  ASSERT_FALSE (old_welcome.payload.empty ());
+
+  /* Carol is silenced (nothing she sends goes through) until she rejoins. */
+  std::string carol_fp = carol.fingerprint ();
+  sim.interceptor = [carol_fp] (BusMessage & m) { return sent_by (m, carol_fp) ? Verdict::drop : Verdict::deliver; };
+  bool removed = sim.run_until ([&] { return !lists (host, carol_fp) && carol.roster ().members.empty (); }, 10000);
+  ASSERT_TRUE (removed);
+  ASSERT_TRUE (carol.left_reason.empty ()) << carol.left_reason;
+
+  std::vector<Member *> rest { &host, &bob };
+  if (revoke) {
+    ASSERT_EQ (host.provider->revoke (dave.fingerprint (), sim.now ()), Status::ok);
+  } else {
+    sim.inject ({ wire::subject_all (sim.room ()), dave.sign (dave.payload (sim, "leave")) });
+  }
+  dave_alive = false;
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (rest) && !lists (host, dave.fingerprint ()); }));
+  sim.run_for (500);
+  ASSERT_FALSE (lists (carol, dave.fingerprint ()));
+
+  sim.inject (old_welcome);
+  sim.run_for (5);
+  sim.interceptor = nullptr;
+  EXPECT_FALSE (lists (carol, dave.fingerprint ())) << "carol adopted a stale roster listing dave, who "
+                                                    << (revoke ? "was revoked" : "left");
+  std::vector<uint8_t> frame = encrypt_frame (carol, random_frame ());
+  EXPECT_FALSE (any_key_decrypts (dave.keys_opened (sim), frame))
+      << "dave reads what carol sends after he " << (revoke ? "was revoked" : "left");
+  sim.run_for (10000);
+  EXPECT_TRUE (sim.converged ({ &host, &bob, &carol }));
+}
+
+}  // namespace
+
+/* Bus + a member who left: an old welcome to a rejoiner, listing the
+ * leaver. A rejoiner takes only a welcome that answers one of its fresh
+ * messages. */
+TEST (Attack, StaleWelcomeToARejoinerDoesNotLetALeaverRead)
+{
+  stale_welcome_to_rejoiner (false);
+}
+
+/* Bus + a stolen device a host revoked, the same way. */
+TEST (Attack, StaleWelcomeToARejoinerDoesNotLetARevokedDeviceRead)
+{
+  stale_welcome_to_rejoiner (true);
+}
+
+/* In an admission room the host admits Bob; Bob drops off (removed for
+ * silence: his session rests, and keeps its admission). He restarts: a new
+ * session, a new token. An admission is for the session admitted: the new
+ * one waits in the lobby. */
+TEST (Attack, NewSessionOfARestingDeviceWaitsInTheLobby)
+{
+  Sim sim ("board", true);
+  Member & host = sim.add ("host", token::Role::host);
+  ASSERT_TRUE (sim.run_until ([&] { return host.roster ().epoch >= 1; }));
+  Member & bob = sim.add ("bob");
+  sim.run_for (1000);
+  ASSERT_EQ (host.provider->admit (bob.fingerprint (), sim.now ()), Status::ok);
+  ASSERT_TRUE (sim.run_until_formed ({ &host, &bob }));
+  bob.active = false;
+  ASSERT_TRUE (sim.run_until ([&] { return !lists (host, bob.fingerprint ()); }, 3 * sim.timing.liveness_ms));
+  sim.run_for (1000);
+  bob.token = sim.issue (bob.identity, token::Role::member);
+  ASSERT_TRUE (sim.start (bob));
+  sim.run_for (5000);
+  EXPECT_FALSE (lists (host, bob.fingerprint ())) << "bob's new session joined without an admission";
+  EXPECT_FALSE (bob.ring.find (host.sender_id ())) << "and holds the host's key";
+}
+
+/* The bus, holding no key, sends forged beats (a sender nobody knows,
+ * carrying a member's real hello): each is rejected once, however many
+ * arrive together, and none is judged again each time another is. */
+TEST (Attack, ForgedBeatsCarryingAMembersHelloAreRejectedOnceEach)
+{
+  Sim sim;
+  auto group = form_room (sim, 2);
+  BusMessage hello = last_hello_of (sim, group[1]->fingerprint ());
+  uint64_t before = group[0]->provider->stats ().messages_rejected;
+  constexpr uint64_t kBeats = 24;
+  for (uint64_t i = 0; i < kBeats; i++)
+    sim.inject (forged_beat_carrying (sim, hello, i + 1));
+  sim.run_for (5);
+  EXPECT_EQ (group[0]->provider->stats ().messages_rejected - before, kBeats);
+  EXPECT_TRUE (sim.converged (group));
+}
+
+/* Bus + an ordinary member. The bus silences Carol (she still hears) until
+ * the host's room drops her; she rejoins as a joiner, and Mallory (an
+ * ordinary member) welcomes her into {Mallory, Carol} and beats for it.
+ * Carol hears the host's room, which outranks hers, and says hello with a
+ * fresh signed message (her session rests there, and only such a message
+ * is heard): the host's room takes her back. The bus is fair again from
+ * the welcome on. */
+TEST (Attack, RejoinerCapturedByAnOrdinaryMemberReturnsToTheHostsRoom)
+{
+  Sim sim;
+  Member & host = sim.add ("host", token::Role::host);
+  Member & a = sim.add ("a");
+  Member & b = sim.add ("b");
+  ASSERT_TRUE (sim.run_until_formed ({ &host, &a, &b }));
+  Member & mallory_member = a.fingerprint () < b.fingerprint () ? a : b;
+  Member & carol = &mallory_member == &a ? b : a;
+  AttackerDevice mallory (mallory_member.identity);
+  json mallory_hello = signed_payload (last_hello_of (sim, mallory.fingerprint ()), "hello");
+  ASSERT_TRUE (wire::parse_u64_hex (mallory_hello["sid"].get<std::string> (), &mallory.sid));
+  mallory.seq = 1u << 30;
+
+  std::string carol_fp = carol.fingerprint ();
+  sim.interceptor = [carol_fp] (BusMessage & m) { return sent_by (m, carol_fp) ? Verdict::drop : Verdict::deliver; };
+  ASSERT_TRUE (sim.run_until ([&] { return !lists (host, carol_fp) && carol.roster ().members.empty (); }, 10000));
+  ASSERT_TRUE (carol.left_reason.empty ());
+
+  BusMessage mh = last_hello_of (sim, mallory.fingerprint ()), ch = last_hello_of (sim, carol_fp);
+  std::map<std::string, std::pair<uint32_t, std::string>> members { { mallory.fingerprint (), { 1, hello_hash_of (mh) } },
+    { carol_fp, { 2, hello_hash_of (ch) } } };
+  BusMessage welcome = forge_welcome (sim, mallory, carol_fp, 7, members, { mh, ch });
+  json snapshot = signed_payload (welcome, "welcome")["roster"];
+  std::string mh_text (mh.payload.begin (), mh.payload.end ());
+  auto mallory_beats = [&] {   /* Mallory beats for his room, to Carol's inbox only */
+    json beat = mallory.payload (sim, "beat");
+    beat["epoch"] = 7;
+    beat["hash"] = snapshot["hash"];
+    beat["hellos"] = { mh_text };
+    sim.inject ({ wire::subject_to (sim.room (), carol_fp), mallory.sign (beat) });
+  };
+  sim.inject (welcome);
+  mallory_beats ();
+  sim.run_for (5);
+  sim.interceptor = nullptr;
+  sim.on_step = [&] {
+    if (sim.now_ms % 500 == 0)
+      mallory_beats ();
+  };
+  sim.run_for (30000);
+  EXPECT_NE (carol.roster ().committer, mallory.fingerprint ()) << "carol is in mallory's room";
+  EXPECT_TRUE (lists (host, carol_fp)) << "after 30 s of a fair bus, the host's room has not taken carol back";
+  EXPECT_TRUE (carol.ring.find (host.sender_id ())) << "carol cannot read the host";
+}
+
