@@ -273,17 +273,13 @@ SenderKeyProvider::ratchet_peer_keys (const std::set<std::string> & except, cons
     if (member.first == self_fp_ || except.count (member.first))
       continue;
     Peer & peer = peers_.at (member.first);
-    /* A key sent for this epoch (or a later one) is already past the
-     * join: a resend can overtake the roster change. Ratcheting it again
-     * would put us a generation ahead of its sender, and refuse its key. */
-    if (!peer.has_key || !may_publish (peer.info) || peer.current.epoch >= roster_.epoch)
+    if (!peer.has_key || !may_publish (peer.info))
       continue;
     SecureBytes next;
     if (ratchet_base_key (config_.suite, peer.current.key.view (), &next) != Status::ok)
       continue;
     retire_key (peer, peer.current.key_id, now, 0);
     peer.current.generation++;
-    peer.current.epoch = roster_.epoch;
     peer.current.key_id = key_id_for (member.second, peer.current.generation);
     peer.current.key = std::move (next);
     peer.retiring.erase (peer.current.key_id);

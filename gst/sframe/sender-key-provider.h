@@ -359,10 +359,10 @@ private:
   int64_t committer_since_ms_ = -1;
   bool room_seen_ = false;            /* a joiner saw traffic of an existing room */
   /* Saying hello with a fresh signed `here` (a member the roster dropped
-   * without its leaving, or whose room another outranks): a resting
-   * session is heard only through fresh messages. A welcome must answer
-   * one of them (`answers` at least welcome_floor_), so that the bus
-   * cannot hand us an old welcome, of a room that has since changed. */
+   * without its leaving): a resting session is heard only through fresh
+   * messages. A welcome must answer one of them (`answers` at least
+   * welcome_floor_), so that the bus cannot hand us an old welcome, of a
+   * room that has since changed. */
   bool fresh_hellos_ = false;
   uint64_t welcome_floor_ = 0;
   bool replaying_ = false;            /* in replay_unattributed */

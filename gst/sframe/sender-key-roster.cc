@@ -642,7 +642,7 @@ SenderKeyProvider::on_beat (Peer & from, const Beat & beat, const Now & now)
     from.room_epoch = beat.epoch;
     from.room_beat_ms = now.ms;
     if (phase_ == Phase::member && joins_the_others_room (from, now) && now.ms >= next_hello_ms_)
-      ask_fresh_welcome (now);
+      send_hello (now);
     return;
   }
   if (phase_ != Phase::member || from.info.fingerprint != expected_committer ())

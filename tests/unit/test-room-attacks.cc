@@ -753,10 +753,9 @@ TEST (Attack, ForgedBeatsCarryingAMembersHelloAreRejectedOnceEach)
 /* Bus + an ordinary member. The bus silences Carol (she still hears) until
  * the host's room drops her; she rejoins as a joiner, and Mallory (an
  * ordinary member) welcomes her into {Mallory, Carol} and beats for it.
- * Carol hears the host's room, which outranks hers, and says hello with a
- * fresh signed message (her session rests there, and only such a message
- * is heard): the host's room takes her back. The bus is fair again from
- * the welcome on. */
+ * Her fresh signed messages there are heard by the host's room (where her
+ * session rests), whose committer takes her back with an invitation that
+ * outranks Mallory's room. The bus is fair again from the welcome on. */
 TEST (Attack, RejoinerCapturedByAnOrdinaryMemberReturnsToTheHostsRoom)
 {
   Sim sim;
