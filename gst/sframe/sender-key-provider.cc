@@ -131,20 +131,8 @@ void
 SenderKeyProvider::say_hello (const Now & now)
 {
   send_hello (now);
-  if (fresh_hellos_)
+  if (welcome_floor_ != 0)
     send_signed (subject_all_, base_payload ("here"));
-}
-
-/* From now on, hellos go with a fresh signed message, and only a welcome
- * that answers one of them is taken. */
-void
-SenderKeyProvider::ask_fresh_welcome (const Now & now)
-{
-  if (!fresh_hellos_) {
-    fresh_hellos_ = true;
-    welcome_floor_ = seq_ + 1;   /* the sync say_hello signs next */
-  }
-  say_hello (now);
 }
 
 void

@@ -200,7 +200,6 @@ private:
   void send_signed (const std::string & subject, const json & payload);
   void send_hello (const Now & now);
   void say_hello (const Now & now);
-  void ask_fresh_welcome (const Now & now);
   void stash_unattributed (const wire::Envelope & envelope, const Now & now);
   void replay_unattributed (const Now & now);
   void on_signed (const wire::Envelope & envelope, const Now & now);
@@ -358,12 +357,11 @@ private:
   int64_t last_sync_ms_ = -1;
   int64_t committer_since_ms_ = -1;
   bool room_seen_ = false;            /* a joiner saw traffic of an existing room */
-  /* Saying hello with a fresh signed `here` (a member the roster dropped
-   * without its leaving): a resting session is heard only through fresh
-   * messages. A welcome must answer one of them (`answers` at least
-   * welcome_floor_), so that the bus cannot hand us an old welcome, of a
-   * room that has since changed. */
-  bool fresh_hellos_ = false;
+  /* Non-zero for a member the roster dropped without its leaving: its
+   * hellos go with a fresh signed `here` (a resting session is heard only
+   * through fresh messages), and a welcome must answer one of them
+   * (`answers` at least this), so that the bus cannot hand it an old
+   * welcome, of a room that has since changed. */
   uint64_t welcome_floor_ = 0;
   bool replaying_ = false;            /* in replay_unattributed */
   int64_t stashed_at_ms_ = -1;        /* the time of the message replayed, or -1 */

@@ -330,7 +330,6 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   }
   if (!was_member) {
     phase_ = Phase::member;
-    fresh_hellos_ = false;
     welcome_floor_ = 0;
     next_heartbeat_ms_ = now.ms;
     report_roster ();
@@ -387,7 +386,9 @@ SenderKeyProvider::rejoin (const Now & now)
   forget_room ();
   joined_ms_ = now.ms;
   report_roster ();
-  ask_fresh_welcome (now);
+  /* Only a welcome that answers one of our `here`s: the first is next. */
+  welcome_floor_ = seq_ + 1;
+  say_hello (now);
 }
 
 /* Back to joining: no keys, no roster, and nothing judged within the room
@@ -847,7 +848,7 @@ SenderKeyProvider::creation_wait_ms () const
   int64_t discovery = config_.timing.discovery_ms;
   /* One the roster dropped knows the room is there: it gives the room's
    * beat (and a welcome) a liveness timeout before it starts one. */
-  if (fresh_hellos_)
+  if (welcome_floor_ != 0)
     return std::max<int64_t> (config_.timing.liveness_ms, 4 * discovery);
   return room_seen_ ? std::max<int64_t> (4 * discovery, 2 * config_.timing.resend_ms) : discovery;
 }
