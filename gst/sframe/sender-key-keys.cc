@@ -275,10 +275,16 @@ SenderKeyProvider::ratchet_peer_keys (const std::set<std::string> & except, cons
     Peer & peer = peers_.at (member.first);
     if (!peer.has_key || !may_publish (peer.info))
       continue;
+    /* A key sent at this epoch or later already went through this join's
+     * ratchet at its sender (it overtook the roster change): ratcheting
+     * it again would put us a generation ahead of the sender for good. */
+    if (peer.current.epoch >= roster_.epoch)
+      continue;
     SecureBytes next;
     if (ratchet_base_key (config_.suite, peer.current.key.view (), &next) != Status::ok)
       continue;
     retire_key (peer, peer.current.key_id, now, 0);
+    peer.current.epoch = roster_.epoch;
     peer.current.generation++;
     peer.current.key_id = key_id_for (member.second, peer.current.generation);
     peer.current.key = std::move (next);
