@@ -225,9 +225,7 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
    * channel: re-open it on the first repeat, then on every second. A
    * repeat is always acked here and now, not through the committer: the
    * sender is recovering a loss, and must learn exactly who has the key. */
-  auto deferred = deferred_acks_.find (from.info.index);
-  if (deferred != deferred_acks_.end () && deferred->second == key_id)
-    deferred_acks_.erase (deferred);
+  held_report_.acked_directly (from.info.index, key_id);
   send_channel (from, ack, known && from.repeated_keys % 2 == 1 && may_reopen_ack_channel (now));
 }
 
@@ -350,13 +348,13 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
     return;
   }
   int64_t settle = config_.timing.resend_ms / 2;
-  if (!awaiting_fresh_.empty () && now.ms - last_fresh_key_ms_ < settle) {
+  if (held_report_.lacks_fresh_keys () && now.ms - held_report_.last_fresh_key_ms () < settle) {
     /* The same for a rotation's keys, whose acks come later, through the
      * committer: while other members' fresh keys still reach us, the room
      * is working through the rotation. This stops by itself once every
      * key arrived or the rest was lost, so a lossy bus still gets its
      * resends, half a resend period later. */
-    next_key_resend_ms_ = last_fresh_key_ms_ + settle;
+    next_key_resend_ms_ = held_report_.last_fresh_key_ms () + settle;
     return;
   }
   /* On a channel the peer has shown it reads (it acked a key sent on it),

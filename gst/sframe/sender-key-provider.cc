@@ -40,7 +40,8 @@ text_view (const std::string & text)
 }  // namespace
 
 SenderKeyProvider::SenderKeyProvider (const Config & config, KeyProviderOutputs * outputs)
-    : config_ (config), out_ (outputs)
+    : config_ (config), out_ (outputs), held_report_ (config.timing.ack_delay_ms),
+      ack_tally_ (config.timing.resend_ms)
 {
 }
 
@@ -569,7 +570,6 @@ SenderKeyProvider::roster_members_changed ()
   forget_committer ();
   hosts_in_roster_ = false;
   members_by_index_.clear ();
-  subscribers_ = publishers_ = 0;
   for (auto & peer : peers_)
     peer.second.in_roster = false;
   for (const auto & member : roster_.members) {
@@ -583,9 +583,8 @@ SenderKeyProvider::roster_members_changed ()
       continue;
     members_by_index_[member.second] = info;
     hosts_in_roster_ = hosts_in_roster_ || info->role == token::Role::host;
-    subscribers_ += may_subscribe (*info) ? 1 : 0;
-    publishers_ += may_publish (*info) ? 1 : 0;
   }
+  ack_tally_.set_roster (roster_.epoch, tally_members ());
 }
 
 const std::string &

@@ -1,10 +1,14 @@
 /* The sender-key protocol of docs/key-protocol.md: internal to the library
- * (make_sender_key_provider in key-provider.h is the public entry). Split
- * over sender-key-provider.cc (membership: hellos, roster, commits),
- * sender-key-channels.cc (pairwise HPKE channels) and sender-key-keys.cc
- * (own and received sender keys). */
+ * (make_sender_key_provider in key-provider.h is the public entry). The
+ * provider dispatches messages to parts that own their state (RosterChain,
+ * SessionLedger, HeldReport, AckTally) and keeps the judgement that needs
+ * them together. Its code is split over sender-key-provider.cc (hellos,
+ * host actions), sender-key-roster.cc (commits, welcomes, sync),
+ * sender-key-channels.cc (pairwise HPKE channels), sender-key-keys.cc (own
+ * and received sender keys) and sender-key-acks.cc (a rotation's acks). */
 #pragma once
 
+#include <gst/sframe/ack-tally.h>
 #include <gst/sframe/hpke.h>
 #include <gst/sframe/key.h>
 #include <gst/sframe/key-provider.h>
@@ -12,6 +16,7 @@
 #include <gst/sframe/room-credentials.h>
 #include <gst/sframe/room-messages.h>
 #include <gst/sframe/room-wire.h>
+#include <gst/sframe/roster-chain.h>
 #include <gst/sframe/session-ledger.h>
 
 #include <nlohmann/json.hpp>
@@ -112,58 +117,12 @@ struct Peer {
   std::map<uint64_t, int64_t> retiring;   /* key id -> erase at (ms) */
 };
 
-/* The committer's tally of `held` reports: who holds a fresh key. */
-struct HeldTally {
-  uint64_t epoch = 0;
-  /* Roster indexes, sorted: a flat set, since the committer adds about
-   * N x N holders per rotation and a tree allocated a node for each. */
-  std::vector<uint32_t> holders;
-  bool announced = false;
-
-  void add_holder (uint32_t holder)
-  {
-    auto at = std::lower_bound (holders.begin (), holders.end (), holder);
-    if (at == holders.end () || *at != holder)
-      holders.insert (at, holder);
-  }
-  bool holds (uint32_t holder) const { return std::binary_search (holders.begin (), holders.end (), holder); }
-};
-
-struct Roster {
-  uint64_t epoch = 0;
-  std::string prev;                    /* the previous state hash */
-  std::string hash;                    /* this state's (StateHash in sender-key-roster.cc) */
-  std::string change;                  /* the last change: create, join, leave, revoke */
-  std::map<std::string, uint32_t> members;   /* fingerprint -> index */
-  std::map<std::string, std::string> hashes; /* fingerprint -> hello hash */
-  std::set<std::string> revoked;       /* every device revoked in this room so far */
-  uint32_t next_index = 1;
-};
-
 /* Our own sender key. */
 struct OwnKey {
   bool valid = false;
   uint32_t generation = 0;
   uint64_t key_id = 0;
   SecureBytes key;
-};
-
-/* A roster as read from a message, before and after checking: a change to
- * roster epoch - 1 (a `roster` message: who was added and removed), or a
- * snapshot of the whole roster (in a welcome). */
-struct ParsedRoster {
-  uint64_t epoch = 0;
-  uint64_t next_index = 0;
-  std::string prev;
-  std::string hash;                            /* the state hash it claims */
-  std::string change;
-  std::string committer;
-  bool snapshot = false;
-  std::map<std::string, uint32_t> members;     /* snapshot: all; change: the added ones */
-  std::map<std::string, std::string> hashes;   /* fingerprint -> hello hash, of the same */
-  std::set<std::string> removed;               /* change only */
-  std::set<std::string> left;                  /* change only: the removed that said `leave` */
-  std::set<std::string> revoked;               /* snapshot: all; change: the newly revoked */
 };
 
 /* A removal's fresh key (leave, revoke): acked through the committer. */
@@ -235,11 +194,6 @@ private:
   Peer *find_peer (const std::string & who);
 
   /* sender-key-roster.cc: the roster chain, welcomes, sync, timers */
-  bool parse_members (const json & list, uint64_t next_index, ParsedRoster * parsed) const;
-  bool parse_roster (const json & payload, bool snapshot, ParsedRoster * parsed) const;
-  bool change_applies (const ParsedRoster & change) const;
-  std::string state_hash_after (const ParsedRoster & next) const;
-  json roster_snapshot () const;
   bool roster_justified (const std::string & committer, const ParsedRoster & next, const Now & now) const;
   void on_roster (Peer & from, const VerifiedMessage & message, const Now & now);
   void retry_pending_roster (const Now & now);
@@ -316,20 +270,13 @@ private:
   void expect_fresh_keys (const Now & now);
   void send_held_report (const Now & now);
   void on_held (Peer & from, const wire::ChannelMessage & message, const Now & now);
-  void note_held (uint32_t holder, uint64_t epoch, const std::vector<uint64_t> & key_ids, const Now & now);
-  bool held_by_everyone (uint64_t key_id, const HeldTally & tally) const;
-  bool rotation_complete () const;
-  void answer_sender (uint32_t sender, uint64_t key_id, std::vector<uint8_t> lacking, const Now & now);
-  void announce_missing (const Now & now);
-  std::vector<uint8_t> lacking_holders (uint32_t sender, const HeldTally * tally) const;
+  std::vector<TallyMember> tally_members () const;
+  void answer_senders (std::vector<AckTally::Answer> answers, const Now & now);
   void narrow_awaited (uint64_t key_id, const std::vector<uint8_t> & lacking, const Now & now);
   bool awaits_committer (const Now & now) const;
   int64_t blind_resend_ms () const;
-  int64_t missing_quiet_ms (const Now & now) const;
-  void start_tally (const Now & now);
   void on_acked (Peer & from, const wire::ChannelMessage & message, const Now & now);
   void everyone_holds (uint64_t key_id, const Now & now);
-  void prune_tallies ();
   void tick_acks (const Now & now);
   void reset_acks ();
   int64_t next_ack_deadline () const;
@@ -379,7 +326,8 @@ private:
   std::set<std::string> silent_;
   std::set<std::string> revoke_requests_;
   std::set<std::string> revoked_;
-  Roster roster_;
+  RosterChain chain_;
+  const Roster & roster_ = chain_.current ();   /* read-only: changes go through chain_ */
   bool hosts_in_roster_ = false;       /* cached: asked on every tick */
   mutable bool committer_known_ = false;
   mutable std::string committer_;
@@ -402,31 +350,15 @@ private:
   int64_t reopen_window_ms_ = -1;      /* may_reopen_ack_channel () */
   uint32_t reopens_in_window_ = 0;
 
-  /* Acks of a rotation's fresh keys, held back and reported in one `held`
-   * message to the committer, which tells each sender in an `acked` on
-   * their channel once every member holds its key (docs/key-protocol.md). */
-  /* Hashed, as peers_: touched for every fresh key. */
-  /* By the sender's roster index (unique, never reused): touched for
-   * every fresh key, and an index hashes for free, a fingerprint not. */
-  std::unordered_map<uint32_t, uint64_t> deferred_acks_;   /* sender -> key id */
-  std::unordered_set<uint32_t> awaiting_fresh_;   /* senders whose fresh key of this rotation we lack */
-  uint64_t fresh_epoch_ = 0;              /* the removal we expect fresh keys for */
-  int64_t report_due_ms_ = INT64_MAX;
-  int64_t first_deferred_ms_ = -1;         /* the oldest ack in deferred_acks_ */
-  int64_t last_fresh_key_ms_ = -1;         /* a fresh key of this rotation arrived */
-  std::map<uint64_t, HeldTally> tallies_;   /* committer: by key id */
-  uint64_t tally_epoch_ = 0;               /* committer: the rotation being tallied */
-  int64_t missing_due_ms_ = INT64_MAX;     /* committer: next `acked` with who lacks what */
-  int64_t removal_committed_ms_ = -1;      /* committer: when it published the last removal */
-  uint32_t missing_sent_ = 0;              /* ... of this rotation */
+  /* A rotation's acks, through the committer (ack-tally.h). */
+  HeldReport held_report_;
+  AckTally ack_tally_;
   bool own_key_tallied_ = false;           /* our key awaits the committer's `acked` */
   bool committer_answered_ = false;        /* ... and it said something of it */
   /* The roster, by index (roster_members_changed): the committer looks
    * up two members for each of the N x N key ids reported per rotation.
    * Peers are never erased, so their info stays where it is. */
   std::unordered_map<uint32_t, const MemberInfo *> members_by_index_;
-  size_t subscribers_ = 0;                 /* roster members that may subscribe */
-  size_t publishers_ = 0;                  /* ... and publish */
   /* No retired key (ours or a peer's) is due before this: ticks skip the
    * scan over every peer until then. May be early, never late. */
   int64_t next_retire_ms_ = INT64_MAX;

@@ -17,163 +17,7 @@ namespace {
 /* The committer's check for silent members, at most this often. */
 constexpr int64_t kMembershipScanMs = 100;
 
-/* Fingerprints in `from` but not in `without`: both are sorted by
- * fingerprint, so one walk over both, not a lookup per member. */
-std::set<std::string>
-members_missing (const std::map<std::string, uint32_t> & from, const std::map<std::string, uint32_t> & without)
-{
-  std::set<std::string> out;
-  auto by_fingerprint = [] (const auto & a, const auto & b) { return a.first < b.first; };
-  std::vector<std::pair<std::string, uint32_t>> only;
-  std::set_difference (from.begin (), from.end (), without.begin (), without.end (), std::back_inserter (only),
-      by_fingerprint);
-  for (auto & member : only)
-    out.insert (out.end (), std::move (member.first));
-  return out;
-}
-
-json
-member_list (const std::map<std::string, uint32_t> & members, const std::map<std::string, std::string> & hashes)
-{
-  json list = json::array ();
-  for (const auto & member : members)
-    list.push_back ({ member.first, member.second, hashes.at (member.first) });
-  return list;
-}
-
 }  // namespace
-
-/* [[fingerprint, index, hello hash], ...] into parsed->members and ->hashes. */
-bool
-SenderKeyProvider::parse_members (const json & list, uint64_t next_index, ParsedRoster * parsed) const
-{
-  if (!list.is_array ())
-    return false;
-  std::set<uint64_t> indexes;
-  for (const auto & m : list) {
-    if (!m.is_array () || m.size () != 3 || !m[0].is_string () || !m[1].is_number_unsigned () || !m[2].is_string ())
-      return false;
-    std::string fp = m[0].get<std::string> ();
-    uint64_t index = m[1].get<uint64_t> ();
-    if (!wire::is_fingerprint (fp) || index == 0 || index >= next_index || index > 0xffffff ||
-        !indexes.insert (index).second || parsed->members.count (fp))
-      return false;
-    parsed->members[fp] = static_cast<uint32_t> (index);
-    parsed->hashes[fp] = m[2].get<std::string> ();
-  }
-  return true;
-}
-
-/* A `roster` message's change (`added`, `removed`), or a welcome's
- * snapshot (`members`). */
-bool
-SenderKeyProvider::parse_roster (const json & payload, bool snapshot, ParsedRoster * parsed) const
-{
-  parsed->snapshot = snapshot;
-  if (!payload.is_object () || !json_u64 (payload, "epoch", &parsed->epoch) ||
-      !json_u64 (payload, "next", &parsed->next_index) || !json_string (payload, "prev", &parsed->prev) ||
-      !json_string (payload, "hash", &parsed->hash) || !json_string (payload, "change", &parsed->change))
-    return false;
-  /* Revocations: in a snapshot every one so far, in a change the new. */
-  auto revoked = payload.find ("revoked");
-  if (revoked != payload.end ()) {
-    if (!revoked->is_array ())
-      return false;
-    for (const auto & fp : *revoked)
-      if (!fp.is_string () || !wire::is_fingerprint (fp.get<std::string> ()) ||
-          !parsed->revoked.insert (fp.get<std::string> ()).second)
-        return false;
-  }
-  if (snapshot) {
-    auto members = payload.find ("members");
-    return members != payload.end () && parse_members (*members, parsed->next_index, parsed) &&
-        !parsed->members.empty ();
-  }
-  auto added = payload.find ("added");
-  auto removed = payload.find ("removed");
-  if (added == payload.end () || removed == payload.end () || !removed->is_array () ||
-      !parse_members (*added, parsed->next_index, parsed))
-    return false;
-  for (const auto & fp : *removed) {
-    if (!fp.is_string () || !wire::is_fingerprint (fp.get<std::string> ()) ||
-        !parsed->removed.insert (fp.get<std::string> ()).second)
-      return false;
-  }
-  auto left = payload.find ("left");
-  if (left != payload.end ()) {
-    if (!left->is_array ())
-      return false;
-    for (const auto & fp : *left)
-      if (!fp.is_string () || !parsed->removed.count (fp.get<std::string> ()) ||
-          !parsed->left.insert (fp.get<std::string> ()).second)
-        return false;
-  }
-  return !parsed->members.empty () || !parsed->removed.empty () || !parsed->revoked.empty ();
-}
-
-/* A change to our roster removes only members of it and adds only others,
- * and keeps no member it (or our roster) lists as revoked. */
-bool
-SenderKeyProvider::change_applies (const ParsedRoster & change) const
-{
-  for (const auto & fp : change.removed)
-    if (!roster_.members.count (fp))
-      return false;
-  for (const auto & member : change.members)
-    if (roster_.members.count (member.first) || roster_.revoked.count (member.first))
-      return false;
-  for (const auto & fp : change.revoked)
-    if (roster_.members.count (fp) && !change.removed.count (fp))
-      return false;
-  return true;
-}
-
-/* The state hash our roster would have after `next`: a snapshot's own
- * members, or the members we keep and the added ones of a change, merged
- * in fingerprint order without a copy. */
-std::string
-SenderKeyProvider::state_hash_after (const ParsedRoster & next) const
-{
-  wire::StateHash hash (next.epoch, next.next_index, next.prev,
-      (next.snapshot ? 0 : roster_.members.size ()) + next.members.size ());
-  static const std::map<std::string, uint32_t> kNone;
-  const auto & base = next.snapshot ? kNone : roster_.members;
-  auto kept = base.begin ();
-  auto added = next.members.begin ();
-  while (kept != base.end () || added != next.members.end ()) {
-    if (kept == base.end () || (added != next.members.end () && added->first < kept->first)) {
-      hash.member (added->first, added->second, next.hashes.at (added->first));
-      ++added;
-      continue;
-    }
-    if (!next.removed.count (kept->first))
-      hash.member (kept->first, kept->second, roster_.hashes.at (kept->first));
-    ++kept;
-  }
-  if (next.snapshot) {
-    for (const auto & fp : next.revoked)
-      hash.revoked (fp);
-  } else {
-    std::set<std::string> revoked = roster_.revoked;
-    revoked.insert (next.revoked.begin (), next.revoked.end ());
-    for (const auto & fp : revoked)
-      hash.revoked (fp);
-  }
-  return hash.hex ();
-}
-
-/* Our roster whole, for a welcome: the joiner checks its state hash. Its
- * `change` is the last one, so that a member resynchronising past a
- * revocation learns that the removed device was revoked. */
-json
-SenderKeyProvider::roster_snapshot () const
-{
-  json snapshot = { { "epoch", roster_.epoch }, { "next", roster_.next_index }, { "prev", roster_.prev },
-    { "hash", roster_.hash }, { "change", roster_.change }, { "members", member_list (roster_.members, roster_.hashes) } };
-  if (!roster_.revoked.empty ())
-    snapshot["revoked"] = roster_.revoked;
-  return snapshot;
-}
 
 /* A change from `committer`: only the added members need checking, the
  * others keep their index and hello by construction. */
@@ -220,13 +64,13 @@ SenderKeyProvider::on_roster (Peer & from, const VerifiedMessage & message, cons
   }
   if (phase_ != Phase::member || next.epoch <= roster_.epoch)
     return;   /* a joiner waits for its welcome; older epochs are done */
-  if (next.epoch > roster_.epoch + 1 || next.prev != roster_.hash) {
+  if (!chain_.follows (next)) {
     request_sync (now);
     return;
   }
   /* Signed by a member, for our very roster, yet not a change of it or
    * not leading where it says: not ours to repair. */
-  if (!change_applies (next) || state_hash_after (next) != next.hash) {
+  if (!chain_.change_applies (next) || chain_.state_hash_after (next) != next.hash) {
     stats_.messages_rejected++;
     request_sync (now);
     return;
@@ -244,7 +88,7 @@ SenderKeyProvider::on_roster (Peer & from, const VerifiedMessage & message, cons
 void
 SenderKeyProvider::retry_pending_roster (const Now & now)
 {
-  if (!pending_roster_ || pending_roster_->epoch != roster_.epoch + 1 || pending_roster_->prev != roster_.hash ||
+  if (!pending_roster_ || !chain_.follows (*pending_roster_) ||
       !roster_justified (pending_roster_->committer, *pending_roster_, now))
     return;
   ParsedRoster next = std::move (*pending_roster_);
@@ -256,31 +100,11 @@ void
 SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
 {
   bool was_member = phase_ == Phase::member;
-  std::set<std::string> removed, joined;
-  if (next.snapshot) {
-    removed = members_missing (roster_.members, next.members);
-    joined = members_missing (next.members, roster_.members);
-    roster_.members = std::move (next.members);
-    roster_.hashes = std::move (next.hashes);
-    roster_.revoked = std::move (next.revoked);
-  } else {
-    roster_.revoked.insert (next.revoked.begin (), next.revoked.end ());
-    removed = std::move (next.removed);
-    for (const auto & fp : removed) {
-      roster_.members.erase (fp);
-      roster_.hashes.erase (fp);
-    }
-    for (auto & member : next.members) {
-      joined.insert (joined.end (), member.first);
-      roster_.hashes[member.first] = std::move (next.hashes.at (member.first));
-      roster_.members.insert (std::move (member));
-    }
-  }
-  roster_.epoch = next.epoch;
-  roster_.prev = std::move (next.prev);
-  roster_.change = next.change;
-  roster_.hash = std::move (next.hash);
-  roster_.next_index = static_cast<uint32_t> (next.next_index);
+  const std::set<std::string> left = std::move (next.left);
+  const bool revocation = next.change == "revoke";
+  const RosterDiff diff = chain_.apply (std::move (next));
+  const std::set<std::string> & removed = diff.removed;
+  const std::set<std::string> & joined = diff.joined;
   roster_members_changed ();   /* also each peer's index */
   pending_roster_.reset ();
   self_info_.index = own_index ();
@@ -304,7 +128,7 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
      * revoked, that a newer session of its device replaced, or that a
      * welcome names as departed, ends; any other removed session rests
      * (silence: it may be alive, and come back). */
-    bool departed = next.left.count (fp) || leaving_.count (fp) || roster_.revoked.count (fp) ||
+    bool departed = left.count (fp) || leaving_.count (fp) || roster_.revoked.count (fp) ||
         (peer != peers_.end () &&
             (peer->second.sid != peer->second.roster_sid || session_ended (fp, peer->second.roster_sid)));
     leaving_.erase (fp);
@@ -322,7 +146,7 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   if (!roster_.members.count (self_fp_)) {
     if (roster_.revoked.count (self_fp_))
       removed_from_room ("revoked");
-    else if (next.left.count (self_fp_))
+    else if (left.count (self_fp_))
       removed_from_room ("removed from the room");
     else
       rejoin (now);
@@ -339,7 +163,7 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   }
   report_roster ();
   if (!removed.empty ()) {
-    make_own_key (next.change == "revoke" ? "revoke" : "leave", now);
+    make_own_key (revocation ? "revoke" : "leave", now);
     expect_fresh_keys (now);
   } else if (!joined.empty ()) {
     ratchet_peer_keys (joined, now);
@@ -397,7 +221,7 @@ void
 SenderKeyProvider::forget_room ()
 {
   drop_all_keys ();
-  roster_ = Roster ();
+  chain_.clear ();
   silent_.clear ();
   pending_roster_.reset ();
   roster_members_changed ();
@@ -466,7 +290,7 @@ SenderKeyProvider::send_welcome (const std::string & to, const Now & now)
   json welcome = base_payload ("welcome");
   welcome["to"] = to;
   welcome["answers"] = peer != peers_.end () ? peer->second.newest_seq : 0;
-  welcome["roster"] = roster_snapshot ();
+  welcome["roster"] = chain_.snapshot ();
   welcome["hellos"] = member_hellos ();
   std::vector<std::string> renewals = member_renewals ();
   if (!renewals.empty ())
@@ -536,7 +360,7 @@ SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
   }
   /* Signed by the device it names: from here on its word. */
   ParsedRoster next;
-  if (!parse_roster (*welcome.roster, true, &next) || state_hash_after (next) != next.hash ||
+  if (!parse_roster (*welcome.roster, true, &next) || chain_.state_hash_after (next) != next.hash ||
       (resync && next.epoch <= roster_.epoch) || !welcome_justified (signer, next, hellos, renewals, now)) {
     stats_.messages_rejected++;
     return;
@@ -670,7 +494,7 @@ SenderKeyProvider::publish_roster (std::map<std::string, uint32_t> members, uint
     next.members[fp] = members.at (fp);
     next.hashes[fp] = fp == self_fp_ ? own_hello_hash_ : peers_.at (fp).hello_hash;
   }
-  next.hash = state_hash_after (next);
+  next.hash = chain_.state_hash_after (next);
   json payload = base_payload ("roster");
   payload["epoch"] = next.epoch;
   payload["prev"] = next.prev;
@@ -750,7 +574,7 @@ SenderKeyProvider::commit_pending (const Now & now)
     if (!revoked.empty ())
       change = "revoke";
     if (!removed.empty ())
-      start_tally (now);
+      ack_tally_.start_rotation (now.ms);
     publish_roster (members, roster_.next_index, change, removed, std::move (revoked), now);
     membership_changed_ = true;   /* one change per epoch: joins follow on the next call */
     return;
