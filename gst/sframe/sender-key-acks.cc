@@ -201,8 +201,8 @@ SenderKeyProvider::everyone_holds (uint64_t key_id, const Now & now)
     return;
   for (const auto & fp : awaiting_ack_) {
     auto peer = peers_.find (fp);
-    if (peer != peers_.end () && peer->second.out && peer->second.out->last_key_id == key_id)
-      peer->second.out->confirmed = true;
+    if (peer != peers_.end ())
+      peer->second.channels.acked (key_id);
   }
   if (!awaiting_ack_.empty () && key_resends_ == 0)
     last_ack_round_ms_ = now.ms - key_sent_ms_;

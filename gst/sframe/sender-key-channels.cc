@@ -9,48 +9,17 @@
 
 #include <gst/sframe/base64url.h>
 
-#include <openssl/rand.h>
-
 namespace sframe {
 namespace room {
-
-namespace {
-
-constexpr size_t kMaxInChannels = 4;     /* per peer: a few re-openings in flight */
-constexpr size_t kMaxEarly = 32;         /* channel messages waiting for their setup */
-
-std::vector<uint8_t>
-channel_info (const std::string & room)
-{
-  std::string info = "gst-sframe/1 channel";
-  info.push_back ('\0');
-  info += room;
-  return std::vector<uint8_t> (info.begin (), info.end ());
-}
-
-uint64_t
-random_u64 ()
-{
-  uint64_t value = 0;
-  while (value == 0)
-    if (RAND_bytes (reinterpret_cast<unsigned char *> (&value), sizeof value) != 1)
-      return 0;
-  return value;
-}
-
-}  // namespace
 
 OutChannel *
 SenderKeyProvider::out_channel (Peer & peer, bool fresh)
 {
-  if (peer.out && !fresh)
-    return peer.out.get ();
-  auto channel = std::make_unique<OutChannel> ();
-  channel->id = random_u64 ();
-  channel->context = std::make_unique<hpke::Context> ();
+  if (peer.channels.out () && !fresh)
+    return peer.channels.out ();
   std::vector<uint8_t> enc;
-  if (channel->id == 0 || hpke::setup_sender (hpke::AeadId::aes_128_gcm, ByteView (peer.hpke_key),
-          ByteView (channel_info (config_.room)), hpke::SetupOptions (), &enc, channel->context.get ()) != Status::ok)
+  OutChannel *channel = peer.channels.open (ByteView (peer.hpke_key), config_.room, &enc);
+  if (!channel)
     return nullptr;
   json setup = base_payload ("channel");
   setup["to"] = peer.info.fingerprint;
@@ -58,8 +27,7 @@ SenderKeyProvider::out_channel (Peer & peer, bool fresh)
   setup["id"] = wire::u64_hex (channel->id);
   setup["enc"] = base64url_encode (ByteView (enc));
   send_signed (inbox_of (peer), setup);
-  peer.out = std::move (channel);
-  return peer.out.get ();
+  return channel;
 }
 
 void
@@ -88,34 +56,20 @@ SenderKeyProvider::send_channel (Peer & peer, const wire::ChannelMessage & messa
 void
 SenderKeyProvider::on_channel_setup (Peer & from, const ChannelSetup & setup, const Now & now)
 {
-  uint64_t id = setup.id;
   /* A channel to another device, or to an earlier session of ours. */
-  if (setup.to != self_fp_ || setup.to_sid != sid_ || from.in.count (id))
+  if (setup.to != self_fp_ || setup.to_sid != sid_ || from.channels.has (setup.id))
     return;
-  InChannel channel;
-  channel.context = std::make_unique<hpke::Context> ();
-  if (hpke::setup_receiver (hpke::AeadId::aes_128_gcm, ByteView (setup.enc), hpke_,
-          ByteView (channel_info (config_.room)),
-          hpke::SetupOptions (), channel.context.get ()) != Status::ok) {
+  if (!from.channels.accept (setup.id, ByteView (setup.enc), hpke_, config_.room)) {
     stats_.messages_rejected++;
     return;
   }
-  /* Evict the oldest: ids are random, so the smallest may well be the
-   * channel the peer uses now. */
-  while (from.in.size () >= kMaxInChannels)
-    from.in.erase (std::min_element (from.in.begin (), from.in.end (),
-        [] (const auto & a, const auto & b) { return a.second.opened < b.second.opened; }));
-  channel.opened = from.channels_opened++;
-  from.in.emplace (id, std::move (channel));
   replay_early (from, now);
 }
 
 void
 SenderKeyProvider::replay_early (Peer & peer, const Now & now)
 {
-  std::vector<wire::Envelope> early;
-  early.swap (peer.early);
-  for (const auto & envelope : early)
+  for (const auto & envelope : peer.channels.take_early ())
     on_channel_message (envelope, now);
 }
 
@@ -130,15 +84,14 @@ SenderKeyProvider::on_channel_message (const wire::Envelope & envelope, const No
     stash_unattributed (envelope, now);
     return;
   }
-  auto channel = peer->second.in.find (header.id);
-  if (channel == peer->second.in.end ()) {
+  InChannel *channel = peer->second.channels.in (header.id);
+  if (!channel) {
     /* Its setup may still be on the way (reordering), or was lost: the
      * sender re-opens channels when its messages go unacknowledged. */
-    if (peer->second.early.size () < kMaxEarly)
-      peer->second.early.push_back (envelope);
+    peer->second.channels.keep_early (envelope);
     return;
   }
-  open_channel_message (peer->second, channel->second, envelope, now);
+  open_channel_message (peer->second, *channel, envelope, now);
 }
 
 void
@@ -163,8 +116,7 @@ SenderKeyProvider::open_channel_message (Peer & from, InChannel & channel, const
   if (message.type == wire::ChannelMessage::Type::key && !from.in_roster) {
     /* A key from a member of a roster we have not applied yet (a joiner
      * before its welcome): opened again once we have. */
-    if (from.early.size () < kMaxEarly)
-      from.early.push_back (envelope);
+    from.channels.keep_early (envelope);
     return;
   }
   channel.seen.check_and_mark (envelope.channel.n);

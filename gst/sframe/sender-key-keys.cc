@@ -65,8 +65,7 @@ SenderKeyProvider::send_key (Peer & peer, const OwnKey & key, const char * reaso
   message.reason = reason;
   message.secret = key.key.view ();
   send_channel (peer, message, fresh_channel);
-  if (peer.out)
-    peer.out->last_key_id = key.key_id;
+  peer.channels.sent_key (key.key_id);
 }
 
 void
@@ -257,8 +256,7 @@ SenderKeyProvider::on_ack (Peer & from, const wire::ChannelMessage & message, co
     if (awaiting_ack_.empty () && key_resends_ == 0)
       last_ack_round_ms_ = now.ms - key_sent_ms_;
   }
-  if (from.out && from.out->last_key_id == key_id)
-    from.out->confirmed = true;
+  from.channels.acked (key_id);
   /* Everyone has it: switch now rather than at the next tick. */
   if (pending_own_.valid && awaiting_ack_.empty ())
     switch_own_key (now);
@@ -374,7 +372,7 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
      * signature here, a check and a setup there) was what turned a slow
      * rotation at N = 200 into seconds of CPU. Later rounds re-open a few
      * at a time. */
-    bool proven = peer->second.out && peer->second.out->confirmed;
+    bool proven = peer->second.channels.proven ();
     bool fresh = key_resends_ > 0 && (!proven || key_resends_ % 4 == 3) && fresh_channels < kMaxFreshPerResend;
     fresh_channels += fresh ? 1 : 0;
     send_key (peer->second, key, pending_reason_, fresh);

@@ -201,7 +201,7 @@ SenderKeyProvider::replay_unattributed (const Now & now)
   stashed_at_ms_ = -1;
   replaying_ = false;
   for (auto & peer : peers_)
-    if (!peer.second.early.empty ())
+    if (peer.second.channels.has_early ())
       replay_early (peer.second, now);
 }
 
@@ -458,8 +458,7 @@ SenderKeyProvider::adopt_hello (VerifiedHello hello, const Now & now)
   /* Channels are to a session key: none survives a change of it (a
    * welcome's hello replacing another one of the same session). */
   if (peer.hpke_key != hello.hpke_key) {
-    peer.out.reset ();
-    peer.in.clear ();
+    peer.channels.clear ();
   }
   peer.hpke_key = std::move (hello.hpke_key);
   if (peer.sid != hello.sid) {

@@ -1,7 +1,7 @@
 /* The sender-key protocol of docs/key-protocol.md: internal to the library
  * (make_sender_key_provider in key-provider.h is the public entry). The
  * provider dispatches messages to parts that own their state (RosterChain,
- * SessionLedger, HeldReport, AckTally) and keeps the judgement that needs
+ * SessionLedger, PeerChannels, HeldReport, AckTally) and keeps the judgement that needs
  * them together. Its code is split over sender-key-provider.cc (hellos,
  * host actions), sender-key-roster.cc (commits, welcomes, sync),
  * sender-key-channels.cc (pairwise HPKE channels), sender-key-keys.cc (own
@@ -12,6 +12,7 @@
 #include <gst/sframe/hpke.h>
 #include <gst/sframe/key.h>
 #include <gst/sframe/key-provider.h>
+#include <gst/sframe/peer-channels.h>
 #include <gst/sframe/replay-window.h>
 #include <gst/sframe/room-credentials.h>
 #include <gst/sframe/room-messages.h>
@@ -33,22 +34,6 @@ namespace sframe {
 namespace room {
 
 using json = nlohmann::json;
-
-/* A pairwise channel we opened to a peer: an HPKE context we seal with. */
-struct OutChannel {
-  uint64_t id = 0;
-  std::unique_ptr<hpke::Context> context;
-  uint64_t next_seq = 0;
-  uint64_t last_key_id = 0;   /* the last key sent on it */
-  bool confirmed = false;     /* the peer acked that key: it reads this channel */
-};
-
-/* A channel a peer opened to us. */
-struct InChannel {
-  std::unique_ptr<hpke::Context> context;
-  ReplayWindow seen;
-  uint64_t opened = 0;   /* order of arrival among this peer's channels */
-};
 
 /* A sender key of a peer, installed in the key store. */
 struct ReceivedKey {
@@ -103,12 +88,7 @@ struct Peer {
   uint64_t room_epoch = 0;             /* the epoch of the room it beats for, outside ours */
   int64_t room_beat_ms = INT64_MIN;    /* ... heard then */
 
-  std::unique_ptr<OutChannel> out;
-  std::map<uint64_t, InChannel> in;   /* by channel id (random, not by age) */
-  uint64_t channels_opened = 0;
-  /* Channel messages before their channel. A vector: empty, it holds no
-   * memory (an empty deque holds a block), and there is one per pair. */
-  std::vector<wire::Envelope> early;
+  PeerChannels channels;
   std::string subject;                 /* its inbox, made once (a hash per message otherwise) */
 
   bool has_key = false;
