@@ -336,6 +336,37 @@ process_kernel_ms ()
   return usage.ru_stime.tv_sec * 1e3 + usage.ru_stime.tv_usec / 1e3;
 }
 
+/* On stderr: what the members rotated for during a leave, and the
+ * slowest ones' views. A leave that takes seconds shows here whether
+ * members also rejoined (join, initial) meanwhile. */
+void
+describe_leave (const std::vector<Member *> & present, const std::vector<size_t> & before,
+    const std::vector<double> & times)
+{
+  std::map<std::string, int> reasons;
+  std::map<size_t, int> roster_sizes;
+  std::vector<std::pair<double, size_t>> slowest;
+  for (size_t i = 0; i < present.size (); i++) {
+    std::lock_guard<std::mutex> guard (present[i]->lock);
+    for (size_t k = before[i]; k < present[i]->rotations.size (); k++)
+      reasons[present[i]->rotations[k].second]++;
+    roster_sizes[present[i]->roster_size]++;
+    slowest.push_back ({ times[i] < 0 ? 1e9 : times[i], i });
+  }
+  std::sort (slowest.rbegin (), slowest.rend ());
+  std::string text = "leave at N=" + std::to_string (present.size () + 1) + ": rotations by reason:";
+  for (const auto & r : reasons)
+    text += " " + r.first + " " + std::to_string (r.second);
+  text += "; roster sizes:";
+  for (const auto & r : roster_sizes)
+    text += " " + std::to_string (r.second) + "x" + std::to_string (r.first);
+  text += "; slowest (ms):";
+  for (size_t k = 0; k < std::min<size_t> (3, slowest.size ()); k++)
+    text += " " + std::to_string (static_cast<long> (slowest[k].first)) + " (member " +
+        std::to_string (slowest[k].second) + ")";
+  std::fprintf (stderr, "%s\n", text.c_str ());
+}
+
 /* The last member leaves; every other one must rotate. */
 LeaveResult
 time_leave (std::vector<Member *> & present)
@@ -370,6 +401,7 @@ time_leave (std::vector<Member *> & present)
   result.kernel_ms = process_kernel_ms () - kernel0;
   perf_control ("disable");
   result.sent = read_counters (present) - before_counters;
+  describe_leave (present, before, times);
   if (!all)
     return result;
   std::sort (times.begin (), times.end ());
