@@ -149,7 +149,7 @@ void
 SenderKeyProvider::narrow_awaited (uint64_t key_id, const std::vector<uint8_t> & lacking, const Now & now)
 {
   const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
-  if (!key.valid || awaiting_ack_.empty () || lacking.size () != roster_bitmap_size (roster_.members.size ()))
+  if (!key.valid || delivery_.complete () || lacking.size () != roster_bitmap_size (roster_.members.size ()))
     return;
   /* A key id names the key the committer tallied: another of ours (an
    * older one) says nothing of this one. 0: none of ours was reported. */
@@ -158,13 +158,13 @@ SenderKeyProvider::narrow_awaited (uint64_t key_id, const std::vector<uint8_t> &
   std::set<std::string> still_awaited;
   size_t position = 0;
   for (const auto & member : roster_.members) {
-    if (roster_bit (lacking, position) && awaiting_ack_.count (member.first))
+    if (roster_bit (lacking, position) && delivery_.awaits (member.first))
       still_awaited.insert (member.first);
     position++;
   }
-  awaiting_ack_.swap (still_awaited);
+  delivery_.keep_only (std::move (still_awaited));
   committer_answered_ = true;
-  if (awaiting_ack_.empty () && pending_own_.valid)
+  if (delivery_.complete () && pending_own_.valid)
     switch_own_key (now);
 }
 
@@ -176,7 +176,7 @@ SenderKeyProvider::narrow_awaited (uint64_t key_id, const std::vector<uint8_t> &
 int64_t
 SenderKeyProvider::blind_resend_ms () const
 {
-  return key_sent_ms_ + config_.timing.switch_timeout_ms + 2 * config_.timing.resend_ms;
+  return delivery_.sent_ms () + config_.timing.switch_timeout_ms + 2 * config_.timing.resend_ms;
 }
 
 bool
@@ -199,14 +199,12 @@ SenderKeyProvider::everyone_holds (uint64_t key_id, const Now & now)
   bool pending = pending_own_.valid && pending_own_.key_id == key_id;
   if (!pending && !(own_.valid && own_.key_id == key_id))
     return;
-  for (const auto & fp : awaiting_ack_) {
+  for (const auto & fp : delivery_.awaited ()) {
     auto peer = peers_.find (fp);
     if (peer != peers_.end ())
       peer->second.channels.acked (key_id);
   }
-  if (!awaiting_ack_.empty () && key_resends_ == 0)
-    last_ack_round_ms_ = now.ms - key_sent_ms_;
-  awaiting_ack_.clear ();
+  delivery_.all_acked (now.ms);
   if (pending)
     switch_own_key (now);
 }

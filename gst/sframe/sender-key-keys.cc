@@ -16,8 +16,6 @@ namespace room {
 namespace {
 
 constexpr size_t kBaseKeySize = 32;
-/* Resends of an unacknowledged key wait resend_ms, 2x, 4x, then 8x. */
-constexpr uint32_t kMaxResendBackoff = 3;
 /* Fresh channels one resend round may open (the rest reuse theirs). */
 constexpr size_t kMaxFreshPerResend = 8;
 /* Ack channels re-opened for repeated keys, per resend period. */
@@ -101,7 +99,7 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now)
   send_to_all_members (pending_own_, reason, now);
   if (switch_at_ms_ == 0)
     switch_at_ms_ = now.ms + config_.timing.switch_timeout_ms;
-  if (awaiting_ack_.empty ())
+  if (delivery_.complete ())
     switch_own_key (now);
 }
 
@@ -109,17 +107,17 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now)
 void
 SenderKeyProvider::send_to_all_members (const OwnKey & key, const char * reason, const Now & now)
 {
-  awaiting_ack_.clear ();
+  delivery_.clear ();
   /* The receivers ack these through the committer (sender-key-acks.cc). */
   own_key_tallied_ = is_removal_reason (reason) && !expected_committer ().empty ();
   committer_answered_ = false;
   for (const auto & member : roster_.members) {
     if (member.first == self_fp_ || !may_subscribe (peers_.at (member.first).info))
       continue;
-    awaiting_ack_.insert (member.first);
+    delivery_.await (member.first);
     send_key (peers_.at (member.first), key, reason, false);
   }
-  start_resend_timer (now);
+  delivery_.sent (now.ms);
 }
 
 void
@@ -157,25 +155,10 @@ SenderKeyProvider::ratchet_own_key (const std::set<std::string> & joined, const 
   for (const auto & fp : joined) {
     if (fp == self_fp_ || !peers_.count (fp) || !may_subscribe (peers_.at (fp).info))
       continue;
-    awaiting_ack_.insert (fp);   /* resent until acknowledged */
+    delivery_.await (fp);   /* resent until acknowledged */
     send_key (peers_.at (fp), own_, "join", false);
   }
-  start_resend_timer (now);
-}
-
-void
-SenderKeyProvider::start_resend_timer (const Now & now)
-{
-  key_resends_ = 0;
-  /* Wait twice as long as the last key took to be acked by everyone (at
-   * least resend_ms, at most 8x): a large room on a slow machine takes
-   * seconds, and resending before then only adds to what every member has
-   * to work through. */
-  int64_t wait = std::clamp (2 * last_ack_round_ms_, config_.timing.resend_ms,
-      config_.timing.resend_ms << kMaxResendBackoff);
-  next_key_resend_ms_ = now.ms + wait;
-  key_sent_ms_ = now.ms;
-  last_ack_ms_ = now.ms;
+  delivery_.sent (now.ms);
 }
 
 void
@@ -251,14 +234,11 @@ SenderKeyProvider::on_ack (Peer & from, const wire::ChannelMessage & message, co
 {
   uint64_t key_id = message.key_id;
   const OwnKey & awaited = pending_own_.valid ? pending_own_ : own_;
-  if (awaited.valid && key_id == awaited.key_id && awaiting_ack_.erase (from.info.fingerprint)) {
-    last_ack_ms_ = now.ms;
-    if (awaiting_ack_.empty () && key_resends_ == 0)
-      last_ack_round_ms_ = now.ms - key_sent_ms_;
-  }
+  if (awaited.valid && key_id == awaited.key_id)
+    delivery_.acked (from.info.fingerprint, now.ms);
   from.channels.acked (key_id);
   /* Everyone has it: switch now rather than at the next tick. */
-  if (pending_own_.valid && awaiting_ack_.empty ())
+  if (pending_own_.valid && delivery_.complete ())
     switch_own_key (now);
 }
 
@@ -303,7 +283,7 @@ SenderKeyProvider::forget_peer_keys (Peer & peer, const Now & now)
     retire_key (peer, peer.current.key_id, now, 0);
   peer.has_key = false;
   peer.current = ReceivedKey ();
-  awaiting_ack_.erase (peer.info.fingerprint);
+  delivery_.forget (peer.info.fingerprint);
 }
 
 void
@@ -322,9 +302,9 @@ SenderKeyProvider::expire_retired (std::map<uint64_t, int64_t> & retiring, const
 void
 SenderKeyProvider::tick_keys (const Now & now)
 {
-  if (pending_own_.valid && (awaiting_ack_.empty () || now.ms >= switch_at_ms_))
+  if (pending_own_.valid && (delivery_.complete () || now.ms >= switch_at_ms_))
     switch_own_key (now);
-  if (!awaiting_ack_.empty () && now.ms >= next_key_resend_ms_)
+  if (!delivery_.complete () && now.ms >= delivery_.resend_due_ms ())
     resend_unacked_key (now);
   if (now.ms >= next_retire_ms_)
     expire_all_retired (now);
@@ -333,16 +313,16 @@ SenderKeyProvider::tick_keys (const Now & now)
 void
 SenderKeyProvider::resend_unacked_key (const Now & now)
 {
-  if (now.ms - last_ack_ms_ < config_.timing.resend_ms) {
+  if (delivery_.acks_flowing (now.ms)) {
     /* Acks for this key are still coming in: the room is busy working
      * through the rotation, not losing messages. Resending now would only
      * add load (in a large room on a slow machine that fed on itself), so
      * wait until the acks stop. */
-    next_key_resend_ms_ = last_ack_ms_ + config_.timing.resend_ms;
+    delivery_.postpone_resend (delivery_.acks_quiet_ms ());
     return;
   }
   if (awaits_committer (now)) {
-    next_key_resend_ms_ = std::max (blind_resend_ms (), now.ms + config_.timing.resend_ms / 2);
+    delivery_.postpone_resend (std::max (blind_resend_ms (), now.ms + config_.timing.resend_ms / 2));
     return;
   }
   int64_t settle = config_.timing.resend_ms / 2;
@@ -352,7 +332,7 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
      * is working through the rotation. This stops by itself once every
      * key arrived or the rest was lost, so a lossy bus still gets its
      * resends, half a resend period later. */
-    next_key_resend_ms_ = held_report_.last_fresh_key_ms () + settle;
+    delivery_.postpone_resend (held_report_.last_fresh_key_ms () + settle);
     return;
   }
   /* On a channel the peer has shown it reads (it acked a key sent on it),
@@ -363,7 +343,7 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
    * its own resends. */
   const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
   size_t fresh_channels = 0;
-  for (const auto & fp : awaiting_ack_) {
+  for (const auto & fp : delivery_.awaited ()) {
     auto peer = peers_.find (fp);
     if (peer == peers_.end ())
       continue;
@@ -373,13 +353,13 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
      * rotation at N = 200 into seconds of CPU. Later rounds re-open a few
      * at a time. */
     bool proven = peer->second.channels.proven ();
-    bool fresh = key_resends_ > 0 && (!proven || key_resends_ % 4 == 3) && fresh_channels < kMaxFreshPerResend;
+    uint32_t resends = delivery_.resends ();
+    bool fresh = resends > 0 && (!proven || resends % 4 == 3) && fresh_channels < kMaxFreshPerResend;
     fresh_channels += fresh ? 1 : 0;
     send_key (peer->second, key, pending_reason_, fresh);
     stats_.key_resends++;
   }
-  key_resends_++;
-  next_key_resend_ms_ = now.ms + (config_.timing.resend_ms << std::min<uint32_t> (key_resends_, kMaxResendBackoff));
+  delivery_.resent (now.ms);
 }
 
 void
@@ -407,9 +387,9 @@ SenderKeyProvider::next_key_deadline () const
 {
   int64_t next = INT64_MAX;
   if (pending_own_.valid)
-    next = std::min (next, awaiting_ack_.empty () ? 0 : switch_at_ms_);
-  if (!awaiting_ack_.empty ())
-    next = std::min (next, next_key_resend_ms_);
+    next = std::min (next, delivery_.complete () ? 0 : switch_at_ms_);
+  if (!delivery_.complete ())
+    next = std::min (next, delivery_.resend_due_ms ());
   return std::min (next, next_retire_ms_);
 }
 
@@ -434,7 +414,7 @@ SenderKeyProvider::drop_all_keys ()
   own_ = OwnKey ();
   pending_own_ = OwnKey ();
   own_retiring_.clear ();
-  awaiting_ack_.clear ();
+  delivery_.clear ();
   reset_acks ();
 }
 

@@ -40,8 +40,8 @@ text_view (const std::string & text)
 }  // namespace
 
 SenderKeyProvider::SenderKeyProvider (const Config & config, KeyProviderOutputs * outputs)
-    : config_ (config), out_ (outputs), held_report_ (config.timing.ack_delay_ms),
-      ack_tally_ (config.timing.resend_ms)
+    : config_ (config), out_ (outputs), delivery_ (config.timing.resend_ms),
+      held_report_ (config.timing.ack_delay_ms), ack_tally_ (config.timing.resend_ms)
 {
 }
 

@@ -1,7 +1,8 @@
 /* The sender-key protocol of docs/key-protocol.md: internal to the library
  * (make_sender_key_provider in key-provider.h is the public entry). The
  * provider dispatches messages to parts that own their state (RosterChain,
- * SessionLedger, PeerChannels, HeldReport, AckTally) and keeps the judgement that needs
+ * SessionLedger, PeerChannels, KeyDelivery, HeldReport, AckTally) and keeps
+ * the judgement that needs
  * them together. Its code is split over sender-key-provider.cc (hellos,
  * host actions), sender-key-roster.cc (commits, welcomes, sync),
  * sender-key-channels.cc (pairwise HPKE channels), sender-key-keys.cc (own
@@ -11,6 +12,7 @@
 #include <gst/sframe/ack-tally.h>
 #include <gst/sframe/hpke.h>
 #include <gst/sframe/key.h>
+#include <gst/sframe/key-delivery.h>
 #include <gst/sframe/key-provider.h>
 #include <gst/sframe/peer-channels.h>
 #include <gst/sframe/replay-window.h>
@@ -229,7 +231,6 @@ private:
   void ratchet_own_key (const std::set<std::string> & joined, const Now & now);
   void retire_own (uint64_t key_id, const Now & now);
   void send_to_all_members (const OwnKey & key, const char * reason, const Now & now);
-  void start_resend_timer (const Now & now);
   int64_t creation_wait_ms () const;
   void on_key (Peer & from, const wire::ChannelMessage & message, const Now & now);
   void on_ack (Peer & from, const wire::ChannelMessage & message, const Now & now);
@@ -319,13 +320,8 @@ private:
   OwnKey own_;
   OwnKey pending_own_;                 /* fresh, sent, not yet used */
   const char *pending_reason_ = "";
-  std::set<std::string> awaiting_ack_;
+  KeyDelivery delivery_;               /* of own_ or pending_own_ */
   int64_t switch_at_ms_ = 0;
-  int64_t next_key_resend_ms_ = 0;
-  uint32_t key_resends_ = 0;           /* of the key now awaiting acks */
-  int64_t key_sent_ms_ = 0;            /* when it was sent to everyone */
-  int64_t last_ack_ms_ = 0;            /* the last new ack for it */
-  int64_t last_ack_round_ms_ = 0;      /* send -> last ack, of the last key acked without resends */
   std::map<uint64_t, int64_t> own_retiring_;
   int64_t reopen_window_ms_ = -1;      /* may_reopen_ack_channel () */
   uint32_t reopens_in_window_ = 0;
