@@ -2,11 +2,11 @@
  * (make_sender_key_provider in key-provider.h is the public entry). The
  * provider dispatches messages to parts that own their state (RosterChain,
  * SessionLedger, PeerChannels, KeyDelivery, HeldReport, AckTally) and keeps
- * the judgement that needs
- * them together. Its code is split over sender-key-provider.cc (hellos,
- * host actions), sender-key-roster.cc (commits, welcomes, sync),
- * sender-key-channels.cc (pairwise HPKE channels), sender-key-keys.cc (own
- * and received sender keys) and sender-key-acks.cc (a rotation's acks). */
+ * the judgement that needs them together. Its code is split over
+ * sender-key-provider.cc (hellos, host actions), sender-key-roster.cc
+ * (commits, welcomes, sync), sender-key-channels.cc (channel setups and
+ * messages), sender-key-keys.cc (own and received sender keys) and
+ * sender-key-acks.cc (a rotation's acks). */
 #pragma once
 
 #include <gst/sframe/ack-tally.h>

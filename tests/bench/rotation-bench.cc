@@ -336,6 +336,24 @@ process_kernel_ms ()
   return usage.ru_stime.tv_sec * 1e3 + usage.ru_stime.tv_usec / 1e3;
 }
 
+/* A leave is timed in a settled room: the members' rosters agree well
+ * before the last of the formation's work (keys to the last joiners,
+ * their channels) is done, and on 2 cores a leave that overlaps that work
+ * waits for it. Waits until the process used under a fifth of a core for
+ * a second (at most a minute), and says how long on stderr. */
+void
+wait_until_quiet ()
+{
+  auto start = Clock::now ();
+  for (int i = 0; i < 60; i++) {
+    double cpu0 = cpu_clock_ms (CLOCK_PROCESS_CPUTIME_ID);
+    std::this_thread::sleep_for (std::chrono::seconds (1));
+    if (cpu_clock_ms (CLOCK_PROCESS_CPUTIME_ID) - cpu0 < 200)
+      break;
+  }
+  std::fprintf (stderr, "quiet after %.1f s\n", ms_since (start) / 1000);
+}
+
 /* On stderr: what the members rotated for during a leave, and the
  * slowest ones' views. A leave that takes seconds shows here whether
  * members also rejoined (join, initial) meanwhile. */
@@ -567,6 +585,7 @@ run_size (int n, int rounds, const std::string & bus, const char * label, int ad
   std::this_thread::sleep_for (std::chrono::seconds (4));   /* join ratchets, grace periods */
   std::vector<LeaveResult> leaves;
   for (int r = 0; r < rounds && present.size () > 1; r++) {
+    wait_until_quiet ();
     leaves.push_back (time_leave (present));
     std::this_thread::sleep_for (std::chrono::seconds (4));
   }
