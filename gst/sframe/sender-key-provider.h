@@ -107,6 +107,12 @@ struct OwnKey {
   SecureBytes key;
 };
 
+/* The hellos and renewals a welcome carries, each verified on its own. */
+struct CarriedCredentials {
+  std::map<std::string, VerifiedHello> hellos;
+  std::map<std::string, VerifiedRenewal> renewals;
+};
+
 /* A removal's fresh key (leave, revoke): acked through the committer. */
 inline bool
 is_removal_reason (const std::string & reason)
@@ -190,9 +196,13 @@ private:
   std::vector<std::string> member_renewals () const;
   void send_welcome (const std::string & to, const Now & now);
   void on_welcome (UnverifiedMessage & message, const Now & now);
-  bool welcome_justified (const std::string & signer, const ParsedRoster & next,
-      const std::map<std::string, VerifiedHello> & hellos, const std::map<std::string, VerifiedRenewal> & renewals,
+  CarriedCredentials verify_carried (const UnverifiedMessage & message, const Now & now) const;
+  bool verify_welcome (UnverifiedMessage & message, const std::string & signer, bool resync,
+      const CarriedCredentials & carried, VerifiedMessage * verified, ParsedRoster * next) const;
+  bool welcome_justified (const std::string & signer, const ParsedRoster & next, const CarriedCredentials & carried,
       const Now & now) const;
+  void adopt_welcome (const std::string & signer, const VerifiedMessage & verified, const CarriedCredentials & carried,
+      ParsedRoster next, const Now & now);
   void request_sync (const Now & now);
   void on_sync (Peer & from, const Now & now);
   void on_beat (Peer & from, const Beat & beat, const Now & now);

@@ -321,53 +321,17 @@ SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
    * invitation of another room, judged as a joiner would judge it. */
   bool resync = phase_ == Phase::member && roster_.members.size () > 1 && signer == expected_committer ();
   bool other_room = phase_ == Phase::member && !resync;
-  /* Every hello and renewal, verified without adopting any. */
-  std::map<std::string, VerifiedHello> hellos;
-  std::map<std::string, VerifiedRenewal> renewals;
-  for (const auto & text : message.carried ("hellos")) {
-    VerifiedHello hello;
-    if (verify_hello_text (text, rules_, now.unix_s, false, &hello).ok ())
-      hellos[hello.from] = std::move (hello);
-  }
-  for (const auto & text : message.carried ("renewals")) {
-    for (const auto & hello : hellos) {
-      VerifiedRenewal renewal;
-      if (verify_renewal_text (text, hello.second, rules_, now.unix_s, &renewal).ok ()) {
-        renewals[hello.first] = std::move (renewal);
-        break;
-      }
-    }
-  }
-  /* The signer's key: from its hello in the welcome, or the one we hold. */
-  const std::vector<uint8_t> *signer_key = nullptr;
-  uint64_t signer_sid = 0;
-  if (hellos.count (signer)) {
-    signer_key = &hellos.at (signer).claims.device_public_key;
-    signer_sid = hellos.at (signer).sid;
-  } else if (resync && peers_.count (signer)) {
-    signer_key = &peers_.at (signer).device_key;
-    signer_sid = peers_.at (signer).sid;
-  }
+  CarriedCredentials carried = verify_carried (message, now);
   VerifiedMessage verified;
-  Welcome welcome;
-  if (!signer_key || message.session () != signer_sid || !message.verify (*signer_key, config_.room, &verified) ||
-      !parse_welcome (verified, &welcome) || welcome.to != self_fp_ ||
-      (!resync && welcome.answers < welcome_floor_) ||
-      (peers_.count (signer) && peers_.at (signer).sid == signer_sid &&
-          !peers_.at (signer).seen.would_accept (verified.seq ()))) {
-    stats_.messages_rejected++;
-    return;
-  }
-  /* Signed by the device it names: from here on its word. */
   ParsedRoster next;
-  if (!parse_roster (*welcome.roster, true, &next) || chain_.state_hash_after (next) != next.hash ||
-      (resync && next.epoch <= roster_.epoch) || !welcome_justified (signer, next, hellos, renewals, now)) {
+  if (!verify_welcome (message, signer, resync, carried, &verified, &next) ||
+      (resync && next.epoch <= roster_.epoch) || !welcome_justified (signer, next, carried, now)) {
     stats_.messages_rejected++;
     return;
   }
   if (other_room) {
     /* welcome_justified found the signer's hello among those carried. */
-    RoomRank theirs { hellos.at (signer).claims.role == token::Role::host, next.epoch, signer };
+    RoomRank theirs { carried.hellos.at (signer).claims.role == token::Role::host, next.epoch, signer };
     if (!theirs.outranks (own_room_rank ())) {
       stats_.messages_rejected++;
       return;
@@ -376,14 +340,76 @@ SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
      * for it, as a plain joiner. */
     forget_room ();
   }
+  adopt_welcome (signer, verified, carried, std::move (next), now);
+}
+
+/* Every hello and renewal a welcome carries, each verified on its own;
+ * none adopted. */
+CarriedCredentials
+SenderKeyProvider::verify_carried (const UnverifiedMessage & message, const Now & now) const
+{
+  CarriedCredentials carried;
+  for (const auto & text : message.carried ("hellos")) {
+    VerifiedHello hello;
+    if (verify_hello_text (text, rules_, now.unix_s, false, &hello).ok ())
+      carried.hellos[hello.from] = std::move (hello);
+  }
+  for (const auto & text : message.carried ("renewals")) {
+    for (const auto & hello : carried.hellos) {
+      VerifiedRenewal renewal;
+      if (verify_renewal_text (text, hello.second, rules_, now.unix_s, &renewal).ok ()) {
+        carried.renewals[hello.first] = std::move (renewal);
+        break;
+      }
+    }
+  }
+  return carried;
+}
+
+/* The welcome is signed by the session of `signer` that its carried hello
+ * (or, for our own committer, the one we hold) names, is to us, is not a
+ * replay, answers our newest `here` if we rejoin, and carries a snapshot
+ * whose state hash is right. Only then is its snapshot read into `next`. */
+bool
+SenderKeyProvider::verify_welcome (UnverifiedMessage & message, const std::string & signer, bool resync,
+    const CarriedCredentials & carried, VerifiedMessage * verified, ParsedRoster * next) const
+{
+  const std::vector<uint8_t> *signer_key = nullptr;
+  uint64_t signer_sid = 0;
+  auto hello = carried.hellos.find (signer);
+  auto peer = peers_.find (signer);
+  if (hello != carried.hellos.end ()) {
+    signer_key = &hello->second.claims.device_public_key;
+    signer_sid = hello->second.sid;
+  } else if (resync && peer != peers_.end ()) {
+    signer_key = &peer->second.device_key;
+    signer_sid = peer->second.sid;
+  }
+  Welcome welcome;
+  if (!signer_key || message.session () != signer_sid || !message.verify (*signer_key, config_.room, verified) ||
+      !parse_welcome (*verified, &welcome) || welcome.to != self_fp_ ||
+      (!resync && welcome.answers < welcome_floor_) ||
+      (peer != peers_.end () && peer->second.sid == signer_sid && !peer->second.seen.would_accept (verified->seq ())))
+    return false;
+  /* Signed by the device it names: from here on its word. */
+  return parse_roster (*welcome.roster, true, next) && chain_.state_hash_after (*next) == next->hash;
+}
+
+/* A welcome we accept: its members' hellos and renewals, its departed
+ * sessions, then its roster. */
+void
+SenderKeyProvider::adopt_welcome (const std::string & signer, const VerifiedMessage & verified,
+    const CarriedCredentials & carried, ParsedRoster next, const Now & now)
+{
   for (const auto & member : next.members) {
     if (member.first == self_fp_)
       continue;
     auto peer = peers_.find (member.first);
     if (peer == peers_.end () || peer->second.hello_hash != next.hashes.at (member.first))
-      adopt_hello (hellos.at (member.first), now);
-    if (renewals.count (member.first))
-      adopt_renewal (peers_.at (member.first), renewals.at (member.first), now);
+      adopt_hello (carried.hellos.at (member.first), now);
+    auto renewal = carried.renewals.find (member.first);
+    if (renewal != carried.renewals.end ())
+      adopt_renewal (peers_.at (member.first), renewal->second, now);
   }
   peers_.at (signer).seen.check_and_mark (verified.seq ());
   adopt_departed (verified, now);
@@ -402,9 +428,10 @@ SenderKeyProvider::on_welcome (UnverifiedMessage & message, const Now & now)
  * are. */
 bool
 SenderKeyProvider::welcome_justified (const std::string & signer, const ParsedRoster & next,
-    const std::map<std::string, VerifiedHello> & hellos, const std::map<std::string, VerifiedRenewal> & renewals,
-    const Now & now) const
+    const CarriedCredentials & carried, const Now & now) const
 {
+  const auto & hellos = carried.hellos;
+  const auto & renewals = carried.renewals;
   auto signer_hello = hellos.find (signer);
   bool signer_may_commit = signer_hello != hellos.end () &&
       (signer_hello->second.claims.role == token::Role::host || !config_.require_admission);
