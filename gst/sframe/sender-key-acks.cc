@@ -47,7 +47,7 @@ SenderKeyProvider::expect_fresh_keys (const Now & now)
       if (member.first == self_fp_)
         continue;
       const Peer & peer = peers_.at (member.first);
-      if (may_publish (peer.info) && !(peer.has_key && peer.current.epoch >= roster_.epoch))
+      if (may_publish (peer.info) && !peer.keys.covers (roster_.epoch))
         senders.push_back (member.second);
     }
   }

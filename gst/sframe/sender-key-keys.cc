@@ -40,7 +40,7 @@ SenderKeyProvider::may_subscribe (const MemberInfo & info) const
 uint64_t
 SenderKeyProvider::key_id_for (uint32_t index, uint32_t generation) const
 {
-  return (static_cast<uint64_t> (index) << 8) | (generation & 0xff);
+  return sender_key_id (index, generation);
 }
 
 uint32_t
@@ -186,18 +186,12 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
   wire::ChannelMessage ack;
   ack.type = wire::ChannelMessage::Type::ack;
   ack.key_id = key_id;
-  bool known = from.has_key && from.current.key_id == key_id && from.current.key.equals (secret);
-  from.repeated_keys = known ? from.repeated_keys + 1 : 0;
-  if (!known && (!from.has_key || generation >= from.current.generation)) {
-    if (from.has_key && from.current.key_id != key_id)
-      retire_key (from, from.current.key_id, now, config_.timing.switch_timeout_ms);
-    from.has_key = true;
-    from.current.epoch = message.epoch;
-    from.current.generation = static_cast<uint32_t> (generation);
-    from.current.key_id = key_id;
-    from.current.key = SecureBytes (secret);
-    from.retiring.erase (key_id);
-    out_->install_key (key_id, from.current.key);
+  int64_t retire_at = now.ms + config_.timing.switch_timeout_ms + config_.timing.grace_ms;
+  auto offered = from.keys.offer (message.epoch, static_cast<uint32_t> (generation), key_id, secret, retire_at);
+  bool known = offered == ReceivedKeys::Offer::repeat;
+  if (offered == ReceivedKeys::Offer::installed) {
+    next_retire_ms_ = std::min (next_retire_ms_, retire_at);
+    out_->install_key (key_id, from.keys.current ().key);
   }
   if (!known && ack_through_committer (message)) {
     defer_ack (from, message, now);
@@ -208,7 +202,7 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
    * repeat is always acked here and now, not through the committer: the
    * sender is recovering a loss, and must learn exactly who has the key. */
   held_report_.acked_directly (from.info.index, key_id);
-  send_channel (from, ack, known && from.repeated_keys % 2 == 1 && may_reopen_ack_channel (now));
+  send_channel (from, ack, known && from.keys.repeats () % 2 == 1 && may_reopen_ack_channel (now));
 }
 
 /* At most kMaxReopensPerResend ack channels re-opened per resend period:
@@ -245,44 +239,25 @@ SenderKeyProvider::on_ack (Peer & from, const wire::ChannelMessage & message, co
 void
 SenderKeyProvider::ratchet_peer_keys (const std::set<std::string> & except, const Now & now)
 {
+  int64_t retire_at = now.ms + config_.timing.grace_ms;
   for (const auto & member : roster_.members) {
     if (member.first == self_fp_ || except.count (member.first))
       continue;
     Peer & peer = peers_.at (member.first);
-    if (!peer.has_key || !may_publish (peer.info))
+    if (!may_publish (peer.info) || !peer.keys.ratchet_for_join (config_.suite, roster_.epoch, member.second, retire_at))
       continue;
-    /* A key sent at this epoch or later already went through this join's
-     * ratchet at its sender (it overtook the roster change): ratcheting
-     * it again would put us a generation ahead of the sender for good. */
-    if (peer.current.epoch >= roster_.epoch)
-      continue;
-    SecureBytes next;
-    if (ratchet_base_key (config_.suite, peer.current.key.view (), &next) != Status::ok)
-      continue;
-    retire_key (peer, peer.current.key_id, now, 0);
-    peer.current.epoch = roster_.epoch;
-    peer.current.generation++;
-    peer.current.key_id = key_id_for (member.second, peer.current.generation);
-    peer.current.key = std::move (next);
-    peer.retiring.erase (peer.current.key_id);
-    out_->install_key (peer.current.key_id, peer.current.key);
+    next_retire_ms_ = std::min (next_retire_ms_, retire_at);
+    out_->install_key (peer.keys.current ().key_id, peer.keys.current ().key);
   }
-}
-
-void
-SenderKeyProvider::retire_key (Peer & peer, uint64_t key_id, const Now & now, int64_t extra_ms)
-{
-  peer.retiring[key_id] = now.ms + extra_ms + config_.timing.grace_ms;
-  next_retire_ms_ = std::min (next_retire_ms_, peer.retiring[key_id]);
 }
 
 void
 SenderKeyProvider::forget_peer_keys (Peer & peer, const Now & now)
 {
-  if (peer.has_key)
-    retire_key (peer, peer.current.key_id, now, 0);
-  peer.has_key = false;
-  peer.current = ReceivedKey ();
+  int64_t retire_at = now.ms + config_.timing.grace_ms;
+  if (peer.keys.has ())
+    next_retire_ms_ = std::min (next_retire_ms_, retire_at);
+  peer.keys.forget (retire_at);
   delivery_.forget (peer.info.fingerprint);
 }
 
@@ -370,9 +345,9 @@ SenderKeyProvider::expire_all_retired (const Now & now)
   for (const auto & r : own_retiring_)
     next_retire_ms_ = std::min (next_retire_ms_, r.second);
   for (auto & peer : peers_) {
-    expire_retired (peer.second.retiring, now);
-    for (const auto & r : peer.second.retiring)
-      next_retire_ms_ = std::min (next_retire_ms_, r.second);
+    for (uint64_t key_id : peer.second.keys.expire (now.ms))
+      out_->remove_key (key_id);
+    next_retire_ms_ = std::min (next_retire_ms_, peer.second.keys.next_expiry_ms ());
   }
   /* After a rotation every peer's old key falls due at a slightly
    * different time: one scan over all peers per deadline would be
@@ -402,14 +377,9 @@ SenderKeyProvider::drop_all_keys ()
     out_->remove_key (pending_own_.key_id);
   for (const auto & r : own_retiring_)
     out_->remove_key (r.first);
-  for (auto & peer : peers_) {
-    if (peer.second.has_key)
-      out_->remove_key (peer.second.current.key_id);
-    for (const auto & r : peer.second.retiring)
-      out_->remove_key (r.first);
-    peer.second.retiring.clear ();
-    peer.second.has_key = false;
-  }
+  for (auto & peer : peers_)
+    for (uint64_t key_id : peer.second.keys.drop_all ())
+      out_->remove_key (key_id);
   out_->clear_sender_key ();
   own_ = OwnKey ();
   pending_own_ = OwnKey ();

@@ -1,12 +1,12 @@
 /* The sender-key protocol of docs/key-protocol.md: internal to the library
  * (make_sender_key_provider in key-provider.h is the public entry). The
  * provider dispatches messages to parts that own their state (RosterChain,
- * SessionLedger, PeerChannels, KeyDelivery, HeldReport, AckTally) and keeps
- * the judgement that needs them together. Its code is split over
- * sender-key-provider.cc (hellos, host actions), sender-key-roster.cc
- * (commits, welcomes, sync), sender-key-channels.cc (channel setups and
- * messages), sender-key-keys.cc (own and received sender keys) and
- * sender-key-acks.cc (a rotation's acks). */
+ * SessionLedger, PeerChannels, ReceivedKeys, KeyDelivery, HeldReport,
+ * AckTally) and keeps the judgement that needs them together. Its code is
+ * split over sender-key-provider.cc (hellos, host actions),
+ * sender-key-roster.cc (commits, welcomes, sync), sender-key-channels.cc
+ * (channel setups and messages), sender-key-keys.cc (own and received
+ * sender keys) and sender-key-acks.cc (a rotation's acks). */
 #pragma once
 
 #include <gst/sframe/ack-tally.h>
@@ -15,6 +15,7 @@
 #include <gst/sframe/key-delivery.h>
 #include <gst/sframe/key-provider.h>
 #include <gst/sframe/peer-channels.h>
+#include <gst/sframe/received-keys.h>
 #include <gst/sframe/replay-window.h>
 #include <gst/sframe/room-credentials.h>
 #include <gst/sframe/room-messages.h>
@@ -36,14 +37,6 @@ namespace sframe {
 namespace room {
 
 using json = nlohmann::json;
-
-/* A sender key of a peer, installed in the key store. */
-struct ReceivedKey {
-  uint64_t epoch = 0;        /* the roster epoch it was sent for */
-  uint32_t generation = 0;
-  uint64_t key_id = 0;
-  SecureBytes key;
-};
 
 /* A device whose hello we verified. */
 /* Two rooms that formed apart (a member alone, or joiners that gave up
@@ -93,10 +86,7 @@ struct Peer {
   PeerChannels channels;
   std::string subject;                 /* its inbox, made once (a hash per message otherwise) */
 
-  bool has_key = false;
-  ReceivedKey current;                 /* newest key we hold from it */
-  uint32_t repeated_keys = 0;          /* repeats of `current` since it came */
-  std::map<uint64_t, int64_t> retiring;   /* key id -> erase at (ms) */
+  ReceivedKeys keys;                   /* its sender keys we hold */
 };
 
 /* Our own sender key. */
@@ -246,7 +236,6 @@ private:
   void on_ack (Peer & from, const wire::ChannelMessage & message, const Now & now);
   bool may_reopen_ack_channel (const Now & now);
   void ratchet_peer_keys (const std::set<std::string> & except, const Now & now);
-  void retire_key (Peer & peer, uint64_t key_id, const Now & now, int64_t extra_ms);
   void forget_peer_keys (Peer & peer, const Now & now);
   void expire_retired (std::map<uint64_t, int64_t> & retiring, const Now & now);
   void expire_all_retired (const Now & now);
