@@ -24,7 +24,7 @@ ReceivedKeys::offer (uint64_t epoch, uint32_t generation, uint64_t key_id, ByteV
   current_.generation = generation;
   current_.key_id = key_id;
   current_.key = SecureBytes (secret);
-  retiring_.erase (key_id);
+  retiring_.keep (key_id);
   return Offer::installed;
 }
 
@@ -41,7 +41,7 @@ ReceivedKeys::ratchet_for_join (CipherSuite suite, uint64_t epoch, uint32_t inde
   current_.generation++;
   current_.key_id = sender_key_id (index, current_.generation);
   current_.key = std::move (next);
-  retiring_.erase (current_.key_id);
+  retiring_.keep (current_.key_id);
   return true;
 }
 
@@ -57,42 +57,21 @@ ReceivedKeys::forget (int64_t retire_at_ms)
 void
 ReceivedKeys::retire_current (int64_t retire_at_ms)
 {
-  retiring_[current_.key_id] = retire_at_ms;
+  retiring_.add (current_.key_id, retire_at_ms);
 }
 
 std::vector<uint64_t>
 ReceivedKeys::expire (int64_t now_ms)
 {
-  std::vector<uint64_t> expired;
-  for (auto it = retiring_.begin (); it != retiring_.end ();) {
-    if (it->second <= now_ms) {
-      expired.push_back (it->first);
-      it = retiring_.erase (it);
-    } else {
-      ++it;
-    }
-  }
-  return expired;
-}
-
-int64_t
-ReceivedKeys::next_expiry_ms () const
-{
-  int64_t next = INT64_MAX;
-  for (const auto & r : retiring_)
-    next = std::min (next, r.second);
-  return next;
+  return retiring_.expire (now_ms);
 }
 
 std::vector<uint64_t>
 ReceivedKeys::drop_all ()
 {
-  std::vector<uint64_t> all;
+  std::vector<uint64_t> all = retiring_.take_all ();
   if (has_)
     all.push_back (current_.key_id);
-  for (const auto & r : retiring_)
-    all.push_back (r.first);
-  retiring_.clear ();
   has_ = false;
   return all;
 }

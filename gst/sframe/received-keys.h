@@ -6,9 +6,9 @@
 
 #include <gst/sframe/bytes.h>
 #include <gst/sframe/cipher-suite.h>
+#include <gst/sframe/retiring-keys.h>
 
 #include <cstdint>
-#include <map>
 #include <vector>
 
 namespace sframe {
@@ -50,7 +50,7 @@ public:
 
   /* Retired keys whose grace ended, no longer kept: remove them. */
   std::vector<uint64_t> expire (int64_t now_ms);
-  int64_t next_expiry_ms () const;
+  int64_t next_expiry_ms () const { return retiring_.next_ms (); }
   /* Every key held, current and retired, no longer kept. */
   std::vector<uint64_t> drop_all ();
 
@@ -66,7 +66,7 @@ private:
   bool has_ = false;
   ReceivedKey current_;
   uint32_t repeats_ = 0;                 /* of current_ since it came */
-  std::map<uint64_t, int64_t> retiring_;  /* key id -> erase at (ms) */
+  RetiringKeys retiring_;
 };
 
 }  // namespace room

@@ -148,7 +148,7 @@ SenderKeyProvider::on_acked (Peer & from, const wire::ChannelMessage & message, 
 void
 SenderKeyProvider::narrow_awaited (uint64_t key_id, const std::vector<uint8_t> & lacking, const Now & now)
 {
-  const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
+  const OwnKey & key = own_keys_.awaited ();
   if (!key.valid || delivery_.complete () || lacking.size () != roster_bitmap_size (roster_.members.size ()))
     return;
   /* A key id names the key the committer tallied: another of ours (an
@@ -164,7 +164,7 @@ SenderKeyProvider::narrow_awaited (uint64_t key_id, const std::vector<uint8_t> &
   }
   delivery_.keep_only (std::move (still_awaited));
   committer_answered_ = true;
-  if (delivery_.complete () && pending_own_.valid)
+  if (delivery_.complete () && own_keys_.pending ().valid)
     switch_own_key (now);
 }
 
@@ -196,8 +196,8 @@ SenderKeyProvider::awaits_committer (const Now & now) const
 void
 SenderKeyProvider::everyone_holds (uint64_t key_id, const Now & now)
 {
-  bool pending = pending_own_.valid && pending_own_.key_id == key_id;
-  if (!pending && !(own_.valid && own_.key_id == key_id))
+  bool pending = own_keys_.pending ().valid && own_keys_.pending ().key_id == key_id;
+  if (!pending && !(own_keys_.current ().valid && own_keys_.current ().key_id == key_id))
     return;
   for (const auto & fp : delivery_.awaited ()) {
     auto peer = peers_.find (fp);

@@ -67,16 +67,6 @@ SenderKeyProvider::send_key (Peer & peer, const OwnKey & key, const char * reaso
 }
 
 void
-SenderKeyProvider::install_own (OwnKey & key, uint32_t generation, SecureBytes material)
-{
-  key.valid = true;
-  key.generation = generation;
-  key.key_id = key_id_for (own_index (), generation);
-  key.key = std::move (material);
-  out_->install_key (key.key_id, key.key);
-}
-
-void
 SenderKeyProvider::make_own_key (const char * reason, const Now & now)
 {
   self_info_.grants = self_claims_.grants;
@@ -85,20 +75,17 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now)
   SecureBytes material (kBaseKeySize);
   if (RAND_priv_bytes (material.data (), static_cast<int> (material.size ())) != 1)
     return;
-  uint32_t generation = own_.valid ? std::max (own_.generation, pending_own_.generation) + 1 : 0;
-  if (pending_own_.valid)
-    retire_own (pending_own_.key_id, now);
-  install_own (pending_own_, generation, std::move (material));
-  pending_reason_ = reason;
-  if (!own_.valid) {
+  note_retiring (own_keys_.pending ().valid, now);
+  const OwnKey & fresh = own_keys_.make_pending (std::move (material), own_index (), reason, retire_at (now));
+  out_->install_key (fresh.key_id, fresh.key);
+  if (!own_keys_.current ().valid) {
     /* Nobody can hold an older key of ours: start sending at once. */
     switch_own_key (now);
-    send_to_all_members (own_, reason, now);
+    send_to_all_members (own_keys_.current (), reason, now);
     return;
   }
-  send_to_all_members (pending_own_, reason, now);
-  if (switch_at_ms_ == 0)
-    switch_at_ms_ = now.ms + config_.timing.switch_timeout_ms;
+  send_to_all_members (fresh, reason, now);
+  own_keys_.switch_by (now.ms + config_.timing.switch_timeout_ms);
   if (delivery_.complete ())
     switch_own_key (now);
 }
@@ -123,49 +110,53 @@ SenderKeyProvider::send_to_all_members (const OwnKey & key, const char * reason,
 void
 SenderKeyProvider::switch_own_key (const Now & now)
 {
-  if (!pending_own_.valid)
+  bool replaces = own_keys_.current ().valid;
+  if (!own_keys_.switch_to_pending (retire_at (now)))
     return;
-  if (own_.valid)
-    retire_own (own_.key_id, now);
-  own_ = std::move (pending_own_);
-  pending_own_ = OwnKey ();
-  switch_at_ms_ = 0;
-  out_->set_sender_key (own_.key_id);
+  note_retiring (replaces, now);
+  out_->set_sender_key (own_keys_.current ().key_id);
   stats_.rotations++;
-  out_->key_rotated (own_.key_id, pending_reason_);
+  out_->key_rotated (own_keys_.current ().key_id, own_keys_.pending_reason ());
 }
 
 void
 SenderKeyProvider::ratchet_own_key (const std::set<std::string> & joined, const Now & now)
 {
-  if (!own_.valid)
+  if (!own_keys_.current ().valid)
     return;
   /* A fresh key still waiting for acks becomes current first, so that
    * everyone ratchets the same key: the newest they hold of ours. */
   switch_own_key (now);
-  SecureBytes next;
-  if (ratchet_base_key (config_.suite, own_.key.view (), &next) != Status::ok)
+  if (!own_keys_.ratchet (config_.suite, own_index (), retire_at (now)))
     return;
-  retire_own (own_.key_id, now);
-  install_own (own_, own_.generation + 1, std::move (next));
-  out_->set_sender_key (own_.key_id);
+  note_retiring (true, now);
+  const OwnKey & key = own_keys_.current ();
+  out_->install_key (key.key_id, key.key);
+  out_->set_sender_key (key.key_id);
   stats_.rotations++;
-  out_->key_rotated (own_.key_id, "join");
+  out_->key_rotated (key.key_id, "join");
   own_key_tallied_ = false;   /* joiners ack directly */
   for (const auto & fp : joined) {
     if (fp == self_fp_ || !peers_.count (fp) || !may_subscribe (peers_.at (fp).info))
       continue;
     delivery_.await (fp);   /* resent until acknowledged */
-    send_key (peers_.at (fp), own_, "join", false);
+    send_key (peers_.at (fp), key, "join", false);
   }
   delivery_.sent (now.ms);
 }
 
-void
-SenderKeyProvider::retire_own (uint64_t key_id, const Now & now)
+/* A key of ours retired now goes after the grace period. */
+int64_t
+SenderKeyProvider::retire_at (const Now & now) const
 {
-  own_retiring_[key_id] = now.ms + config_.timing.grace_ms;
-  next_retire_ms_ = std::min (next_retire_ms_, own_retiring_[key_id]);
+  return now.ms + config_.timing.grace_ms;
+}
+
+void
+SenderKeyProvider::note_retiring (bool retiring, const Now & now)
+{
+  if (retiring)
+    next_retire_ms_ = std::min (next_retire_ms_, retire_at (now));
 }
 
 void
@@ -227,12 +218,12 @@ void
 SenderKeyProvider::on_ack (Peer & from, const wire::ChannelMessage & message, const Now & now)
 {
   uint64_t key_id = message.key_id;
-  const OwnKey & awaited = pending_own_.valid ? pending_own_ : own_;
+  const OwnKey & awaited = own_keys_.awaited ();
   if (awaited.valid && key_id == awaited.key_id)
     delivery_.acked (from.info.fingerprint, now.ms);
   from.channels.acked (key_id);
   /* Everyone has it: switch now rather than at the next tick. */
-  if (pending_own_.valid && delivery_.complete ())
+  if (own_keys_.pending ().valid && delivery_.complete ())
     switch_own_key (now);
 }
 
@@ -262,22 +253,9 @@ SenderKeyProvider::forget_peer_keys (Peer & peer, const Now & now)
 }
 
 void
-SenderKeyProvider::expire_retired (std::map<uint64_t, int64_t> & retiring, const Now & now)
-{
-  for (auto it = retiring.begin (); it != retiring.end ();) {
-    if (it->second <= now.ms) {
-      out_->remove_key (it->first);
-      it = retiring.erase (it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void
 SenderKeyProvider::tick_keys (const Now & now)
 {
-  if (pending_own_.valid && (delivery_.complete () || now.ms >= switch_at_ms_))
+  if (own_keys_.pending ().valid && (delivery_.complete () || now.ms >= own_keys_.switch_at_ms ()))
     switch_own_key (now);
   if (!delivery_.complete () && now.ms >= delivery_.resend_due_ms ())
     resend_unacked_key (now);
@@ -316,7 +294,7 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
    * time. A fresh channel costs an X25519 setup and a signature per peer:
    * opening one on every resend made a loaded room of 100 collapse under
    * its own resends. */
-  const OwnKey & key = pending_own_.valid ? pending_own_ : own_;
+  const OwnKey & key = own_keys_.awaited ();
   size_t fresh_channels = 0;
   for (const auto & fp : delivery_.awaited ()) {
     auto peer = peers_.find (fp);
@@ -331,7 +309,7 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
     uint32_t resends = delivery_.resends ();
     bool fresh = resends > 0 && (!proven || resends % 4 == 3) && fresh_channels < kMaxFreshPerResend;
     fresh_channels += fresh ? 1 : 0;
-    send_key (peer->second, key, pending_reason_, fresh);
+    send_key (peer->second, key, own_keys_.pending_reason (), fresh);
     stats_.key_resends++;
   }
   delivery_.resent (now.ms);
@@ -340,10 +318,9 @@ SenderKeyProvider::resend_unacked_key (const Now & now)
 void
 SenderKeyProvider::expire_all_retired (const Now & now)
 {
-  expire_retired (own_retiring_, now);
-  next_retire_ms_ = INT64_MAX;
-  for (const auto & r : own_retiring_)
-    next_retire_ms_ = std::min (next_retire_ms_, r.second);
+  for (uint64_t key_id : own_keys_.expire (now.ms))
+    out_->remove_key (key_id);
+  next_retire_ms_ = own_keys_.next_expiry_ms ();
   for (auto & peer : peers_) {
     for (uint64_t key_id : peer.second.keys.expire (now.ms))
       out_->remove_key (key_id);
@@ -361,8 +338,8 @@ int64_t
 SenderKeyProvider::next_key_deadline () const
 {
   int64_t next = INT64_MAX;
-  if (pending_own_.valid)
-    next = std::min (next, delivery_.complete () ? 0 : switch_at_ms_);
+  if (own_keys_.pending ().valid)
+    next = std::min (next, delivery_.complete () ? 0 : own_keys_.switch_at_ms ());
   if (!delivery_.complete ())
     next = std::min (next, delivery_.resend_due_ms ());
   return std::min (next, next_retire_ms_);
@@ -371,19 +348,12 @@ SenderKeyProvider::next_key_deadline () const
 void
 SenderKeyProvider::drop_all_keys ()
 {
-  if (own_.valid)
-    out_->remove_key (own_.key_id);
-  if (pending_own_.valid)
-    out_->remove_key (pending_own_.key_id);
-  for (const auto & r : own_retiring_)
-    out_->remove_key (r.first);
+  for (uint64_t key_id : own_keys_.drop_all ())
+    out_->remove_key (key_id);
   for (auto & peer : peers_)
     for (uint64_t key_id : peer.second.keys.drop_all ())
       out_->remove_key (key_id);
   out_->clear_sender_key ();
-  own_ = OwnKey ();
-  pending_own_ = OwnKey ();
-  own_retiring_.clear ();
   delivery_.clear ();
   reset_acks ();
 }

@@ -1,8 +1,8 @@
 /* The sender-key protocol of docs/key-protocol.md: internal to the library
  * (make_sender_key_provider in key-provider.h is the public entry). The
  * provider dispatches messages to parts that own their state (RosterChain,
- * SessionLedger, PeerChannels, ReceivedKeys, KeyDelivery, HeldReport,
- * AckTally) and keeps the judgement that needs them together. Its code is
+ * SessionLedger, PeerChannels, OwnSenderKeys, ReceivedKeys, KeyDelivery,
+ * HeldReport, AckTally) and keeps the judgement that needs them together. Its code is
  * split over sender-key-provider.cc (hellos, host actions),
  * sender-key-roster.cc (commits, welcomes, sync), sender-key-channels.cc
  * (channel setups and messages), sender-key-keys.cc (own and received
@@ -13,6 +13,7 @@
 #include <gst/sframe/hpke.h>
 #include <gst/sframe/key.h>
 #include <gst/sframe/key-delivery.h>
+#include <gst/sframe/own-sender-keys.h>
 #include <gst/sframe/key-provider.h>
 #include <gst/sframe/peer-channels.h>
 #include <gst/sframe/received-keys.h>
@@ -87,14 +88,6 @@ struct Peer {
   std::string subject;                 /* its inbox, made once (a hash per message otherwise) */
 
   ReceivedKeys keys;                   /* its sender keys we hold */
-};
-
-/* Our own sender key. */
-struct OwnKey {
-  bool valid = false;
-  uint32_t generation = 0;
-  uint64_t key_id = 0;
-  SecureBytes key;
 };
 
 /* The hellos and renewals a welcome carries, each verified on its own. */
@@ -225,11 +218,11 @@ private:
   uint64_t key_id_for (uint32_t index, uint32_t generation) const;
   uint32_t own_index () const;
   void send_key (Peer & peer, const OwnKey & key, const char * reason, bool fresh_channel);
-  void install_own (OwnKey & key, uint32_t generation, SecureBytes material);
   void make_own_key (const char * reason, const Now & now);
   void switch_own_key (const Now & now);
   void ratchet_own_key (const std::set<std::string> & joined, const Now & now);
-  void retire_own (uint64_t key_id, const Now & now);
+  int64_t retire_at (const Now & now) const;
+  void note_retiring (bool retiring, const Now & now);
   void send_to_all_members (const OwnKey & key, const char * reason, const Now & now);
   int64_t creation_wait_ms () const;
   void on_key (Peer & from, const wire::ChannelMessage & message, const Now & now);
@@ -237,7 +230,6 @@ private:
   bool may_reopen_ack_channel (const Now & now);
   void ratchet_peer_keys (const std::set<std::string> & except, const Now & now);
   void forget_peer_keys (Peer & peer, const Now & now);
-  void expire_retired (std::map<uint64_t, int64_t> & retiring, const Now & now);
   void expire_all_retired (const Now & now);
   void tick_keys (const Now & now);
   void resend_unacked_key (const Now & now);
@@ -316,12 +308,8 @@ private:
   std::unique_ptr<ParsedRoster> pending_roster_;   /* not yet justified, retried */
   int64_t pending_roster_ms_ = 0;
 
-  OwnKey own_;
-  OwnKey pending_own_;                 /* fresh, sent, not yet used */
-  const char *pending_reason_ = "";
-  KeyDelivery delivery_;               /* of own_ or pending_own_ */
-  int64_t switch_at_ms_ = 0;
-  std::map<uint64_t, int64_t> own_retiring_;
+  OwnSenderKeys own_keys_;
+  KeyDelivery delivery_;               /* of own_keys_.awaited () */
   int64_t reopen_window_ms_ = -1;      /* may_reopen_ack_channel () */
   uint32_t reopens_in_window_ = 0;
 

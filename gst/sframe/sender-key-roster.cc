@@ -479,10 +479,11 @@ SenderKeyProvider::on_sync (Peer & from, const Now & now)
   if (am_committer ())
     send_welcome (fp, now);
   /* It may have missed our keys: send them again on a fresh channel. */
-  if (pending_own_.valid)
-    send_key (from, pending_own_, "sync", true);
-  send_key (from, own_, "sync", !pending_own_.valid);
-  stats_.key_resends += pending_own_.valid ? 2 : 1;
+  bool pending = own_keys_.pending ().valid;
+  if (pending)
+    send_key (from, own_keys_.pending (), "sync", true);
+  send_key (from, own_keys_.current (), "sync", !pending);
+  stats_.key_resends += pending ? 2 : 1;
 }
 
 void
