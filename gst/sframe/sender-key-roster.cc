@@ -163,6 +163,11 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
   }
   report_roster ();
   if (!removed.empty ()) {
+    /* A welcome that jumps past a join too: our current key goes on until
+     * the fresh one takes over, and must not be one the joiner could use
+     * to read what we sent before it came (a sync answer sends it). */
+    if (!joined.empty ())
+      ratchet_own_key (joined, now);
     make_own_key (revocation ? "revoke" : "leave", now);
     expect_fresh_keys (now);
   } else if (!joined.empty ()) {

@@ -804,3 +804,65 @@ TEST (Attack, RejoinerCapturedByAnOrdinaryMemberReturnsToTheHostsRoom)
   EXPECT_TRUE (carol.ring.find (host.sender_id ())) << "carol cannot read the host";
 }
 
+namespace {
+
+bool
+is_channel_from_to (const BusMessage & message, const std::string & from, const std::string & to)
+{
+  wire::Envelope envelope;
+  return wire::parse_envelope (ByteView (message.payload), &envelope) &&
+      envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.from == from &&
+      envelope.channel.to == to;
+}
+
+}  // namespace
+
+/* A member that resyncs past a removal and a join at once makes a fresh
+ * key (the removal) but does not ratchet (the join): until the fresh key
+ * takes over, its current key is the one it used before the joiner came,
+ * and a sync from the joiner is answered with it (on_sync sends own_). */
+TEST (Attack, AJoinerGetsNoPreJoinKeyFromAMemberThatResyncedPastItsJoin)
+{
+  Sim sim;
+  auto group = start_room (sim, 3);
+  ASSERT_EQ (group.size (), 3u);
+  Member & host = *group[0];
+  Member & s = *group[1];
+  Member & z = *group[2];
+  const std::string all = wire::subject_all (sim.room ());
+  auto before = encrypt_frame (s, random_frame ());   /* media before the joiner came */
+
+  bool s_deaf = true;
+  sim.reaches = [&] (const BusMessage & message, const Member & m) {
+    return !(s_deaf && &m == &s && message.subject == all);
+  };
+  /* S's channel messages to the joiner are lost until the joiner's sync,
+   * and so is the first one that answers it (the fresh key). */
+  std::string x_fp;
+  int drop_after_sync = -1;   /* -1: drop all; then drop this many more */
+  sim.interceptor = [&] (BusMessage & message) {
+    if (x_fp.empty () || !is_channel_from_to (message, s.fingerprint (), x_fp))
+      return Verdict::deliver;
+    if (drop_after_sync < 0)
+      return Verdict::drop;
+    if (drop_after_sync > 0) {
+      drop_after_sync--;
+      return Verdict::drop;
+    }
+    return Verdict::deliver;
+  };
+  uint64_t e0 = host.roster ().epoch;
+  sim.stop (z);
+  ASSERT_TRUE (sim.run_until ([&] { return host.roster ().epoch == e0 + 1; }, 2000));
+  Member & x = sim.add ("x");
+  x_fp = x.fingerprint ();
+  ASSERT_TRUE (sim.run_until ([&] { return host.roster ().epoch == e0 + 2 && lists (host, x.fingerprint ()); }, 2000));
+  EXPECT_EQ (s.roster ().epoch, e0);   /* S missed both */
+  s_deaf = false;
+  ASSERT_TRUE (sim.run_until ([&] { return s.roster ().epoch == e0 + 2; }, 3000));
+  /* The joiner asks for a resync (its bus reconnected, say). */
+  drop_after_sync = 1;
+  x.provider->reconnected (sim.now ());
+  sim.run_for (3000);
+  EXPECT_FALSE (any_held_key_decrypts (x, before)) << "the joiner reads S's media from before it joined";
+}
