@@ -16,6 +16,10 @@ using json = nlohmann::json;
 
 namespace {
 
+/* Join epochs remembered: a key more joins behind than this is far older
+ * than any still in flight. */
+constexpr size_t kJoinEpochsKept = 16;
+
 /* [[fingerprint, index, hello hash], ...] into parsed->members and ->hashes. */
 bool
 parse_members (const json & list, uint64_t next_index, ParsedRoster * parsed)
@@ -174,6 +178,13 @@ RosterChain::snapshot () const
   return snapshot;
 }
 
+std::vector<uint64_t>
+RosterChain::joins_after (uint64_t epoch) const
+{
+  auto first = std::upper_bound (join_epochs_.begin (), join_epochs_.end (), epoch);
+  return std::vector<uint64_t> (first, join_epochs_.end ());
+}
+
 RosterDiff
 RosterChain::apply (ParsedRoster next)
 {
@@ -196,6 +207,11 @@ RosterChain::apply (ParsedRoster next)
       roster_.hashes[member.first] = std::move (next.hashes.at (member.first));
       roster_.members.insert (std::move (member));
     }
+  }
+  if (!diff.joined.empty ()) {
+    join_epochs_.push_back (next.epoch);
+    if (join_epochs_.size () > kJoinEpochsKept)
+      join_epochs_.pop_front ();
   }
   roster_.epoch = next.epoch;
   roster_.prev = std::move (next.prev);

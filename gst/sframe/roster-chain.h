@@ -8,9 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace sframe {
 namespace room {
@@ -79,14 +81,22 @@ public:
   std::string state_hash_after (const ParsedRoster & next) const;
   /* Ours whole, for a welcome. */
   nlohmann::json snapshot () const;
+  /* The epochs after `epoch`, up to ours, at which members joined (as far
+   * as we applied them: a snapshot counts as one), oldest first. */
+  std::vector<uint64_t> joins_after (uint64_t epoch) const;
 
   /* `next` becomes the present roster (checked by the caller). */
   RosterDiff apply (ParsedRoster next);
   /* No roster: back to joining. */
-  void clear () { roster_ = Roster (); }
+  void clear ()
+  {
+    roster_ = Roster ();
+    join_epochs_.clear ();
+  }
 
 private:
   Roster roster_;
+  std::deque<uint64_t> join_epochs_;   /* the last few, ascending */
 };
 
 }  // namespace room

@@ -183,6 +183,7 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
   if (offered == ReceivedKeys::Offer::installed) {
     next_retire_ms_ = std::min (next_retire_ms_, retire_at);
     out_->install_key (key_id, from.keys.current ().key);
+    ratchet_for_joins_since (from, message.epoch, now);
   }
   if (!known && ack_through_committer (message)) {
     defer_ack (from, message, now);
@@ -239,6 +240,21 @@ SenderKeyProvider::ratchet_peer_keys (const std::set<std::string> & except, cons
       continue;
     next_retire_ms_ = std::min (next_retire_ms_, retire_at);
     out_->install_key (peer.keys.current ().key_id, peer.keys.current ().key);
+  }
+}
+
+/* A key sent before joins we have applied (the roster changes overtook
+ * it): its sender ratchets it at each of them, as we do for the keys we
+ * held then. */
+void
+SenderKeyProvider::ratchet_for_joins_since (Peer & from, uint64_t epoch, const Now & now)
+{
+  int64_t retire_at = now.ms + config_.timing.grace_ms;
+  for (uint64_t join : chain_.joins_after (epoch)) {
+    if (!from.keys.ratchet_for_join (config_.suite, join, from.info.index, retire_at))
+      return;
+    next_retire_ms_ = std::min (next_retire_ms_, retire_at);
+    out_->install_key (from.keys.current ().key_id, from.keys.current ().key);
   }
 }
 

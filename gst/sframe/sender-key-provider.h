@@ -229,6 +229,7 @@ private:
   void on_ack (Peer & from, const wire::ChannelMessage & message, const Now & now);
   bool may_reopen_ack_channel (const Now & now);
   void ratchet_peer_keys (const std::set<std::string> & except, const Now & now);
+  void ratchet_for_joins_since (Peer & from, uint64_t epoch, const Now & now);
   void forget_peer_keys (Peer & peer, const Now & now);
   void expire_all_retired (const Now & now);
   void tick_keys (const Now & now);

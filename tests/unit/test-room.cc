@@ -17,6 +17,19 @@ using namespace roomsim;
 
 namespace {
 
+bool
+is_channel_from_to (const BusMessage & message, const std::string & from, const std::string & to)
+{
+  wire::Envelope envelope;
+  return wire::parse_envelope (ByteView (message.payload), &envelope) &&
+      envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.from == from &&
+      envelope.channel.to == to;
+}
+
+}  // namespace
+
+namespace {
+
 /* A hello as a hostile client would build it, signed by `signer`. */
 std::vector<uint8_t>
 forge_hello (const Sim & sim, const Identity & signer, const std::string & token, int64_t t)
@@ -1166,6 +1179,60 @@ TEST_P (DroppedMessages, AreRecovered)
 }
 
 INSTANTIATE_TEST_SUITE_P (MaliciousBus, DroppedMessages, ::testing::Values (0, 1, 2));
+
+/* The roster change overtakes the key.
+ * S rotates (fresh key K, stamped epoch e); R applies the join at e+1
+ * (ratcheting S's old key) before K reaches it; R then installs K as is.
+ * S, which learns of the join only after every ack of K came in, ratchets
+ * K at e+1 and sends K' to the joiner only. R holds K, S uses K'. */
+TEST (Room, AFreshKeyOvertakenByAJoinIsRatchetedForIt)
+{
+  Sim sim;
+  auto group = start_room (sim, 3);
+  ASSERT_EQ (group.size (), 3u);
+  Member & host = *group[0];
+  Member & s = *group[1];
+  Member & r = *group[2];
+  const std::string all = wire::subject_all (sim.room ());
+
+  /* S misses broadcasts for a while (the join's roster); S's channel
+   * messages to R are held back. */
+  bool s_deaf = true;
+  sim.reaches = [&] (const BusMessage & message, const Member & m) {
+    return !(s_deaf && &m == &s && message.subject == all);
+  };
+  std::deque<BusMessage> held;
+  sim.interceptor = [&] (BusMessage & message) {
+    if (is_channel_from_to (message, s.fingerprint (), r.fingerprint ())) {
+      held.push_back (message);
+      return Verdict::drop;
+    }
+    return Verdict::deliver;
+  };
+
+  uint64_t epoch_before = r.roster ().epoch;
+  ASSERT_EQ (s.provider->rotate (sim.now ()), Status::ok);
+  sim.run_for (5);
+  Member & x = sim.add ("x");
+  ASSERT_TRUE (sim.run_until ([&] { return r.roster ().epoch == epoch_before + 1 && r.roster ().members.size () == 4; }, 2000));
+  sim.run_for (20);
+  /* The fresh key reaches R only now, after the join. */
+  sim.interceptor = nullptr;
+  for (const auto & m : held)
+    sim.inject (m);
+  held.clear ();
+  sim.run_for (300);   /* R's ack reaches S: S switches to K */
+  s_deaf = false;      /* S hears the beat, resyncs, ratchets K for the join */
+
+  std::vector<Member *> everyone { group[0], group[1], group[2], &x };
+  bool formed = sim.run_until ([&] { return sim.converged (everyone); }, 5000);
+  EXPECT_TRUE (formed);
+  sim.run_for (5000);
+  auto frame = encrypt_frame (s, random_frame ());
+  EXPECT_TRUE (decrypts (host.ring, frame)) << "host cannot read S";
+  EXPECT_TRUE (decrypts (x.ring, frame)) << "joiner cannot read S";
+  EXPECT_TRUE (decrypts (r.ring, frame)) << "R cannot read S: it holds S's pre-join key, S sends with its ratchet";
+}
 
 TEST (MaliciousBus, NoKeyEverCrossesTheBusUnsealed)
 {

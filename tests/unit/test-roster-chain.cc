@@ -149,3 +149,26 @@ TEST (RosterChain, ChangesAndSnapshotsAgreeOnTheStateHash)
   EXPECT_EQ (late.current ().members, chain.current ().members);
   EXPECT_EQ (late.current ().epoch, 2u);
 }
+
+/* A key sent at some epoch is ratcheted for each join after it: the chain
+ * says which epochs those were. */
+TEST (RosterChain, RemembersTheEpochsAtWhichMembersJoined)
+{
+  RosterChain chain = chain_of_two ();   /* epoch 1: a snapshot, counted as a join */
+  auto next_change = [&] (uint64_t next_index, const json & added, const json & removed) {
+    ParsedRoster change;
+    json payload = change_of (chain.current ().epoch + 1, next_index, added, removed);
+    EXPECT_TRUE (parse_roster (payload, false, &change));
+    change.prev = chain.current ().hash;
+    change.hash = chain.state_hash_after (change);
+    chain.apply (std::move (change));
+  };
+  next_change (4, json::array ({ { kC, 3u, kHello } }), json::array ());   /* 2: join */
+  next_change (4, json::array (), json::array ({ kA }));                   /* 3: leave */
+  next_change (5, json::array ({ { kA, 4u, kHello } }), json::array ());   /* 4: join */
+  EXPECT_EQ (chain.joins_after (0), (std::vector<uint64_t>{ 1, 2, 4 }));
+  EXPECT_EQ (chain.joins_after (2), (std::vector<uint64_t>{ 4 }));
+  EXPECT_TRUE (chain.joins_after (4).empty ());
+  chain.clear ();
+  EXPECT_TRUE (chain.joins_after (0).empty ());
+}
