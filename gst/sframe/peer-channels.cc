@@ -3,7 +3,7 @@
  * to the room by the info string. */
 #include <gst/sframe/peer-channels.h>
 
-#include <openssl/rand.h>
+#include <gst/sframe/random-id.h>
 
 #include <algorithm>
 
@@ -24,23 +24,13 @@ channel_info (const std::string & room)
   return std::vector<uint8_t> (info.begin (), info.end ());
 }
 
-uint64_t
-random_nonzero_u64 ()
-{
-  uint64_t value = 0;
-  while (value == 0)
-    if (RAND_bytes (reinterpret_cast<unsigned char *> (&value), sizeof value) != 1)
-      return 0;
-  return value;
-}
-
 }  // namespace
 
 OutChannel *
 PeerChannels::open (ByteView hpke_key, const std::string & room, std::vector<uint8_t> * enc)
 {
   auto channel = std::make_unique<OutChannel> ();
-  channel->id = random_nonzero_u64 ();
+  channel->id = random_id ();
   channel->context = std::make_unique<hpke::Context> ();
   if (channel->id == 0 || hpke::setup_sender (hpke::AeadId::aes_128_gcm, hpke_key, ByteView (channel_info (room)),
           hpke::SetupOptions (), enc, channel->context.get ()) != Status::ok)

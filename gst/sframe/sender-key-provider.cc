@@ -4,8 +4,6 @@
 
 #include <gst/sframe/base64url.h>
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 
 namespace sframe {
@@ -15,21 +13,6 @@ namespace {
 
 constexpr size_t kMaxUnattributed = 4096;
 constexpr size_t kMaxRefusalsRemembered = 4096;
-
-}  // namespace
-
-/* 64 random bits, never 0: a session id. */
-uint64_t
-random_session_id ()
-{
-  uint64_t sid = 0;
-  while (sid == 0)
-    if (RAND_bytes (reinterpret_cast<unsigned char *> (&sid), sizeof sid) != 1)
-      return 0;
-  return sid;
-}
-
-namespace {
 
 ByteView
 text_view (const std::string & text)
@@ -65,7 +48,7 @@ SenderKeyProvider::init (const Now & now, std::string * error)
   self_info_ = { self_fp_, self_claims_.member_id, self_claims_.display_name, self_claims_.role, self_claims_.grants, 0 };
   subject_all_ = wire::subject_all (config_.room);
   subject_self_ = wire::subject_to (config_.room, self_fp_);
-  sid_ = random_session_id ();
+  sid_ = random_id ();
   if (sid_ == 0 || hpke::generate_key_pair (&hpke_) != Status::ok) {
     *error = "could not generate session keys";
     return false;

@@ -16,6 +16,7 @@
 #include <gst/sframe/own-sender-keys.h>
 #include <gst/sframe/key-provider.h>
 #include <gst/sframe/peer-channels.h>
+#include <gst/sframe/random-id.h>
 #include <gst/sframe/received-keys.h>
 #include <gst/sframe/replay-window.h>
 #include <gst/sframe/room-credentials.h>
@@ -102,7 +103,6 @@ is_removal_reason (const std::string & reason)
 {
   return reason == "leave" || reason == "revoke";
 }
-uint64_t random_session_id ();
 
 class SenderKeyProvider final : public KeyProvider {
 public:

@@ -889,7 +889,7 @@ SenderKeyProvider::renew_token (const std::string & token, const Now & now)
   if (phase_ == Phase::joining) {
     /* Not welcomed yet: say hello again with the new token, in a new
      * session (a session has exactly one hello). */
-    uint64_t sid = random_session_id ();
+    uint64_t sid = random_id ();
     hpke::KeyPair session;
     if (sid == 0 || hpke::generate_key_pair (&session) != Status::ok)
       return Status::crypto_error;

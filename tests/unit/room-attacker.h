@@ -230,6 +230,17 @@ struct AttackerDevice {
   }
 };
 
+/* A channel message from `from` to `to`: what a test holds back or drops
+ * to reorder one pair's traffic. */
+inline bool
+is_channel_from_to (const BusMessage & message, const std::string & from, const std::string & to)
+{
+  wire::Envelope envelope;
+  return wire::parse_envelope (ByteView (message.payload), &envelope) &&
+      envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.from == from &&
+      envelope.channel.to == to;
+}
+
 /* Whether any key in `keys` decrypts `ciphertext` (a frame of a sender). */
 inline bool
 any_key_decrypts (const std::map<uint64_t, std::vector<uint8_t>> & keys, const std::vector<uint8_t> & ciphertext)

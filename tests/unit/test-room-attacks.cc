@@ -804,23 +804,12 @@ TEST (Attack, RejoinerCapturedByAnOrdinaryMemberReturnsToTheHostsRoom)
   EXPECT_TRUE (carol.ring.find (host.sender_id ())) << "carol cannot read the host";
 }
 
-namespace {
-
-bool
-is_channel_from_to (const BusMessage & message, const std::string & from, const std::string & to)
-{
-  wire::Envelope envelope;
-  return wire::parse_envelope (ByteView (message.payload), &envelope) &&
-      envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.from == from &&
-      envelope.channel.to == to;
-}
-
-}  // namespace
-
-/* A member that resyncs past a removal and a join at once makes a fresh
- * key (the removal) but does not ratchet (the join): until the fresh key
- * takes over, its current key is the one it used before the joiner came,
- * and a sync from the joiner is answered with it (on_sync sends own_). */
+/* S resyncs past a removal and the joiner's join in one welcome. Until
+ * its fresh key (of the removal) takes over, S sends with its current key
+ * and answers a sync with it: that key must have gone through the join's
+ * ratchet, or the joiner reads what S sent before it came. The first
+ * answer is dropped so that the joiner installs the second (a joiner that
+ * means harm needs no drop: it opens the answer either way). */
 TEST (Attack, AJoinerGetsNoPreJoinKeyFromAMemberThatResyncedPastItsJoin)
 {
   Sim sim;

@@ -17,19 +17,6 @@ using namespace roomsim;
 
 namespace {
 
-bool
-is_channel_from_to (const BusMessage & message, const std::string & from, const std::string & to)
-{
-  wire::Envelope envelope;
-  return wire::parse_envelope (ByteView (message.payload), &envelope) &&
-      envelope.kind == wire::Envelope::Kind::channel_message && envelope.channel.from == from &&
-      envelope.channel.to == to;
-}
-
-}  // namespace
-
-namespace {
-
 /* A hello as a hostile client would build it, signed by `signer`. */
 std::vector<uint8_t>
 forge_hello (const Sim & sim, const Identity & signer, const std::string & token, int64_t t)
@@ -1180,11 +1167,11 @@ TEST_P (DroppedMessages, AreRecovered)
 
 INSTANTIATE_TEST_SUITE_P (MaliciousBus, DroppedMessages, ::testing::Values (0, 1, 2));
 
-/* The roster change overtakes the key.
- * S rotates (fresh key K, stamped epoch e); R applies the join at e+1
- * (ratcheting S's old key) before K reaches it; R then installs K as is.
- * S, which learns of the join only after every ack of K came in, ratchets
- * K at e+1 and sends K' to the joiner only. R holds K, S uses K'. */
+/* A join's roster change overtakes a fresh key: S rotates (key K, sent at
+ * epoch e) and R applies the join at e+1 before K reaches it. S hears of
+ * the join only after every ack of K came in, ratchets K for it, and sends
+ * the result to the joiner only: R must ratchet K for the join on arrival,
+ * or it cannot read S until S's next fresh key. */
 TEST (Room, AFreshKeyOvertakenByAJoinIsRatchetedForIt)
 {
   Sim sim;
