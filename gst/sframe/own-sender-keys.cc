@@ -10,9 +10,11 @@ namespace sframe {
 namespace room {
 
 const OwnKey &
-OwnSenderKeys::make_pending (SecureBytes material, uint32_t index, const char * reason, int64_t retire_at_ms)
+OwnSenderKeys::make_pending (SecureBytes material, uint32_t index, const char * reason, int64_t retire_at_ms,
+    uint32_t min_generation)
 {
   uint32_t generation = current_.valid ? std::max (current_.generation, pending_.generation) + 1 : 0;
+  generation = std::max (generation, min_generation);
   if (pending_.valid)
     retiring_.add (pending_.key_id, retire_at_ms);
   pending_.valid = true;

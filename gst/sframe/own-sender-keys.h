@@ -32,9 +32,10 @@ public:
   int64_t switch_at_ms () const { return switch_at_ms_; }
 
   /* A fresh key from `material`, at our roster `index`, for `reason`: the
-   * next generation after any we used, pending. A pending key it replaces
-   * retires at `retire_at_ms`. */
-  const OwnKey & make_pending (SecureBytes material, uint32_t index, const char * reason, int64_t retire_at_ms);
+   * next generation after any we used (at least `min_generation`),
+   * pending. A pending key it replaces retires at `retire_at_ms`. */
+  const OwnKey & make_pending (SecureBytes material, uint32_t index, const char * reason, int64_t retire_at_ms,
+      uint32_t min_generation = 0);
   /* The first call since the last switch sets the switch time. */
   void switch_by (int64_t at_ms);
   /* The pending key becomes current; the current retires at

@@ -67,7 +67,7 @@ SenderKeyProvider::send_key (Peer & peer, const OwnKey & key, const char * reaso
 }
 
 void
-SenderKeyProvider::make_own_key (const char * reason, const Now & now)
+SenderKeyProvider::make_own_key (const char * reason, const Now & now, uint32_t min_generation)
 {
   self_info_.grants = self_claims_.grants;
   if (!may_publish (self_info_))
@@ -76,7 +76,8 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now)
   if (RAND_priv_bytes (material.data (), static_cast<int> (material.size ())) != 1)
     return;
   note_retiring (own_keys_.pending ().valid, now);
-  const OwnKey & fresh = own_keys_.make_pending (std::move (material), own_index (), reason, retire_at (now));
+  const OwnKey & fresh =
+      own_keys_.make_pending (std::move (material), own_index (), reason, retire_at (now), min_generation);
   out_->install_key (fresh.key_id, fresh.key);
   if (!own_keys_.current ().valid) {
     /* Nobody can hold an older key of ours: start sending at once. */

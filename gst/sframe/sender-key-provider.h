@@ -218,7 +218,7 @@ private:
   uint64_t key_id_for (uint32_t index, uint32_t generation) const;
   uint32_t own_index () const;
   void send_key (Peer & peer, const OwnKey & key, const char * reason, bool fresh_channel);
-  void make_own_key (const char * reason, const Now & now);
+  void make_own_key (const char * reason, const Now & now, uint32_t min_generation = 0);
   void switch_own_key (const Now & now);
   void ratchet_own_key (const std::set<std::string> & joined, const Now & now);
   int64_t retire_at (const Now & now) const;

@@ -100,6 +100,11 @@ void
 SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
 {
   bool was_member = phase_ == Phase::member;
+  const uint64_t epochs_passed = next.epoch - roster_.epoch;
+  /* Members that applied each change ratcheted our newest key at most once
+   * per epoch: a fresh key past a jump must be of a later generation. */
+  const uint32_t past_their_ratchets =
+      own_keys_.awaited ().generation + static_cast<uint32_t> (std::min<uint64_t> (epochs_passed, 1u << 16)) + 1;
   const std::set<std::string> left = std::move (next.left);
   const bool revocation = next.change == "revoke";
   const RosterDiff diff = chain_.apply (std::move (next));
@@ -162,17 +167,23 @@ SenderKeyProvider::apply_roster (ParsedRoster next, const Now & now)
     return;
   }
   report_roster ();
+  /* A welcome that jumps past joins: the others ratcheted our key once
+   * per join, we can ratchet it only once; a fresh key, past their
+   * ratchets, brings them back to ours. */
+  bool jumped_joins = epochs_passed > 1 && !joined.empty ();
   if (!removed.empty ()) {
-    /* A welcome that jumps past a join too: our current key goes on until
-     * the fresh one takes over, and must not be one the joiner could use
-     * to read what we sent before it came (a sync answer sends it). */
+    /* Our current key goes on until the fresh one takes over, and must not
+     * be one a joiner could read earlier frames with (a sync answer sends
+     * it). */
     if (!joined.empty ())
       ratchet_own_key (joined, now);
-    make_own_key (revocation ? "revoke" : "leave", now);
+    make_own_key (revocation ? "revoke" : "leave", now, jumped_joins ? past_their_ratchets : 0);
     expect_fresh_keys (now);
   } else if (!joined.empty ()) {
     ratchet_peer_keys (joined, now);
     ratchet_own_key (joined, now);
+    if (jumped_joins)
+      make_own_key ("join", now, past_their_ratchets);
   }
   replay_unattributed (now);
 }

@@ -1221,6 +1221,36 @@ TEST (Room, AFreshKeyOvertakenByAJoinIsRatchetedForIt)
   EXPECT_TRUE (decrypts (r.ring, frame)) << "R cannot read S: it holds S's pre-join key, S sends with its ratchet";
 }
 
+/* S misses two joins and catches up with one welcome: the others
+ * ratcheted S's key once per join, and must still read S afterwards. */
+TEST (Room, AMemberThatMissedTwoJoinsIsReadAfterItsResync)
+{
+  Sim sim;
+  auto group = start_room (sim, 3);
+  ASSERT_EQ (group.size (), 3u);
+  Member & host = *group[0];
+  Member & s = *group[1];
+  const std::string all = wire::subject_all (sim.room ());
+  bool s_deaf = true;
+  sim.reaches = [&] (const BusMessage & message, const Member & m) {
+    return !(s_deaf && &m == &s && message.subject == all);
+  };
+  uint64_t e0 = host.roster ().epoch;
+  Member & x = sim.add ("x");
+  ASSERT_TRUE (sim.run_until ([&] { return host.roster ().epoch == e0 + 1; }, 3000));
+  Member & y = sim.add ("y");
+  ASSERT_TRUE (sim.run_until ([&] { return host.roster ().epoch == e0 + 2; }, 3000));
+  ASSERT_EQ (s.roster ().epoch, e0);
+  s_deaf = false;
+  std::vector<Member *> everyone { group[0], group[1], group[2], &x, &y };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (everyone); }, 5000));
+  sim.run_for (5000);   /* past every grace period */
+  auto frame = encrypt_frame (s, random_frame ());
+  for (Member *m : everyone)
+    if (m != &s)
+      EXPECT_TRUE (decrypts (m->ring, frame)) << m->name << " cannot read S";
+}
+
 TEST (MaliciousBus, NoKeyEverCrossesTheBusUnsealed)
 {
   Sim sim;
