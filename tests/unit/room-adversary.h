@@ -36,7 +36,7 @@ namespace roomsim {
 struct AdversaryReport {
   size_t actions = 0;
   size_t checks = 0;         /* invariant checks made */
-  size_t frames = 0;         /* frames the attacker tried to open */
+  size_t frames = 0;         /* frames tried: the attacker's sessions, and honest joiners on earlier ones */
   std::vector<std::string> violations;
 
   bool ok () const { return violations.empty (); }
@@ -315,6 +315,7 @@ private:
     if (joiners_ < 2) {
       joiners_++;
       honest_.push_back (&sim_.add ("joiner" + std::to_string (joiners_)));
+      joined_at_.push_back ({ honest_.back (), sim_.now_ms });
     }
   }
 
@@ -376,6 +377,23 @@ private:
     check_device_keys ("mallory", mallory_, nullptr);
     for (const Former & f : formers_)
       check_device_keys (f.member->name + " (former)", f.device, &f);
+    check_joiners_read_nothing_earlier ();
+  }
+
+  /* Backward secrecy: no key an honest joiner ever held decrypts a frame
+   * sent before it even asked to join. */
+  void check_joiners_read_nothing_earlier ()
+  {
+    for (const auto & joiner : joined_at_) {
+      for (const auto & frame : frames_) {
+        if (frame.at_ms >= joiner.second)
+          continue;
+        report_.frames++;
+        if (any_held_key_decrypts (*joiner.first, frame.bytes))
+          violation (joiner.first->name + " decrypts a frame of " + frame.sender + " sent at " +
+              std::to_string (frame.at_ms) + " ms, before it joined");
+      }
+    }
   }
 
   void check_device_keys (const std::string & name, const AttackerDevice & device, const Former * former)
@@ -436,6 +454,7 @@ private:
   uint32_t drop_budget_ = 0, hold_budget_ = 0, flip_at_ = 0;
   bool flip_next_ = false;
   int joiners_ = 0;
+  std::vector<std::pair<Member *, int64_t>> joined_at_;   /* honest joiners, and when they started */
   AdversaryReport report_;
 };
 
