@@ -23,7 +23,8 @@ text_view (const std::string & text)
 }  // namespace
 
 SenderKeyProvider::SenderKeyProvider (const Config & config, KeyProviderOutputs * outputs)
-    : config_ (config), out_ (outputs), delivery_ (config.timing.resend_ms),
+    : config_ (config), out_ (outputs), unattributed_ (kMaxUnattributed, config.timing.liveness_ms),
+      delivery_ (config.timing.resend_ms),
       held_report_ (config.timing.ack_delay_ms), ack_tally_ (config.timing.resend_ms)
 {
 }
@@ -151,38 +152,19 @@ SenderKeyProvider::receive (const std::string & subject, ByteView payload, const
 void
 SenderKeyProvider::stash_unattributed (const wire::Envelope & envelope, const Now & now)
 {
-  /* From a device whose hello we have not verified yet: a joiner gets the
-   * others' messages before its welcome. Kept briefly, then dropped. */
-  if (unattributed_.size () >= kMaxUnattributed) {
+  if (!unattributed_.stash (envelope, now.ms))
     stats_.messages_rejected++;
-    return;
-  }
-  unattributed_.push_back ({ stashed_at_ms_ >= 0 ? stashed_at_ms_ : now.ms, envelope });
 }
 
 void
 SenderKeyProvider::replay_unattributed (const Now & now)
 {
-  /* Not within itself: a message it replays may adopt a hello, which
-   * replays again; what is still unattributed waits for the next call. */
-  if (replaying_)
-    return;
-  replaying_ = true;
-  std::deque<std::pair<int64_t, wire::Envelope>> stash;
-  stash.swap (unattributed_);
-  for (auto & entry : stash) {
-    if (now.ms - entry.first > config_.timing.liveness_ms) {
-      stats_.messages_rejected++;
-      continue;
-    }
-    stashed_at_ms_ = entry.first;   /* stashed again, it keeps its age */
-    if (entry.second.kind == wire::Envelope::Kind::channel_message)
-      on_channel_message (entry.second, now);
+  stats_.messages_rejected += unattributed_.replay (now.ms, [&] (const wire::Envelope & envelope) {
+    if (envelope.kind == wire::Envelope::Kind::channel_message)
+      on_channel_message (envelope, now);
     else
-      on_signed (entry.second, now);
-  }
-  stashed_at_ms_ = -1;
-  replaying_ = false;
+      on_signed (envelope, now);
+  });
   for (auto & peer : peers_)
     if (peer.second.channels.has_early ())
       replay_early (peer.second, now);

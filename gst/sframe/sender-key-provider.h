@@ -1,8 +1,9 @@
 /* The sender-key protocol of docs/key-protocol.md: internal to the library
  * (make_sender_key_provider in key-provider.h is the public entry). The
  * provider dispatches messages to parts that own their state (RosterChain,
- * SessionLedger, PeerChannels, OwnSenderKeys, ReceivedKeys, KeyDelivery,
- * HeldReport, AckTally) and keeps the judgement that needs them together. Its code is
+ * SessionLedger, UnattributedStash, PeerChannels, OwnSenderKeys,
+ * ReceivedKeys, KeyDelivery, HeldReport, AckTally) and keeps the judgement
+ * that needs them together. Its code is
  * split over sender-key-provider.cc (hellos, host actions),
  * sender-key-roster.cc (commits, welcomes, sync), sender-key-channels.cc
  * (channel setups and messages), sender-key-keys.cc (own and received
@@ -24,6 +25,7 @@
 #include <gst/sframe/room-wire.h>
 #include <gst/sframe/roster-chain.h>
 #include <gst/sframe/session-ledger.h>
+#include <gst/sframe/unattributed-stash.h>
 
 #include <nlohmann/json.hpp>
 
@@ -283,13 +285,11 @@ private:
    * (`answers` at least this), so that the bus cannot hand it an old
    * welcome, of a room that has since changed. */
   uint64_t welcome_floor_ = 0;
-  bool replaying_ = false;            /* in replay_unattributed */
-  int64_t stashed_at_ms_ = -1;        /* the time of the message replayed, or -1 */
 
   /* Hashed: looked up by fingerprint for every message, in a room of a
    * few hundred. Iterate it only where order does not matter. */
   std::unordered_map<std::string, Peer> peers_;
-  std::deque<std::pair<int64_t, wire::Envelope>> unattributed_;
+  UnattributedStash unattributed_;
   wire::Envelope spare_envelope_;      /* receive ()'s, kept for its storage */
   std::vector<uint8_t> aad_;           /* a channel message's, built just before use */
   std::set<std::string> refused_reported_;
