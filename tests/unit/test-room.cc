@@ -1246,9 +1246,11 @@ TEST (Room, AMemberThatMissedTwoJoinsIsReadAfterItsResync)
   ASSERT_TRUE (sim.run_until ([&] { return sim.converged (everyone); }, 5000));
   sim.run_for (5000);   /* past every grace period */
   auto frame = encrypt_frame (s, random_frame ());
-  for (Member *m : everyone)
-    if (m != &s)
+  for (Member *m : everyone) {
+    if (m != &s) {
       EXPECT_TRUE (decrypts (m->ring, frame)) << m->name << " cannot read S";
+    }
+  }
 }
 
 TEST (MaliciousBus, NoKeyEverCrossesTheBusUnsealed)
