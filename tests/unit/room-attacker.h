@@ -230,6 +230,17 @@ struct AttackerDevice {
   }
 };
 
+/* While `*deaf`, `member` misses every broadcast of the room (the bus
+ * cuts it off the room's subject); its inbox still reaches it. */
+inline void
+cut_off_broadcasts (Sim & sim, const Member & member, const bool * deaf)
+{
+  std::string all = wire::subject_all (sim.room ());
+  sim.reaches = [all, &member, deaf] (const BusMessage & message, const Member & m) {
+    return !(*deaf && &m == &member && message.subject == all);
+  };
+}
+
 /* A channel message from `from` to `to`: what a test holds back or drops
  * to reorder one pair's traffic. */
 inline bool

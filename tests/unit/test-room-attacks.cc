@@ -818,13 +818,10 @@ TEST (Attack, AJoinerGetsNoPreJoinKeyFromAMemberThatResyncedPastItsJoin)
   Member & host = *group[0];
   Member & s = *group[1];
   Member & z = *group[2];
-  const std::string all = wire::subject_all (sim.room ());
   auto before = encrypt_frame (s, random_frame ());   /* media before the joiner came */
 
   bool s_deaf = true;
-  sim.reaches = [&] (const BusMessage & message, const Member & m) {
-    return !(s_deaf && &m == &s && message.subject == all);
-  };
+  cut_off_broadcasts (sim, s, &s_deaf);
   /* S's channel messages to the joiner are lost until the joiner's sync,
    * and so is the first one that answers it (the fresh key). */
   std::string x_fp;

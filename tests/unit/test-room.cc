@@ -1180,14 +1180,11 @@ TEST (Room, AFreshKeyOvertakenByAJoinIsRatchetedForIt)
   Member & host = *group[0];
   Member & s = *group[1];
   Member & r = *group[2];
-  const std::string all = wire::subject_all (sim.room ());
 
   /* S misses broadcasts for a while (the join's roster); S's channel
    * messages to R are held back. */
   bool s_deaf = true;
-  sim.reaches = [&] (const BusMessage & message, const Member & m) {
-    return !(s_deaf && &m == &s && message.subject == all);
-  };
+  cut_off_broadcasts (sim, s, &s_deaf);
   std::deque<BusMessage> held;
   sim.interceptor = [&] (BusMessage & message) {
     if (is_channel_from_to (message, s.fingerprint (), r.fingerprint ())) {
@@ -1230,11 +1227,8 @@ TEST (Room, AMemberThatMissedTwoJoinsIsReadAfterItsResync)
   ASSERT_EQ (group.size (), 3u);
   Member & host = *group[0];
   Member & s = *group[1];
-  const std::string all = wire::subject_all (sim.room ());
   bool s_deaf = true;
-  sim.reaches = [&] (const BusMessage & message, const Member & m) {
-    return !(s_deaf && &m == &s && message.subject == all);
-  };
+  cut_off_broadcasts (sim, s, &s_deaf);
   uint64_t e0 = host.roster ().epoch;
   Member & x = sim.add ("x");
   ASSERT_TRUE (sim.run_until ([&] { return host.roster ().epoch == e0 + 1; }, 3000));
