@@ -11,7 +11,10 @@
  *
  * Frames under a key id it does not have yet are held for a short while
  * (#GstSFrameDec:hold-time, #GstSFrameDec:hold-frames): if the key arrives in
- * time they are decrypted and pushed in order, otherwise dropped. Once a key
+ * time they are decrypted and pushed in order, otherwise dropped. A held
+ * frame whose key still has not come is dropped as soon as a later one is
+ * pushed, so a frame under a key id that never comes (a forgery) does not
+ * hold the others back. Once a key
  * it was missing arrives, sframedec sends an upstream GstForceKeyUnit event so
  * the sender produces a key frame (through webrtcbin: an RTCP PLI).
  *
@@ -281,8 +284,11 @@ drop_held (GstSFrameDec * self, State & state)
   unref_all (state.held);
 }
 
-/* After a key change, decrypts what it can of the held frames, in order;
- * frames after one that still has no key stay held. */
+/* After a key change, decrypts the held frames whose key arrived, in
+ * order. One still without its key is dropped once a later one comes out
+ * (it could only follow out of order, and a key id that never comes, a
+ * forgery say, must not hold the others back); after the last frame out,
+ * they stay held. */
 static void
 retry_held (GstSFrameDec * self, State & state, sframe::FrameFormat format)
 {
@@ -290,16 +296,18 @@ retry_held (GstSFrameDec * self, State & state, sframe::FrameFormat format)
   if (state.held.empty () || generation == state.held_generation)
     return;
   state.held_generation = generation;
-  while (!state.held.empty ()) {
-    GstBuffer *in = state.held.front ();
+  std::deque<GstBuffer *> waiting;
+  waiting.swap (state.held);
+  for (GstBuffer *in : waiting) {
     GstBuffer *out = gst_sframe_base_new_output (in, gst_buffer_get_size (in));
     sframe::Header header;
     auto status = decrypt_buffer (state, format, in, out, &header);
     if (status == sframe::Status::unknown_key) {
       gst_buffer_unref (out);
-      break;
+      state.held.push_back (in);
+      continue;
     }
-    state.held.pop_front ();
+    drop_held (self, state);   /* earlier ones still without a key: too late now */
     gst_buffer_unref (in);
     if (status == sframe::Status::ok) {
       count_frame (self, out);

@@ -198,6 +198,33 @@ GST_START_TEST (test_held_forgery_rejected_on_release)
 }
 GST_END_TEST;
 
+/* A frame under a key id that never comes (forged, or of a key long
+ * gone) in front of the held frames does not hold them back: once their
+ * key arrives they come out in order, and it is dropped. */
+GST_START_TEST (test_unknown_key_id_in_front_does_not_block_release)
+{
+  Sender s;
+  GstHarness *other = harness_new ("sframeenc",
+      "mode=frame key-id=99 key=1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100", kOpaqueCaps);
+  GstHarness *dec = receiver (s, "hold-frames=8 hold-time=1000");
+  Rng rng {7};
+  push (dec, must_transform (other, random_bytes (rng, 40)), 0);
+  for (int i = 1; i <= 3; i++)
+    push (dec, s.next (), i * 20 * GST_MSECOND);
+  fail_unless (pull_all (dec).empty (), "output without a key");
+  install_key (dec);
+  push (dec, s.next (), 4 * 20 * GST_MSECOND);
+  auto out = pull_all (dec);
+  fail_unless_equals_int (out.size (), 4);
+  for (size_t i = 0; i < out.size (); i++)
+    fail_unless (out[i] == s.plain[i], "frame %zu out of order or wrong", i);
+  fail_unless_equals_uint64 (stat (dec, "released"), 3);
+  fail_unless_equals_uint64 (stat (dec, "unknown-key"), 1);
+  gst_harness_teardown (dec);
+  gst_harness_teardown (other);
+}
+GST_END_TEST;
+
 Suite *
 sframe_hold_suite (void)
 {
@@ -210,6 +237,7 @@ sframe_hold_suite (void)
   tcase_add_test (tc, test_hold_disabled_drops_at_once);
   tcase_add_test (tc, test_eos_drops_held_frames);
   tcase_add_test (tc, test_held_forgery_rejected_on_release);
+  tcase_add_test (tc, test_unknown_key_id_in_front_does_not_block_release);
   return s;
 }
 
