@@ -75,7 +75,8 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now, uint32_t 
   SecureBytes material (kBaseKeySize);
   if (RAND_priv_bytes (material.data (), static_cast<int> (material.size ())) != 1)
     return;
-  note_retiring (own_keys_.pending ().valid, now);
+  if (own_keys_.pending ().valid)
+    expire_no_later_than (retire_at (now));
   const OwnKey & fresh =
       own_keys_.make_pending (std::move (material), own_index (), reason, retire_at (now), min_generation);
   out_->install_key (fresh.key_id, fresh.key);
@@ -114,7 +115,8 @@ SenderKeyProvider::switch_own_key (const Now & now)
   bool replaces = own_keys_.current ().valid;
   if (!own_keys_.switch_to_pending (retire_at (now)))
     return;
-  note_retiring (replaces, now);
+  if (replaces)
+    expire_no_later_than (retire_at (now));
   out_->set_sender_key (own_keys_.current ().key_id);
   stats_.rotations++;
   out_->key_rotated (own_keys_.current ().key_id, own_keys_.pending_reason ());
@@ -130,7 +132,7 @@ SenderKeyProvider::ratchet_own_key (const std::set<std::string> & joined, const 
   switch_own_key (now);
   if (!own_keys_.ratchet (config_.suite, own_index (), retire_at (now)))
     return;
-  note_retiring (true, now);
+  expire_no_later_than (retire_at (now));
   const OwnKey & key = own_keys_.current ();
   out_->install_key (key.key_id, key.key);
   out_->set_sender_key (key.key_id);
@@ -146,18 +148,18 @@ SenderKeyProvider::ratchet_own_key (const std::set<std::string> & joined, const 
   delivery_.sent (now.ms);
 }
 
-/* A key of ours retired now goes after the grace period. */
+/* A key retired now (ours or a peer's) is erased after the grace period. */
 int64_t
 SenderKeyProvider::retire_at (const Now & now) const
 {
   return now.ms + config_.timing.grace_ms;
 }
 
+/* A replaced key is due for removal at `at_ms`: the next scan is no later. */
 void
-SenderKeyProvider::note_retiring (bool retiring, const Now & now)
+SenderKeyProvider::expire_no_later_than (int64_t at_ms)
 {
-  if (retiring)
-    next_retire_ms_ = std::min (next_retire_ms_, retire_at (now));
+  next_retire_ms_ = std::min (next_retire_ms_, at_ms);
 }
 
 void
@@ -182,7 +184,7 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
   auto offered = from.keys.offer (message.epoch, static_cast<uint32_t> (generation), key_id, secret, retire_at);
   bool known = offered == ReceivedKeys::Offer::repeat;
   if (offered == ReceivedKeys::Offer::installed) {
-    next_retire_ms_ = std::min (next_retire_ms_, retire_at);
+    expire_no_later_than (retire_at);
     out_->install_key (key_id, from.keys.current ().key);
     ratchet_for_joins_since (from, message.epoch, now);
   }
@@ -232,14 +234,14 @@ SenderKeyProvider::on_ack (Peer & from, const wire::ChannelMessage & message, co
 void
 SenderKeyProvider::ratchet_peer_keys (const std::set<std::string> & except, const Now & now)
 {
-  int64_t retire_at = now.ms + config_.timing.grace_ms;
+  int64_t erase_at = retire_at (now);
   for (const auto & member : roster_.members) {
     if (member.first == self_fp_ || except.count (member.first))
       continue;
     Peer & peer = peers_.at (member.first);
-    if (!may_publish (peer.info) || !peer.keys.ratchet_for_join (config_.suite, roster_.epoch, member.second, retire_at))
+    if (!may_publish (peer.info) || !peer.keys.ratchet_for_join (config_.suite, roster_.epoch, member.second, erase_at))
       continue;
-    next_retire_ms_ = std::min (next_retire_ms_, retire_at);
+    expire_no_later_than (erase_at);
     out_->install_key (peer.keys.current ().key_id, peer.keys.current ().key);
   }
 }
@@ -250,11 +252,11 @@ SenderKeyProvider::ratchet_peer_keys (const std::set<std::string> & except, cons
 void
 SenderKeyProvider::ratchet_for_joins_since (Peer & from, uint64_t epoch, const Now & now)
 {
-  int64_t retire_at = now.ms + config_.timing.grace_ms;
+  int64_t erase_at = retire_at (now);
   for (uint64_t join : chain_.joins_after (epoch)) {
-    if (!from.keys.ratchet_for_join (config_.suite, join, from.info.index, retire_at))
+    if (!from.keys.ratchet_for_join (config_.suite, join, from.info.index, erase_at))
       return;
-    next_retire_ms_ = std::min (next_retire_ms_, retire_at);
+    expire_no_later_than (erase_at);
     out_->install_key (from.keys.current ().key_id, from.keys.current ().key);
   }
 }
@@ -262,10 +264,10 @@ SenderKeyProvider::ratchet_for_joins_since (Peer & from, uint64_t epoch, const N
 void
 SenderKeyProvider::forget_peer_keys (Peer & peer, const Now & now)
 {
-  int64_t retire_at = now.ms + config_.timing.grace_ms;
+  int64_t erase_at = retire_at (now);
   if (peer.keys.has ())
-    next_retire_ms_ = std::min (next_retire_ms_, retire_at);
-  peer.keys.forget (retire_at);
+    expire_no_later_than (erase_at);
+  peer.keys.forget (erase_at);
   delivery_.forget (peer.info.fingerprint);
 }
 

@@ -224,7 +224,7 @@ private:
   void switch_own_key (const Now & now);
   void ratchet_own_key (const std::set<std::string> & joined, const Now & now);
   int64_t retire_at (const Now & now) const;
-  void note_retiring (bool retiring, const Now & now);
+  void expire_no_later_than (int64_t at_ms);
   void send_to_all_members (const OwnKey & key, const char * reason, const Now & now);
   int64_t creation_wait_ms () const;
   void on_key (Peer & from, const wire::ChannelMessage & message, const Now & now);
