@@ -8,7 +8,6 @@
 #   HOST         where a sender sends (default 127.0.0.1).
 #   ADDRESS      what a receiver listens on (default 127.0.0.1).
 #   SUITE        cipher suite nick (default aes-128-gcm-sha256-128).
-#   KEY_ID       SFrame key id (default 0).
 #   NUM_BUFFERS  sender: stop after this many source buffers (default -1:
 #                run until Ctrl-C).
 #   SINK         receiver: the sink (default autovideosink / autoaudiosink).
@@ -22,7 +21,6 @@ PORT=${2:-${PORT:-5004}}
 HOST=${HOST:-127.0.0.1}
 ADDRESS=${ADDRESS:-127.0.0.1}
 SUITE=${SUITE:-aes-128-gcm-sha256-128}
-KEY_ID=${KEY_ID:-0}
 NUM_BUFFERS=${NUM_BUFFERS:--1}
 LATENCY=${LATENCY:-200}
 GST_LAUNCH_OPTS=${GST_LAUNCH_OPTS:-}
@@ -32,6 +30,7 @@ GST_LAUNCH_OPTS=${GST_LAUNCH_OPTS:-}
 
 # The SFrame settings shared by sframeenc and sframedec (the key is passed
 # on the command line: fine for a test key, use the key store API for real
-# keys).
+# keys). No key id: each sender draws its own for every run, so senders
+# sharing the key never repeat a nonce, and sframedec reads every key id.
 # shellcheck disable=SC2034  # used by the recipes
-SFRAME="cipher-suite=$SUITE key-id=$KEY_ID key=$KEY"
+SFRAME="cipher-suite=$SUITE key=$KEY"

@@ -1,5 +1,6 @@
 #include <gst/sframe/cipher.h>
 
+#include <chrono>
 #include <cstring>
 
 namespace sframe {
@@ -88,6 +89,8 @@ Encryptor::encrypt (const uint64_t * key_id, ByteView metadata, ByteView plainte
   AeadCache::Slot *slot = key_id ? cache_.lookup (*key_id, &s) : cache_.lookup_sender (&s);
   if (!slot)
     return s;
+  if (!slot->entry->may_send ())
+    return Status::not_own_key;
 
   Header header;
   header.key_id = slot->entry->key_id ();
@@ -95,6 +98,8 @@ Encryptor::encrypt (const uint64_t * key_id, ByteView metadata, ByteView plainte
   if (out.size < needed)
     return Status::buffer_too_small;
   s = slot->entry->reserve_counter (&header.counter);
+  if (s == Status::counter_exhausted)
+    ring_.report_exhausted (*slot->entry);
   if (s != Status::ok)
     return s;
 
@@ -110,6 +115,14 @@ Encryptor::encrypt (const uint64_t * key_id, ByteView metadata, ByteView plainte
   return Status::ok;
 }
 
+/* When a derived key was last used, to forget the one unused longest. */
+static uint64_t
+use_clock ()
+{
+  auto now = std::chrono::steady_clock::now ().time_since_epoch ();
+  return static_cast<uint64_t> (std::chrono::duration_cast<std::chrono::nanoseconds> (now).count ());
+}
+
 Status
 Decryptor::decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
     size_t * written, Header * header)
@@ -119,8 +132,11 @@ Decryptor::decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
   if (s != Status::ok)
     return s;
   AeadCache::Slot *slot = cache_.lookup (header->key_id, &s);
-  if (!slot)
+  if (!slot) {
+    if (s == Status::unknown_key && ring_.has_static_keys ())
+      return decrypt_with_static_keys (ciphertext, header_len, metadata, out, written, *header);
     return s;
+  }
 
   ByteView body = ciphertext.from (header_len);
   size_t tag_size = slot->aead->tag_size ();
@@ -137,8 +153,47 @@ Decryptor::decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
   /* Only an authentic frame may move the replay window. */
   if (!slot->entry->accept_counter (header->counter))
     return Status::replayed;
+  if (slot->entry->static_key () != 0)
+    slot->entry->touch (use_clock ());
   *written = body.size - tag_size;
   return Status::ok;
+}
+
+/* A key id the ring holds no key for: derives one from each static key, and
+ * installs the one that authenticates. A forged frame installs nothing. */
+Status
+Decryptor::decrypt_with_static_keys (ByteView ciphertext, size_t header_len, ByteView metadata,
+    MutableByteView out, size_t * written, const Header & header)
+{
+  for (auto & candidate : ring_.static_candidates (header.key_id)) {
+    const KeyMaterial *material = candidate->material ();
+    if (!material)
+      return Status::crypto_error;
+    std::unique_ptr<Aead> aead;
+    Status s = Aead::create (*material->suite, material->key.view (), &aead);
+    if (s != Status::ok)
+      return s;
+    ByteView body = ciphertext.from (header_len);
+    size_t tag_size = aead->tag_size ();
+    if (body.size < tag_size)
+      continue;
+    if (out.size < body.size - tag_size)
+      return Status::buffer_too_small;
+    uint8_t nonce[kNonceSize];
+    make_nonce (*material, header.counter, nonce);
+    if (aead->open (nonce, {ciphertext.sub (0, header_len), metadata}, body, out.data) != Status::ok)
+      continue;
+    auto installed = ring_.adopt (candidate);
+    /* The static key was removed, or another key took the key id meanwhile. */
+    if (!installed || (installed != candidate && !installed->same_material (*candidate)))
+      return Status::unknown_key;
+    if (!installed->accept_counter (header.counter))
+      return Status::replayed;
+    installed->touch (use_clock ());
+    *written = body.size - tag_size;
+    return Status::ok;
+  }
+  return Status::authentication_failed;
 }
 
 }  // namespace sframe

@@ -66,7 +66,7 @@ private:
 
 class GST_SFRAME_API Encryptor {
 public:
-  explicit Encryptor (const KeyRing & ring) : cache_ (ring) {}
+  explicit Encryptor (const KeyRing & ring) : ring_ (ring), cache_ (ring) {}
 
   /* Encrypts `plaintext` into `out` as header || ciphertext || tag; the
    * metadata is authenticated but not written. Uses key `key_id`, or the
@@ -77,12 +77,15 @@ public:
   void reset () { cache_.clear (); }
 
 private:
+  const KeyRing & ring_;
   AeadCache cache_;
 };
 
 class GST_SFRAME_API Decryptor {
 public:
-  explicit Decryptor (const KeyRing & ring) : cache_ (ring) {}
+  /* Not const: a frame that a static key authenticates installs the key
+   * derived for its key id. */
+  explicit Decryptor (KeyRing & ring) : ring_ (ring), cache_ (ring) {}
 
   /* Authenticates and decrypts one SFrame ciphertext (header included) into
    * `out`, which needs ciphertext.size bytes at most. `*header` is filled as
@@ -93,6 +96,10 @@ public:
   void reset () { cache_.clear (); }
 
 private:
+  Status decrypt_with_static_keys (ByteView ciphertext, size_t header_len, ByteView metadata,
+      MutableByteView out, size_t * written, const Header & header);
+
+  KeyRing & ring_;
   AeadCache cache_;
 };
 

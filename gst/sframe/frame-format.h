@@ -54,7 +54,7 @@ private:
 
 class GST_SFRAME_API FrameUnprotector {
 public:
-  explicit FrameUnprotector (const KeyRing & ring) : decryptor_ (ring) {}
+  explicit FrameUnprotector (KeyRing & ring) : decryptor_ (ring) {}
 
   /* `out` needs frame.size bytes. On failure `*header` names the key id of
    * the SFrame that failed, when its header parsed. */

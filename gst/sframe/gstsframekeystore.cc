@@ -1,7 +1,9 @@
 #include <gst/sframe/gstsframekeystore.h>
 
 #include <gst/sframe/keyring.h>
+#include <gst/sframe/random.h>
 
+#include <cstring>
 #include <string>
 
 GST_DEBUG_CATEGORY_STATIC (gst_sframe_key_store_debug);
@@ -23,6 +25,12 @@ G_DEFINE_TYPE_WITH_CODE (GstSFrameKeyStore, gst_sframe_key_store, GST_TYPE_OBJEC
 
 G_DEFINE_QUARK (gst-sframe-key-store-error-quark, gst_sframe_key_store_error);
 
+enum {
+  SIGNAL_KEY_EXHAUSTED,
+  LAST_SIGNAL,
+};
+static guint signals[LAST_SIGNAL];
+
 static void
 gst_sframe_key_store_finalize (GObject * object)
 {
@@ -35,12 +43,20 @@ static void
 gst_sframe_key_store_class_init (GstSFrameKeyStoreClass * klass)
 {
   G_OBJECT_CLASS (klass)->finalize = gst_sframe_key_store_finalize;
+  signals[SIGNAL_KEY_EXHAUSTED] = g_signal_new ("key-exhausted", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, nullptr, nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_UINT64);
 }
 
 static void
 gst_sframe_key_store_init (GstSFrameKeyStore * self)
 {
   self->priv = new GstSFrameKeyStorePrivate ();
+  /* The ring lives inside the store, so it never outlives `self`. */
+  self->priv->ring.set_exhaustion_listener ([self] (uint64_t key_id) {
+    GST_WARNING_OBJECT (self, "room %s: key %" G_GUINT64_FORMAT " has used its last counter",
+        self->priv->room.c_str (), (guint64) key_id);
+    g_signal_emit (self, signals[SIGNAL_KEY_EXHAUSTED], 0, (guint64) key_id);
+  });
 }
 
 GstSFrameKeyStore *
@@ -65,25 +81,106 @@ gst_sframe_key_store_get_ring (GstSFrameKeyStore * store)
   return store->priv->ring;
 }
 
+static gboolean
+check_key_size (guint64 key_id, const guint8 * key, gsize key_len, GError ** error)
+{
+  if (key && key_len >= 16 && key_len <= 64)
+    return TRUE;
+  g_set_error (error, GST_SFRAME_KEY_STORE_ERROR, GST_SFRAME_KEY_STORE_ERROR_INVALID_KEY,
+      "key %" G_GUINT64_FORMAT ": a base key must be 16 to 64 bytes", key_id);
+  return FALSE;
+}
+
+static gboolean
+check_status (sframe::Status status, guint64 key_id, GError ** error)
+{
+  if (status == sframe::Status::ok)
+    return TRUE;
+  g_set_error (error, GST_SFRAME_KEY_STORE_ERROR, GST_SFRAME_KEY_STORE_ERROR_INVALID_KEY,
+      "key %" G_GUINT64_FORMAT ": %s", key_id, sframe::status_name (status));
+  return FALSE;
+}
+
+static sframe::CipherSuite
+core_suite (GstSFrameCipherSuite suite)
+{
+  return static_cast<sframe::CipherSuite> (suite);
+}
+
 gboolean
 gst_sframe_key_store_add_key (GstSFrameKeyStore * store, GstSFrameCipherSuite suite,
     guint64 key_id, const guint8 * key, gsize key_len, GError ** error)
 {
   g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), FALSE);
-  if (!key || key_len < 16 || key_len > 64) {
-    g_set_error (error, GST_SFRAME_KEY_STORE_ERROR, GST_SFRAME_KEY_STORE_ERROR_INVALID_KEY,
-        "key %" G_GUINT64_FORMAT ": a base key must be 16 to 64 bytes", key_id);
+  if (!check_key_size (key_id, key, key_len, error) ||
+      !check_status (store->priv->ring.add_key (core_suite (suite), key_id, {key, key_len}), key_id, error))
     return FALSE;
-  }
-  auto s = store->priv->ring.add_key (static_cast<sframe::CipherSuite> (suite), key_id,
-      {key, key_len});
-  if (s != sframe::Status::ok) {
-    g_set_error (error, GST_SFRAME_KEY_STORE_ERROR, GST_SFRAME_KEY_STORE_ERROR_INVALID_KEY,
-        "key %" G_GUINT64_FORMAT ": %s", key_id, sframe::status_name (s));
-    return FALSE;
-  }
   GST_DEBUG_OBJECT (store, "room %s: key %" G_GUINT64_FORMAT " installed",
       store->priv->room.c_str (), key_id);
+  return TRUE;
+}
+
+gboolean
+gst_sframe_key_store_add_static_key (GstSFrameKeyStore * store, GstSFrameCipherSuite suite,
+    const guint8 * key, gsize key_len, guint64 * handle, GError ** error)
+{
+  g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), FALSE);
+  uint64_t id = 0;
+  if (!check_key_size (0, key, key_len, error) ||
+      !check_status (store->priv->ring.add_static_key (core_suite (suite), {key, key_len}, &id), 0, error))
+    return FALSE;
+  if (handle)
+    *handle = id;
+  GST_DEBUG_OBJECT (store, "room %s: static key %" G_GUINT64_FORMAT " installed",
+      store->priv->room.c_str (), (guint64) id);
+  return TRUE;
+}
+
+gboolean
+gst_sframe_key_store_remove_static_key (GstSFrameKeyStore * store, guint64 handle)
+{
+  g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), FALSE);
+  return store->priv->ring.remove_static_key (handle);
+}
+
+gboolean
+gst_sframe_key_store_generate_sender_key (GstSFrameKeyStore * store, GstSFrameCipherSuite suite,
+    guint64 key_id, guint8 * key_out, gsize key_len, GError ** error)
+{
+  g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), FALSE);
+  if (!check_key_size (key_id, key_out, key_len, error))
+    return FALSE;
+  sframe::SecureBytes key (key_len);
+  if (!sframe::random_bytes (key.data (), key.size ())) {
+    g_set_error (error, GST_SFRAME_KEY_STORE_ERROR, GST_SFRAME_KEY_STORE_ERROR_FAILED,
+        "key %" G_GUINT64_FORMAT ": the random generator failed", key_id);
+    return FALSE;
+  }
+  auto & ring = store->priv->ring;
+  if (!check_status (ring.add_own_key (core_suite (suite), key_id, key.view ()), key_id, error) ||
+      !check_status (ring.set_sender (key_id), key_id, error))
+    return FALSE;
+  memcpy (key_out, key.data (), key_len);
+  GST_DEBUG_OBJECT (store, "room %s: sending with new key %" G_GUINT64_FORMAT,
+      store->priv->room.c_str (), key_id);
+  return TRUE;
+}
+
+gboolean
+gst_sframe_key_store_start_sender_session (GstSFrameKeyStore * store, GstSFrameCipherSuite suite,
+    const guint8 * key, gsize key_len, guint64 * key_id, GError ** error)
+{
+  g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), FALSE);
+  uint64_t id = 0;
+  auto & ring = store->priv->ring;
+  if (!check_key_size (0, key, key_len, error) ||
+      !check_status (ring.start_sender_session (core_suite (suite), {key, key_len}, &id), 0, error) ||
+      !check_status (ring.set_sender (id), id, error))
+    return FALSE;
+  if (key_id)
+    *key_id = id;
+  GST_DEBUG_OBJECT (store, "room %s: sender session with key id %" G_GUINT64_FORMAT,
+      store->priv->room.c_str (), (guint64) id);
   return TRUE;
 }
 
@@ -115,7 +212,15 @@ gboolean
 gst_sframe_key_store_set_sender_key (GstSFrameKeyStore * store, guint64 key_id, GError ** error)
 {
   g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), FALSE);
-  if (store->priv->ring.set_sender (key_id) != sframe::Status::ok) {
+  auto status = store->priv->ring.set_sender (key_id);
+  if (status == sframe::Status::not_own_key) {
+    g_set_error (error, GST_SFRAME_KEY_STORE_ERROR, GST_SFRAME_KEY_STORE_ERROR_NOT_OWN_KEY,
+        "key %" G_GUINT64_FORMAT " was added to receive; send with a key from "
+        "gst_sframe_key_store_generate_sender_key () or gst_sframe_key_store_start_sender_session ()",
+        key_id);
+    return FALSE;
+  }
+  if (status != sframe::Status::ok) {
     g_set_error (error, GST_SFRAME_KEY_STORE_ERROR, GST_SFRAME_KEY_STORE_ERROR_UNKNOWN_KEY,
         "key %" G_GUINT64_FORMAT " is not installed", key_id);
     return FALSE;

@@ -26,13 +26,20 @@ GST_SFRAME_API GQuark gst_sframe_key_store_error_quark (void);
 typedef enum {
   GST_SFRAME_KEY_STORE_ERROR_INVALID_KEY,
   GST_SFRAME_KEY_STORE_ERROR_UNKNOWN_KEY,
+  GST_SFRAME_KEY_STORE_ERROR_NOT_OWN_KEY,
+  GST_SFRAME_KEY_STORE_ERROR_FAILED,
 } GstSFrameKeyStoreError;
 
 GST_SFRAME_API GstSFrameKeyStore *gst_sframe_key_store_new (const gchar * room);
 GST_SFRAME_API const gchar *gst_sframe_key_store_get_room (GstSFrameKeyStore * store);
 
-/* Installs a base key (16 to 64 bytes). Re-adding identical material keeps
- * the key's counter and replay window. */
+/* Nonces never repeat, by construction (docs/wire-format.md): a key added
+ * to receive never encrypts, and the store sends only with keys it drew
+ * itself (generate_sender_key) or under a key id it drew for one session
+ * (start_sender_session). */
+
+/* Installs a base key (16 to 64 bytes) to decrypt frames of `key_id`.
+ * Re-adding identical material keeps the key's replay window. */
 GST_SFRAME_API gboolean gst_sframe_key_store_add_key (GstSFrameKeyStore * store,
     GstSFrameCipherSuite suite, guint64 key_id, const guint8 * key, gsize key_len,
     GError ** error);
@@ -41,11 +48,39 @@ GST_SFRAME_API gboolean gst_sframe_key_store_remove_key (GstSFrameKeyStore * sto
 GST_SFRAME_API void gst_sframe_key_store_clear (GstSFrameKeyStore * store);
 GST_SFRAME_API gboolean gst_sframe_key_store_has_key (GstSFrameKeyStore * store, guint64 key_id);
 
-/* The key encoders of this room use unless they were given their own. */
+/* Installs a static base key that decrypts frames of every key id the store
+ * has no key for (RFC 9605 derives one key per key id). `handle` (may be
+ * NULL) names it for gst_sframe_key_store_remove_static_key(). */
+GST_SFRAME_API gboolean gst_sframe_key_store_add_static_key (GstSFrameKeyStore * store,
+    GstSFrameCipherSuite suite, const guint8 * key, gsize key_len, guint64 * handle,
+    GError ** error);
+GST_SFRAME_API gboolean gst_sframe_key_store_remove_static_key (GstSFrameKeyStore * store,
+    guint64 handle);
+
+/* Draws a fresh base key of `key_len` bytes (16 to 64) from the CSPRNG,
+ * installs it under `key_id` and makes it the sender key. Its bytes are
+ * written to `key_out` for the application to hand to the receivers. */
+GST_SFRAME_API gboolean gst_sframe_key_store_generate_sender_key (GstSFrameKeyStore * store,
+    GstSFrameCipherSuite suite, guint64 key_id, guint8 * key_out, gsize key_len, GError ** error);
+
+/* Sends with a static base key (shared with the receivers, perhaps used
+ * before): under a random 64-bit key id drawn for this session, counter 0,
+ * made the sender key. `*key_id` is the session's key id. */
+GST_SFRAME_API gboolean gst_sframe_key_store_start_sender_session (GstSFrameKeyStore * store,
+    GstSFrameCipherSuite suite, const guint8 * key, gsize key_len, guint64 * key_id,
+    GError ** error);
+
+/* Switches the sender key to another key the store may send with (from
+ * generate_sender_key or start_sender_session); a key added to receive is
+ * refused. */
 GST_SFRAME_API gboolean gst_sframe_key_store_set_sender_key (GstSFrameKeyStore * store,
     guint64 key_id, GError ** error);
 GST_SFRAME_API gboolean gst_sframe_key_store_get_sender_key (GstSFrameKeyStore * store,
     guint64 * key_id);
+
+/* Signal "key-exhausted" (guint64 key_id): a key has used its last counter
+ * and encrypts no more frames. Emitted once per key, from the streaming
+ * thread that found it; handlers must not block (the keymanager rotates). */
 
 /* GstContext plumbing. */
 GST_SFRAME_API gchar *gst_sframe_key_store_context_type (const gchar * room);

@@ -108,8 +108,11 @@ public:
   virtual ~KeyProviderOutputs ();
 
   virtual void publish (const std::string & subject, const std::vector<uint8_t> & payload) = 0;
-  /* Key store: a receiver key (someone's sender key, or our own). */
+  /* Key store: someone else's sender key, to decrypt their frames. */
   virtual void install_key (uint64_t key_id, const SecureBytes & base_key) = 0;
+  /* Key store: our own sender key, drawn fresh from the CSPRNG (or
+   * ratcheted from such a key): the only kind our encoders may use. */
+  virtual void install_own_key (uint64_t key_id, const SecureBytes & base_key) = 0;
   virtual void remove_key (uint64_t key_id) = 0;
   /* Our encoders switch to this (installed) key. */
   virtual void set_sender_key (uint64_t key_id) = 0;

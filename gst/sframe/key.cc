@@ -71,8 +71,10 @@ ratchet_base_key (CipherSuite suite, ByteView base_key, SecureBytes * out)
       {reinterpret_cast<const uint8_t *> (kLabel), sizeof kLabel - 1}, params->hash_size, out);
 }
 
-KeyEntry::KeyEntry (CipherSuite suite, uint64_t key_id, ByteView base_key, uint64_t first_counter)
-  : key_id_ (key_id), suite_ (suite), base_key_ (base_key), next_counter_ (first_counter)
+KeyEntry::KeyEntry (CipherSuite suite, uint64_t key_id, ByteView base_key, uint64_t first_counter,
+    uint64_t static_key)
+  : key_id_ (key_id), static_key_ (static_key), suite_ (suite), base_key_ (base_key),
+    next_counter_ (first_counter)
 {
 }
 
@@ -104,14 +106,36 @@ KeyEntry::reserve_counter (uint64_t * counter)
   return Status::ok;
 }
 
-bool
-KeyEntry::accept_counter (uint64_t counter)
+template <typename F>
+auto
+KeyEntry::with_window (F && f)
 {
   while (window_busy_.test_and_set (std::memory_order_acquire))
     std::this_thread::yield ();   /* the holder may be preempted: give way */
-  bool accepted = window_.check_and_mark (counter);
+  auto result = f (window_);
   window_busy_.clear (std::memory_order_release);
-  return accepted;
+  return result;
+}
+
+bool
+KeyEntry::accept_counter (uint64_t counter)
+{
+  return with_window ([counter] (ReplayWindow & w) { return w.check_and_mark (counter); });
+}
+
+bool
+KeyEntry::highest_accepted (uint64_t * counter)
+{
+  return with_window ([counter] (ReplayWindow & w) { return w.highest (counter); });
+}
+
+void
+KeyEntry::refuse_through (uint64_t counter)
+{
+  with_window ([counter] (ReplayWindow & w) {
+    w.refuse_through (counter);
+    return true;
+  });
 }
 
 }  // namespace sframe

@@ -1,6 +1,6 @@
 #include <gst/sframe/random-id.h>
 
-#include <openssl/rand.h>
+#include <gst/sframe/random.h>
 
 namespace sframe {
 namespace room {
@@ -8,11 +8,7 @@ namespace room {
 uint64_t
 random_id ()
 {
-  uint64_t id = 0;
-  while (id == 0)
-    if (RAND_bytes (reinterpret_cast<unsigned char *> (&id), sizeof id) != 1)
-      return 0;
-  return id;
+  return random_nonzero_u64 ();
 }
 
 }  // namespace room

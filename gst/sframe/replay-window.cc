@@ -56,4 +56,24 @@ ReplayWindow::check_and_mark (uint64_t counter)
   return true;
 }
 
+bool
+ReplayWindow::highest (uint64_t * counter) const
+{
+  if (empty_)
+    return false;
+  *counter = highest_;
+  return true;
+}
+
+void
+ReplayWindow::refuse_through (uint64_t counter)
+{
+  if (!empty_ && counter <= highest_)
+    return;
+  for (auto & w : bits_)
+    w = ~uint64_t {0};
+  highest_ = counter;
+  empty_ = false;
+}
+
 }  // namespace sframe

@@ -22,6 +22,13 @@ public:
   /* True when `counter` would be accepted; changes nothing. */
   bool would_accept (uint64_t counter) const;
 
+  /* The highest counter accepted; false while nothing was. */
+  bool highest (uint64_t * counter) const;
+
+  /* Refuses every counter up to and including `counter` from now on: what a
+   * window forgotten and rebuilt must still refuse. */
+  void refuse_through (uint64_t counter);
+
 private:
   static constexpr size_t kWords = kSize / 64;
 

@@ -79,7 +79,7 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now, uint32_t 
     expire_no_later_than (retire_at (now));
   const OwnKey & fresh =
       own_keys_.make_pending (std::move (material), own_index (), reason, retire_at (now), min_generation);
-  out_->install_key (fresh.key_id, fresh.key);
+  out_->install_own_key (fresh.key_id, fresh.key);
   if (!own_keys_.current ().valid) {
     /* Nobody can hold an older key of ours: start sending at once. */
     switch_own_key (now);
@@ -134,7 +134,7 @@ SenderKeyProvider::ratchet_own_key (const std::set<std::string> & joined, const 
     return;
   expire_no_later_than (retire_at (now));
   const OwnKey & key = own_keys_.current ();
-  out_->install_key (key.key_id, key.key);
+  out_->install_own_key (key.key_id, key.key);
   out_->set_sender_key (key.key_id);
   stats_.rotations++;
   out_->key_rotated (key.key_id, "join");

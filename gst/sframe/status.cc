@@ -19,6 +19,7 @@ status_name (Status status)
     case Status::buffer_too_small: return "buffer too small";
     case Status::malformed_frame: return "malformed frame";
     case Status::crypto_error: return "crypto library error";
+    case Status::not_own_key: return "key added for receiving only";
   }
   return "unknown status";
 }

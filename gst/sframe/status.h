@@ -19,6 +19,7 @@ enum class Status {
   buffer_too_small,
   malformed_frame,        /* codec framing could not be parsed */
   crypto_error,           /* OpenSSL itself failed */
+  not_own_key,            /* a key added for receiving cannot encrypt */
 };
 
 /* A stable, lowercase, human-readable name; never contains key material. */

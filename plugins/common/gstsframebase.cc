@@ -24,7 +24,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_sframe_base_debug);
 enum {
   PROP_0,
   PROP_CIPHER_SUITE,
-  PROP_KEY_ID,
   PROP_KEY,
   PROP_MODE,
   PROP_ROOM,
@@ -35,7 +34,6 @@ namespace {
 
 struct Settings {
   GstSFrameCipherSuite suite = DEFAULT_SUITE;
-  guint64 key_id = 0;
   sframe::SecureBytes key;
   guint key_writes = 0;   /* bumped by every write of `key` */
   GstSFrameMode mode = DEFAULT_MODE;
@@ -107,25 +105,16 @@ gst_sframe_base_take_static_key (GstSFrameBase * self, GstSFrameStaticKey * out)
     return FALSE;
   priv->applied_key_writes = s.key_writes;
   out->suite = s.suite;
-  out->key_id = s.key_id;
   out->key = s.key;
   return TRUE;
 }
 
-gboolean
-gst_sframe_base_install_key (GstSFrameBase * self, GstSFrameKeyStore * store,
-    const GstSFrameStaticKey & key, guint64 first_counter)
+void
+gst_sframe_base_post_key_error (GstSFrameBase * self, sframe::Status status)
 {
-  auto s = gst_sframe_key_store_get_ring (store).add_key (
-      static_cast<sframe::CipherSuite> (key.suite), key.key_id, key.key.view (), first_counter);
-  if (s != sframe::Status::ok) {
-    /* Never echo the key itself. */
-    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("Unusable SFrame key"),
-        ("key id %" G_GUINT64_FORMAT ": %s", key.key_id, sframe::status_name (s)));
-    return FALSE;
-  }
-  GST_INFO_OBJECT (self, "installed static key %" G_GUINT64_FORMAT, key.key_id);
-  return TRUE;
+  /* Never echo the key itself. */
+  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("Unusable SFrame key"),
+      ("static key: %s", sframe::status_name (status)));
 }
 
 static void
@@ -139,9 +128,6 @@ gst_sframe_base_set_property (GObject * object, guint prop_id, const GValue * va
   switch (prop_id) {
     case PROP_CIPHER_SUITE:
       s.suite = static_cast<GstSFrameCipherSuite> (g_value_get_enum (value));
-      break;
-    case PROP_KEY_ID:
-      s.key_id = g_value_get_uint64 (value);
       break;
     case PROP_KEY: {
       const gchar *hex = g_value_get_string (value);
@@ -181,9 +167,6 @@ gst_sframe_base_get_property (GObject * object, guint prop_id, GValue * value, G
   switch (prop_id) {
     case PROP_CIPHER_SUITE:
       g_value_set_enum (value, s.suite);
-      break;
-    case PROP_KEY_ID:
-      g_value_set_uint64 (value, s.key_id);
       break;
     case PROP_MODE:
       g_value_set_enum (value, s.mode);
@@ -457,25 +440,13 @@ gst_sframe_base_class_init (GstSFrameBaseClass * klass)
           DEFAULT_SUITE, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
-   * GstSFrameBase:key-id:
-   *
-   * The key id (KID) of the static key. While PLAYING a new key-id takes
-   * effect with the next write of #GstSFrameBase:key, so the pair changes
-   * at once.
-   *
-   *   gst-launch-1.0 ... ! sframeenc key-id=7 key=000102030405060708090a0b0c0d0e0f ! ...
-   */
-  g_object_class_install_property (gobject_class, PROP_KEY_ID,
-      g_param_spec_uint64 ("key-id", "Key id", "SFrame key id (KID) of the static key",
-          0, G_MAXUINT64, 0,
-          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
-
-  /**
    * GstSFrameBase:key:
    *
-   * A static SFrame base key, 16 to 64 bytes as hex. It is installed in the
-   * room's key store; sframeenc encrypts with it. Write-only: a key is never
-   * read back, logged or shown.
+   * A static SFrame base key, 16 to 64 bytes as hex. sframeenc encrypts
+   * with it under a key id of its own, drawn at random for each session
+   * (its read-only key-id), so senders sharing the key and restarts never
+   * repeat a nonce; sframedec decrypts every key id with it. Write-only: a
+   * key is never read back, logged or shown.
    *
    *   gst-launch-1.0 ... ! sframedec key=000102030405060708090a0b0c0d0e0f ! ...
    */

@@ -1,5 +1,5 @@
 /* GstSFrameBase: what sframeenc and sframedec share. The properties
- * cipher-suite, key-id, key, mode, room and key-store; the room's key store
+ * cipher-suite, key, mode, room and key-store; the room's key store
  * (found through GstContext while running); caps handling for both modes;
  * and the codec layout chosen from the negotiated caps.
  *
@@ -27,7 +27,6 @@ G_END_DECLS
 /* A static key set through the properties. */
 struct GstSFrameStaticKey {
   GstSFrameCipherSuite suite;
-  guint64 key_id;
   sframe::SecureBytes key;
 };
 
@@ -36,13 +35,11 @@ GstSFrameKeyStore *gst_sframe_base_get_store (GstSFrameBase * self);
 sframe::FrameFormat gst_sframe_base_get_format (GstSFrameBase * self);
 
 /* TRUE once per write of the `key` property (and at start when one is set),
- * with the key-id and cipher-suite current at that time. */
+ * with the cipher-suite current at that time. */
 gboolean gst_sframe_base_take_static_key (GstSFrameBase * self, GstSFrameStaticKey * out);
 
-/* Installs a static key in the room's store; FALSE (with an element error
- * already posted) when the key is unusable. */
-gboolean gst_sframe_base_install_key (GstSFrameBase * self, GstSFrameKeyStore * store,
-    const GstSFrameStaticKey & key, guint64 first_counter);
+/* Posts the element error for an unusable static key (never the key). */
+void gst_sframe_base_post_key_error (GstSFrameBase * self, sframe::Status status);
 
 /* A writable output buffer of `size` bytes carrying inbuf's flags,
  * timestamps and metas. */

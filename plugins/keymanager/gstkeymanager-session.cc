@@ -390,10 +390,33 @@ Session::subscribe ()
 /* Everything up to the worker: key store, bus, provider, subscriptions,
  * hello. The worker is not running yet, so this thread may use the
  * provider. */
+/* From the streaming thread that used up a key's last counter: the worker
+ * rotates, if the key is still ours. Queued as a command, so it does not
+ * wait behind bus traffic. */
+static void
+on_key_exhausted (GstSFrameKeyStore *, guint64 key_id, gpointer data)
+{
+  auto queue = static_cast<std::weak_ptr<EventQueue> *> (data)->lock ();
+  if (!queue)
+    return;
+  Event event;
+  event.kind = EventKind::rotate;
+  event.key_id = key_id;
+  queue->push (std::move (event));
+}
+
+static void
+free_queue_ref (gpointer data, GClosure *)
+{
+  delete static_cast<std::weak_ptr<EventQueue> *> (data);
+}
+
 bool
 Session::open (const Settings & s, sframe::room::Config & config)
 {
   store_ = gst_sframe_key_store_obtain (element_, room_.c_str ());
+  exhausted_handler_ = g_signal_connect_data (store_, "key-exhausted", G_CALLBACK (on_key_exhausted),
+      new std::weak_ptr<EventQueue> (queue_), free_queue_ref, (GConnectFlags) 0);
   if (!open_bus (s.bus, s.bus_security))
     return false;
   auto now = clock_now ();
@@ -545,6 +568,10 @@ Session::handle (Event & event)
       status = provider_->revoke (event.subject, now);
       break;
     case EventKind::rotate:
+      if (event.key_id && !(sender_set_ && sender_key_id_ == event.key_id))
+        return true;   /* a key we no longer send with */
+      if (event.key_id)
+        GST_WARNING_OBJECT (element_, "key %" G_GUINT64_FORMAT " used up: rotating", (guint64) event.key_id);
       status = provider_->rotate (now);
       break;
     case EventKind::stop:
@@ -664,6 +691,8 @@ Session::~Session ()
   provider_.reset ();
   bus_.reset ();
   forget_keys ();
+  if (store_ && exhausted_handler_)
+    g_signal_handler_disconnect (store_, exhausted_handler_);
   gst_clear_object (&store_);
 }
 
@@ -702,6 +731,21 @@ Session::install_key (uint64_t key_id, const sframe::SecureBytes & base_key)
   }
   installed_.insert (key_id);
   GST_DEBUG_OBJECT (element_, "installed key %" G_GUINT64_FORMAT, (guint64) key_id);
+}
+
+void
+Session::install_own_key (uint64_t key_id, const sframe::SecureBytes & base_key)
+{
+  /* The provider drew this key from the CSPRNG: the store may send with it. */
+  auto status = gst_sframe_key_store_get_ring (store_).add_own_key (
+      static_cast<sframe::CipherSuite> (suite_), key_id, base_key.view ());
+  if (status != sframe::Status::ok) {
+    GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS, ("Cannot install an SFrame key"),
+        ("key %" G_GUINT64_FORMAT ": %s", (guint64) key_id, sframe::status_name (status)));
+    return;
+  }
+  installed_.insert (key_id);
+  GST_DEBUG_OBJECT (element_, "installed own key %" G_GUINT64_FORMAT, (guint64) key_id);
 }
 
 void

@@ -95,6 +95,7 @@ is_command (EventKind kind)
 struct Event {
   EventKind kind = EventKind::message;
   std::string subject;             /* admit, revoke: who */
+  uint64_t key_id = 0;             /* rotate: only while this is our sender key (0: always) */
   size_t topic = 0;                /* message: its subject, as an index in Session's subjects_ (not copied per message) */
   std::vector<uint8_t> payload;
   std::shared_ptr<std::promise<bool>> done;   /* commands: the outcome */
@@ -175,6 +176,7 @@ public:
   /* KeyProviderOutputs, on the worker (or in open (), before it runs). */
   void publish (const std::string & subject, const std::vector<uint8_t> & payload) override;
   void install_key (uint64_t key_id, const sframe::SecureBytes & base_key) override;
+  void install_own_key (uint64_t key_id, const sframe::SecureBytes & base_key) override;
   void remove_key (uint64_t key_id) override;
   void set_sender_key (uint64_t key_id) override;
   void clear_sender_key () override;
@@ -218,6 +220,7 @@ private:
   std::unordered_set<uint64_t> installed_;
   bool sender_set_ = false;
   uint64_t sender_key_id_ = 0;
+  gulong exhausted_handler_ = 0;   /* the store's key-exhausted signal */
   /* token-file is read again when it changes: how a long meeting renews
    * its short-lived token (docs/key-protocol.md, "Renewal"). */
   std::string token_file_;

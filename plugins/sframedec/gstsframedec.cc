@@ -86,11 +86,14 @@ struct State {
   std::deque<GstBuffer *> ready;  /* decrypted held frames, to push first */
   uint64_t held_generation = 0;   /* key ring generation last tried */
   bool missed_key = false;        /* a key was missing since the last request */
+  guint64 static_key = 0;         /* handle of our static key in the store, 0: none */
 
   ~State ()
   {
     unref_all (held);
     unref_all (ready);
+    if (store && static_key)
+      gst_sframe_key_store_remove_static_key (store, static_key);
     gst_clear_object (&store);
   }
 };
@@ -213,12 +216,24 @@ header_parsed (sframe::Status status)
       status != sframe::Status::header_non_minimal && status != sframe::Status::malformed_frame;
 }
 
+/* A static key decrypts every key id: each sender draws its own. */
 static void
 apply_static_key (GstSFrameDec * self, State & state)
 {
   GstSFrameStaticKey key;
-  if (gst_sframe_base_take_static_key (GST_SFRAME_BASE (self), &key))
-    gst_sframe_base_install_key (GST_SFRAME_BASE (self), state.store, key, 0);
+  if (!gst_sframe_base_take_static_key (GST_SFRAME_BASE (self), &key))
+    return;
+  uint64_t handle = 0;
+  auto & ring = gst_sframe_key_store_get_ring (state.store);
+  auto status = ring.add_static_key (static_cast<sframe::CipherSuite> (key.suite), key.key.view (), &handle);
+  if (status != sframe::Status::ok) {
+    gst_sframe_base_post_key_error (GST_SFRAME_BASE (self), status);
+    return;
+  }
+  if (state.static_key)
+    ring.remove_static_key (state.static_key);
+  state.static_key = handle;
+  GST_INFO_OBJECT (self, "static key installed");
 }
 
 /* Decrypts `inbuf` into `outbuf` (at least as large); trims it on success. */

@@ -8,6 +8,14 @@
  * passes plaintext), counts them in #GstSFrameEnc:stats and posts one
  * warning.
  *
+ * With a static #GstSFrameBase:key it sends under a key id of its own,
+ * drawn at random whenever the key is set (#GstSFrameEnc:key-id), with the
+ * counter from 0: senders that share the key, and restarts, never repeat a
+ * nonce. Without one it uses the room's sender key (from the keymanager or
+ * the application). A key whose counter runs out posts an element message
+ * `sframe-key-exhausted` (key-id); a static key moves on to a new key id at
+ * once, the room's sender key waits for its key manager to rotate.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 videotestsrc ! vp8enc ! sframeenc key=000102030405060708090a0b0c0d0e0f ! rtpvp8pay ! udpsink host=127.0.0.1 port=5004
@@ -30,6 +38,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_sframe_enc_debug);
 enum {
   PROP_0,
   PROP_STATS,
+  PROP_KEY_ID,
 };
 
 namespace {
@@ -40,18 +49,36 @@ struct Stats {
   guint64 dropped = 0;
   guint64 no_key = 0;
   guint64 malformed = 0;
+  guint64 exhausted = 0;   /* dropped: the key had used its last counter */
+};
+
+/* Our sending with a static key: one key id per session. */
+struct StaticSession {
+  GstSFrameStaticKey key;
+  guint64 key_id = 0;   /* 0: none */
 };
 
 /* Exists only while running. */
 struct State {
   GstSFrameKeyStore *store = nullptr;
   std::unique_ptr<sframe::FrameProtector> protector;
-  bool has_static_key = false;
-  guint64 static_key_id = 0;
+  StaticSession session;
   bool warned_no_key = false;
+  guint64 reported_exhausted = 0;   /* key id last reported, 0: none */
   DropWarner malformed_warner;
 
-  ~State () { gst_clear_object (&store); }
+  void end_session ()
+  {
+    if (session.key_id)
+      gst_sframe_key_store_get_ring (store).remove_key (session.key_id);
+    session.key_id = 0;
+  }
+  ~State ()
+  {
+    if (store)
+      end_session ();
+    gst_clear_object (&store);
+  }
 };
 
 }  // namespace
@@ -79,7 +106,8 @@ stats_structure (const Stats & s)
       "bytes", G_TYPE_UINT64, s.bytes,
       "dropped", G_TYPE_UINT64, s.dropped,
       "no-key", G_TYPE_UINT64, s.no_key,
-      "malformed", G_TYPE_UINT64, s.malformed, nullptr);
+      "malformed", G_TYPE_UINT64, s.malformed,
+      "exhausted", G_TYPE_UINT64, s.exhausted, nullptr);
 }
 
 static gboolean
@@ -122,20 +150,49 @@ gst_sframe_enc_prepare_output_buffer (GstBaseTransform * trans, GstBuffer * inbu
   return GST_FLOW_OK;
 }
 
-/* A static key given through the properties is installed on the first frame
- * after each write. Its counter starts at the wall clock in microseconds, so
- * restarting a launch line with the same key never reuses a nonce. */
+/* Starts a sender session on the static key: a fresh key id, counter 0. */
+static bool
+start_session (GstSFrameEnc * self, State & state)
+{
+  guint64 previous = state.session.key_id;
+  uint64_t key_id = 0;
+  auto status = gst_sframe_key_store_get_ring (state.store).start_sender_session (
+      static_cast<sframe::CipherSuite> (state.session.key.suite), state.session.key.key.view (), &key_id);
+  state.end_session ();
+  if (status != sframe::Status::ok) {
+    gst_sframe_base_post_key_error (GST_SFRAME_BASE (self), status);
+    return false;
+  }
+  state.session.key_id = key_id;
+  GST_INFO_OBJECT (self, "static key: sending under key id %" G_GUINT64_FORMAT
+      " (was %" G_GUINT64_FORMAT ")", key_id, previous);
+  return true;
+}
+
+/* A static key given through the properties takes effect on the first
+ * frame after each write, in a new session. */
 static void
 apply_static_key (GstSFrameEnc * self, State & state)
 {
   GstSFrameStaticKey key;
   if (!gst_sframe_base_take_static_key (GST_SFRAME_BASE (self), &key))
     return;
-  if (gst_sframe_base_install_key (GST_SFRAME_BASE (self), state.store, key,
-          static_cast<guint64> (g_get_real_time ()))) {
-    state.has_static_key = true;
-    state.static_key_id = key.key_id;
-  }
+  state.session.key = std::move (key);
+  start_session (self, state);
+}
+
+static void
+post_exhausted (GstSFrameEnc * self, State & state, guint64 key_id, guint64 next_key_id)
+{
+  if (state.reported_exhausted == key_id)
+    return;
+  state.reported_exhausted = key_id;
+  GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("SFrame key used up"),
+      ("key %" G_GUINT64_FORMAT " has used its last counter%s", key_id,
+          next_key_id ? "; sending under a new key id" : "; dropping frames until the key is rotated"));
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("sframe-key-exhausted", "key-id", G_TYPE_UINT64, key_id,
+              "next-key-id", G_TYPE_UINT64, next_key_id, nullptr)));
 }
 
 static void
@@ -154,11 +211,40 @@ count_drop (GstSFrameEnc * self, State & state, sframe::Status status)
   }
   if (status == sframe::Status::malformed_frame)
     stats.malformed++;
+  if (status == sframe::Status::counter_exhausted)
+    stats.exhausted++;
   guint64 count = 0;
   if (state.malformed_warner.note_drop (g_get_monotonic_time (), &count)) {
     GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("Could not encrypt frames"),
         ("dropped %" G_GUINT64_FORMAT " frame(s): %s", count, sframe::status_name (status)));
   }
+}
+
+static sframe::Status
+protect_buffer (State & state, sframe::FrameFormat format, GstBuffer * inbuf, GstBuffer * outbuf,
+    size_t * written)
+{
+  GstMapInfo in, out;
+  if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
+    return sframe::Status::invalid_argument;
+  if (!gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
+    gst_buffer_unmap (inbuf, &in);
+    return sframe::Status::invalid_argument;
+  }
+  const guint64 *key_id = state.session.key_id ? &state.session.key_id : nullptr;
+  auto status = state.protector->protect (format, key_id, {in.data, in.size}, {out.data, out.size}, written);
+  gst_buffer_unmap (outbuf, &out);
+  gst_buffer_unmap (inbuf, &in);
+  return status;
+}
+
+/* The room's sender key, for the exhaustion report. */
+static guint64
+room_sender_key_id (State & state)
+{
+  guint64 key_id = 0;
+  gst_sframe_key_store_get_sender_key (state.store, &key_id);
+  return key_id;
 }
 
 static GstFlowReturn
@@ -171,21 +257,14 @@ gst_sframe_enc_transform_locked (GstBaseTransform * trans, GstBuffer * inbuf, Gs
     return GST_FLOW_FLUSHING;
   apply_static_key (self, *state);
 
-  GstMapInfo in, out;
-  if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
-    return GST_FLOW_ERROR;
-  if (!gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
-    gst_buffer_unmap (inbuf, &in);
-    return GST_FLOW_ERROR;
-  }
   size_t written = 0;
-  auto status = state->protector->protect (format,
-      state->has_static_key ? &state->static_key_id : nullptr, {in.data, in.size},
-      {out.data, out.size}, &written);
-  gsize in_size = in.size;
-  gst_buffer_unmap (outbuf, &out);
-  gst_buffer_unmap (inbuf, &in);
-
+  auto status = protect_buffer (*state, format, inbuf, outbuf, &written);
+  if (status == sframe::Status::counter_exhausted) {
+    guint64 used_up = state->session.key_id ? state->session.key_id : room_sender_key_id (*state);
+    if (state->session.key_id && start_session (self, *state))
+      status = protect_buffer (*state, format, inbuf, outbuf, &written);
+    post_exhausted (self, *state, used_up, state->session.key_id);
+  }
   if (status != sframe::Status::ok) {
     count_drop (self, *state, status);
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
@@ -193,7 +272,7 @@ gst_sframe_enc_transform_locked (GstBaseTransform * trans, GstBuffer * inbuf, Gs
   gst_buffer_resize (outbuf, 0, written);
   state->warned_no_key = false;
   self->impl->stats.frames++;
-  self->impl->stats.bytes += in_size;
+  self->impl->stats.bytes += gst_buffer_get_size (inbuf);
   return GST_FLOW_OK;
 }
 
@@ -219,6 +298,12 @@ gst_sframe_enc_get_property (GObject * object, guint prop_id, GValue * value, GP
     case PROP_STATS: {
       std::lock_guard<std::mutex> lock (self->impl->lock);
       g_value_take_boxed (value, stats_structure (self->impl->stats));
+      break;
+    }
+    case PROP_KEY_ID: {
+      std::lock_guard<std::mutex> lock (self->impl->lock);
+      State *state = self->impl->state.get ();
+      g_value_set_uint64 (value, state ? state->session.key_id : 0);
       break;
     }
     default:
@@ -261,13 +346,25 @@ gst_sframe_enc_class_init (GstSFrameEncClass * klass)
    * GstSFrameEnc:stats:
    *
    * Counters since the element started: frames, bytes (plaintext), dropped,
-   * no-key, malformed.
+   * no-key, malformed, exhausted.
    *
    *   gst-launch-1.0 -v ... ! sframeenc name=e key=... ! ...   (read e.stats from the application)
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics", "Encryption counters",
           GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstSFrameEnc:key-id:
+   *
+   * The key id this element sends under with its static key: drawn at
+   * random (never 0) for each session, that is at every write of
+   * #GstSFrameBase:key and every start. 0 when it has no static key.
+   * Receivers need only the key: sframedec derives the key of every key id.
+   */
+  g_object_class_install_property (gobject_class, PROP_KEY_ID,
+      g_param_spec_uint64 ("key-id", "Key id", "SFrame key id (KID) of this sender's session",
+          0, G_MAXUINT64, 0, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   GstCaps *any = gst_caps_new_any ();
   gst_element_class_add_pad_template (element_class,

@@ -115,7 +115,7 @@ struct FramePool {
 Status
 install_key (sframe::KeyRing & ring, CipherSuite suite)
 {
-  return ring.add_key (suite, kKeyId, {kBaseKey, sizeof kBaseKey}, kFirstCounter);
+  return ring.add_own_key (suite, kKeyId, {kBaseKey, sizeof kBaseKey}, kFirstCounter);
 }
 
 /* ---- Workloads: one frame per step() ----

@@ -8,6 +8,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/sframe/gstsframekeystore.h>
 #include <gst/sframe/header.h>
+#include <gst/sframe/keyring.h>
 
 #include <algorithm>
 #include <cstring>
@@ -175,6 +176,18 @@ add_key (GstSFrameKeyStore * store, guint64 key_id, const char *hex,
   GError *error = nullptr;
   fail_unless (gst_sframe_key_store_add_key (store, suite, key_id, key.data (), key.size (), &error),
       "add_key: %s", error ? error->message : "?");
+}
+
+/* A fixed key the store may send with: tests that need known bytes on the
+ * wire vouch for its freshness themselves (see keyring.h). */
+inline void
+add_own_key (GstSFrameKeyStore * store, guint64 key_id, const char *hex,
+    GstSFrameCipherSuite suite = GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128)
+{
+  Bytes key = hex_bytes (hex);
+  auto status = gst_sframe_key_store_get_ring (store).add_own_key (
+      static_cast<sframe::CipherSuite> (suite), key_id, sframe::ByteView (key.data (), key.size ()));
+  fail_unless (status == sframe::Status::ok, "add_own_key: %s", sframe::status_name (status));
 }
 
 inline guint64

@@ -65,9 +65,9 @@ main (int argc, char **argv)
   const guint8 key[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
     0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe };
   GError *error = NULL;
-  if (!gst_sframe_key_store_add_key (store, GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128, 42,
-          key, sizeof (key), &error) ||
-      !gst_sframe_key_store_set_sender_key (store, 42, &error)) {
+  guint64 key_id = 0;
+  if (!gst_sframe_key_store_start_sender_session (store, GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128,
+          key, sizeof (key), &key_id, &error)) {
     std::fprintf (stderr, "key store: %s\n", error->message);
     g_error_free (error);
     gst_object_unref (store);

@@ -120,7 +120,7 @@ fill_ring (sframe::KeyRing & ring, sframe::CipherSuite suite, uint64_t first_cou
     uint8_t base[32];
     for (size_t i = 0; i < sizeof base; i++)
       base[i] = static_cast<uint8_t> (i * 29 + kid * 7 + 1);
-    FUZZ_CHECK (ring.add_key (suite, kid, {base, sizeof base}, first_counter) ==
+    FUZZ_CHECK (ring.add_own_key (suite, kid, {base, sizeof base}, first_counter) ==
         sframe::Status::ok);
   }
 }

@@ -51,7 +51,6 @@ constexpr int kExitSkip = 77;
 /* A fixed test key (never printed). Sender and receiver use separate rooms,
  * so each side has its own key store, as two peers would. */
 constexpr const char *kKeyHex = "8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
-constexpr guint64 kKeyId = 7;
 constexpr guint kDrainMs = 1500;     /* after the last counted frame is sent */
 constexpr guint kWatchdogS = 120;    /* a run that hangs fails, it never blocks meson */
 constexpr guint32 kLossSeed = 0x5f3759df;  /* the loss variant's packet fates, replayable */
@@ -380,7 +379,7 @@ build_sender (Run & run)
   run.send = child (run.pipeline, "send");
   run.recv = child (run.pipeline, "recv");
   run.enc = child (run.pipeline, "enc");
-  g_object_set (run.enc, "key-id", kKeyId, "key", kKeyHex, nullptr);
+  g_object_set (run.enc, "key", kKeyHex, nullptr);
   if (run.variant == Variant::loss) {
     run.lossy = child (run.pipeline, "lossy");
     lossy_configure (run.lossy, run.plan.drop_pm, run.plan.reorder_pm, kLossSeed);
@@ -415,7 +414,7 @@ on_recv_pad_added (GstElement *, GstPad * pad, gpointer data)
   }
   GstElement *dec = child (bin, "dec");
   if (run->variant != Variant::late_key)
-    g_object_set (dec, "key-id", kKeyId, "key", kKeyHex, nullptr);
+    g_object_set (dec, "key", kKeyHex, nullptr);
   probe (dec, "sink", GST_PAD_PROBE_TYPE_BUFFER, on_dec_sink, run);
   probe (dec, "src", GST_PAD_PROBE_TYPE_BUFFER, on_dec_src, run);
   GstElement *rxsink = child (bin, "rxsink");
@@ -486,10 +485,11 @@ install_late_key (Run & run)
   for (guint i = 0; i < sizeof key; i++)
     key[i] = static_cast<guint8> (g_ascii_xdigit_value (kKeyHex[2 * i]) << 4 | g_ascii_xdigit_value (kKeyHex[2 * i + 1]));
   GError *error = nullptr;
-  gboolean ok = gst_sframe_key_store_add_key (store, GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128,
-      kKeyId, key, sizeof key, &error);
+  /* The receiver learns the shared key, good for every sender session. */
+  gboolean ok = gst_sframe_key_store_add_static_key (store, GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128,
+      key, sizeof key, nullptr, &error);
   if (!ok)
-    g_printerr ("add_key failed: %s\n", error ? error->message : "?");
+    g_printerr ("add_static_key failed: %s\n", error ? error->message : "?");
   g_clear_error (&error);
   gst_object_unref (store);
   return ok;

@@ -77,6 +77,11 @@ struct Member : KeyProviderOutputs {
     ring.add_key (CipherSuite::aes_128_gcm_sha256_128, key_id, key.view ());
     ever_held.emplace_back (key.data (), key.data () + key.size ());
   }
+  void install_own_key (uint64_t key_id, const SecureBytes & key) override
+  {
+    ring.add_own_key (CipherSuite::aes_128_gcm_sha256_128, key_id, key.view ());
+    ever_held.emplace_back (key.data (), key.data () + key.size ());
+  }
   void remove_key (uint64_t key_id) override { ring.remove_key (key_id); }
   void set_sender_key (uint64_t key_id) override
   {
@@ -344,7 +349,7 @@ encrypt_frame (const Member & m, const std::vector<uint8_t> & frame)
 }
 
 inline bool
-decrypts (const KeyRing & ring, const std::vector<uint8_t> & ciphertext)
+decrypts (KeyRing & ring, const std::vector<uint8_t> & ciphertext)
 {
   Decryptor decryptor (ring);
   std::vector<uint8_t> out (ciphertext.size ());

@@ -115,7 +115,7 @@ TEST (Cipher, InlineRfcExamples)
 {
   for (const auto & c : kInlineCases) {
     sframe::KeyRing ring;
-    ASSERT_EQ (ring.add_key (c.suite, 0x123, view (unhex (kBaseKey)), 0x4567), Status::ok);
+    ASSERT_EQ (ring.add_own_key (c.suite, 0x123, view (unhex (kBaseKey)), 0x4567), Status::ok);
     sframe::Encryptor enc (ring);
     uint64_t kid = 0x123;
     EXPECT_EQ (encrypt_one (enc, &kid, unhex (kPlaintext), unhex (kMetadata)), unhex (c.ct));
@@ -131,7 +131,7 @@ TEST (Cipher, RoundTripEverySuiteAndSize)
 {
   for (auto suite : kAllSuites) {
     sframe::KeyRing ring;
-    ASSERT_EQ (ring.add_key (suite, 9, view (unhex (kBaseKey))), Status::ok);
+    ASSERT_EQ (ring.add_own_key (suite, 9, view (unhex (kBaseKey))), Status::ok);
     ASSERT_EQ (ring.set_sender (9), Status::ok);
     sframe::Encryptor enc (ring);
     sframe::Decryptor dec (ring);
@@ -155,7 +155,7 @@ TEST (Cipher, EveryBitFlipIsRejected)
 {
   for (auto suite : kAllSuites) {
     sframe::KeyRing ring;
-    ASSERT_EQ (ring.add_key (suite, 3, view (unhex (kBaseKey))), Status::ok);
+    ASSERT_EQ (ring.add_own_key (suite, 3, view (unhex (kBaseKey))), Status::ok);
     sframe::Encryptor enc (ring);
     sframe::Decryptor dec (ring);
     uint64_t kid = 3;
@@ -178,7 +178,7 @@ TEST (Cipher, TruncationReplayUnknownAndWrongKey)
 {
   sframe::KeyRing ring, other;
   auto suite = CipherSuite::aes_128_gcm_sha256_128;
-  ASSERT_EQ (ring.add_key (suite, 1, view (unhex (kBaseKey))), Status::ok);
+  ASSERT_EQ (ring.add_own_key (suite, 1, view (unhex (kBaseKey))), Status::ok);
   ASSERT_EQ (other.add_key (suite, 1, view (unhex ("0f0e0d0c0b0a09080706050403020100"))), Status::ok);
   sframe::Encryptor enc (ring);
   sframe::Decryptor dec (ring), wrong (other);
@@ -202,13 +202,13 @@ TEST (Cipher, RemovedKeyStopsWorkingAndRotationKeepsOldFrames)
 {
   sframe::KeyRing ring;
   auto suite = CipherSuite::aes_128_gcm_sha256_128;
-  ASSERT_EQ (ring.add_key (suite, 1, view (unhex (kBaseKey))), Status::ok);
+  ASSERT_EQ (ring.add_own_key (suite, 1, view (unhex (kBaseKey))), Status::ok);
   ASSERT_EQ (ring.set_sender (1), Status::ok);
   sframe::Encryptor enc (ring);
   sframe::Decryptor dec (ring);
   auto old_frame = encrypt_one (enc, nullptr, unhex (kPlaintext));
   /* Rotate: new key installed and chosen; the old frame is still in flight. */
-  ASSERT_EQ (ring.add_key (suite, 2, view (unhex ("101112131415161718191a1b1c1d1e1f"))), Status::ok);
+  ASSERT_EQ (ring.add_own_key (suite, 2, view (unhex ("101112131415161718191a1b1c1d1e1f"))), Status::ok);
   ASSERT_EQ (ring.set_sender (2), Status::ok);
   auto new_frame = encrypt_one (enc, nullptr, unhex (kPlaintext));
   sframe::Header h;
@@ -233,22 +233,24 @@ TEST (KeyRing, ReaddingSameKeyKeepsCounter)
 {
   sframe::KeyRing ring;
   auto suite = CipherSuite::aes_128_gcm_sha256_128;
-  ASSERT_EQ (ring.add_key (suite, 4, view (unhex (kBaseKey))), Status::ok);
+  ASSERT_EQ (ring.add_own_key (suite, 4, view (unhex (kBaseKey))), Status::ok);
   uint64_t c1 = 0, c2 = 0;
   ASSERT_EQ (ring.find (4)->reserve_counter (&c1), Status::ok);
-  ASSERT_EQ (ring.add_key (suite, 4, view (unhex (kBaseKey))), Status::ok);
+  ASSERT_EQ (ring.add_own_key (suite, 4, view (unhex (kBaseKey))), Status::ok);
   ASSERT_EQ (ring.find (4)->reserve_counter (&c2), Status::ok);
   EXPECT_EQ (c2, c1 + 1);
-  /* Different material under the same id is a new key with a new counter. */
-  ASSERT_EQ (ring.add_key (suite, 4, view (unhex ("ff0102030405060708090a0b0c0d0e0f"))), Status::ok);
-  ASSERT_EQ (ring.find (4)->reserve_counter (&c2), Status::ok);
-  EXPECT_EQ (c2, 0u);
+  /* Different material under the same id is a new key whose counter goes
+   * on from the old one's: a key id's counter never goes back. */
+  ASSERT_EQ (ring.add_own_key (suite, 4, view (unhex ("ff0102030405060708090a0b0c0d0e0f"))), Status::ok);
+  uint64_t c3 = 0;
+  ASSERT_EQ (ring.find (4)->reserve_counter (&c3), Status::ok);
+  EXPECT_EQ (c3, c2 + 1);
 }
 
 TEST (KeyRing, CounterNeverRepeatsAcrossThreads)
 {
   sframe::KeyRing ring;
-  ASSERT_EQ (ring.add_key (CipherSuite::aes_128_gcm_sha256_128, 1, view (unhex (kBaseKey))), Status::ok);
+  ASSERT_EQ (ring.add_own_key (CipherSuite::aes_128_gcm_sha256_128, 1, view (unhex (kBaseKey))), Status::ok);
   ASSERT_EQ (ring.set_sender (1), Status::ok);
   std::vector<uint64_t> seen[2];
   auto worker = [&ring] (std::vector<uint64_t> * out) {
@@ -276,7 +278,7 @@ TEST (KeyRing, CounterNeverRepeatsAcrossThreads)
 TEST (KeyRing, ReplayWindowTakesEachFrameOnceAcrossThreads)
 {
   sframe::KeyRing ring;
-  ASSERT_EQ (ring.add_key (CipherSuite::aes_128_gcm_sha256_128, 1, view (unhex (kBaseKey))), Status::ok);
+  ASSERT_EQ (ring.add_own_key (CipherSuite::aes_128_gcm_sha256_128, 1, view (unhex (kBaseKey))), Status::ok);
   ASSERT_EQ (ring.set_sender (1), Status::ok);
   sframe::Encryptor enc (ring);
   std::vector<std::vector<uint8_t>> frames;
@@ -301,7 +303,7 @@ TEST (KeyRing, ReplayWindowTakesEachFrameOnceAcrossThreads)
 TEST (KeyRing, CounterExhaustionRefusesToWrap)
 {
   sframe::KeyRing ring;
-  ASSERT_EQ (ring.add_key (CipherSuite::aes_128_gcm_sha256_128, 1, view (unhex (kBaseKey)),
+  ASSERT_EQ (ring.add_own_key (CipherSuite::aes_128_gcm_sha256_128, 1, view (unhex (kBaseKey)),
           UINT64_MAX - 1), Status::ok);
   uint64_t c;
   EXPECT_EQ (ring.find (1)->reserve_counter (&c), Status::ok);
@@ -314,7 +316,152 @@ TEST (KeyRing, RejectsBadKeysAndSuites)
   sframe::KeyRing ring;
   EXPECT_EQ (ring.add_key (static_cast<CipherSuite> (9), 1, view (unhex (kBaseKey))), Status::unsupported_suite);
   EXPECT_EQ (ring.add_key (CipherSuite::aes_128_gcm_sha256_128, 1, {}), Status::invalid_key);
+  uint64_t handle = 0;
+  EXPECT_EQ (ring.add_static_key (CipherSuite::aes_128_gcm_sha256_128, {}, &handle), Status::invalid_key);
+  EXPECT_EQ (ring.start_sender_session (static_cast<CipherSuite> (9), view (unhex (kBaseKey)), &handle),
+      Status::unsupported_suite);
   EXPECT_EQ (ring.set_sender (77), Status::unknown_key);
+}
+
+/* A key added to receive (a decrypter's static or per-key-id key) can
+ * never hand an encrypter a counter: sending needs an own key. */
+TEST (KeyRing, AKeyAddedToReceiveNeverEncrypts)
+{
+  sframe::KeyRing ring;
+  auto suite = CipherSuite::aes_128_gcm_sha256_128;
+  ASSERT_EQ (ring.add_key (suite, 5, view (unhex (kBaseKey))), Status::ok);
+  EXPECT_EQ (ring.set_sender (5), Status::not_own_key);
+  sframe::Encryptor enc (ring);
+  uint64_t kid = 5;
+  std::vector<uint8_t> out (64), pt (10);
+  size_t n = 0;
+  EXPECT_EQ (enc.encrypt (&kid, {}, view (pt), {out.data (), out.size ()}, &n), Status::not_own_key);
+  EXPECT_EQ (ring.find (5)->next_counter (), 0u);
+  /* Added again as an own key, the same entry may send. */
+  ASSERT_EQ (ring.add_own_key (suite, 5, view (unhex (kBaseKey))), Status::ok);
+  EXPECT_EQ (enc.encrypt (&kid, {}, view (pt), {out.data (), out.size ()}, &n), Status::ok);
+}
+
+/* A key id's counter never goes back: not when its key is removed and
+ * added again, not when another key replaces it. */
+TEST (KeyRing, AKeyIdsCounterNeverGoesBack)
+{
+  sframe::KeyRing ring;
+  auto suite = CipherSuite::aes_128_gcm_sha256_128;
+  ASSERT_EQ (ring.add_own_key (suite, 6, view (unhex (kBaseKey))), Status::ok);
+  uint64_t c = 0;
+  for (int i = 0; i < 3; i++)
+    ASSERT_EQ (ring.find (6)->reserve_counter (&c), Status::ok);
+  ASSERT_TRUE (ring.remove_key (6));
+  ASSERT_EQ (ring.add_own_key (suite, 6, view (unhex (kBaseKey))), Status::ok);
+  ASSERT_EQ (ring.find (6)->reserve_counter (&c), Status::ok);
+  EXPECT_EQ (c, 3u);
+  ring.clear ();
+  ASSERT_EQ (ring.add_own_key (suite, 6, view (unhex (kBaseKey))), Status::ok);
+  ASSERT_EQ (ring.find (6)->reserve_counter (&c), Status::ok);
+  EXPECT_EQ (c, 4u);
+}
+
+/* Two processes (two rings) send with one static key; a third reads both
+ * with that key alone. Each session has its own key id, and the receiver
+ * keeps a replay window per key id: no sender's frames are taken for the
+ * other's replays. */
+TEST (KeyRing, StaticKeySessionsHaveTheirOwnKeyIdsAndWindows)
+{
+  auto suite = CipherSuite::aes_128_gcm_sha256_128;
+  sframe::KeyRing a, b, rx;
+  uint64_t kid_a = 0, kid_b = 0, handle = 0;
+  ASSERT_EQ (a.start_sender_session (suite, view (unhex (kBaseKey)), &kid_a), Status::ok);
+  ASSERT_EQ (b.start_sender_session (suite, view (unhex (kBaseKey)), &kid_b), Status::ok);
+  EXPECT_NE (kid_a, kid_b);
+  ASSERT_EQ (rx.add_static_key (suite, view (unhex (kBaseKey)), &handle), Status::ok);
+  sframe::Encryptor ea (a), eb (b);
+  sframe::Decryptor dec (rx);
+  std::vector<std::vector<uint8_t>> frames;
+  for (int i = 0; i < 50; i++) {
+    frames.push_back (encrypt_one (ea, &kid_a, unhex (kPlaintext)));
+    frames.push_back (encrypt_one (eb, &kid_b, unhex (kPlaintext)));
+  }
+  std::vector<uint8_t> pt;
+  for (const auto & f : frames)
+    EXPECT_EQ (decrypt_one (dec, f, &pt), Status::ok);
+  for (const auto & f : frames)
+    EXPECT_EQ (decrypt_one (dec, f, &pt), Status::replayed);
+  EXPECT_EQ (rx.key_ids ().size (), 2u);
+  /* Dropping the static key drops what was derived from it. */
+  ASSERT_TRUE (rx.remove_static_key (handle));
+  EXPECT_TRUE (rx.key_ids ().empty ());
+  EXPECT_EQ (decrypt_one (dec, frames[0], &pt), Status::unknown_key);
+}
+
+/* A forged frame under a new key id installs nothing. */
+TEST (KeyRing, AForgedFrameInstallsNoDerivedKey)
+{
+  auto suite = CipherSuite::aes_128_gcm_sha256_128;
+  sframe::KeyRing tx, rx;
+  uint64_t kid = 0, handle = 0;
+  ASSERT_EQ (tx.start_sender_session (suite, view (unhex (kBaseKey)), &kid), Status::ok);
+  ASSERT_EQ (rx.add_static_key (suite, view (unhex (kBaseKey)), &handle), Status::ok);
+  sframe::Encryptor enc (tx);
+  sframe::Decryptor dec (rx);
+  auto frame = encrypt_one (enc, &kid, unhex (kPlaintext));
+  frame.back () ^= 1;
+  std::vector<uint8_t> pt;
+  EXPECT_EQ (decrypt_one (dec, frame, &pt), Status::authentication_failed);
+  EXPECT_TRUE (rx.key_ids ().empty ());
+}
+
+/* The receiver keeps kMaxDerivedKeys derived keys; a forgotten one's
+ * frames stay refused, and its newer frames are read again. */
+TEST (KeyRing, DerivedKeysAreBoundedAndForgottenOnesStayRefused)
+{
+  auto suite = CipherSuite::aes_128_gcm_sha256_128;
+  sframe::KeyRing rx;
+  uint64_t handle = 0;
+  ASSERT_EQ (rx.add_static_key (suite, view (unhex (kBaseKey)), &handle), Status::ok);
+  sframe::Decryptor dec (rx);
+  sframe::KeyRing first;
+  uint64_t first_kid = 0;
+  ASSERT_EQ (first.start_sender_session (suite, view (unhex (kBaseKey)), &first_kid), Status::ok);
+  sframe::Encryptor first_enc (first);
+  auto old_frame = encrypt_one (first_enc, &first_kid, unhex (kPlaintext));
+  std::vector<uint8_t> pt;
+  ASSERT_EQ (decrypt_one (dec, old_frame, &pt), Status::ok);
+  for (size_t i = 0; i < sframe::KeyRing::kMaxDerivedKeys + 10; i++) {
+    sframe::KeyRing other;
+    uint64_t kid = 0;
+    ASSERT_EQ (other.start_sender_session (suite, view (unhex (kBaseKey)), &kid), Status::ok);
+    sframe::Encryptor enc (other);
+    ASSERT_EQ (decrypt_one (dec, encrypt_one (enc, &kid, unhex (kPlaintext)), &pt), Status::ok);
+  }
+  EXPECT_EQ (rx.key_ids ().size (), sframe::KeyRing::kMaxDerivedKeys);
+  EXPECT_EQ (rx.find (first_kid), nullptr) << "the least recently used key was kept";
+  EXPECT_EQ (decrypt_one (dec, old_frame, &pt), Status::replayed);
+  EXPECT_EQ (decrypt_one (dec, encrypt_one (first_enc, &first_kid, unhex (kPlaintext)), &pt), Status::ok);
+}
+
+/* Near the end of the counter space: the last counters encrypt, then the
+ * key refuses, and the listener hears of it exactly once. */
+TEST (KeyRing, ExhaustionIsReportedOnce)
+{
+  sframe::KeyRing ring;
+  std::vector<uint64_t> reported;
+  ring.set_exhaustion_listener ([&reported] (uint64_t kid) { reported.push_back (kid); });
+  ASSERT_EQ (ring.add_own_key (CipherSuite::aes_128_gcm_sha256_128, 8, view (unhex (kBaseKey)),
+          UINT64_MAX - 3), Status::ok);
+  ASSERT_EQ (ring.set_sender (8), Status::ok);
+  sframe::Encryptor enc (ring);
+  std::vector<uint8_t> out (64), pt (10);
+  size_t n = 0;
+  sframe::Header used;
+  for (uint64_t expected = UINT64_MAX - 3; expected < UINT64_MAX; expected++) {
+    ASSERT_EQ (enc.encrypt (nullptr, {}, view (pt), {out.data (), out.size ()}, &n, &used), Status::ok);
+    EXPECT_EQ (used.counter, expected);
+  }
+  EXPECT_TRUE (reported.empty ());
+  for (int i = 0; i < 3; i++)
+    EXPECT_EQ (enc.encrypt (nullptr, {}, view (pt), {out.data (), out.size ()}, &n), Status::counter_exhausted);
+  EXPECT_EQ (reported, std::vector<uint64_t> {8});
 }
 
 TEST (ReplayWindow, AcceptsOnceAndForgetsOldOnes)

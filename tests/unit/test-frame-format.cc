@@ -34,7 +34,7 @@ class FrameFormatTest : public ::testing::Test {
 protected:
   void SetUp () override
   {
-    ASSERT_EQ (ring_.add_key (sframe::CipherSuite::aes_128_gcm_sha256_128, 5,
+    ASSERT_EQ (ring_.add_own_key (sframe::CipherSuite::aes_128_gcm_sha256_128, 5,
             view (unhex ("000102030405060708090a0b0c0d0e0f"))), Status::ok);
     ASSERT_EQ (ring_.set_sender (5), Status::ok);
   }

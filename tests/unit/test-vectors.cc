@@ -110,7 +110,7 @@ TEST_F (Rfc9605Vectors, FullSFrameEveryCipherSuite)
 
     /* Encryption through the public API, with the counter starting at ctr. */
     sframe::KeyRing ring;
-    ASSERT_EQ (ring.add_key (suite_id, kid, view (base_key), ctr), Status::ok);
+    ASSERT_EQ (ring.add_own_key (suite_id, kid, view (base_key), ctr), Status::ok);
     sframe::Encryptor enc (ring);
     std::vector<uint8_t> out (pt.size () + sframe::kMaxOverhead);
     size_t written = 0;

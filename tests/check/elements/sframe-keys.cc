@@ -50,7 +50,7 @@ struct Sent {
 
 const Layout kLayouts[] = {Layout::frame, Layout::opus, Layout::vp8, Layout::h264};
 
-/* Encrypts `n` frames, checking each is under `key_id`. */
+/* Encrypts `n` frames, checking each is under `key_id` (any, when 0). */
 std::vector<Sent>
 send (GstHarness * enc, Layout layout, Rng & rng, int n, guint64 key_id)
 {
@@ -59,7 +59,8 @@ send (GstHarness * enc, Layout layout, Rng & rng, int n, guint64 key_id)
     Sent s;
     s.pt = media_frame (rng, layout, 40 + rng () % 200, i);
     s.ct = must_transform (enc, s.pt);
-    expect_key_id (layout, s.ct, key_id);
+    if (key_id)
+      expect_key_id (layout, s.ct, key_id);
     out.push_back (std::move (s));
   }
   return out;
@@ -88,7 +89,7 @@ GST_START_TEST (test_key_change_store_api)
   GstHarness *dec = dec_harness_for (enc, std::string ("mode=") + layout_mode (layout));
   GstSFrameKeyStore *es = key_store (enc), *ds = key_store (dec);
   fail_unless (es != ds, "separate harnesses must not share a store");
-  add_key (es, 1, kKeyHex1);
+  add_own_key (es, 1, kKeyHex1);
   fail_unless (gst_sframe_key_store_set_sender_key (es, 1, nullptr));
   add_key (ds, 1, kKeyHex1);
 
@@ -96,7 +97,7 @@ GST_START_TEST (test_key_change_store_api)
   auto in_flight = send (enc, layout, rng, 10, 1);
 
   add_key (ds, 2, kKeyHex2);
-  add_key (es, 2, kKeyHex2);
+  add_own_key (es, 2, kKeyHex2);
   fail_unless (gst_sframe_key_store_set_sender_key (es, 2, nullptr));
   auto after = send (enc, layout, rng, 20, 2);
   receive (dec, std::vector<Sent> (after.begin (), after.begin () + 10), "after");
@@ -117,30 +118,64 @@ GST_START_TEST (test_key_change_store_api)
 }
 GST_END_TEST;
 
-/* The same through the properties: a new key-id alone changes nothing; the
- * next write of `key` switches to the (key-id, key) pair at once. */
+/* The key id `enc` sends under with its static key. */
+guint64
+session_key_id (GstHarness * enc)
+{
+  guint64 key_id = 0;
+  g_object_get (enc->element, "key-id", &key_id, nullptr);
+  return key_id;
+}
+
+/* The decrypter holds both keys as static keys, as peers given the keys on
+ * their launch lines do. */
+void
+add_static_key (GstSFrameKeyStore * store, const char *hex)
+{
+  Bytes key = hex_bytes (hex);
+  GError *error = nullptr;
+  fail_unless (gst_sframe_key_store_add_static_key (store, GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128,
+          key.data (), key.size (), nullptr, &error), "%s", error ? error->message : "?");
+}
+
+/* The same through the properties: each write of `key` starts a new
+ * session under a new key id at once, even a write of the same key. */
 GST_START_TEST (test_key_change_properties)
 {
   Layout layout = kLayouts[__i__];
   Rng rng (3100 + __i__);
   std::string mode = std::string ("mode=") + layout_mode (layout);
-  GstHarness *enc = harness_new ("sframeenc", mode + " key-id=1 key=" + kKeyHex1, layout_caps (layout));
+  GstHarness *enc = harness_new ("sframeenc", mode + " key=" + kKeyHex1, layout_caps (layout));
   GstHarness *dec = dec_harness_for (enc, mode);
   GstSFrameKeyStore *ds = key_store (dec);
-  add_key (ds, 1, kKeyHex1);
-  add_key (ds, 2, kKeyHex2);
+  add_static_key (ds, kKeyHex1);
+  add_static_key (ds, kKeyHex2);
 
-  receive (dec, send (enc, layout, rng, 20, 1), "before");
-  auto in_flight = send (enc, layout, rng, 10, 1);
+  fail_unless_equals_uint64 (session_key_id (enc), 0);
+  Bytes first = must_transform (enc, media_frame (rng, layout, 100, 0));
+  guint64 kid1 = session_key_id (enc);
+  fail_if (kid1 == 0);
+  expect_key_id (layout, first, kid1);
+  receive (dec, send (enc, layout, rng, 20, kid1), "before");
+  auto in_flight = send (enc, layout, rng, 10, kid1);
 
-  g_object_set (enc->element, "key-id", G_GUINT64_CONSTANT (2), nullptr);
-  auto between = send (enc, layout, rng, 3, 1);
+  g_object_set (enc->element, "key", kKeyHex1, nullptr);
+  auto same_key = send (enc, layout, rng, 3, 0);
+  guint64 kid2 = session_key_id (enc);
+  fail_if (kid2 == kid1 || kid2 == 0, "a new write of the key keeps the key id");
+  for (const auto & sent : same_key)
+    expect_key_id (layout, sent.ct, kid2);
+
   g_object_set (enc->element, "key", kKeyHex2, nullptr);
-  auto after = send (enc, layout, rng, 20, 2);
+  auto after = send (enc, layout, rng, 20, 0);
+  guint64 kid3 = session_key_id (enc);
+  fail_if (kid3 == kid2 || kid3 == kid1 || kid3 == 0);
+  for (const auto & sent : after)
+    expect_key_id (layout, sent.ct, kid3);
 
   receive (dec, std::vector<Sent> (after.begin (), after.begin () + 5), "after");
   receive (dec, in_flight, "in flight");
-  receive (dec, between, "between the writes");
+  receive (dec, same_key, "same key, new session");
   receive (dec, std::vector<Sent> (after.begin () + 5, after.end ()), "after");
 
   fail_unless_equals_uint64 (stat (dec, "frames"), 53);
@@ -158,16 +193,20 @@ GST_START_TEST (test_key_change_while_streaming)
 {
   const bool by_property = __i__ == 1;
   GstHarness *enc = harness_new ("sframeenc",
-      by_property ? std::string ("mode=frame key-id=1 key=") + kKeyHex1 : std::string ("mode=frame"),
+      by_property ? std::string ("mode=frame key=") + kKeyHex1 : std::string ("mode=frame"),
       kOpaqueCaps);
   GstHarness *dec = dec_harness_for (enc, "mode=frame");
   GstSFrameKeyStore *es = key_store (enc), *ds = key_store (dec);
-  if (!by_property) {
-    add_key (es, 1, kKeyHex1);
+  guint64 old_id = 1;
+  if (by_property) {
+    add_static_key (ds, kKeyHex1);
+    add_static_key (ds, kKeyHex2);
+  } else {
+    add_own_key (es, 1, kKeyHex1);
     fail_unless (gst_sframe_key_store_set_sender_key (es, 1, nullptr));
+    add_key (ds, 1, kKeyHex1);
+    add_key (ds, 2, kKeyHex2);
   }
-  add_key (ds, 1, kKeyHex1);
-  add_key (ds, 2, kKeyHex2);
 
   std::atomic<int> pushed {0};
   std::atomic<int> pushed_at_switch {-1};
@@ -185,10 +224,10 @@ GST_START_TEST (test_key_change_while_streaming)
   while (pushed < 300)
     g_usleep (1000);
   if (by_property) {
-    g_object_set (enc->element, "key-id", G_GUINT64_CONSTANT (2), nullptr);
+    old_id = session_key_id (enc);
     g_object_set (enc->element, "key", kKeyHex2, nullptr);
   } else {
-    add_key (es, 2, kKeyHex2);
+    add_own_key (es, 2, kKeyHex2);
     fail_unless (gst_sframe_key_store_set_sender_key (es, 2, nullptr));
   }
   /* The frame being pushed during the switch may still take the old key. */
@@ -204,9 +243,9 @@ GST_START_TEST (test_key_change_while_streaming)
     Sent s {plaintexts[i], to_bytes (buf)};
     gst_buffer_unref (buf);
     guint64 id = key_ids_of (Layout::frame, s.ct)[0];
-    fail_unless (id == 1 || id == 2);
-    fail_unless (id == 2 || new_key.empty (), "key 1 used after key 2");
-    (id == 1 ? old_key : new_key).push_back (std::move (s));
+    fail_unless (id == old_id || new_key.empty () || id == key_ids_of (Layout::frame, new_key[0].ct)[0]);
+    fail_unless (id != old_id || new_key.empty (), "the old key used after the new one");
+    (id == old_id ? old_key : new_key).push_back (std::move (s));
   }
   fail_unless (old_key.size () >= 300 && new_key.size () >= 300, "old %zu new %zu", old_key.size (), new_key.size ());
   size_t split = old_key.size () - 20;
@@ -267,7 +306,7 @@ tagged_frame (int source, int index)
 GST_START_TEST (test_shared_sender_key_unique_counters)
 {
   GstSFrameKeyStore *store = gst_sframe_key_store_new (kSharedRoom);
-  add_key (store, 3, kKeyHex1);
+  add_own_key (store, 3, kKeyHex1);
   fail_unless (gst_sframe_key_store_set_sender_key (store, 3, nullptr));
   GstCaps *caps = gst_caps_from_string (kOpaqueCaps);
   GstHarness *enc[2] = {harness_in_store ("sframeenc", store, caps),
@@ -366,7 +405,7 @@ GST_START_TEST (test_two_rooms_in_one_pipeline)
   fail_unless_equals_string (gst_sframe_key_store_get_room (ea), "a");
   fail_unless_equals_string (gst_sframe_key_store_get_room (eb), "b");
 
-  add_key (ea, 5, kKeyHex1);
+  add_own_key (ea, 5, kKeyHex1);
   fail_unless (gst_sframe_key_store_set_sender_key (ea, 5, nullptr));
   fail_unless (gst_sframe_key_store_has_key (da, 5));
   fail_if (gst_sframe_key_store_has_key (eb, 5), "room a's key is in room b");
@@ -395,7 +434,7 @@ GST_START_TEST (test_two_rooms_keep_frames_apart)
   g_object_get (ea, "key-store", &sa, nullptr);
   g_object_get (db, "key-store", &sb, nullptr);
   fail_unless (sa && sb && sa != sb);
-  add_key (sa, 1, kKeyHex1);
+  add_own_key (sa, 1, kKeyHex1);
   fail_unless (gst_sframe_key_store_set_sender_key (sa, 1, nullptr));
 
   Rng rng (3300);

@@ -133,8 +133,8 @@ GST_START_TEST (test_launch_opus_suites)
     return;
   std::string suite = std::string (" cipher-suite=") + kSuites[__i__].nick;
   check_codec_launch ("audiotestsrc num-buffers=30 ! audio/x-raw,rate=48000,channels=1 ! "
-      "opusenc name=menc ! sframeenc name=se key-id=300" + suite + kKey +
-      " ! sframedec name=sd key-id=300" + suite + kKey + " ! opusdec name=mdec ! fakesink sync=false",
+      "opusenc name=menc ! sframeenc name=se" + suite + kKey +
+      " ! sframedec name=sd" + suite + kKey + " ! opusdec name=mdec ! fakesink sync=false",
       "audio/x-opus");
 }
 GST_END_TEST;
