@@ -867,6 +867,55 @@ GST_START_TEST (test_admission_and_revocation)
 }
 GST_END_TEST;
 
+/* A sender key that uses up its counter is rotated at once: the store's
+ * key-exhausted signal reaches the keymanager, which makes a new key, and
+ * frames flow again under it. The key is moved to the end of its counter
+ * space by replacing it in the store (a key id's counter never goes back,
+ * so the replacement goes on from there). */
+GST_START_TEST (test_exhausted_sender_key_is_rotated)
+{
+  World world;
+  Device alice_dev = world.device ("alice", "r", sframe::token::Role::host);
+  GstCaps *pt_caps = gst_caps_from_string (kOpaqueCaps);
+  Member alice;
+  start_in_bin (alice, world.props (alice_dev, "r"), "sframeenc name=media room=r mode=frame", pt_caps);
+  must_wait_roster (alice, 1, "alice");
+  GstSFrameKeyStore *store = alice.store ();
+  guint64 used_up = 0;
+  wait_sender_key (store, &used_up);
+  Bytes key = hex_bytes (kKeyHex2);
+  fail_unless (gst_sframe_key_store_get_ring (store).add_own_key (sframe::CipherSuite::aes_128_gcm_sha256_128,
+      used_up, {key.data (), key.size ()}, G_MAXUINT64 - 2) == sframe::Status::ok);
+
+  Rng rng (4100);
+  size_t mark = alice.seen.size ();
+  for (int i = 0; i < 2; i++) {
+    Bytes ct;
+    fail_unless (transform (alice.h, random_bytes (rng, 40), &ct), "frame %d before the end dropped", i);
+    fail_unless_equals_uint64 (key_id_of (ct), used_up);
+  }
+  fail_if (transform (alice.h, random_bytes (rng, 40)), "a frame went out past the last counter");
+  auto rotated_away = [used_up] (const GstStructure * s) {
+    guint64 key_id = 0;
+    return gst_structure_get_uint64 (s, "key-id", &key_id) && key_id != used_up;
+  };
+  const GstStructure *rotated = wait_message (alice, "sframe-key-rotated", rotated_away, mark);
+  fail_unless (rotated != nullptr, "the keymanager did not rotate the used-up key");
+  guint64 fresh = 0;
+  fail_unless (gst_structure_get_uint64 (rotated, "key-id", &fresh));
+  fail_unless (wait_message (alice, "sframe-key-exhausted", nullptr, mark) != nullptr,
+      "sframeenc posted no sframe-key-exhausted");
+  Bytes ct;
+  fail_unless (transform (alice.h, random_bytes (rng, 40), &ct), "no frame after the rotation");
+  fail_unless_equals_uint64 (key_id_of (ct), fresh);
+  GstElement *enc = alice.get ("media");
+  fail_unless_equals_uint64 (stat (enc, "exhausted"), 1);
+  gst_object_unref (enc);
+  gst_object_unref (store);
+  gst_caps_unref (pt_caps);
+}
+GST_END_TEST;
+
 /* READY->NULL takes out every key the keymanager put in the store, and the
  * sender key with them. */
 GST_START_TEST (test_stop_removes_keys)
@@ -1196,6 +1245,7 @@ keymanager_suite (void)
   tcase_add_test (rooms, test_two_rooms_keep_keys_apart);
   tcase_add_test (rooms, test_admission_and_revocation);
   tcase_add_test (rooms, test_stop_removes_keys);
+  tcase_add_test (rooms, test_exhausted_sender_key_is_rotated);
   tcase_add_test (rooms, test_actions_from_the_worker_thread);
   tcase_add_test (rooms, test_commands_go_ahead_of_bus_messages);
   tcase_add_test (rooms, test_token_renewal_through_the_token_file);

@@ -369,6 +369,143 @@ GST_START_TEST (test_shared_sender_key_unique_counters)
 }
 GST_END_TEST;
 
+/* The decrypter of a room meets the static key first (a forged frame
+ * reaches it before the encrypter's first frame), and the launch line is
+ * run twice with the same key. Each run's encrypter sends under a fresh
+ * key id from counter 0, and no (key id, counter) of one run appears in
+ * the other: the same key never encrypts twice under one nonce. */
+GST_START_TEST (test_decrypter_first_and_restart_never_repeat_a_nonce)
+{
+  std::set<std::pair<guint64, guint64>> used;
+  std::set<guint64> key_ids;
+  const int kFrames = 200;
+  for (int run = 0; run < 2; run++) {
+    GstSFrameKeyStore *store = gst_sframe_key_store_new (kSharedRoom);
+    GstCaps *caps = gst_caps_from_string (kOpaqueCaps);
+    GstHarness *enc = harness_in_store ("sframeenc", store, caps);
+    GstCaps *sframe_caps = output_caps (enc);
+    fail_unless (sframe_caps != nullptr);
+    GstHarness *dec = harness_in_store ("sframedec", store, sframe_caps);
+    gst_caps_unref (sframe_caps);
+    g_object_set (dec->element, "key", kKeyHex1, nullptr);
+    g_object_set (enc->element, "key", kKeyHex1, nullptr);
+    fail_if (transform (dec, Bytes (17, 0x00)), "a forged frame decrypted");
+
+    for (int i = 0; i < kFrames; i++) {
+      Bytes ct = must_transform (enc, tagged_frame (run, i));
+      sframe::Header header;
+      size_t len = 0;
+      fail_unless (parse_header (ct, 0, &header, &len));
+      if (i == 0)
+        fail_unless_equals_uint64 (header.counter, 0);
+      key_ids.insert (header.key_id);
+      fail_unless (used.emplace (header.key_id, header.counter).second,
+          "run %d repeats key id %" G_GUINT64_FORMAT ", counter %" G_GUINT64_FORMAT, run, header.key_id,
+          header.counter);
+    }
+    gst_harness_teardown (dec);
+    gst_harness_teardown (enc);
+    gst_caps_unref (caps);
+    gst_object_unref (store);
+  }
+  fail_unless_equals_int (key_ids.size (), 2);
+  fail_if (key_ids.count (0), "a session used key id 0");
+  fail_unless_equals_int (used.size (), 2 * kFrames);
+}
+GST_END_TEST;
+
+/* A static key's session that uses up its counter moves on to a new key
+ * id at once: no frame is lost, the receiver (holding only the key) reads
+ * them all, and the application hears of it once. The session is moved to
+ * the end of its counter space by re-adding its key there. */
+GST_START_TEST (test_static_key_moves_on_when_its_counter_runs_out)
+{
+  GstHarness *enc = harness_new ("sframeenc", std::string ("mode=frame key=") + kKeyHex1, kOpaqueCaps);
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (enc->element, bus);
+  Rng rng (3400);
+  std::vector<Sent> sent;
+  Bytes pt = random_bytes (rng, 30);
+  sent.push_back ({pt, must_transform (enc, pt)});
+  guint64 first = session_key_id (enc);
+  GstSFrameKeyStore *es = key_store (enc);
+  auto & ring = gst_sframe_key_store_get_ring (es);
+  Bytes key = hex_bytes (kKeyHex1);
+  fail_unless (ring.remove_key (first));
+  fail_unless (ring.add_own_key (sframe::CipherSuite::aes_128_gcm_sha256_128, first, {key.data (), key.size ()},
+      G_MAXUINT64 - 2) == sframe::Status::ok);
+
+  for (int i = 0; i < 4; i++) {
+    pt = random_bytes (rng, 30);
+    sent.push_back ({pt, must_transform (enc, pt)});
+  }
+  std::vector<sframe::Header> headers;
+  for (const auto & s : sent) {
+    sframe::Header h;
+    size_t len = 0;
+    fail_unless (parse_header (s.ct, 0, &h, &len));
+    headers.push_back (h);
+  }
+  guint64 second = session_key_id (enc);
+  fail_if (second == first || second == 0);
+  fail_unless (headers[1].key_id == first && headers[1].counter == G_MAXUINT64 - 2);
+  fail_unless (headers[2].key_id == first && headers[2].counter == G_MAXUINT64 - 1);
+  fail_unless (headers[3].key_id == second && headers[3].counter == 0);
+  fail_unless (headers[4].key_id == second && headers[4].counter == 1);
+  fail_unless_equals_uint64 (stat (enc->element, "frames"), 5);
+  fail_unless_equals_uint64 (stat (enc->element, "dropped"), 0);
+
+  int reports = 0;
+  while (GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure *st = gst_message_get_structure (msg);
+    guint64 key_id = 0, next = 0;
+    if (gst_structure_has_name (st, "sframe-key-exhausted")) {
+      reports++;
+      fail_unless (gst_structure_get_uint64 (st, "key-id", &key_id) && key_id == first);
+      fail_unless (gst_structure_get_uint64 (st, "next-key-id", &next) && next == second);
+    }
+    gst_message_unref (msg);
+  }
+  fail_unless_equals_int (reports, 1);
+
+  GstHarness *dec = dec_harness_for (enc, std::string ("mode=frame key=") + kKeyHex1);
+  receive (dec, sent, "across the move");
+  gst_harness_teardown (dec);
+  gst_object_unref (es);
+  gst_element_set_bus (enc->element, nullptr);
+  gst_object_unref (bus);
+  gst_harness_teardown (enc);
+}
+GST_END_TEST;
+
+/* The room's sender key (from a key manager or the application) that runs
+ * out is not replaced by the element: frames are dropped and counted, and
+ * the store's key-exhausted signal fires once for the key manager. */
+GST_START_TEST (test_room_sender_key_exhaustion_is_signalled)
+{
+  GstHarness *enc = harness_new ("sframeenc", "mode=frame", kOpaqueCaps);
+  GstSFrameKeyStore *es = key_store (enc);
+  Bytes key = hex_bytes (kKeyHex1);
+  fail_unless (gst_sframe_key_store_get_ring (es).add_own_key (sframe::CipherSuite::aes_128_gcm_sha256_128, 9,
+      {key.data (), key.size ()}, G_MAXUINT64 - 1) == sframe::Status::ok);
+  fail_unless (gst_sframe_key_store_set_sender_key (es, 9, nullptr));
+  std::vector<guint64> signalled;
+  gulong handler = g_signal_connect (es, "key-exhausted", G_CALLBACK (+[] (GstSFrameKeyStore *, guint64 key_id,
+      gpointer data) { static_cast<std::vector<guint64> *> (data)->push_back (key_id); }), &signalled);
+  Rng rng (3500);
+  fail_unless (transform (enc, random_bytes (rng, 20)));
+  for (int i = 0; i < 3; i++)
+    fail_if (transform (enc, random_bytes (rng, 20)), "a frame went out past the last counter");
+  fail_unless_equals_int (signalled.size (), 1);
+  fail_unless_equals_uint64 (signalled[0], 9);
+  fail_unless_equals_uint64 (stat (enc->element, "exhausted"), 3);
+  fail_unless_equals_uint64 (stat (enc->element, "dropped"), 3);
+  g_signal_handler_disconnect (es, handler);
+  gst_object_unref (es);
+  gst_harness_teardown (enc);
+}
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------
  * Rooms */
 
@@ -485,6 +622,9 @@ sframe_keys_suite (void)
   TCase *shared = tcase_create ("shared");
   suite_add_tcase (s, shared);
   tcase_add_test (shared, test_shared_sender_key_unique_counters);
+  tcase_add_test (shared, test_decrypter_first_and_restart_never_repeat_a_nonce);
+  tcase_add_test (shared, test_static_key_moves_on_when_its_counter_runs_out);
+  tcase_add_test (shared, test_room_sender_key_exhaustion_is_signalled);
 
   TCase *rooms = tcase_create ("rooms");
   suite_add_tcase (s, rooms);
