@@ -127,6 +127,14 @@ Status
 Decryptor::decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
     size_t * written, Header * header)
 {
+  Status s = open (ciphertext, metadata, out, written, header);
+  return s == Status::ok ? accept (*header) : s;
+}
+
+Status
+Decryptor::open (ByteView ciphertext, ByteView metadata, MutableByteView out,
+    size_t * written, Header * header)
+{
   size_t header_len = 0;
   Status s = decode_header (ciphertext, header, &header_len);
   if (s != Status::ok)
@@ -134,7 +142,7 @@ Decryptor::decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
   AeadCache::Slot *slot = cache_.lookup (header->key_id, &s);
   if (!slot) {
     if (s == Status::unknown_key && ring_.has_static_keys ())
-      return decrypt_with_static_keys (ciphertext, header_len, metadata, out, written, *header);
+      return open_with_static_keys (ciphertext, header_len, metadata, out, written, *header);
     return s;
   }
 
@@ -150,19 +158,29 @@ Decryptor::decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
   s = slot->aead->open (nonce, {ciphertext.sub (0, header_len), metadata}, body, out.data);
   if (s != Status::ok)
     return s;
-  /* Only an authentic frame may move the replay window. */
-  if (!slot->entry->accept_counter (header->counter))
+  *written = body.size - tag_size;
+  return Status::ok;
+}
+
+/* Only an authentic frame may move the replay window: call after open(). */
+Status
+Decryptor::accept (const Header & header)
+{
+  Status s = Status::ok;
+  AeadCache::Slot *slot = cache_.lookup (header.key_id, &s);
+  if (!slot)
+    return s;
+  if (!slot->entry->accept_counter (header.counter))
     return Status::replayed;
   if (slot->entry->static_key () != 0)
     slot->entry->touch (use_clock ());
-  *written = body.size - tag_size;
   return Status::ok;
 }
 
 /* A key id the ring holds no key for: derives one from each static key, and
  * installs the one that authenticates. A forged frame installs nothing. */
 Status
-Decryptor::decrypt_with_static_keys (ByteView ciphertext, size_t header_len, ByteView metadata,
+Decryptor::open_with_static_keys (ByteView ciphertext, size_t header_len, ByteView metadata,
     MutableByteView out, size_t * written, const Header & header)
 {
   for (auto & candidate : ring_.static_candidates (header.key_id)) {
@@ -187,9 +205,6 @@ Decryptor::decrypt_with_static_keys (ByteView ciphertext, size_t header_len, Byt
     /* The static key was removed, or another key took the key id meanwhile. */
     if (!installed || (installed != candidate && !installed->same_material (*candidate)))
       return Status::unknown_key;
-    if (!installed->accept_counter (header.counter))
-      return Status::replayed;
-    installed->touch (use_clock ());
     *written = body.size - tag_size;
     return Status::ok;
   }

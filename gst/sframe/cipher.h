@@ -93,10 +93,18 @@ public:
   Status decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
       size_t * written, Header * header);
 
+  /* decrypt() in two steps, for frames made of several SFrames (the units
+   * of an access unit): open() authenticates and decrypts without touching
+   * the replay window; accept() then marks the counter seen
+   * (Status::replayed if it was), once every part authenticated. */
+  Status open (ByteView ciphertext, ByteView metadata, MutableByteView out,
+      size_t * written, Header * header);
+  Status accept (const Header & header);
+
   void reset () { cache_.clear (); }
 
 private:
-  Status decrypt_with_static_keys (ByteView ciphertext, size_t header_len, ByteView metadata,
+  Status open_with_static_keys (ByteView ciphertext, size_t header_len, ByteView metadata,
       MutableByteView out, size_t * written, const Header & header);
 
   KeyRing & ring_;

@@ -150,25 +150,34 @@ nal_codec (FrameFormat format)
   return format == FrameFormat::h264 ? nal::Codec::h264 : nal::Codec::h265;
 }
 
-/* The metadata of a protected NAL unit: its header bytes, then its position
+/* The metadata of a protected NAL unit: its header bytes, its position
  * among the protected units of the access unit and their number (16 bits
- * each, big-endian). Only the header is on the wire; the receiver
- * recomputes the rest from what it got, so a removed, reordered or retyped
- * slice fails authentication. */
+ * each, big-endian), and, for every unit but the first, the key id and
+ * counter of the access unit's first protected unit (64 bits each): the
+ * access unit's identity, since no two SFrames share a key id and counter.
+ * Only the NAL header is on the wire; the receiver recomputes the rest
+ * from what it got, so a removed, reordered, retyped slice, or one moved
+ * in from another access unit, fails authentication. */
 constexpr size_t kMaxNalHeader = 2;
-constexpr size_t kMaxNalBinding = kMaxNalHeader + 4;
+constexpr size_t kMaxNalBinding = kMaxNalHeader + 4 + 16;
 constexpr size_t kMaxProtectedNals = 0xffff;
 
+uint8_t *
+put_be (uint64_t value, int bytes, uint8_t * p)
+{
+  for (int i = bytes - 1; i >= 0; i--)
+    *p++ = static_cast<uint8_t> (value >> (8 * i));
+  return p;
+}
+
 size_t
-bind_nal (ByteView header, size_t index, size_t count, uint8_t * out)
+bind_nal (ByteView header, size_t index, size_t count, const Header * first, uint8_t * out)
 {
   std::memcpy (out, header.data, header.size);
-  uint8_t *p = out + header.size;
-  p[0] = static_cast<uint8_t> (index >> 8);
-  p[1] = static_cast<uint8_t> (index);
-  p[2] = static_cast<uint8_t> (count >> 8);
-  p[3] = static_cast<uint8_t> (count);
-  return header.size + 4;
+  uint8_t *p = put_be (count, 2, put_be (index, 2, out + header.size));
+  if (first)
+    p = put_be (first->counter, 8, put_be (first->key_id, 8, p));
+  return static_cast<size_t> (p - out);
 }
 
 /* Splits the access unit and counts the units to encrypt. Every unit must
@@ -290,6 +299,7 @@ FrameProtector::protect_nal (FrameFormat format, const uint64_t * key_id, ByteVi
     return Status::malformed_frame;
   if (out.size < protected_size_bound (format, frame))
     return Status::buffer_too_small;
+  Header first;
 
   size_t o = 0, consumed = 0;
   for (const auto & unit : units) {
@@ -306,12 +316,17 @@ FrameProtector::protect_nal (FrameFormat format, const uint64_t * key_id, ByteVi
     scratch_.resize (unit.size + kMaxOverhead);
     std::memcpy (scratch_.data (), unit.data, hs);
     uint8_t binding[kMaxNalBinding];
-    size_t binding_size = bind_nal (unit.sub (0, hs), index++, count, binding);
+    size_t binding_size = bind_nal (unit.sub (0, hs), index, count, index > 0 ? &first : nullptr, binding);
     size_t n = 0;
+    Header header;
     Status s = encryptor_.encrypt (key_id, {binding, binding_size}, unit.from (hs),
-        {scratch_.data () + hs, scratch_.size () - hs}, &n, used);
+        {scratch_.data () + hs, scratch_.size () - hs}, &n, &header);
     if (s != Status::ok)
       return s;
+    if (index++ == 0)
+      first = header;
+    if (used)
+      *used = header;
     o += nal::escape ({scratch_.data (), hs + n}, out.data + o);
   }
   o += copy_gap (frame, consumed, frame.data + frame.size, out.data + o);
@@ -351,6 +366,7 @@ FrameUnprotector::unprotect_nal (FrameFormat format, ByteView frame, MutableByte
     return Status::malformed_frame;
   if (out.size < frame.size)
     return Status::buffer_too_small;
+  opened_.clear ();
 
   size_t o = 0, consumed = 0;
   for (const auto & unit : units) {
@@ -370,14 +386,23 @@ FrameUnprotector::unprotect_nal (FrameFormat format, ByteView frame, MutableByte
     std::memcpy (out.data + o, unit.data, hs);
     o += hs;
     uint8_t binding[kMaxNalBinding];
-    size_t binding_size = bind_nal (unit.sub (0, hs), index++, count, binding);
-    Status s = decryptor_.decrypt ({scratch_.data () + hs, escaped - hs}, {binding, binding_size},
+    size_t binding_size = bind_nal (unit.sub (0, hs), index, count, index > 0 ? &opened_[0] : nullptr,
+        binding);
+    index++;
+    Status s = decryptor_.open ({scratch_.data () + hs, escaped - hs}, {binding, binding_size},
         out.from (o), &n, header);
     if (s != Status::ok)
       return s;
+    opened_.push_back (*header);
     o += n;
   }
   o += copy_gap (frame, consumed, frame.data + frame.size, out.data + o);
+  /* The replay window moves only once the whole access unit authenticated. */
+  for (const auto & h : opened_) {
+    Status s = decryptor_.accept (h);
+    if (s != Status::ok)
+      return s;
+  }
   *written = o;
   return Status::ok;
 }

@@ -69,6 +69,7 @@ private:
 
   Decryptor decryptor_;
   std::vector<uint8_t> scratch_;
+  std::vector<Header> opened_;   /* the access unit's SFrames, until accepted */
 };
 
 }  // namespace sframe

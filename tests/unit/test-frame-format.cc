@@ -526,8 +526,7 @@ unit_bytes (const std::vector<uint8_t> & au, size_t which)
   return std::vector<uint8_t> (u.data, u.data + u.size);
 }
 
-/* Each tamper gets a freshly protected access unit: units before the
- * tampered one authenticate and use up their counters (replay window). */
+/* Each tamper gets a freshly protected access unit. */
 TEST_F (FrameFormatTest, H265BindsHeadersPositionsAndCount)
 {
   auto au = h265_access_unit (1, 3);
@@ -567,6 +566,36 @@ TEST_F (FrameFormatTest, H265BindsHeadersPositionsAndCount)
   /* Untouched, it decrypts. */
   EXPECT_EQ (tampered ([] (const std::vector<uint8_t> & p) { return p; }), Status::ok);
   EXPECT_EQ (back, au);
+}
+
+/* A protected unit is bound to its access unit: moved into another one, at
+ * the same position with the same NAL header, it fails, and the refusal
+ * leaves the replay window alone, so the genuine access unit still
+ * decrypts. For H.264 (units 2..5 are the slices) and H.265 (2..5). */
+TEST_F (FrameFormatTest, SlicesDoNotMoveBetweenAccessUnits)
+{
+  struct Case {
+    FrameFormat format;
+    std::vector<uint8_t> (*make) ();
+    size_t first_slice, last_slice;
+  };
+  const Case cases[] = {
+    {FrameFormat::h264, [] { return h264_access_unit (false, 4); }, 2, 5},
+    {FrameFormat::h265, [] { return h265_access_unit (1, 4); }, 2, 5},
+  };
+  for (const auto & c : cases) {
+    auto a = protect (c.format, c.make ());
+    auto b = protect (c.format, c.make ());
+    std::vector<uint8_t> back;
+    for (size_t which : {c.first_slice, c.first_slice + 1, c.last_slice}) {
+      auto spliced = replace_unit (a, which, unit_bytes (b, which));
+      EXPECT_EQ (unprotect (c.format, spliced, &back), Status::authentication_failed)
+          << sframe::frame_format_name (c.format) << " unit " << which;
+    }
+    EXPECT_EQ (unprotect (c.format, a, &back), Status::ok) << sframe::frame_format_name (c.format);
+    EXPECT_EQ (unprotect (c.format, a, &back), Status::replayed) << sframe::frame_format_name (c.format);
+    EXPECT_EQ (unprotect (c.format, b, &back), Status::ok) << sframe::frame_format_name (c.format);
+  }
 }
 
 TEST_F (FrameFormatTest, H265RejectsMalformedAccessUnits)

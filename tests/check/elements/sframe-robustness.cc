@@ -4,6 +4,10 @@
  * keep. Every refused frame must give no output and one counted drop. */
 #include "sframe-check.h"
 
+#include <gst/app/gstappsink.h>
+
+#include <cstring>
+
 using namespace check;
 
 namespace {
@@ -346,6 +350,96 @@ GST_START_TEST (test_wrong_suite)
 }
 GST_END_TEST;
 
+/* Real multi-slice encoders (several slices per picture): a slice moved into
+ * another access unit, at the same position, with the same NAL type, is
+ * refused, and the genuine access unit still decrypts afterwards (the
+ * refused splice did not move the replay window). */
+struct SliceCodec {
+  const char *encoder;   /* launch fragment, 4 slices per picture */
+  const char *caps;
+  bool (*is_slice) (guint8 first_header_byte);
+};
+const SliceCodec kSliceCodecs[] = {
+  {"x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 option-string=slices=4",
+   "video/x-h264,stream-format=byte-stream,alignment=au",
+   [] (guint8 b) { return (b & 0x1f) == 1 || (b & 0x1f) == 5; }},
+  {"x265enc tune=zerolatency speed-preset=ultrafast key-int-max=30 option-string=slices=4",
+   "video/x-h265,stream-format=byte-stream,alignment=au",
+   [] (guint8 b) { return ((b >> 1) & 0x3f) < 32; }},
+};
+
+std::vector<Bytes>
+encrypted_access_units (const SliceCodec & codec, int count)
+{
+  std::string desc = "videotestsrc num-buffers=" + std::to_string (count) +
+      " ! video/x-raw,width=320,height=240 ! " + codec.encoder + " ! " + codec.caps +
+      " ! sframeenc key=" + kKeyHex1 + " ! appsink name=out sync=false";
+  GstElement *pipeline = gst_parse_launch (desc.c_str (), nullptr);
+  fail_unless (pipeline != nullptr);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_ASYNC);
+  std::vector<Bytes> out;
+  while (GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND)) {
+    out.push_back (to_bytes (gst_sample_get_buffer (sample)));
+    gst_sample_unref (sample);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  return out;
+}
+
+std::vector<Nal>
+slices_of (const SliceCodec & codec, const Bytes & au)
+{
+  std::vector<Nal> slices;
+  for (const Nal & nal : split_annexb (au)) {
+    if (codec.is_slice (au[nal.offset]))
+      slices.push_back (nal);
+  }
+  return slices;
+}
+
+Bytes
+with_unit_replaced (const Bytes & au, const Nal & nal, const Bytes & from, const Nal & replacement)
+{
+  Bytes out (au.begin (), au.begin () + nal.offset);
+  out.insert (out.end (), from.begin () + replacement.offset, from.begin () + replacement.offset + replacement.size);
+  out.insert (out.end (), au.begin () + nal.offset + nal.size, au.end ());
+  return out;
+}
+
+GST_START_TEST (test_slices_do_not_move_between_access_units)
+{
+  const SliceCodec & codec = kSliceCodecs[__i__];
+  std::string encoder_name (codec.encoder, std::strchr (codec.encoder, ' '));
+  if (!have_elements ({"videotestsrc", encoder_name.c_str (), "appsink"}))
+    return;
+  auto aus = encrypted_access_units (codec, 6);
+  fail_unless (aus.size () >= 4, "the encoder gave %zu access units", aus.size ());
+  GstHarness *dec = harness_new ("sframedec", std::string ("key=") + kKeyHex1, codec.caps);
+  int spliced = 0;
+  for (size_t i = 1; i + 1 < aus.size (); i++) {
+    auto mine = slices_of (codec, aus[i]), theirs = slices_of (codec, aus[i + 1]);
+    fail_unless (mine.size () >= 2 && mine.size () == theirs.size (), "slices: %zu and %zu",
+        mine.size (), theirs.size ());
+    if (aus[i][mine.back ().offset] != aus[i + 1][theirs.back ().offset])
+      continue;   /* a splice of another NAL type is refused for that alone */
+    Bytes last = with_unit_replaced (aus[i], mine.back (), aus[i + 1], theirs.back ());
+    fail_if (transform (dec, last), "access unit %zu took the last slice of the next one", i);
+    Bytes first = with_unit_replaced (aus[i], mine[0], aus[i + 1], theirs[0]);
+    fail_if (transform (dec, first), "access unit %zu took the first slice of the next one", i);
+    spliced++;
+    Bytes out;
+    fail_unless (transform (dec, aus[i], &out), "the genuine access unit %zu was refused", i);
+  }
+  fail_unless (spliced >= 2, "only %d access units could be spliced", spliced);
+  fail_unless_equals_uint64 (stat (dec, "auth-failures"), 2 * spliced);
+  fail_unless_equals_uint64 (stat (dec, "replayed"), 0);
+  gst_harness_teardown (dec);
+}
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------
  * Exact stats */
 
@@ -671,6 +765,7 @@ sframe_robustness_suite (void)
   tcase_add_test (tamper, test_tamper_h264_nal_header_strict);
   tcase_add_loop_test (tamper, test_truncation, 0, kNumSuites);
   tcase_add_test (tamper, test_truncation_h264_strict);
+  tcase_add_loop_test (tamper, test_slices_do_not_move_between_access_units, 0, G_N_ELEMENTS (kSliceCodecs));
 
   TCase *keys = tcase_create ("keys");
   suite_add_tcase (s, keys);
