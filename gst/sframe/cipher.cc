@@ -127,13 +127,41 @@ Status
 Decryptor::decrypt (ByteView ciphertext, ByteView metadata, MutableByteView out,
     size_t * written, Header * header)
 {
-  Status s = open (ciphertext, metadata, out, written, header);
-  return s == Status::ok ? accept (*header) : s;
+  KeyEntry *entry = nullptr;
+  Status s = open_entry (ciphertext, metadata, out, written, header, &entry);
+  return s == Status::ok ? accept_entry (*entry, header->counter) : s;
 }
 
 Status
 Decryptor::open (ByteView ciphertext, ByteView metadata, MutableByteView out,
     size_t * written, Header * header)
+{
+  KeyEntry *entry = nullptr;
+  return open_entry (ciphertext, metadata, out, written, header, &entry);
+}
+
+Status
+Decryptor::accept (const Header & header)
+{
+  Status s = Status::ok;
+  AeadCache::Slot *slot = cache_.lookup (header.key_id, &s);
+  return slot ? accept_entry (*slot->entry, header.counter) : s;
+}
+
+/* Only an authentic frame may move the replay window. */
+Status
+Decryptor::accept_entry (KeyEntry & entry, uint64_t counter)
+{
+  if (!entry.accept_counter (counter))
+    return Status::replayed;
+  if (entry.static_key () != 0)
+    entry.touch (use_clock ());
+  return Status::ok;
+}
+
+Status
+Decryptor::open_entry (ByteView ciphertext, ByteView metadata, MutableByteView out,
+    size_t * written, Header * header, KeyEntry ** entry)
 {
   size_t header_len = 0;
   Status s = decode_header (ciphertext, header, &header_len);
@@ -142,7 +170,7 @@ Decryptor::open (ByteView ciphertext, ByteView metadata, MutableByteView out,
   AeadCache::Slot *slot = cache_.lookup (header->key_id, &s);
   if (!slot) {
     if (s == Status::unknown_key && ring_.has_static_keys ())
-      return open_with_static_keys (ciphertext, header_len, metadata, out, written, *header);
+      return open_with_static_keys (ciphertext, header_len, metadata, out, written, *header, entry);
     return s;
   }
 
@@ -158,22 +186,8 @@ Decryptor::open (ByteView ciphertext, ByteView metadata, MutableByteView out,
   s = slot->aead->open (nonce, {ciphertext.sub (0, header_len), metadata}, body, out.data);
   if (s != Status::ok)
     return s;
+  *entry = slot->entry.get ();
   *written = body.size - tag_size;
-  return Status::ok;
-}
-
-/* Only an authentic frame may move the replay window: call after open(). */
-Status
-Decryptor::accept (const Header & header)
-{
-  Status s = Status::ok;
-  AeadCache::Slot *slot = cache_.lookup (header.key_id, &s);
-  if (!slot)
-    return s;
-  if (!slot->entry->accept_counter (header.counter))
-    return Status::replayed;
-  if (slot->entry->static_key () != 0)
-    slot->entry->touch (use_clock ());
   return Status::ok;
 }
 
@@ -181,7 +195,7 @@ Decryptor::accept (const Header & header)
  * installs the one that authenticates. A forged frame installs nothing. */
 Status
 Decryptor::open_with_static_keys (ByteView ciphertext, size_t header_len, ByteView metadata,
-    MutableByteView out, size_t * written, const Header & header)
+    MutableByteView out, size_t * written, const Header & header, KeyEntry ** entry)
 {
   for (auto & candidate : ring_.static_candidates (header.key_id)) {
     const KeyMaterial *material = candidate->material ();
@@ -205,6 +219,8 @@ Decryptor::open_with_static_keys (ByteView ciphertext, size_t header_len, ByteVi
     /* The static key was removed, or another key took the key id meanwhile. */
     if (!installed || (installed != candidate && !installed->same_material (*candidate)))
       return Status::unknown_key;
+    adopted_ = std::move (installed);
+    *entry = adopted_.get ();
     *written = body.size - tag_size;
     return Status::ok;
   }

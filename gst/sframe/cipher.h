@@ -104,11 +104,15 @@ public:
   void reset () { cache_.clear (); }
 
 private:
+  Status open_entry (ByteView ciphertext, ByteView metadata, MutableByteView out,
+      size_t * written, Header * header, KeyEntry ** entry);
   Status open_with_static_keys (ByteView ciphertext, size_t header_len, ByteView metadata,
-      MutableByteView out, size_t * written, const Header & header);
+      MutableByteView out, size_t * written, const Header & header, KeyEntry ** entry);
+  static Status accept_entry (KeyEntry & entry, uint64_t counter);
 
   KeyRing & ring_;
   AeadCache cache_;
+  std::shared_ptr<KeyEntry> adopted_;   /* keeps a just-derived key alive until accepted */
 };
 
 }  // namespace sframe
