@@ -161,16 +161,90 @@ GST_START_TEST (test_depay_flood)
 }
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------
+ * sframedec's hold */
+
+constexpr guint64 kHoldBound = 32 * kMiB;     /* hold-bytes' default */
+constexpr guint64 kUnknownKeyId = 5;
+
+struct HoldFlood {
+  const char *name;
+  gsize frame;       /* bytes */
+  gsize allocated;   /* bytes of memory the frame's buffer keeps alive */
+};
+
+const HoldFlood kHoldFloods[] = {
+  {"64-byte frames, each in 1 MiB of memory", 64, kMiB},
+  {"1 MiB frames", kMiB, kMiB},
+};
+
+/* A frame under a key id that never comes, in `f.allocated` bytes. */
+GstBuffer *
+unknown_key_frame (const HoldFlood & f, guint64 counter, GstClockTime pts)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (nullptr, f.allocated, nullptr);
+  gst_buffer_resize (buf, 0, f.frame);
+  GstMapInfo map;
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
+  sframe::encode_header ({kUnknownKeyId, counter}, map.data);
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = pts;
+  return buf;
+}
+
+/* The most frames the hold keeps, by time: 10 s of frames 1 ms apart. */
+GST_START_TEST (test_hold_flood)
+{
+  const HoldFlood & f = kHoldFloods[__i__];
+  GstHarness *enc = harness_new ("sframeenc",
+      std::string ("mode=frame key-id=1 key=") + kKeyHex1, kVp8Caps);
+  GstHarness *dec = dec_harness_for (enc, "mode=frame hold-frames=1000 hold-time=10000");
+  Rng rng (8);
+  Bytes plain = random_bytes (rng, 500);
+  Bytes cipher = must_transform (enc, plain);
+  MemoryCheck memory;
+
+  for (guint i = 0; i < kPackets; i++) {
+    fail_unless_equals_int (gst_harness_push (dec, unknown_key_frame (f, i, i * GST_MSECOND)),
+        GST_FLOW_OK);
+  }
+  fail_unless_equals_int (gst_harness_buffers_in_queue (dec), 0);
+  memory.check (f.name);
+  g_print ("%s: %u frames, held-bytes-peak %" G_GUINT64_FORMAT "\n", f.name, kPackets,
+      stat (dec, "held-bytes-peak"));
+  fail_unless (stat (dec, "held-bytes-peak") <= kHoldBound);
+  fail_unless (stat (dec, "held-bytes") <= kHoldBound);
+  fail_unless_equals_uint64 (stat (dec, "held"), kPackets);
+
+  /* Frames under a key it has still come out whole; the hold empties. */
+  GstSFrameKeyStore *store = key_store (dec);
+  add_key (store, 1, kKeyHex1);
+  gst_object_unref (store);
+  Bytes out;
+  fail_unless (transform (dec, cipher, &out, kPackets * GST_MSECOND));
+  fail_unless (out == plain, "the decrypted frame differs");
+  fail_unless_equals_uint64 (stat (dec, "held-bytes"), 0);
+  fail_unless_equals_uint64 (stat (dec, "unknown-key"), kPackets);
+  fail_unless_equals_uint64 (stat (dec, "frames"), 1);
+  gst_harness_teardown (dec);
+  gst_harness_teardown (enc);
+}
+GST_END_TEST;
+
 }  // namespace
 
 static Suite *
 flood_suite (void)
 {
+  /* meson sets MALLOC_PERTURB_, which fills every block on malloc and on
+   * free: minutes of memset for a million 1 MiB frames, and no use here. */
+  mallopt (M_PERTURB, 0);
   Suite *s = suite_create ("flood");
   TCase *tc = tcase_create ("flood");
   suite_add_tcase (s, tc);
   tcase_set_timeout (tc, 240);
   tcase_add_loop_test (tc, test_depay_flood, 0, G_N_ELEMENTS (kDepayFloods));
+  tcase_add_loop_test (tc, test_hold_flood, 0, G_N_ELEMENTS (kHoldFloods));
   return s;
 }
 
