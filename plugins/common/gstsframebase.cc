@@ -506,9 +506,9 @@ gst_sframe_base_new_output (GstBuffer * inbuf, gsize size)
 }
 
 bool
-DropWarner::note_drop (gint64 now_us, guint64 * count)
+DropWarner::note_drop (gint64 now_us, guint64 * count, guint64 drops)
 {
-  pending_++;
+  pending_ += drops;
   if (last_us_ >= 0 && now_us - last_us_ < kIntervalUs)
     return false;
   *count = pending_;

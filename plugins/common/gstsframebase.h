@@ -49,8 +49,9 @@ GstBuffer *gst_sframe_base_new_output (GstBuffer * inbuf, gsize size);
  * the first drop at once, then a summary of the drops since. */
 class DropWarner {
 public:
-  /* Returns TRUE when a warning is due now; `*count` is the drops it covers. */
-  bool note_drop (gint64 now_us, guint64 * count);
+  /* Notes `drops` more drops. Returns TRUE when a warning is due now;
+   * `*count` is the drops it covers. */
+  bool note_drop (gint64 now_us, guint64 * count, guint64 drops = 1);
 
   static constexpr gint64 kIntervalUs = 2 * G_USEC_PER_SEC;
 

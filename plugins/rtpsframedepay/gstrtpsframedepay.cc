@@ -13,6 +13,16 @@
  * out of order ends the frame being assembled, so reordering costs frames
  * but never mixes pieces of different frames.
  *
+ * Memory is bounded by what a frame really holds, not by its payload: the
+ * fragments of a frame are copied out of their packets into one block
+ * (grown by doubling), so no packet stays referenced however small its
+ * fragment. A frame whose block would exceed 32 MiB, or that spans more
+ * than 32768 packets (half the RTP sequence number space), is dropped
+ * whole, counted as `oversized` and warned about (at most once every two
+ * seconds). `buffered-bytes` in #GstRtpSFrameDepay:stats is the block's
+ * size (0 between frames). A frame in a single packet is output without a
+ * copy, as a part of that packet.
+ *
  * Outputs `application/x-sframe, original-caps=...` for
  * `sframedec mode=frame`, taking the original caps from the RTP caps
  * (`original-caps`, as rtpsframepay sets them) or from
@@ -28,11 +38,12 @@
 #endif
 
 #include "gstrtpsframedepay.h"
+#include "../common/gstsframebase.h"
 #include "../rtpsframepay/rtpsframe-format.h"
 
-#include <gst/base/gstadapter.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
+#include <cstring>
 #include <mutex>
 #include <string>
 
@@ -40,8 +51,13 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtp_sframe_depay_debug);
 #define GST_CAT_DEFAULT gst_rtp_sframe_depay_debug
 
 #define DEFAULT_CLOCK_RATE 90000
-/* Bounds the memory a sender can make us hold for one frame. */
-#define MAX_FRAME_SIZE (32 * 1024 * 1024)
+
+/* The memory a sender can make us hold (one frame's block), and how long a
+ * frame may run: past half the sequence number space its packets no longer
+ * compare in order. Powers of two, so doubling reaches the cap exactly. */
+constexpr gsize kMaxFrameMemory = 32 * 1024 * 1024;
+constexpr gsize kFirstBlockSize = 16 * 1024;
+constexpr guint kMaxFramePackets = 32768;
 
 enum {
   PROP_0,
@@ -69,6 +85,8 @@ struct Stats {
   guint64 packets = 0;             /* RTP packets received */
   guint64 incomplete_dropped = 0;  /* frames with packets missing or out of order */
   guint64 malformed = 0;           /* packets / frames violating the format */
+  guint64 oversized = 0;           /* frames over kMaxFrameMemory or kMaxFramePackets */
+  guint64 buffered_peak = 0;       /* largest frame block held */
 };
 
 /* Identifies the frame a packet belongs to. */
@@ -84,9 +102,13 @@ struct FrameId {
 };
 
 /* The frame being reassembled, and the one being thrown away (so its
- * remaining packets do not count as further losses). */
+ * remaining packets do not count as further losses). The frame's bytes
+ * are copies in `block`, so it pins no packet: its memory is `capacity`. */
 struct State {
-  GstAdapter *adapter = gst_adapter_new ();
+  guint8 *block = nullptr;  /* g_malloc'd */
+  gsize capacity = 0;
+  gsize size = 0;
+  guint packets = 0;
   bool assembling = false;
   FrameId frame;
   guint16 next_seq = 0;
@@ -97,7 +119,7 @@ struct State {
   State () = default;
   State (const State &) = delete;
   State & operator= (const State &) = delete;
-  ~State () { g_object_unref (adapter); }
+  ~State () { g_free (block); }
 };
 
 }  // namespace
@@ -107,6 +129,7 @@ struct RtpSFrameDepayImpl {
   Settings settings;
   State state;
   Stats stats;
+  DropWarner oversized_warner;
 
   ~RtpSFrameDepayImpl () { gst_clear_caps (&settings.media_caps); }
 };
@@ -123,14 +146,17 @@ GST_ELEMENT_REGISTER_DEFINE (rtpsframedepay, "rtpsframedepay", GST_RANK_NONE,
     GST_TYPE_RTP_SFRAME_DEPAY);
 
 static GstStructure *
-stats_structure (const Stats & s)
+stats_structure (const Stats & s, const State & state)
 {
   return gst_structure_new ("application/x-rtp-sframe-depay-stats",
       "frames", G_TYPE_UINT64, s.frames,
       "bytes", G_TYPE_UINT64, s.bytes,
       "packets", G_TYPE_UINT64, s.packets,
       "incomplete-dropped", G_TYPE_UINT64, s.incomplete_dropped,
-      "malformed", G_TYPE_UINT64, s.malformed, nullptr);
+      "malformed", G_TYPE_UINT64, s.malformed,
+      "oversized", G_TYPE_UINT64, s.oversized,
+      "buffered-bytes", G_TYPE_UINT64, static_cast<guint64> (state.capacity),
+      "buffered-bytes-peak", G_TYPE_UINT64, s.buffered_peak, nullptr);
 }
 
 /* ------------------------------------------------------------------------
@@ -139,12 +165,14 @@ stats_structure (const Stats & s)
 static void
 forget_frame (State & state)
 {
-  gst_adapter_clear (state.adapter);
+  g_clear_pointer (&state.block, g_free);
+  state.capacity = state.size = 0;
+  state.packets = 0;
   state.assembling = false;
 }
 
 /* The frame being assembled can no longer complete; it counts as
- * incomplete unless it was counted as malformed already. */
+ * incomplete unless it was counted otherwise already. */
 static void
 drop_frame (RtpSFrameDepayImpl * impl, bool count = true)
 {
@@ -152,7 +180,7 @@ drop_frame (RtpSFrameDepayImpl * impl, bool count = true)
   if (!state.assembling)
     return;
   GST_DEBUG ("dropping incomplete frame (timestamp %u, %" G_GSIZE_FORMAT " bytes so far)",
-      state.frame.timestamp, gst_adapter_available (state.adapter));
+      state.frame.timestamp, state.size);
   if (count)
     impl->stats.incomplete_dropped++;
   state.discarding = true;
@@ -184,29 +212,86 @@ malformed (RtpSFrameDepayImpl * impl, const char *why)
   drop_frame (impl);
 }
 
-static GstBuffer *
-finish_frame (RtpSFrameDepayImpl * impl)
+/* Drops the frame for exceeding a bound; `*warn` becomes the number of
+ * drops a warning is due for (0: none yet). */
+static void
+oversized (RtpSFrameDepayImpl * impl, guint64 * warn)
+{
+  GST_DEBUG ("frame over %" G_GSIZE_FORMAT " bytes or %u packets", kMaxFrameMemory,
+      kMaxFramePackets);
+  impl->stats.oversized++;
+  drop_frame (impl, false);
+  if (!impl->oversized_warner.note_drop (g_get_monotonic_time (), warn))
+    *warn = 0;
+}
+
+/* Makes room for `needed` bytes, doubling the block; FALSE past the cap. */
+static bool
+reserve (RtpSFrameDepayImpl * impl, gsize needed)
 {
   State & state = impl->state;
-  gsize size = gst_adapter_available (state.adapter);
+  if (needed <= state.capacity)
+    return true;
+  if (needed > kMaxFrameMemory)
+    return false;
+  gsize capacity = MAX (state.capacity, kFirstBlockSize);
+  while (capacity < needed)
+    capacity *= 2;
+  state.block = static_cast<guint8 *> (g_realloc (state.block, capacity));
+  state.capacity = capacity;
+  impl->stats.buffered_peak = MAX (impl->stats.buffered_peak, capacity);
+  return true;
+}
+
+static bool
+append_fragment (RtpSFrameDepayImpl * impl, const guint8 * data, gsize len, guint64 * warn)
+{
+  State & state = impl->state;
+  if (++state.packets > kMaxFramePackets || !reserve (impl, state.size + len)) {
+    oversized (impl, warn);
+    return false;
+  }
+  if (len > 0)
+    std::memcpy (state.block + state.size, data, len);
+  state.size += len;
+  return true;
+}
+
+/* Every SFrame has a header: an empty one is not a frame. */
+static GstBuffer *
+output_frame (RtpSFrameDepayImpl * impl, GstBuffer * out)
+{
+  State & state = impl->state;
   state.assembling = false;
-  if (size == 0) {
-    /* Every SFrame has a header: an empty one is not a frame. */
+  if (!out) {
     impl->stats.malformed++;
     state.discont = true;
     return nullptr;
   }
-  GstBuffer *out = gst_adapter_take_buffer (state.adapter, size);
   if (state.discont)
     GST_BUFFER_FLAG_SET (out, GST_BUFFER_FLAG_DISCONT);
   state.discont = false;
   impl->stats.frames++;
-  impl->stats.bytes += size;
+  impl->stats.bytes += gst_buffer_get_size (out);
   return out;
 }
 
+/* Hands the block over, trimmed to the frame. */
 static GstBuffer *
-process_locked (RtpSFrameDepayImpl * impl, GstRTPBuffer * rtp)
+finish_frame (RtpSFrameDepayImpl * impl)
+{
+  State & state = impl->state;
+  GstBuffer *out = nullptr;
+  if (state.size > 0) {
+    out = gst_buffer_new_wrapped (g_realloc (state.block, state.size), state.size);
+    state.block = nullptr;
+  }
+  forget_frame (state);
+  return output_frame (impl, out);
+}
+
+static GstBuffer *
+process_locked (RtpSFrameDepayImpl * impl, GstRTPBuffer * rtp, guint64 * warn)
 {
   State & state = impl->state;
   impl->stats.packets++;
@@ -215,7 +300,8 @@ process_locked (RtpSFrameDepayImpl * impl, GstRTPBuffer * rtp)
     malformed (impl, "no payload descriptor");
     return nullptr;
   }
-  guint8 descriptor = static_cast<const guint8 *> (gst_rtp_buffer_get_payload (rtp))[0];
+  auto payload = static_cast<const guint8 *> (gst_rtp_buffer_get_payload (rtp));
+  guint8 descriptor = payload[0];
   if (descriptor & rtpsframe::kPacketizedBit) {
     /* Per-packet SFrame needs the media depacketizer after decryption. */
     malformed (impl, "T=1 (per-packet SFrame) is not supported");
@@ -240,18 +326,16 @@ process_locked (RtpSFrameDepayImpl * impl, GstRTPBuffer * rtp)
       state.discarding = false;
     return nullptr;
   }
-
-  if (len > rtpsframe::kDescriptorSize) {
-    if (gst_adapter_available (state.adapter) + len > MAX_FRAME_SIZE) {
-      GST_DEBUG ("malformed: frame too large");
-      impl->stats.malformed++;
-      drop_frame (impl, false);
-      return nullptr;
-    }
-    gst_adapter_push (state.adapter,
-        gst_rtp_buffer_get_payload_subbuffer (rtp, rtpsframe::kDescriptorSize, -1));
-  }
   state.next_seq = seq + 1;
+
+  guint body = len - rtpsframe::kDescriptorSize;
+  if ((descriptor & rtpsframe::kStartBit) && (descriptor & rtpsframe::kEndBit)) {
+    /* A whole frame in one packet: no copy, it leaves at once. */
+    return output_frame (impl, body > 0 ?
+        gst_rtp_buffer_get_payload_subbuffer (rtp, rtpsframe::kDescriptorSize, -1) : nullptr);
+  }
+  if (!append_fragment (impl, payload + rtpsframe::kDescriptorSize, body, warn))
+    return nullptr;
   if (descriptor & rtpsframe::kEndBit)
     return finish_frame (impl);
   return nullptr;
@@ -261,8 +345,18 @@ static GstBuffer *
 gst_rtp_sframe_depay_process_rtp_packet (GstRTPBaseDepayload * depay, GstRTPBuffer * rtp)
 {
   auto self = GST_RTP_SFRAME_DEPAY (depay);
-  std::lock_guard<std::mutex> lock (self->impl->lock);
-  return process_locked (self->impl, rtp);
+  guint64 warn = 0;
+  GstBuffer *out;
+  {
+    std::lock_guard<std::mutex> lock (self->impl->lock);
+    out = process_locked (self->impl, rtp, &warn);
+  }
+  if (warn > 0) {
+    GST_ELEMENT_WARNING (self, STREAM, DEMUX, ("Dropping oversized frames"),
+        ("%" G_GUINT64_FORMAT " frame(s) dropped: over %" G_GSIZE_FORMAT " bytes of memory or "
+            "%u packets", warn, kMaxFrameMemory, kMaxFramePackets));
+  }
+  return out;
 }
 
 static void
@@ -358,6 +452,7 @@ gst_rtp_sframe_depay_change_state (GstElement * element, GstStateChange transiti
     reset_state (self, false);
     std::lock_guard<std::mutex> lock (self->impl->lock);
     self->impl->stats = Stats ();
+    self->impl->oversized_warner = DropWarner ();
   }
   GstStateChangeReturn ret =
       GST_ELEMENT_CLASS (gst_rtp_sframe_depay_parent_class)->change_state (element, transition);
@@ -400,7 +495,7 @@ gst_rtp_sframe_depay_get_property (GObject * object, guint prop_id, GValue * val
       gst_value_set_caps (value, self->impl->settings.media_caps);
       break;
     case PROP_STATS:
-      g_value_take_boxed (value, stats_structure (self->impl->stats));
+      g_value_take_boxed (value, stats_structure (self->impl->stats, self->impl->state));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -459,7 +554,10 @@ gst_rtp_sframe_depay_class_init (GstRtpSFrameDepayClass * klass)
    * Counters since the element started: frames and bytes output, packets
    * received, incomplete-dropped (frames with a packet missing or out of
    * order: dropped whole), malformed (packets without descriptor, with
-   * T=1, empty or oversized frames).
+   * T=1, empty frames), oversized (frames whose block would pass 32 MiB or
+   * that span more than 32768 packets). Memory: buffered-bytes (the block
+   * of the frame being assembled, now) and buffered-bytes-peak (its
+   * largest size).
    *
    *   gst-launch-1.0 -v ... ! rtpsframedepay name=d ! ...   (read d.stats from the application)
    */

@@ -10,13 +10,17 @@
  * key id.
  *
  * Frames under a key id it does not have yet are held for a short while
- * (#GstSFrameDec:hold-time, #GstSFrameDec:hold-frames): if the key arrives in
- * time they are decrypted and pushed in order, otherwise dropped. A held
- * frame whose key still has not come is dropped as soon as a later one is
- * pushed, so a frame under a key id that never comes (a forgery) does not
- * hold the others back. Once a key
- * it was missing arrives, sframedec sends an upstream GstForceKeyUnit event so
- * the sender produces a key frame (through webrtcbin: an RTCP PLI).
+ * (#GstSFrameDec:hold-time, #GstSFrameDec:hold-frames,
+ * #GstSFrameDec:hold-bytes): if the key arrives in time they are decrypted
+ * and pushed in order, otherwise dropped, counted and warned about. The
+ * hold is bounded by the memory its frames keep alive (the allocated size
+ * of their memory blocks, so a small frame cut from a large packet counts
+ * as that packet), 32 MiB by default. A held frame whose key still has not
+ * come is dropped as soon as a later one is pushed, so a frame under a key
+ * id that never comes (a forgery) does not hold the others back. Once a
+ * key it was missing arrives, sframedec sends an upstream GstForceKeyUnit
+ * event so the sender produces a key frame (through webrtcbin: an RTCP
+ * PLI).
  *
  * ## Example launch line
  * |[
@@ -41,12 +45,16 @@ GST_DEBUG_CATEGORY_STATIC (gst_sframe_dec_debug);
 
 #define DEFAULT_HOLD_TIME_MS 500
 #define DEFAULT_HOLD_FRAMES 16
+/* Room for one frame of rtpsframedepay's largest. */
+#define DEFAULT_HOLD_BYTES (G_GUINT64_CONSTANT (32) * 1024 * 1024)
+#define MAX_HOLD_BYTES (G_GUINT64_CONSTANT (1024) * 1024 * 1024)
 
 enum {
   PROP_0,
   PROP_STATS,
   PROP_HOLD_TIME,
   PROP_HOLD_FRAMES,
+  PROP_HOLD_BYTES,
 };
 
 namespace {
@@ -54,6 +62,7 @@ namespace {
 struct Settings {
   guint hold_time_ms = DEFAULT_HOLD_TIME_MS;
   guint hold_frames = DEFAULT_HOLD_FRAMES;
+  guint64 hold_bytes = DEFAULT_HOLD_BYTES;
 };
 
 struct Stats {
@@ -67,6 +76,7 @@ struct Stats {
   guint64 held = 0;     /* frames that waited for their key */
   guint64 released = 0; /* held frames decrypted once the key came */
   guint64 key_unit_requests = 0;
+  guint64 held_bytes_peak = 0;  /* most memory the held frames kept */
 };
 
 void
@@ -83,6 +93,7 @@ struct State {
   std::unique_ptr<sframe::FrameUnprotector> unprotector;
   DropWarner warner;
   std::deque<GstBuffer *> held;   /* input frames waiting for their key */
+  guint64 held_bytes = 0;         /* their real_size () */
   std::deque<GstBuffer *> ready;  /* decrypted held frames, to push first */
   uint64_t held_generation = 0;   /* key ring generation last tried */
   bool missed_key = false;        /* a key was missing since the last request */
@@ -119,7 +130,7 @@ G_DEFINE_TYPE_WITH_CODE (GstSFrameDec, gst_sframe_dec, GST_TYPE_SFRAME_BASE,
 GST_ELEMENT_REGISTER_DEFINE (sframedec, "sframedec", GST_RANK_NONE, GST_TYPE_SFRAME_DEC);
 
 static GstStructure *
-stats_structure (const Stats & s)
+stats_structure (const Stats & s, const State * state)
 {
   return gst_structure_new ("application/x-sframe-dec-stats",
       "frames", G_TYPE_UINT64, s.frames,
@@ -131,7 +142,9 @@ stats_structure (const Stats & s)
       "dropped", G_TYPE_UINT64, s.dropped,
       "held", G_TYPE_UINT64, s.held,
       "released", G_TYPE_UINT64, s.released,
-      "key-unit-requests", G_TYPE_UINT64, s.key_unit_requests, nullptr);
+      "key-unit-requests", G_TYPE_UINT64, s.key_unit_requests,
+      "held-bytes", G_TYPE_UINT64, state ? state->held_bytes : 0,
+      "held-bytes-peak", G_TYPE_UINT64, s.held_bytes_peak, nullptr);
 }
 
 static Settings
@@ -273,7 +286,48 @@ buffer_time (GstBuffer * buf)
   return GST_BUFFER_PTS_IS_VALID (buf) ? GST_BUFFER_PTS (buf) : GST_BUFFER_DTS (buf);
 }
 
-/* Drops held frames beyond the configured count or time span. */
+/* The memory a buffer keeps alive: the allocated size of its blocks, not
+ * its payload (a small frame may be a part of a large packet). */
+static guint64
+real_size (GstBuffer * buf)
+{
+  guint64 total = 0;
+  for (guint i = 0; i < gst_buffer_n_memory (buf); i++)
+    total += gst_buffer_peek_memory (buf, i)->maxsize;
+  return total;
+}
+
+static bool
+can_hold (const Settings & settings, GstBuffer * buf)
+{
+  return settings.hold_frames > 0 && settings.hold_time_ms > 0 &&
+      real_size (buf) <= settings.hold_bytes;
+}
+
+static void
+hold (State & state, GstBuffer * buf)
+{
+  state.held.push_back (buf);
+  state.held_bytes += real_size (buf);
+}
+
+/* Counts and warns about `n` held frames dropped without their key. */
+static void
+count_held_drops (GstSFrameDec * self, State & state, guint64 n)
+{
+  if (n == 0)
+    return;
+  self->impl->stats.unknown_key += n;
+  self->impl->stats.dropped += n;
+  guint64 count = 0;
+  if (state.warner.note_drop (g_get_monotonic_time (), &count, n)) {
+    GST_ELEMENT_WARNING (self, STREAM, DECRYPT, ("Dropping frames that cannot be decrypted"),
+        ("%" G_GUINT64_FORMAT " frame(s) dropped, last: held for a key that did not come in time",
+            count));
+  }
+}
+
+/* Drops held frames beyond the configured count, time span or memory. */
 static void
 trim_held (GstSFrameDec * self, State & state, const Settings & settings)
 {
@@ -283,20 +337,27 @@ trim_held (GstSFrameDec * self, State & state, const Settings & settings)
     return GST_CLOCK_TIME_IS_VALID (first) && GST_CLOCK_TIME_IS_VALID (last) && last > first &&
         last - first > settings.hold_time_ms * GST_MSECOND;
   };
-  while (!state.held.empty () && (state.held.size () > settings.hold_frames || too_old ())) {
-    gst_buffer_unref (state.held.front ());
+  guint64 dropped = 0;
+  while (!state.held.empty () && (state.held.size () > settings.hold_frames ||
+          state.held_bytes > settings.hold_bytes || too_old ())) {
+    GstBuffer *oldest = state.held.front ();
     state.held.pop_front ();
-    self->impl->stats.unknown_key++;
-    self->impl->stats.dropped++;
+    state.held_bytes -= real_size (oldest);
+    gst_buffer_unref (oldest);
+    dropped++;
   }
+  Stats & stats = self->impl->stats;
+  stats.held_bytes_peak = MAX (stats.held_bytes_peak, state.held_bytes);
+  count_held_drops (self, state, dropped);
 }
 
 static void
 drop_held (GstSFrameDec * self, State & state)
 {
-  self->impl->stats.unknown_key += state.held.size ();
-  self->impl->stats.dropped += state.held.size ();
+  guint64 n = state.held.size ();
   unref_all (state.held);
+  state.held_bytes = 0;
+  count_held_drops (self, state, n);
 }
 
 /* After a key change, decrypts the held frames whose key arrived, in
@@ -313,13 +374,14 @@ retry_held (GstSFrameDec * self, State & state, sframe::FrameFormat format)
   state.held_generation = generation;
   std::deque<GstBuffer *> waiting;
   waiting.swap (state.held);
+  state.held_bytes = 0;
   for (GstBuffer *in : waiting) {
     GstBuffer *out = gst_sframe_base_new_output (in, gst_buffer_get_size (in));
     sframe::Header header;
     auto status = decrypt_buffer (state, format, in, out, &header);
     if (status == sframe::Status::unknown_key) {
       gst_buffer_unref (out);
-      state.held.push_back (in);
+      hold (state, in);
       continue;
     }
     drop_held (self, state);   /* earlier ones still without a key: too late now */
@@ -358,8 +420,8 @@ gst_sframe_dec_transform_locked (GstSFrameDec * self, GstBuffer * inbuf, GstBuff
   if (status == sframe::Status::unknown_key) {
     Settings settings = snapshot_settings (self);
     state->missed_key = true;
-    if (settings.hold_frames > 0 && settings.hold_time_ms > 0) {
-      state->held.push_back (gst_buffer_ref (inbuf));
+    if (can_hold (settings, inbuf)) {
+      hold (*state, gst_buffer_ref (inbuf));
       self->impl->stats.held++;
       trim_held (self, *state, settings);
       self->impl->last_frame_held = true;
@@ -467,6 +529,9 @@ gst_sframe_dec_set_property (GObject * object, guint prop_id, const GValue * val
     case PROP_HOLD_FRAMES:
       self->impl->settings.hold_frames = g_value_get_uint (value);
       break;
+    case PROP_HOLD_BYTES:
+      self->impl->settings.hold_bytes = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -480,7 +545,7 @@ gst_sframe_dec_get_property (GObject * object, guint prop_id, GValue * value, GP
   switch (prop_id) {
     case PROP_STATS: {
       std::lock_guard<std::mutex> lock (self->impl->lock);
-      g_value_take_boxed (value, stats_structure (self->impl->stats));
+      g_value_take_boxed (value, stats_structure (self->impl->stats, self->impl->state.get ()));
       break;
     }
     case PROP_HOLD_TIME:
@@ -488,6 +553,9 @@ gst_sframe_dec_get_property (GObject * object, guint prop_id, GValue * value, GP
       break;
     case PROP_HOLD_FRAMES:
       g_value_set_uint (value, snapshot_settings (self).hold_frames);
+      break;
+    case PROP_HOLD_BYTES:
+      g_value_set_uint64 (value, snapshot_settings (self).hold_bytes);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -535,6 +603,8 @@ gst_sframe_dec_class_init (GstSFrameDecClass * klass)
    * auth-failures, unknown-key, replayed, malformed, dropped (their sum),
    * held (frames that waited for their key), released (held frames
    * decrypted once it came), key-unit-requests (upstream key frame requests).
+   * Memory: held-bytes (what the held frames keep alive now, as
+   * #GstSFrameDec:hold-bytes counts it) and held-bytes-peak (its most).
    *
    *   gst-launch-1.0 ... ! sframedec name=d key=... ! ...   (read d.stats from the application)
    */
@@ -567,6 +637,23 @@ gst_sframe_dec_class_init (GstSFrameDecClass * klass)
   g_object_class_install_property (gobject_class, PROP_HOLD_FRAMES,
       g_param_spec_uint ("hold-frames", "Hold frames", "Most frames held waiting for their key",
           0, 1000, DEFAULT_HOLD_FRAMES,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+
+  /**
+   * GstSFrameDec:hold-bytes:
+   *
+   * At most this much memory is kept alive by the frames held waiting for
+   * their key: the allocated size of their memory blocks, not their
+   * payload. The oldest are dropped first; a frame larger than this alone
+   * is not held. 0 disables holding. While held frames are released, their
+   * decrypted copies exist besides them.
+   *
+   *   gst-launch-1.0 ... ! rtpsframedepay ! sframedec mode=frame hold-bytes=8388608 ! ...
+   */
+  g_object_class_install_property (gobject_class, PROP_HOLD_BYTES,
+      g_param_spec_uint64 ("hold-bytes", "Hold bytes",
+          "Most memory kept alive by the frames held waiting for their key",
+          0, MAX_HOLD_BYTES, DEFAULT_HOLD_BYTES,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
 
   GstCaps *any = gst_caps_new_any ();

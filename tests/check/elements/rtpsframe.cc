@@ -574,7 +574,7 @@ GST_START_TEST (test_broken_runs)
 }
 GST_END_TEST;
 
-/* A run above the 32 MiB frame limit is dropped as malformed (its
+/* A run above the 32 MiB frame limit is dropped as oversized (its
  * remaining packets are not counted again); the next frame comes out. */
 GST_START_TEST (test_oversized_frame)
 {
@@ -594,9 +594,12 @@ GST_START_TEST (test_oversized_frame)
   gst_buffer_unref (ok);
   fail_unless (out.size () == 1 && out[0] == Bytes ({1}));
   DepayStats s = depay_stats (depay);
-  fail_unless_equals_uint64 (s.malformed, 1);
+  fail_unless_equals_uint64 (stat (depay, "oversized"), 1);
+  fail_unless_equals_uint64 (s.malformed, 0);
   fail_unless_equals_uint64 (s.incomplete, 0);
   fail_unless_equals_uint64 (s.frames, 1);
+  fail_unless_equals_uint64 (stat (depay, "buffered-bytes-peak"), 32 * 1024 * 1024);
+  fail_unless_equals_uint64 (stat (depay, "buffered-bytes"), 0);
   gst_harness_teardown (depay);
 }
 GST_END_TEST;

@@ -1,6 +1,7 @@
 /* Late keys: sframedec holds frames under a key id it does not have yet,
  * releases them in order when the key arrives, bounds what it holds by
- * count and by time, and asks upstream for a key frame once the key is in. */
+ * count, by time and by memory, and asks upstream for a key frame once the
+ * key is in. */
 #include "sframe-check.h"
 
 #include <gst/video/video.h>
@@ -143,6 +144,48 @@ GST_START_TEST (test_hold_bounded_by_time)
 }
 GST_END_TEST;
 
+/* A frame in a block of `block` bytes: it keeps the whole block alive. */
+void
+push_in_block (GstHarness * h, const Bytes & frame, gsize block, GstClockTime pts)
+{
+  auto data = static_cast<guint8 *> (g_malloc (block));
+  std::memcpy (data, frame.data (), frame.size ());
+  GstBuffer *buf = gst_buffer_new_wrapped_full ((GstMemoryFlags) 0, data, block, 0, frame.size (),
+      data, g_free);
+  GST_BUFFER_PTS (buf) = pts;
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+}
+
+/* hold-bytes counts the memory the held frames keep alive, not their
+ * bytes; a frame larger than it alone is dropped at once. */
+GST_START_TEST (test_hold_bounded_by_memory)
+{
+  Sender s;
+  GstHarness *dec = receiver (s, "hold-frames=100 hold-time=10000 hold-bytes=40000");
+  for (int i = 0; i < 10; i++)
+    push_in_block (dec, s.next (), 10000, i * GST_MSECOND);
+  fail_unless_equals_uint64 (stat (dec, "held"), 10);
+  fail_unless_equals_uint64 (stat (dec, "unknown-key"), 6);
+  fail_unless_equals_uint64 (stat (dec, "held-bytes"), 40000);
+  fail_unless_equals_uint64 (stat (dec, "held-bytes-peak"), 40000);
+
+  push_in_block (dec, s.next (), 40001, 10 * GST_MSECOND);
+  fail_unless_equals_uint64 (stat (dec, "held"), 10);
+  fail_unless_equals_uint64 (stat (dec, "unknown-key"), 7);
+  fail_unless_equals_uint64 (stat (dec, "held-bytes"), 40000);
+
+  install_key (dec);
+  push (dec, s.next (), 11 * GST_MSECOND);
+  auto out = pull_all (dec);
+  fail_unless_equals_int (out.size (), 5);
+  for (size_t i = 0; i < 4; i++)
+    fail_unless (out[i] == s.plain[6 + i], "frame %zu out of order or wrong", i);
+  fail_unless (out[4] == s.plain[11]);
+  fail_unless_equals_uint64 (stat (dec, "held-bytes"), 0);
+  gst_harness_teardown (dec);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_hold_disabled_drops_at_once)
 {
   Sender s;
@@ -238,6 +281,7 @@ sframe_hold_suite (void)
   tcase_add_test (tc, test_held_frames_released_in_order);
   tcase_add_test (tc, test_hold_bounded_by_count);
   tcase_add_test (tc, test_hold_bounded_by_time);
+  tcase_add_test (tc, test_hold_bounded_by_memory);
   tcase_add_test (tc, test_hold_disabled_drops_at_once);
   tcase_add_test (tc, test_eos_drops_held_frames);
   tcase_add_test (tc, test_held_forgery_rejected_on_release);
