@@ -174,7 +174,7 @@ GST_START_TEST (test_hold_bounded_by_memory)
   fail_unless_equals_uint64 (stat (dec, "unknown-key"), 7);
   fail_unless_equals_uint64 (stat (dec, "held-bytes"), 40000);
 
-  install_key (dec);
+  install_key (dec, s);
   push (dec, s.next (), 11 * GST_MSECOND);
   auto out = pull_all (dec);
   fail_unless_equals_int (out.size (), 5);
