@@ -1,5 +1,5 @@
-/* Loads the official RFC test vectors from SFRAME_VECTORS_DIR (they live in
- * ../shared/vectors and are never copied into the project). */
+/* Loads the official RFC test vectors from SFRAME_VECTORS_DIR (tests/vectors
+ * unless the vectors_dir option says otherwise). */
 #pragma once
 
 #include <gst/sframe/bytes.h>
@@ -13,7 +13,7 @@
 
 namespace test {
 
-/* Null when the folder or file is absent: the caller skips. */
+/* False when the folder or file is absent. */
 inline bool
 load_vectors (const char *file, nlohmann::json * out, std::string * where)
 {
