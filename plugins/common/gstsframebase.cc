@@ -4,6 +4,7 @@
 
 #include "gstsframebase.h"
 
+#include <cstring>
 #include <mutex>
 #include <string>
 
@@ -36,6 +37,7 @@ struct Settings {
   GstSFrameCipherSuite suite = DEFAULT_SUITE;
   sframe::SecureBytes key;
   guint key_writes = 0;   /* bumped by every write of `key` */
+  gsize invalid_key_chars = 0;   /* the length of an unusable `key` written last; 0: none */
   GstSFrameMode mode = DEFAULT_MODE;
   std::string room = GST_SFRAME_DEFAULT_ROOM;
 };
@@ -117,13 +119,24 @@ gst_sframe_base_post_key_error (GstSFrameBase * self, sframe::Status status)
       ("static key: %s", sframe::status_name (status)));
 }
 
+/* Names the property and the accepted form, never the value. */
+static void
+post_invalid_key (GstSFrameBase * self, gsize chars)
+{
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      ("Invalid value for property \"key\": expected a base key of 16 to 64 bytes as hex "
+       "(32 to 128 hex digits)"),
+      ("got %" G_GSIZE_FORMAT " characters that are not an even number of 32 to 128 hex digits", chars));
+}
+
 static void
 gst_sframe_base_set_property (GObject * object, guint prop_id, const GValue * value,
     GParamSpec * pspec)
 {
   auto self = GST_SFRAME_BASE (object);
   auto priv = PRIV (self);
-  std::lock_guard<std::mutex> lock (priv->settings_lock);
+  gsize invalid_key_chars = 0;   /* posted once the lock is released */
+  std::unique_lock<std::mutex> lock (priv->settings_lock);
   Settings & s = priv->settings;
   switch (prop_id) {
     case PROP_CIPHER_SUITE:
@@ -132,12 +145,13 @@ gst_sframe_base_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_KEY: {
       const gchar *hex = g_value_get_string (value);
       sframe::SecureBytes key = sframe::hex_to_bytes (hex);
-      if (hex && *hex && (key.size () < 16 || key.size () > 64)) {
-        GST_WARNING_OBJECT (self, "ignoring key: expected 32 to 128 hex digits");
-        break;
-      }
-      s.key = std::move (key);
+      bool usable = !hex || !*hex || (key.size () >= 16 && key.size () <= 64);
+      /* An unusable key leaves no key at all: fail closed, and say so. */
+      s.key = usable ? std::move (key) : sframe::SecureBytes ();
+      s.invalid_key_chars = usable ? 0 : strlen (hex);
       s.key_writes++;
+      if (!usable && GST_STATE (self) > GST_STATE_READY)
+        invalid_key_chars = s.invalid_key_chars;
       break;
     }
     case PROP_MODE:
@@ -152,6 +166,9 @@ gst_sframe_base_set_property (GObject * object, guint prop_id, const GValue * va
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+  lock.unlock ();
+  if (invalid_key_chars)
+    post_invalid_key (self, invalid_key_chars);
 }
 
 static void
@@ -228,6 +245,10 @@ gst_sframe_base_start (GstBaseTransform * trans)
     std::lock_guard<std::mutex> lock (priv->settings_lock);
     s = priv->settings;
     priv->applied_key_writes = 0;  /* a static key is (re)installed on start */
+  }
+  if (s.invalid_key_chars) {
+    post_invalid_key (self, s.invalid_key_chars);
+    return FALSE;
   }
   ensure_store (self, s.room);  /* `room` may have changed in READY */
   auto state = std::make_unique<State> ();

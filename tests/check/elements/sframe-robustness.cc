@@ -584,32 +584,103 @@ GST_END_TEST;
 
 /* A `key` that is not 16 to 64 bytes of hex is ignored: still no key, so
  * nothing goes out. */
+/* The error an unusable `key` gives: it names the property and the
+ * accepted form, and never echoes the value. */
+void
+expect_key_error (GstBus * bus, const char *key)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != nullptr, "no error for key '%s'", key);
+  GError *err = nullptr;
+  gchar *debug = nullptr;
+  gst_message_parse_error (msg, &err, &debug);
+  fail_unless (strstr (err->message, "\"key\"") && strstr (err->message, "16 to 64 bytes as hex"),
+      "unclear error: %s", err->message);
+  if (strlen (key) >= 2) {
+    fail_if (strstr (err->message, key) || (debug && strstr (debug, key)), "the error echoes the key");
+  }
+  g_error_free (err);
+  g_free (debug);
+  gst_message_unref (msg);
+}
+
+const char *kBadKeys[] = {"00", "000102030405060708090a0b0c0d0e", "zz0102030405060708090a0b0c0d0e0f",
+  "000102030405060708090a0b0c0d0e0f0", "not a key at all"};
+
+/* Written while running: an element error, and no frame passes (the
+ * element is left with no static key). */
 GST_START_TEST (test_enc_unusable_key_property)
 {
-  const char *bad[] = {"00", "000102030405060708090a0b0c0d0e", "zz0102030405060708090a0b0c0d0e0f",
-    "000102030405060708090a0b0c0d0e0f0", ""};
   Rng rng (2150);
-  for (const char *key : bad) {
+  for (const char *key : kBadKeys) {
     GstHarness *h = harness_new ("sframeenc", "mode=frame", kOpaqueCaps);
+    GstBus *bus = gst_bus_new ();
+    gst_element_set_bus (h->element, bus);
     g_object_set (h->element, "key", key, nullptr);
+    expect_key_error (bus, key);
     for (int i = 0; i < 5; i++)
       fail_if (transform (h, random_bytes (rng, 40)), "frame passed with key '%s'", key);
     fail_unless_equals_uint64 (stat (h, "no-key"), 5);
+    gst_element_set_bus (h->element, nullptr);
+    gst_object_unref (bus);
     gst_harness_teardown (h);
   }
 }
 GST_END_TEST;
 
-/* A decrypter without any key refuses everything as unknown-key. */
+/* Given on a launch line: the pipeline does not start, with the error. */
+GST_START_TEST (test_unusable_key_stops_the_launch)
+{
+  for (const char *factory : {"sframeenc", "sframedec"}) {
+    for (const char *key : kBadKeys) {
+      std::string desc = std::string ("fakesrc num-buffers=1 ! ") + factory + " key=\"" + key + "\" ! fakesink";
+      GstElement *pipeline = gst_parse_launch (desc.c_str (), nullptr);
+      fail_unless (pipeline != nullptr);
+      GstBus *bus = gst_element_get_bus (pipeline);
+      fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+      expect_key_error (bus, key);
+      gst_element_set_state (pipeline, GST_STATE_NULL);
+      gst_object_unref (bus);
+      gst_object_unref (pipeline);
+    }
+  }
+}
+GST_END_TEST;
+
+/* A decrypter without any key refuses everything as unknown-key, and says
+ * so once (rate-limited), naming the key id it lacks, whether the frames
+ * are dropped at once or after waiting in the hold. */
 GST_START_TEST (test_dec_without_key)
 {
-  Rng rng (2160);
-  GstHarness *enc = harness_new ("sframeenc", props (Layout::frame), kOpaqueCaps);
-  GstHarness *dec = dec_harness_for (enc, "mode=frame");
-  for (int i = 0; i < 20; i++)
-    expect_refused (dec, must_transform (enc, random_bytes (rng, 40)), Drop::unknown, "no key", i);
-  gst_harness_teardown (dec);
-  gst_harness_teardown (enc);
+  for (const char *hold : {"hold-frames=0", "hold-frames=4"}) {
+    Rng rng (2160);
+    GstHarness *enc = harness_new ("sframeenc", props (Layout::frame), kOpaqueCaps);
+    GstHarness *dec = dec_harness_for (enc, std::string ("mode=frame ") + hold);
+    GstBus *bus = gst_bus_new ();
+    gst_element_set_bus (dec->element, bus);
+    for (int i = 0; i < 20; i++) {
+      Bytes ct = must_transform (enc, random_bytes (rng, 40));
+      fail_if (transform (dec, ct), "frame %d decrypted without a key", i);
+    }
+    fail_unless_equals_uint64 (stat (dec, "unknown-key"), strcmp (hold, "hold-frames=0") == 0 ? 20 : 16);
+    guint64 key_id = 0;
+    g_object_get (enc->element, "key-id", &key_id, nullptr);
+    int warnings = 0;
+    while (GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING)) {
+      GError *err = nullptr;
+      gst_message_parse_warning (msg, &err, nullptr);
+      std::string expected = "No SFrame key for key id " + std::to_string (key_id);
+      fail_unless (strstr (err->message, expected.c_str ()) != nullptr, "%s: warning '%s'", hold, err->message);
+      g_error_free (err);
+      gst_message_unref (msg);
+      warnings++;
+    }
+    fail_unless_equals_int (warnings, 1);
+    gst_element_set_bus (dec->element, nullptr);
+    gst_object_unref (bus);
+    gst_harness_teardown (dec);
+    gst_harness_teardown (enc);
+  }
 }
 GST_END_TEST;
 
@@ -783,6 +854,7 @@ sframe_robustness_suite (void)
   suite_add_tcase (s, closed);
   tcase_add_test (closed, test_enc_without_key_fails_closed);
   tcase_add_test (closed, test_enc_unusable_key_property);
+  tcase_add_test (closed, test_unusable_key_stops_the_launch);
   tcase_add_test (closed, test_dec_without_key);
   tcase_add_test (closed, test_enc_malformed_codec_frames);
   tcase_add_test (closed, test_dec_garbage);
