@@ -39,12 +39,17 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 
 GST_DEBUG_CATEGORY_STATIC (gst_sframe_dec_debug);
 #define GST_CAT_DEFAULT gst_sframe_dec_debug
 
 #define DEFAULT_HOLD_TIME_MS 500
 #define DEFAULT_HOLD_FRAMES 16
+
+/* How many missing key ids one warning names. */
+constexpr size_t kMaxMissingNamed = 8;
 /* Room for one frame of rtpsframedepay's largest. */
 #define DEFAULT_HOLD_BYTES (G_GUINT64_CONSTANT (32) * 1024 * 1024)
 #define MAX_HOLD_BYTES (G_GUINT64_CONSTANT (1024) * 1024 * 1024)
@@ -98,6 +103,7 @@ struct State {
   uint64_t held_generation = 0;   /* key ring generation last tried */
   bool missed_key = false;        /* a key was missing since the last request */
   guint64 static_key = 0;         /* handle of our static key in the store, 0: none */
+  std::set<guint64> missing;      /* key ids without a key since the last warning (a few) */
 
   ~State ()
   {
@@ -190,6 +196,29 @@ gst_sframe_dec_prepare_output_buffer (GstBaseTransform *, GstBuffer * inbuf,
 }
 
 static void
+note_missing (State & state, guint64 key_id)
+{
+  if (state.missing.size () < kMaxMissingNamed)
+    state.missing.insert (key_id);
+}
+
+/* The warning for frames dropped for want of a key names the key ids. */
+static bool
+warn_missing (GstSFrameDec * self, State & state, guint64 count)
+{
+  if (state.missing.empty ())
+    return false;
+  std::string ids;
+  for (guint64 id : state.missing)
+    ids += (ids.empty () ? "" : ", ") + std::to_string (id);
+  state.missing.clear ();
+  GST_ELEMENT_WARNING (self, STREAM, DECRYPT, ("No SFrame key for key id %s: dropping frames", ids.c_str ()),
+      ("%" G_GUINT64_FORMAT " frame(s) dropped; give sframedec a key, or run a keymanager in its room",
+          count));
+  return true;
+}
+
+static void
 count_drop (GstSFrameDec * self, State & state, sframe::Status status, const sframe::Header & header,
     bool header_parsed)
 {
@@ -209,8 +238,12 @@ count_drop (GstSFrameDec * self, State & state, sframe::Status status, const sfr
       stats.malformed++;
       break;
   }
+  if (status == sframe::Status::unknown_key)
+    note_missing (state, header.key_id);
   guint64 count = 0;
   if (!state.warner.note_drop (g_get_monotonic_time (), &count))
+    return;
+  if (warn_missing (self, state, count))
     return;
   if (header_parsed) {
     GST_ELEMENT_WARNING (self, STREAM, DECRYPT, ("Dropping frames that cannot be decrypted"),
@@ -320,7 +353,7 @@ count_held_drops (GstSFrameDec * self, State & state, guint64 n)
   self->impl->stats.unknown_key += n;
   self->impl->stats.dropped += n;
   guint64 count = 0;
-  if (state.warner.note_drop (g_get_monotonic_time (), &count, n)) {
+  if (state.warner.note_drop (g_get_monotonic_time (), &count, n) && !warn_missing (self, state, count)) {
     GST_ELEMENT_WARNING (self, STREAM, DECRYPT, ("Dropping frames that cannot be decrypted"),
         ("%" G_GUINT64_FORMAT " frame(s) dropped, last: held for a key that did not come in time",
             count));
@@ -422,6 +455,7 @@ gst_sframe_dec_transform_locked (GstSFrameDec * self, GstBuffer * inbuf, GstBuff
     state->missed_key = true;
     if (can_hold (settings, inbuf)) {
       hold (*state, gst_buffer_ref (inbuf));
+      note_missing (*state, header.key_id);
       self->impl->stats.held++;
       trim_held (self, *state, settings);
       self->impl->last_frame_held = true;
