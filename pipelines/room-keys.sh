@@ -19,8 +19,12 @@ LIFETIME=${LIFETIME:-300}
 
 mkdir -p "$KEYS"
 chmod 700 "$KEYS"
+# The keytool's own reports go to a log; this script prints one line each.
+log="$KEYS/room-keys.log"
+: > "$log"
 if [ ! -e "$KEYS/authority.key" ]; then
-  "$recipe_keytool" authority new "$KEYS/authority.key"
+  "$recipe_keytool" authority new "$KEYS/authority.key" >> "$log"
+  echo "authority: $KEYS/authority.key (keep it offline); members need $KEYS/authority.key.pub"
 fi
 first=1
 for spec in "$@"; do
@@ -29,9 +33,10 @@ for spec in "$@"; do
     if [ $first = 1 ]; then role=host; else role=member; fi
   fi
   first=0
-  [ -e "$KEYS/$name.key" ] || "$recipe_keytool" identity new "$KEYS/$name.key"
+  [ -e "$KEYS/$name.key" ] || "$recipe_keytool" identity new "$KEYS/$name.key" >> "$log"
   "$recipe_keytool" token issue --authority "$KEYS/authority.key" --room "$ROOM" --member "$name" \
     --name "$name" --role "$role" --device "$KEYS/$name.key.pub" ${grants:+--grants "$grants"} \
-    --lifetime "$LIFETIME" --out "$KEYS/$name.jwt" --force
-  echo "$name: $role, token for room $ROOM valid $LIFETIME s, fingerprint $("$recipe_keytool" fingerprint "$KEYS/$name.key.pub" | awk '$1 == "fingerprint" { print $2 }')"
+    --lifetime "$LIFETIME" --out "$KEYS/$name.jwt" --force >> "$log"
+  fingerprint=$("$recipe_keytool" fingerprint "$KEYS/$name.key.pub" | awk '$1 == "fingerprint" { print $2 }')
+  echo "$name: $role in room $ROOM, token $KEYS/$name.jwt valid $LIFETIME s, device $fingerprint"
 done

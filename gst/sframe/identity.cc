@@ -401,16 +401,20 @@ Identity::load (const std::string & path, Identity * out)
     return r;
   /* fstat the descriptor we read from, so the file checked is the file used. */
   struct stat st;
-  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 077) != 0) {
-    close (fd);
-    return result (KeyFileStatus::insecure_permissions, "private key file " + quoted (path) + " has mode " +
-        mode_text (st.st_mode) + ": group or others have access to it, so it is refused; "
-        "fix it with: chmod 600 " + quoted (path));
-  }
+  bool shared = fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 077) != 0;
   SecureBytes pem;
   r = read_fd (fd, path, &pem);
   if (!r.ok ())
     return r;
+  /* A public key given by mistake: the permissions are not the problem. */
+  std::vector<uint8_t> public_key;
+  if (public_key_from_text ({reinterpret_cast<const char *> (pem.data ()), pem.size ()}, &public_key))
+    return result (KeyFileStatus::bad_format, quoted (path) + " is a public key, where a private key is "
+        "needed (the identity file itself, not its .pub)");
+  if (shared)
+    return result (KeyFileStatus::insecure_permissions, "private key file " + quoted (path) + " has mode " +
+        mode_text (st.st_mode) + ": group or others have access to it, so it is refused; "
+        "fix it with: chmod 600 " + quoted (path));
   BioPtr bio (BIO_new_mem_buf (pem.data (), static_cast<int> (pem.size ())));
   PkeyPtr pkey (bio ? PEM_read_bio_PrivateKey (bio.get (), nullptr, no_passphrase, nullptr) : nullptr);
   if (!pkey)

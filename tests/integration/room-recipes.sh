@@ -58,6 +58,10 @@ export KM_OPTS="discovery-timeout=300 heartbeat-interval=500"
 "$pipelines/room-keys.sh" alice bob recorder:member:subscribe >"$work/keys.log"
 KEYS="$work/evil" "$pipelines/room-keys.sh" intruder:member:subscribe >>"$work/keys.log"
 ROOM=other "$pipelines/room-keys.sh" lost:member:subscribe >>"$work/keys.log"
+# One line per authority and member, nothing else.
+grep -qxE "alice: host in room standup, token $work/keys/alice.jwt valid 600 s, device [0-9a-f]{64}" "$work/keys.log" &&
+  grep -qxE "recorder: member in room standup, token $work/keys/recorder.jwt valid 600 s, device [0-9a-f]{64}" "$work/keys.log" &&
+  [ "$(wc -l <"$work/keys.log")" -eq 7 ] || { cat "$work/keys.log"; echo "FAIL: room-keys.sh summary"; exit 1; }
 
 # A token for another room: its own keymanager refuses to start with it.
 if PORT=$(free_port SOCK_DGRAM) timeout 60 "$pipelines/room-recorder.sh" lost "$work/lost.webm" >"$work/lost.log" 2>&1; then

@@ -192,6 +192,11 @@ expect 1 fingerprint org.key
 expect_err "chmod 600"
 chmod 600 org.key
 
+echo "# a public key where a private key is needed"
+expect 1 token issue --authority org.key.pub --room room-1 --member m-7 --name N --role member --device alice.key.pub
+expect_err "'org.key.pub' is a public key, where a private key is needed"
+grep -q "chmod" err && fail "a public key given for a private one got chmod advice"
+
 echo "# no private key bytes in any output"
 for k in alice.key bob.key org.key rogue.key; do
   grep -v -- '-----' "$k" > body
