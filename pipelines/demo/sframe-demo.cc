@@ -5,6 +5,7 @@
  *   sframe-demo [--suite NICK] [--mode codec|frame] [--seconds N]
  */
 #include <gst/gst.h>
+#include <gst/sframe/gstsframeenums.h>
 #include <gst/sframe/gstsframekeystore.h>
 
 #include <openssl/rand.h>
@@ -109,6 +110,45 @@ run_to_eos (GstElement * pipeline)
   return ok;
 }
 
+/* The nicks `GType` accepts, as "a, b or c". */
+std::string
+enum_nicks (GType type)
+{
+  auto klass = static_cast<GEnumClass *> (g_type_class_ref (type));
+  std::string nicks;
+  for (guint i = 0; i < klass->n_values; i++) {
+    if (i > 0)
+      nicks += i + 1 == klass->n_values ? " or " : ", ";
+    nicks += klass->values[i].value_nick;
+  }
+  g_type_class_unref (klass);
+  return nicks;
+}
+
+bool
+is_nick (GType type, const char *nick)
+{
+  auto klass = static_cast<GEnumClass *> (g_type_class_ref (type));
+  bool found = g_enum_get_value_by_nick (klass, nick) != nullptr;
+  g_type_class_unref (klass);
+  return found;
+}
+
+/* An empty string when the arguments are usable, else what is wrong. */
+std::string
+check_arguments (const char *suite, const char *mode, int seconds, int argc)
+{
+  if (argc > 1)
+    return "unexpected argument: the demo takes only the options below";
+  if (!is_nick (GST_TYPE_SFRAME_CIPHER_SUITE, suite))
+    return std::string ("unknown cipher suite '") + suite + "': use " + enum_nicks (GST_TYPE_SFRAME_CIPHER_SUITE);
+  if (!is_nick (GST_TYPE_SFRAME_MODE, mode))
+    return std::string ("unknown mode '") + mode + "': use " + enum_nicks (GST_TYPE_SFRAME_MODE);
+  if (seconds < 1 || seconds > 3600)
+    return "--seconds must be 1 to 3600";
+  return {};
+}
+
 }  // namespace
 
 int
@@ -129,6 +169,13 @@ main (int argc, char **argv)
   GError *error = nullptr;
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     std::fprintf (stderr, "%s\n", error->message);
+    return 2;
+  }
+  std::string problem = check_arguments (suite, mode, seconds, argc);
+  if (!problem.empty ()) {
+    gchar *help = g_option_context_get_help (ctx, TRUE, nullptr);
+    std::fprintf (stderr, "%s\n\n%s", problem.c_str (), help);
+    g_free (help);
     return 2;
   }
   g_option_context_free (ctx);
