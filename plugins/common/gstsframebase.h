@@ -45,6 +45,37 @@ void gst_sframe_base_post_key_error (GstSFrameBase * self, sframe::Status status
  * timestamps and metas. */
 GstBuffer *gst_sframe_base_new_output (GstBuffer * inbuf, gsize size);
 
+/* An input buffer mapped to read and an output buffer mapped to write, for
+ * one transform; unmapped when it goes. ok () is false when either map
+ * failed. */
+class MappedPair {
+public:
+  MappedPair (GstBuffer * in, GstBuffer * out)
+    : in_buf_ (in), out_buf_ (out)
+  {
+    in_ok_ = gst_buffer_map (in, &in_, GST_MAP_READ);
+    out_ok_ = in_ok_ && gst_buffer_map (out, &out_, GST_MAP_WRITE);
+  }
+  ~MappedPair ()
+  {
+    if (out_ok_)
+      gst_buffer_unmap (out_buf_, &out_);
+    if (in_ok_)
+      gst_buffer_unmap (in_buf_, &in_);
+  }
+  MappedPair (const MappedPair &) = delete;
+  MappedPair & operator= (const MappedPair &) = delete;
+
+  bool ok () const { return out_ok_; }
+  sframe::ByteView in () const { return {in_.data, in_.size}; }
+  sframe::MutableByteView out () const { return {out_.data, out_.size}; }
+
+private:
+  GstBuffer *in_buf_, *out_buf_;
+  GstMapInfo in_ {}, out_ {};
+  bool in_ok_ = false, out_ok_ = false;
+};
+
 /* Posts at most one warning per interval for a stream of dropped frames:
  * the first drop at once, then a summary of the drops since. */
 class DropWarner {

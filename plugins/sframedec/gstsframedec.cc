@@ -287,20 +287,16 @@ static sframe::Status
 decrypt_buffer (State & state, sframe::FrameFormat format, GstBuffer * inbuf, GstBuffer * outbuf,
     sframe::Header * header)
 {
-  GstMapInfo in, out;
-  if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
-    return sframe::Status::invalid_argument;
-  if (!gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
-    gst_buffer_unmap (inbuf, &in);
-    return sframe::Status::invalid_argument;
-  }
   size_t written = 0;
   header->key_id = G_MAXUINT64;
   header->counter = 0;
-  auto status = state.unprotector->unprotect (format, {in.data, in.size}, {out.data, out.size},
-      &written, header);
-  gst_buffer_unmap (outbuf, &out);
-  gst_buffer_unmap (inbuf, &in);
+  sframe::Status status;
+  {
+    MappedPair mapped (inbuf, outbuf);
+    if (!mapped.ok ())
+      return sframe::Status::invalid_argument;
+    status = state.unprotector->unprotect (format, mapped.in (), mapped.out (), &written, header);
+  }
   if (status == sframe::Status::ok)
     gst_buffer_resize (outbuf, 0, written);
   return status;

@@ -224,18 +224,11 @@ static sframe::Status
 protect_buffer (State & state, sframe::FrameFormat format, GstBuffer * inbuf, GstBuffer * outbuf,
     size_t * written)
 {
-  GstMapInfo in, out;
-  if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
+  MappedPair mapped (inbuf, outbuf);
+  if (!mapped.ok ())
     return sframe::Status::invalid_argument;
-  if (!gst_buffer_map (outbuf, &out, GST_MAP_WRITE)) {
-    gst_buffer_unmap (inbuf, &in);
-    return sframe::Status::invalid_argument;
-  }
   const guint64 *key_id = state.session.key_id ? &state.session.key_id : nullptr;
-  auto status = state.protector->protect (format, key_id, {in.data, in.size}, {out.data, out.size}, written);
-  gst_buffer_unmap (outbuf, &out);
-  gst_buffer_unmap (inbuf, &in);
-  return status;
+  return state.protector->protect (format, key_id, mapped.in (), mapped.out (), written);
 }
 
 /* The room's sender key, for the exhaustion report. */
