@@ -48,6 +48,7 @@ KeyRing::install_locked (CipherSuite suite, uint64_t key_id, ByteView base_key,
   if (it != keys_.end ()) {
     was_sender = sender_ == it->second;
     retire_locked (it->second);
+    session_ids_.erase (key_id);
   }
   auto entry = std::make_shared<KeyEntry> (suite, key_id, base_key,
       first_counter_locked (key_id, first_counter));
@@ -100,6 +101,7 @@ KeyRing::remove_key (uint64_t key_id)
     return false;
   retire_locked (it->second);
   keys_.erase (it);
+  session_ids_.erase (key_id);
   bump ();
   return true;
 }
@@ -112,6 +114,7 @@ KeyRing::clear ()
     retire_locked (kv.second);
   keys_.clear ();
   static_keys_.clear ();
+  session_ids_.clear ();
   sender_.reset ();
   bump ();
 }
@@ -175,9 +178,38 @@ KeyRing::start_sender_session (CipherSuite suite, ByteView base_key, uint64_t * 
   auto entry = std::make_shared<KeyEntry> (suite, id, base_key, 0);
   entry->allow_sending ();
   keys_[id] = std::move (entry);
+  session_ids_.insert (id);
   *key_id = id;
   bump ();
   return Status::ok;
+}
+
+size_t
+KeyRing::distinct_static_keys () const
+{
+  std::lock_guard<std::mutex> lock (lock_);
+  std::vector<const KeyEntry *> sessions;
+  for (uint64_t id : session_ids_) {
+    auto it = keys_.find (id);
+    if (it != keys_.end ())
+      sessions.push_back (it->second.get ());
+  }
+  size_t distinct = 0;
+  for (size_t i = 0; i < static_keys_.size (); i++) {
+    const StaticKey & key = static_keys_[i];
+    bool seen = std::any_of (static_keys_.begin (), static_keys_.begin () + i,
+        [&key] (const StaticKey & k) { return k.suite == key.suite && k.base_key.equals (key.base_key.view ()); });
+    distinct += seen ? 0 : 1;
+  }
+  for (size_t i = 0; i < sessions.size (); i++) {
+    const KeyEntry & entry = *sessions[i];
+    bool seen = std::any_of (sessions.begin (), sessions.begin () + i,
+        [&entry] (const KeyEntry * e) { return e->same_material (entry); }) ||
+        std::any_of (static_keys_.begin (), static_keys_.end (),
+        [&entry] (const StaticKey & k) { return entry.same_key (k.suite, k.base_key.view ()); });
+    distinct += seen ? 0 : 1;
+  }
+  return distinct;
 }
 
 Status

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace sframe {
@@ -62,6 +63,12 @@ public:
    * random key id that this ring has never held, counter 0. The caller
    * encrypts with that key id and removes it when the session ends. */
   Status start_sender_session (CipherSuite suite, ByteView base_key, uint64_t * key_id);
+
+  /* How many different static base keys the ring holds, counting those of
+   * live sender sessions: more than one means elements sharing this ring
+   * were given different keys, and each decrypts what the others' keys
+   * protect. */
+  size_t distinct_static_keys () const;
 
   /* The key encoders use when not told otherwise: an own key or a sender
    * session's key (Status::not_own_key otherwise). */
@@ -113,6 +120,7 @@ private:
   std::unordered_map<uint64_t, uint64_t> spent_counters_;
   std::vector<StaticKey> static_keys_;
   uint64_t next_static_handle_ = 1;
+  std::unordered_set<uint64_t> session_ids_;   /* key ids of live sender sessions */
   size_t derived_count_ = 0;
   /* Key id -> highest counter accepted, of derived keys forgotten. */
   std::unordered_map<uint64_t, uint64_t> forgotten_floors_;

@@ -112,6 +112,23 @@ gst_sframe_base_take_static_key (GstSFrameBase * self, GstSFrameStaticKey * out)
 }
 
 void
+gst_sframe_base_warn_if_keys_mixed (GstSFrameBase * self, const sframe::KeyRing & ring)
+{
+  size_t keys = ring.distinct_static_keys ();
+  if (keys < 2)
+    return;
+  std::string room;
+  {
+    std::lock_guard<std::mutex> lock (PRIV (self)->state_lock);
+    room = PRIV (self)->store_room;
+  }
+  GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+      ("Room \"%s\" now holds %" G_GSIZE_FORMAT " different static keys", room.c_str (), keys),
+      ("elements of one room share one key store, so each of them decrypts frames protected with "
+       "any of these keys; give elements that must not share keys different \"room\" names"));
+}
+
+void
 gst_sframe_base_post_key_error (GstSFrameBase * self, sframe::Status status)
 {
   /* Never echo the key itself. */

@@ -38,6 +38,10 @@ sframe::FrameFormat gst_sframe_base_get_format (GstSFrameBase * self);
  * with the cipher-suite current at that time. */
 gboolean gst_sframe_base_take_static_key (GstSFrameBase * self, GstSFrameStaticKey * out);
 
+/* Warns (once per call) when the room's store holds more than one static
+ * key: elements of one room share keys, so each decrypts the others'. */
+void gst_sframe_base_warn_if_keys_mixed (GstSFrameBase * self, const sframe::KeyRing & ring);
+
 /* Posts the element error for an unusable static key (never the key). */
 void gst_sframe_base_post_key_error (GstSFrameBase * self, sframe::Status status);
 

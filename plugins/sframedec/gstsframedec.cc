@@ -280,6 +280,7 @@ apply_static_key (GstSFrameDec * self, State & state)
     ring.remove_static_key (state.static_key);
   state.static_key = handle;
   GST_INFO_OBJECT (self, "static key installed");
+  gst_sframe_base_warn_if_keys_mixed (GST_SFRAME_BASE (self), ring);
 }
 
 /* Decrypts `inbuf` into `outbuf` (at least as large); trims it on success. */

@@ -178,7 +178,8 @@ apply_static_key (GstSFrameEnc * self, State & state)
   if (!gst_sframe_base_take_static_key (GST_SFRAME_BASE (self), &key))
     return;
   state.session.key = std::move (key);
-  start_session (self, state);
+  if (start_session (self, state))
+    gst_sframe_base_warn_if_keys_mixed (GST_SFRAME_BASE (self), gst_sframe_key_store_get_ring (state.store));
 }
 
 static void

@@ -395,6 +395,37 @@ TEST (KeyRing, StaticKeySessionsHaveTheirOwnKeyIdsAndWindows)
 }
 
 /* A forged frame under a new key id installs nothing. */
+/* Elements of one room share a ring: it can tell when they were given
+ * different static keys (decrypting or sending), so they can warn. */
+TEST (KeyRing, CountsDifferentStaticKeys)
+{
+  auto suite = CipherSuite::aes_128_gcm_sha256_128;
+  const auto key_a = unhex (kBaseKey);
+  auto key_b = key_a;
+  key_b[0] ^= 1;
+  sframe::KeyRing ring;
+  EXPECT_EQ (ring.distinct_static_keys (), 0u);
+  uint64_t handle_a = 0, handle_b = 0, session_a = 0, session_b = 0;
+  ASSERT_EQ (ring.add_static_key (suite, view (key_a), &handle_a), Status::ok);
+  ASSERT_EQ (ring.start_sender_session (suite, view (key_a), &session_a), Status::ok);
+  EXPECT_EQ (ring.distinct_static_keys (), 1u);
+  ASSERT_EQ (ring.start_sender_session (suite, view (key_b), &session_b), Status::ok);
+  EXPECT_EQ (ring.distinct_static_keys (), 2u);
+  ASSERT_TRUE (ring.remove_key (session_b));
+  EXPECT_EQ (ring.distinct_static_keys (), 1u);
+  ASSERT_EQ (ring.add_static_key (suite, view (key_b), &handle_b), Status::ok);
+  EXPECT_EQ (ring.distinct_static_keys (), 2u);
+  /* The same bytes under another suite are another key. */
+  ASSERT_TRUE (ring.remove_static_key (handle_b));
+  ASSERT_EQ (ring.add_static_key (CipherSuite::aes_256_gcm_sha512_128, view (key_a), &handle_b), Status::ok);
+  EXPECT_EQ (ring.distinct_static_keys (), 2u);
+  /* A session's key id given another key by add_key is no session. */
+  ASSERT_TRUE (ring.remove_static_key (handle_b));
+  ASSERT_EQ (ring.start_sender_session (suite, view (key_b), &session_b), Status::ok);
+  ASSERT_EQ (ring.add_key (suite, session_b, view (key_a)), Status::ok);
+  EXPECT_EQ (ring.distinct_static_keys (), 1u);
+}
+
 TEST (KeyRing, AForgedFrameInstallsNoDerivedKey)
 {
   auto suite = CipherSuite::aes_128_gcm_sha256_128;

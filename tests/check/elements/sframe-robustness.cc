@@ -5,6 +5,7 @@
 #include "sframe-check.h"
 
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 
 #include <cstring>
 
@@ -647,6 +648,68 @@ GST_START_TEST (test_unusable_key_stops_the_launch)
 }
 GST_END_TEST;
 
+/* Elements of one room share one key store: a decrypter given another key
+ * than its room's encrypter still decrypts the encrypter's frames, so the
+ * second key written says so. In a room of its own the decrypter has only
+ * its key and drops them. */
+GST_START_TEST (test_mixed_static_keys_in_one_room_warn)
+{
+  const std::string a (32, 'a'), b (32, 'b');
+  struct Case {
+    std::string dec_props;
+    int mixed_warnings;
+    bool decrypts;
+  } cases[] = {
+    {"key=" + b, 1, true},
+    {"key=" + a, 0, true},
+    {"room=apart key=" + b, 0, false},
+  };
+  for (const Case & c : cases) {
+    std::string desc = "appsrc name=src format=time ! sframeenc mode=frame key=" + a + " ! sframedec name=dec mode=frame " + c.dec_props +
+        " ! fakesink name=sink";
+    GstElement *pipeline = gst_parse_launch (desc.c_str (), nullptr);
+    fail_unless (pipeline != nullptr);
+    GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+    GstCaps *caps = gst_caps_from_string (kOpaqueCaps);
+    gst_app_src_set_caps (GST_APP_SRC (src), caps);
+    gst_caps_unref (caps);
+    for (int i = 0; i < 10; i++) {
+      GstBuffer *buf = gst_buffer_new_allocate (nullptr, 64, nullptr);
+      gst_buffer_memset (buf, 0, (guint8) i, 64);
+      GST_BUFFER_PTS (buf) = i * GST_MSECOND;
+      fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (src), buf), GST_FLOW_OK);
+    }
+    gst_app_src_end_of_stream (GST_APP_SRC (src));
+    gst_object_unref (src);
+    fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    GstBus *bus = gst_element_get_bus (pipeline);
+    int mixed = 0;
+    for (;;) {
+      GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+          (GstMessageType) (GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING));
+      fail_unless (msg != nullptr, "%s: no EOS within a minute", desc.c_str ());
+      fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "%s: error", desc.c_str ());
+      bool eos = GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS;
+      if (!eos) {
+        GError *err = nullptr;
+        gst_message_parse_warning (msg, &err, nullptr);
+        if (strcmp (err->message, "Room \"default\" now holds 2 different static keys") == 0)
+          mixed++;
+        g_error_free (err);
+      }
+      gst_message_unref (msg);
+      if (eos)
+        break;
+    }
+    fail_unless_equals_int (mixed, c.mixed_warnings);
+    fail_unless_equals_uint64 (element_stat (pipeline, "dec", "frames"), c.decrypts ? 10 : 0);
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (pipeline);
+  }
+}
+GST_END_TEST;
+
 /* A decrypter without any key refuses everything as unknown-key, and says
  * so once (rate-limited), naming the key id it lacks, whether the frames
  * are dropped at once or after waiting in the hold. */
@@ -856,6 +919,7 @@ sframe_robustness_suite (void)
   tcase_add_test (closed, test_enc_unusable_key_property);
   tcase_add_test (closed, test_unusable_key_stops_the_launch);
   tcase_add_test (closed, test_dec_without_key);
+  tcase_add_test (closed, test_mixed_static_keys_in_one_room_warn);
   tcase_add_test (closed, test_enc_malformed_codec_frames);
   tcase_add_test (closed, test_dec_garbage);
   tcase_add_test (closed, test_roundtrip_16mib_frame);
