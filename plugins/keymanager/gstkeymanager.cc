@@ -74,6 +74,7 @@ enum {
   PROP_HEARTBEAT_INTERVAL,
   PROP_LIVENESS_TIMEOUT,
   PROP_ACK_DELAY,
+  PROP_STATS_INTERVAL,
   PROP_EPOCH,
   PROP_SECURITY_CODE,
   PROP_ROSTER,
@@ -289,6 +290,9 @@ gst_key_manager_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_ACK_DELAY:
       s.ack_delay_ms = g_value_get_uint (value);
       break;
+    case PROP_STATS_INTERVAL:
+      s.stats_ms = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -299,20 +303,6 @@ static void
 set_optional_string (GValue * value, const std::string & s)
 {
   g_value_set_string (value, s.empty () ? nullptr : s.c_str ());
-}
-
-static keymanager::BusStats
-bus_stats (GstKeyManager * self, const View & view)
-{
-  const keymanager::BusCounters & c = *self->impl->shared.counters;
-  keymanager::BusStats bus;
-  bus.bus = view.bus;
-  bus.connected = c.connected;
-  bus.disconnects = c.disconnects;
-  bus.reconnects = c.reconnects;
-  bus.publish_failures = c.publish_failures;
-  bus.queue_overflows = c.queue_overflows;
-  return bus;
 }
 
 /* The properties the worker keeps up to date. */
@@ -335,7 +325,8 @@ get_view_property (GstKeyManager * self, guint prop_id, GValue * value, const st
       g_value_take_boxed (value, keymanager::roster_structure (room, view.roster));
       break;
     case PROP_STATS:
-      g_value_take_boxed (value, keymanager::stats_structure (view.stats, bus_stats (self, view)));
+      g_value_take_boxed (value, keymanager::stats_structure (view.stats,
+          keymanager::bus_stats (view.bus, *self->impl->shared.counters)));
       break;
   }
 }
@@ -396,6 +387,9 @@ gst_key_manager_get_property (GObject * object, guint prop_id, GValue * value, G
       break;
     case PROP_ACK_DELAY:
       g_value_set_uint (value, s.ack_delay_ms);
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, s.stats_ms);
       break;
     case PROP_ROLE:
     case PROP_EPOCH:
@@ -680,6 +674,21 @@ install_properties (GObjectClass * gobject_class)
    */
   install_timing_property (gobject_class, PROP_ACK_DELAY, "ack-delay", "Ack delay",
       "Milliseconds to wait for further fresh keys before reporting them", DEFAULT_ACK_DELAY);
+
+  /**
+   * GstKeyManager:stats-interval:
+   *
+   * Milliseconds between `sframe-stats` element messages (the counters of
+   * #GstKeyManager:stats, the roster's size and the drop counts of the
+   * room's sframeenc and sframedec), so that `gst-launch-1.0 -m` shows
+   * them; 0: none.
+   *
+   *   gst-launch-1.0 -m keymanager stats-interval=1000 ...
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Stats interval",
+          "Milliseconds between sframe-stats element messages (0: none)", 0, MAX_TIMING_MS,
+          DEFAULT_STATS_INTERVAL, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
    * GstKeyManager:epoch:
