@@ -15,15 +15,47 @@
  * verifies everyone else's against the authority's public key
  * (#GstKeyManager:authority). It runs from READY to NULL.
  *
- * It tells the application what happens through element messages:
- * `sframe-roster` (room, epoch, committer, security-code, members, lobby;
- * members and lobby are lists of `member` structures with fingerprint,
- * member-id, display-name, role, grants and index), `sframe-member-refused`
- * (room, who, reason, detail), `sframe-key-rotated` (room, key-id, reason)
- * and `sframe-left` (room, reason: "revoked", "token expired", ...). Hosts
- * admit and revoke members with the
- * #GstKeyManager::admit and #GstKeyManager::revoke action signals. No
- * message, log line or error ever contains key or token bytes.
+ * It tells the application what happens through element messages, which
+ * `gst-launch-1.0 -m` prints. No message, log line or error ever contains
+ * key or token bytes.
+ *
+ * - `sframe-roster`, whenever the roster changes: `room`; `epoch`
+ *   (guint64); `committer` (its device fingerprint); `security-code` (12
+ *   groups of 5 digits separated by spaces, empty before epoch 1: members
+ *   who read the same code aloud hold the same roster);
+ *   `security-code-groups` (the same 12 groups as an array of strings,
+ *   which prints without escapes); `member-count` (guint); `names` (array
+ *   of `DISPLAY-NAME:FINGERPRINT`, the fingerprint cut to its first 16 hex
+ *   digits, which #GstKeyManager::admit and #GstKeyManager::revoke take);
+ *   `lobby-count` and `lobby-names` (the same for joiners waiting for a
+ *   host); `members` and `lobby` (lists of `member` structures:
+ *   `fingerprint`, `member-id`, `display-name`, `role`, `grants`, `index`).
+ * - `sframe-key-rotated` (`room`, `key-id` guint64, `reason`: `initial`,
+ *   `join`, `leave`, ...): this device sends under a new key.
+ * - `sframe-member-refused` (`room`, `who`, `reason`: `wrong-authority`,
+ *   `token-expired`, `not-admitted`, ..., `detail`): a device was kept out.
+ * - `sframe-left` (`room`, `reason`: "revoked", "token expired", ...): this
+ *   device is out of the room.
+ * - `sframe-stats`, every #GstKeyManager:stats-interval milliseconds
+ *   (5000; 0: never): `room`, `epoch`, `member-count`, `lobby-count`; the
+ *   counters of #GstKeyManager:stats (`messages-sent`, `bytes-sent`,
+ *   `messages-received`, `bytes-received`, `messages-rejected`,
+ *   `refused-members`, `rotations`, `resyncs`, `key-resends`,
+ *   `missing-announced`, `publish-failures`, `queue-overflows`, `bus`,
+ *   `bus-connected`, `disconnects`, `reconnects`); and the counters of the
+ *   sframeenc and sframedec elements in the same pipeline that use this
+ *   room's key store, summed: `encoders` and `decoders` (how many),
+ *   `frames-encrypted`, `encrypt-dropped`, `frames-decrypted`,
+ *   `decrypt-dropped`, `auth-failures`, `unknown-key`, `replayed` (their
+ *   `stats` fields `frames`, `dropped`, `auth-failures`, `unknown-key`,
+ *   `replayed`).
+ *
+ * Hosts admit and revoke members with the action signals
+ * #GstKeyManager::admit (`gboolean admit (gchar *who)`) and
+ * #GstKeyManager::revoke (`gboolean revoke (gchar *who)`), where `who` is a
+ * fingerprint (or its first 16 hex digits) or a member id; any member
+ * replaces its own sender key with #GstKeyManager::rotate
+ * (`gboolean rotate (void)`).
  *
  * ## Example launch line
  * |[
