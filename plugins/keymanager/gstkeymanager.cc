@@ -57,11 +57,34 @@
  * replaces its own sender key with #GstKeyManager::rotate
  * (`gboolean rotate (void)`).
  *
- * ## Example launch line
+ * ## Example launch lines
  * |[
- * gst-launch-1.0 keymanager room=board bus=nats://127.0.0.1:4222 identity=me.key token-file=me.jwt authority=org.pub \
- *     v4l2src ! videoconvert ! vp8enc deadline=1 ! sframeenc room=board ! rtpvp8sframepay ! udpsink host=127.0.0.1 port=5004
+ * gst-launch-1.0 -m keymanager room=board bus=nats://127.0.0.1:4222 identity=room-keys/alice.key token-file=room-keys/alice.jwt authority=room-keys/authority.key.pub \
+ *     videotestsrc is-live=true ! videoconvert ! vp8enc deadline=1 ! sframeenc room=board ! rtpvp8sframepay ! udpsink host=127.0.0.1 port=5004
  * ]|
+ * Alice joins room `board` over the NATS server on this host (`nats-server
+ * -a 127.0.0.1`) with her device key and join token, checked against the
+ * room authority's public key, and sends a test pattern (v4l2src for a
+ * camera) as VP8 encrypted under her sender key to UDP port 5004. `-m`
+ * prints the roster (`names`, `security-code-groups`), her key rotations
+ * and, every 5 seconds, `sframe-stats`.
+ *
+ * |[
+ * gst-launch-1.0 -m keymanager room=board bus=nats://127.0.0.1:4222 identity=room-keys/bob.key token-file=room-keys/bob.jwt authority=room-keys/authority.key.pub \
+ *     udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8,payload=96" ! rtpjitterbuffer ! rtpvp8depay ! sframedec room=board ! vp8dec ! videoconvert ! autovideosink
+ * ]|
+ * Bob joins the same room and shows Alice's video, decrypted with the key
+ * her keymanager sent his. `ROOM=board LIFETIME=3600 pipelines/room-keys.sh
+ * alice bob` makes the files in room-keys/ (Alice is the host).
+ *
+ * |[
+ * gst-launch-1.0 -m keymanager room=board bus=local://board identity=room-keys/alice.key token-file=room-keys/alice.jwt authority=room-keys/authority.key.pub \
+ *     videotestsrc is-live=true ! vp8enc deadline=1 ! sframeenc room=board ! sframedec room=board ! vp8dec ! videoconvert ! autovideosink
+ * ]|
+ * A room of one in one process, on a bus local to it (`local://board`):
+ * the keymanager fills the key store of room `board`, which sframeenc and
+ * sframedec share, so the video is encrypted and decrypted again; a quick
+ * check of the identity, token and authority files.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -625,7 +648,8 @@ install_properties (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_REQUIRE_ADMISSION,
       g_param_spec_boolean ("require-admission", "Require admission",
-          "Joiners wait in the lobby for a host", DEFAULT_REQUIRE_ADMISSION,
+          "Joiners wait in the lobby until a host emits admit (who: fingerprint or member id)",
+          DEFAULT_REQUIRE_ADMISSION,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
@@ -769,7 +793,7 @@ install_properties (GObjectClass * gobject_class)
    *   gst-launch-1.0 -v keymanager name=km ...   (read km.stats from the application)
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics", "Protocol and bus counters",
+      g_param_spec_boxed ("stats", "Statistics", "Protocol and bus counters (also posted as sframe-stats every stats-interval)",
           GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 }
 
@@ -785,13 +809,14 @@ install_signals (GObjectClass * gobject_class)
    * @who: a device fingerprint (or a unique prefix of at least 16 of its
    *   characters) or a member id, as listed in the lobby of `sframe-roster`
    *
-   * A host lets a member waiting in the lobby in. Returns %TRUE once the
-   * admission is taken (the joiner enters with the next roster, a few
-   * milliseconds later; admissions made together share one roster
-   * change), %FALSE when this device is not a host, nobody matches, or the
-   * element is not running.
+   * A host lets a member waiting in the lobby in (the joiner enters with
+   * the next roster, a few milliseconds later; admissions made together
+   * share one roster change).
    *
    *   g_signal_emit_by_name (keymanager, "admit", "alice", &admitted);
+   *
+   * Returns: %TRUE once the admission is taken; %FALSE when this device is
+   *   not a host, nobody matches, or the element is not running
    */
   signals[SIGNAL_ADMIT] = g_signal_new_class_handler ("admit", type, flags,
       G_CALLBACK (gst_key_manager_admit), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
@@ -803,12 +828,15 @@ install_signals (GObjectClass * gobject_class)
    *   characters) or a member id
    *
    * A host removes a member (a stolen device, say): everyone else moves to
-   * fresh keys the member never sees. Returns %TRUE when done. Like
-   * #GstKeyManager::admit and #GstKeyManager::rotate, the command goes
-   * ahead of the bus messages the element has queued, so a rotation in
-   * progress in a large room does not hold it up.
+   * fresh keys the member never sees. Like #GstKeyManager::admit and
+   * #GstKeyManager::rotate, the command goes ahead of the bus messages the
+   * element has queued, so a rotation in progress in a large room does not
+   * hold it up.
    *
    *   g_signal_emit_by_name (keymanager, "revoke", "3f2a9c01d4e5b6a7", &revoked);
+   *
+   * Returns: %TRUE when done; %FALSE when this device is not a host, nobody
+   *   matches, or the element is not running
    */
   signals[SIGNAL_REVOKE] = g_signal_new_class_handler ("revoke", type, flags,
       G_CALLBACK (gst_key_manager_revoke), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
@@ -818,9 +846,12 @@ install_signals (GObjectClass * gobject_class)
    * @keymanager: the element
    *
    * Replaces this member's sender key with a fresh one now (any member
-   * may). Returns %TRUE when done.
+   * may).
    *
    *   g_signal_emit_by_name (keymanager, "rotate", &rotated);
+   *
+   * Returns: %TRUE when done; %FALSE when the element is not running or
+   *   the rotation is refused
    */
   signals[SIGNAL_ROTATE] = g_signal_new_class_handler ("rotate", type, flags,
       G_CALLBACK (gst_key_manager_rotate), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 0);
@@ -841,6 +872,9 @@ gst_key_manager_class_init (GstKeyManagerClass * klass)
   install_signals (gobject_class);
 
   gst_element_class_set_static_metadata (element_class, "SFrame room key manager",
-      "Generic/Network", "Runs the SFrame group key protocol of a room and fills its key store",
+      "Generic/Network", "Runs the SFrame group key protocol of a room and fills its key store. "
+      "Action signals: admit (who) and revoke (who), who = a device fingerprint (or its first 16 hex "
+      "digits) or a member id; rotate (). Element messages: sframe-roster, sframe-key-rotated, "
+      "sframe-member-refused, sframe-left, sframe-stats (every stats-interval)",
       "gst-sframe developers");
 }
