@@ -483,13 +483,16 @@ gst_sframe_base_class_init (GstSFrameBaseClass * klass)
    * A static SFrame base key, 16 to 64 bytes as hex. sframeenc encrypts
    * with it under a key id of its own, drawn at random for each session
    * (its read-only key-id), so senders sharing the key and restarts never
-   * repeat a nonce; sframedec decrypts every key id with it. Write-only: a
-   * key is never read back, logged or shown.
+   * repeat a nonce; sframedec decrypts every key id with it. The key goes
+   * into the key store of #GstSFrameBase:room, which every SFrame element
+   * of the pipeline with the same room shares. Write-only: a key is never
+   * read back, logged or shown.
    *
    *   gst-launch-1.0 ... ! sframedec key=000102030405060708090a0b0c0d0e0f ! ...
    */
   g_object_class_install_property (gobject_class, PROP_KEY,
-      g_param_spec_string ("key", "Key", "Static SFrame base key as hex (write-only)",
+      g_param_spec_string ("key", "Key", "Static SFrame base key: 16 to 64 bytes as hex (32 to 128 hex digits); write-only. "
+          "Elements with the same room share one key store, and so this key",
           nullptr,
           (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
 
@@ -516,7 +519,8 @@ gst_sframe_base_class_init (GstSFrameBaseClass * klass)
    *   gst-launch-1.0 ... ! sframeenc room=board ! ...  ... ! sframedec room=board ! ...
    */
   g_object_class_install_property (gobject_class, PROP_ROOM,
-      g_param_spec_string ("room", "Room", "Room whose key store is used",
+      g_param_spec_string ("room", "Room",
+          "Room whose key store is used; SFrame elements and keymanagers of the pipeline with the same room share it",
           GST_SFRAME_DEFAULT_ROOM,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 

@@ -5,6 +5,7 @@
 #include "gstkeymanager-messages.h"
 
 #include <array>
+#include <vector>
 
 namespace keymanager {
 
@@ -73,6 +74,51 @@ set_member_list (GstStructure * s, const char *field, const std::vector<sframe::
   gst_structure_take_value (s, field, &list);
 }
 
+/* gst_structure_to_string (what `gst-launch-1.0 -m` prints) escapes
+ * nested structures and spaces; an array of plain words reads as
+ * `< alice:2522a8ce391c3bf9, bob:7f01c2d3e4f5a6b7 >`. */
+static void
+set_string_array (GstStructure * s, const char *field, std::vector<gchar *> words)
+{
+  GValue array = G_VALUE_INIT;
+  gst_value_array_init (&array, words.size ());
+  for (gchar *w : words) {
+    GValue item = G_VALUE_INIT;
+    g_value_init (&item, G_TYPE_STRING);
+    g_value_take_string (&item, w);
+    gst_value_array_append_and_take_value (&array, &item);
+  }
+  gst_structure_take_value (s, field, &array);
+}
+
+/* "DISPLAY-NAME:FINGERPRINT16": 16 hex digits are what admit and revoke
+ * take as a fingerprint prefix. */
+static void
+set_name_array (GstStructure * s, const char *field, const std::vector<sframe::room::MemberInfo> & members)
+{
+  std::vector<gchar *> words;
+  words.reserve (members.size ());
+  for (const auto & m : members) {
+    gchar *fp = g_strndup (m.fingerprint.c_str (), 16);
+    words.push_back (g_strconcat (m.display_name.c_str (), ":", fp, nullptr));
+    g_free (fp);
+  }
+  set_string_array (s, field, std::move (words));
+}
+
+static void
+set_code_groups (GstStructure * s, const std::string & code)
+{
+  std::vector<gchar *> groups;
+  gchar **split = g_strsplit (code.c_str (), " ", -1);
+  for (gchar **g = split; *g; g++) {
+    if (**g)
+      groups.push_back (g_strdup (*g));
+  }
+  g_strfreev (split);
+  set_string_array (s, "security-code-groups", std::move (groups));
+}
+
 GstStructure *
 roster_structure (const std::string & room, const sframe::room::RosterView & roster)
 {
@@ -81,6 +127,11 @@ roster_structure (const std::string & room, const sframe::room::RosterView & ros
       "epoch", G_TYPE_UINT64, static_cast<guint64> (roster.epoch),
       "committer", G_TYPE_STRING, roster.committer.c_str (),
       "security-code", G_TYPE_STRING, roster.security_code.c_str (), nullptr);
+  set_code_groups (s, roster.security_code);
+  gst_structure_set (s, "member-count", G_TYPE_UINT, static_cast<guint> (roster.members.size ()), nullptr);
+  set_name_array (s, "names", roster.members);
+  gst_structure_set (s, "lobby-count", G_TYPE_UINT, static_cast<guint> (roster.lobby.size ()), nullptr);
+  set_name_array (s, "lobby-names", roster.lobby);
   set_member_list (s, "members", roster.members);
   set_member_list (s, "lobby", roster.lobby);
   return s;
@@ -114,10 +165,10 @@ left_structure (const std::string & room, const std::string & reason)
       "reason", G_TYPE_STRING, reason.c_str (), nullptr);
 }
 
-GstStructure *
-stats_structure (const sframe::room::Stats & stats, const BusStats & bus)
+static void
+set_stats_fields (GstStructure * s, const sframe::room::Stats & stats, const BusStats & bus)
 {
-  return gst_structure_new ("application/x-sframe-keymanager-stats",
+  gst_structure_set (s,
       "messages-sent", G_TYPE_UINT64, static_cast<guint64> (stats.messages_sent),
       "bytes-sent", G_TYPE_UINT64, static_cast<guint64> (stats.bytes_sent),
       "messages-received", G_TYPE_UINT64, static_cast<guint64> (stats.messages_received),
@@ -134,6 +185,37 @@ stats_structure (const sframe::room::Stats & stats, const BusStats & bus)
       "bus-connected", G_TYPE_BOOLEAN, bus.connected,
       "disconnects", G_TYPE_UINT64, bus.disconnects,
       "reconnects", G_TYPE_UINT64, bus.reconnects, nullptr);
+}
+
+GstStructure *
+stats_structure (const sframe::room::Stats & stats, const BusStats & bus)
+{
+  GstStructure *s = gst_structure_new_empty ("application/x-sframe-keymanager-stats");
+  set_stats_fields (s, stats, bus);
+  return s;
+}
+
+GstStructure *
+stats_message_structure (const std::string & room, const sframe::room::RosterView & roster,
+    const sframe::room::Stats & stats, const BusStats & bus, const MediaStats & media)
+{
+  GstStructure *s = gst_structure_new ("sframe-stats",
+      "room", G_TYPE_STRING, room.c_str (),
+      "epoch", G_TYPE_UINT64, static_cast<guint64> (roster.epoch),
+      "member-count", G_TYPE_UINT, static_cast<guint> (roster.members.size ()),
+      "lobby-count", G_TYPE_UINT, static_cast<guint> (roster.lobby.size ()), nullptr);
+  set_stats_fields (s, stats, bus);
+  gst_structure_set (s,
+      "encoders", G_TYPE_UINT, media.encoders,
+      "frames-encrypted", G_TYPE_UINT64, media.frames_encrypted,
+      "encrypt-dropped", G_TYPE_UINT64, media.encrypt_dropped,
+      "decoders", G_TYPE_UINT, media.decoders,
+      "frames-decrypted", G_TYPE_UINT64, media.frames_decrypted,
+      "decrypt-dropped", G_TYPE_UINT64, media.decrypt_dropped,
+      "auth-failures", G_TYPE_UINT64, media.auth_failures,
+      "unknown-key", G_TYPE_UINT64, media.unknown_key,
+      "replayed", G_TYPE_UINT64, media.replayed, nullptr);
+  return s;
 }
 
 }  // namespace keymanager

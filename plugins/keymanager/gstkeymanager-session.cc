@@ -73,6 +73,19 @@ event_name (EventKind kind)
   return "?";
 }
 
+BusStats
+bus_stats (const std::string & bus, const BusCounters & c)
+{
+  BusStats stats;
+  stats.bus = bus;
+  stats.connected = c.connected;
+  stats.disconnects = c.disconnects;
+  stats.reconnects = c.reconnects;
+  stats.publish_failures = c.publish_failures;
+  stats.queue_overflows = c.queue_overflows;
+  return stats;
+}
+
 /* ------------------------------------------------------------------------
  * EventQueue */
 
@@ -474,6 +487,7 @@ Session::run ()
   auto now = clock_now ();
   int64_t next = provider_->tick (now);
   int64_t last_tick = now.ms, last_roster = now.ms;
+  int64_t next_stats = stats_ms_ ? now.ms + stats_ms_ : INT64_MAX;
   bool handled = false;   /* events since the last tick */
   refresh_view ();
   std::deque<Event> events;
@@ -483,6 +497,7 @@ Session::run ()
      * earlier), not after every message: at N members a rotation brings
      * each worker ~2N messages. */
     int64_t deadline = handled ? std::min (next, last_tick + kTickGapMs) : next;
+    deadline = std::min (deadline, next_stats);
     queue_->wait (wake_time (deadline, now.ms), events);
     while (!events.empty ()) {
       queue_->take_commands (events);
@@ -514,6 +529,10 @@ Session::run ()
     if (with_roster)
       last_roster = now.ms;
     refresh_view (with_roster);
+    if (now.ms >= next_stats) {
+      post_stats ();
+      next_stats = now.ms + stats_ms_;
+    }
   }
 }
 
@@ -704,6 +723,101 @@ Session::post (GstStructure * structure)
 {
   gst_element_post_message (element_,
       gst_message_new_element (GST_OBJECT (element_), structure));
+}
+
+/* The counters of one sframeenc or sframedec, if it uses our key store:
+ * read through its public properties, so any element with a `key-store`
+ * and a `stats` of the same shapes counts. */
+static void
+add_media_stats (GstElement * element, GstSFrameKeyStore * ours, MediaStats * media)
+{
+  GObjectClass *klass = G_OBJECT_GET_CLASS (element);
+  GParamSpec *store_spec = g_object_class_find_property (klass, "key-store");
+  GParamSpec *stats_spec = g_object_class_find_property (klass, "stats");
+  if (!store_spec || !stats_spec || store_spec->value_type != GST_TYPE_SFRAME_KEY_STORE ||
+      stats_spec->value_type != GST_TYPE_STRUCTURE)
+    return;
+  GstSFrameKeyStore *store = nullptr;
+  g_object_get (element, "key-store", &store, nullptr);
+  bool same = store == ours;
+  gst_clear_object (&store);
+  if (!same)
+    return;
+  GstStructure *stats = nullptr;
+  g_object_get (element, "stats", &stats, nullptr);
+  if (!stats)
+    return;
+  auto get = [stats] (const char *field) {
+    guint64 v = 0;
+    gst_structure_get_uint64 (stats, field, &v);
+    return v;
+  };
+  if (gst_structure_has_name (stats, "application/x-sframe-enc-stats")) {
+    media->encoders++;
+    media->frames_encrypted += get ("frames");
+    media->encrypt_dropped += get ("dropped");
+  } else if (gst_structure_has_name (stats, "application/x-sframe-dec-stats")) {
+    media->decoders++;
+    media->frames_decrypted += get ("frames");
+    media->decrypt_dropped += get ("dropped");
+    media->auth_failures += get ("auth-failures");
+    media->unknown_key += get ("unknown-key");
+    media->replayed += get ("replayed");
+  }
+  gst_structure_free (stats);
+}
+
+/* Sums the media elements of our pipeline (the top-level bin we are in)
+ * that share this room's key store. */
+MediaStats
+Session::media_stats ()
+{
+  MediaStats media;
+  GstObject *top = GST_OBJECT (gst_object_ref (element_));
+  while (GstObject *parent = gst_object_get_parent (top)) {
+    gst_object_unref (top);
+    top = parent;
+  }
+  if (!store_ || !GST_IS_BIN (top)) {
+    gst_object_unref (top);
+    return media;
+  }
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (top));
+  GValue item = G_VALUE_INIT;
+  bool more = true;
+  while (more) {
+    switch (gst_iterator_next (it, &item)) {
+      case GST_ITERATOR_OK:
+        add_media_stats (GST_ELEMENT (g_value_get_object (&item)), store_, &media);
+        g_value_reset (&item);
+        break;
+      case GST_ITERATOR_RESYNC:
+        media = MediaStats ();
+        gst_iterator_resync (it);
+        break;
+      default:
+        more = false;
+        break;
+    }
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+  gst_object_unref (top);
+  return media;
+}
+
+void
+Session::post_stats ()
+{
+  MediaStats media = media_stats ();
+  sframe::room::Stats stats = provider_->stats ();
+  GstStructure *message;
+  {
+    std::lock_guard<std::mutex> lock (shared_->view_lock);
+    message = stats_message_structure (room_, shared_->view.roster, stats,
+        bus_stats (shared_->view.bus, *counters_), media);
+  }
+  post (message);
 }
 
 void

@@ -35,6 +35,7 @@
 #define DEFAULT_HEARTBEAT_INTERVAL 1000
 #define DEFAULT_LIVENESS_TIMEOUT 5000
 #define DEFAULT_ACK_DELAY 50
+#define DEFAULT_STATS_INTERVAL 5000
 
 namespace keymanager {
 
@@ -54,6 +55,7 @@ struct Settings {
   guint heartbeat_ms = DEFAULT_HEARTBEAT_INTERVAL;
   guint liveness_ms = DEFAULT_LIVENESS_TIMEOUT;
   guint ack_delay_ms = DEFAULT_ACK_DELAY;
+  guint stats_ms = DEFAULT_STATS_INTERVAL;   /* sframe-stats messages; 0: none */
 };
 
 /* Bus-side counters, written from transport threads and the worker. */
@@ -65,6 +67,9 @@ struct BusCounters {
   std::atomic<guint64> publish_failures {0};
   std::atomic<guint64> queue_overflows {0};
 };
+
+/* The bus's counters as the stats show them. */
+BusStats bus_stats (const std::string & bus, const BusCounters & counters);
 
 /* What the application reads while the worker owns the provider: a copy
  * the worker refreshes after every step. */
@@ -188,7 +193,8 @@ public:
 
 private:
   Session (GstElement * element, const Settings & s, Shared * shared, std::shared_ptr<BusCounters> counters)
-      : element_ (element), shared_ (shared), room_ (s.room), suite_ (s.suite), counters_ (std::move (counters)) {}
+      : element_ (element), shared_ (shared), room_ (s.room), suite_ (s.suite), stats_ms_ (s.stats_ms),
+        counters_ (std::move (counters)) {}
 
   bool open (const Settings & s, sframe::room::Config & config);
   bool open_bus (const std::string & uri, const sframe::BusSecurity & security);
@@ -199,12 +205,15 @@ private:
   void refresh_view (bool with_roster = true);
   void renew_from_token_file (const sframe::room::Now & now);
   void post (GstStructure * structure);
+  void post_stats ();
+  MediaStats media_stats ();
   void forget_keys ();
 
   GstElement *element_;
   Shared *shared_;
   std::string room_;
   GstSFrameCipherSuite suite_;
+  guint stats_ms_;
   std::shared_ptr<BusCounters> counters_;
   std::shared_ptr<EventQueue> queue_ = std::make_shared<EventQueue> ();
 

@@ -15,21 +15,76 @@
  * verifies everyone else's against the authority's public key
  * (#GstKeyManager:authority). It runs from READY to NULL.
  *
- * It tells the application what happens through element messages:
- * `sframe-roster` (room, epoch, committer, security-code, members, lobby;
- * members and lobby are lists of `member` structures with fingerprint,
- * member-id, display-name, role, grants and index), `sframe-member-refused`
- * (room, who, reason, detail), `sframe-key-rotated` (room, key-id, reason)
- * and `sframe-left` (room, reason: "revoked", "token expired", ...). Hosts
- * admit and revoke members with the
- * #GstKeyManager::admit and #GstKeyManager::revoke action signals. No
- * message, log line or error ever contains key or token bytes.
+ * It tells the application what happens through element messages, which
+ * `gst-launch-1.0 -m` prints. No message, log line or error ever contains
+ * key or token bytes.
  *
- * ## Example launch line
+ * - `sframe-roster`, whenever the roster changes: `room`; `epoch`
+ *   (guint64); `committer` (its device fingerprint); `security-code` (12
+ *   groups of 5 digits separated by spaces, empty before epoch 1: members
+ *   who read the same code aloud hold the same roster);
+ *   `security-code-groups` (the same 12 groups as an array of strings,
+ *   which prints without escapes); `member-count` (guint); `names` (array
+ *   of `DISPLAY-NAME:FINGERPRINT`, the fingerprint cut to its first 16 hex
+ *   digits, which #GstKeyManager::admit and #GstKeyManager::revoke take);
+ *   `lobby-count` and `lobby-names` (the same for joiners waiting for a
+ *   host); `members` and `lobby` (lists of `member` structures:
+ *   `fingerprint`, `member-id`, `display-name`, `role`, `grants`, `index`).
+ * - `sframe-key-rotated` (`room`, `key-id` guint64, `reason`: `initial`,
+ *   `join`, `leave`, ...): this device sends under a new key.
+ * - `sframe-member-refused` (`room`, `who`, `reason`: `wrong-authority`,
+ *   `token-expired`, `not-admitted`, ..., `detail`): a device was kept out.
+ * - `sframe-left` (`room`, `reason`: "revoked", "token expired", ...): this
+ *   device is out of the room.
+ * - `sframe-stats`, every #GstKeyManager:stats-interval milliseconds
+ *   (5000; 0: never): `room`, `epoch`, `member-count`, `lobby-count`; the
+ *   counters of #GstKeyManager:stats (`messages-sent`, `bytes-sent`,
+ *   `messages-received`, `bytes-received`, `messages-rejected`,
+ *   `refused-members`, `rotations`, `resyncs`, `key-resends`,
+ *   `missing-announced`, `publish-failures`, `queue-overflows`, `bus`,
+ *   `bus-connected`, `disconnects`, `reconnects`); and the counters of the
+ *   sframeenc and sframedec elements in the same pipeline that use this
+ *   room's key store, summed: `encoders` and `decoders` (how many),
+ *   `frames-encrypted`, `encrypt-dropped`, `frames-decrypted`,
+ *   `decrypt-dropped`, `auth-failures`, `unknown-key`, `replayed` (their
+ *   `stats` fields `frames`, `dropped`, `auth-failures`, `unknown-key`,
+ *   `replayed`).
+ *
+ * Hosts admit and revoke members with the action signals
+ * #GstKeyManager::admit (`gboolean admit (gchar *who)`) and
+ * #GstKeyManager::revoke (`gboolean revoke (gchar *who)`), where `who` is a
+ * fingerprint (or its first 16 hex digits) or a member id; any member
+ * replaces its own sender key with #GstKeyManager::rotate
+ * (`gboolean rotate (void)`).
+ *
+ * ## Example launch lines
  * |[
- * gst-launch-1.0 keymanager room=board bus=nats://127.0.0.1:4222 identity=me.key token-file=me.jwt authority=org.pub \
- *     v4l2src ! videoconvert ! vp8enc deadline=1 ! sframeenc room=board ! rtpvp8sframepay ! udpsink host=127.0.0.1 port=5004
+ * gst-launch-1.0 -m keymanager room=board bus=nats://127.0.0.1:4222 identity=room-keys/alice.key token-file=room-keys/alice.jwt authority=room-keys/authority.key.pub \
+ *     videotestsrc is-live=true ! videoconvert ! vp8enc deadline=1 ! sframeenc room=board ! rtpvp8sframepay ! udpsink host=127.0.0.1 port=5004
  * ]|
+ * Alice joins room `board` over the NATS server on this host (`nats-server
+ * -a 127.0.0.1`) with her device key and join token, checked against the
+ * room authority's public key, and sends a test pattern (v4l2src for a
+ * camera) as VP8 encrypted under her sender key to UDP port 5004. `-m`
+ * prints the roster (`names`, `security-code-groups`), her key rotations
+ * and, every 5 seconds, `sframe-stats`.
+ *
+ * |[
+ * gst-launch-1.0 -m keymanager room=board bus=nats://127.0.0.1:4222 identity=room-keys/bob.key token-file=room-keys/bob.jwt authority=room-keys/authority.key.pub \
+ *     udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8,payload=96" ! rtpjitterbuffer ! rtpvp8depay ! sframedec room=board ! vp8dec ! videoconvert ! autovideosink
+ * ]|
+ * Bob joins the same room and shows Alice's video, decrypted with the key
+ * her keymanager sent his. `ROOM=board LIFETIME=3600 pipelines/room-keys.sh
+ * alice bob` makes the files in room-keys/ (Alice is the host).
+ *
+ * |[
+ * gst-launch-1.0 -m keymanager room=board bus=local://board identity=room-keys/alice.key token-file=room-keys/alice.jwt authority=room-keys/authority.key.pub \
+ *     videotestsrc is-live=true ! vp8enc deadline=1 ! sframeenc room=board ! sframedec room=board ! vp8dec ! videoconvert ! autovideosink
+ * ]|
+ * A room of one in one process, on a bus local to it (`local://board`):
+ * the keymanager fills the key store of room `board`, which sframeenc and
+ * sframedec share, so the video is encrypted and decrypted again; a quick
+ * check of the identity, token and authority files.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -74,6 +129,7 @@ enum {
   PROP_HEARTBEAT_INTERVAL,
   PROP_LIVENESS_TIMEOUT,
   PROP_ACK_DELAY,
+  PROP_STATS_INTERVAL,
   PROP_EPOCH,
   PROP_SECURITY_CODE,
   PROP_ROSTER,
@@ -289,6 +345,9 @@ gst_key_manager_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_ACK_DELAY:
       s.ack_delay_ms = g_value_get_uint (value);
       break;
+    case PROP_STATS_INTERVAL:
+      s.stats_ms = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -299,20 +358,6 @@ static void
 set_optional_string (GValue * value, const std::string & s)
 {
   g_value_set_string (value, s.empty () ? nullptr : s.c_str ());
-}
-
-static keymanager::BusStats
-bus_stats (GstKeyManager * self, const View & view)
-{
-  const keymanager::BusCounters & c = *self->impl->shared.counters;
-  keymanager::BusStats bus;
-  bus.bus = view.bus;
-  bus.connected = c.connected;
-  bus.disconnects = c.disconnects;
-  bus.reconnects = c.reconnects;
-  bus.publish_failures = c.publish_failures;
-  bus.queue_overflows = c.queue_overflows;
-  return bus;
 }
 
 /* The properties the worker keeps up to date. */
@@ -335,7 +380,8 @@ get_view_property (GstKeyManager * self, guint prop_id, GValue * value, const st
       g_value_take_boxed (value, keymanager::roster_structure (room, view.roster));
       break;
     case PROP_STATS:
-      g_value_take_boxed (value, keymanager::stats_structure (view.stats, bus_stats (self, view)));
+      g_value_take_boxed (value, keymanager::stats_structure (view.stats,
+          keymanager::bus_stats (view.bus, *self->impl->shared.counters)));
       break;
   }
 }
@@ -396,6 +442,9 @@ gst_key_manager_get_property (GObject * object, guint prop_id, GValue * value, G
       break;
     case PROP_ACK_DELAY:
       g_value_set_uint (value, s.ack_delay_ms);
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, s.stats_ms);
       break;
     case PROP_ROLE:
     case PROP_EPOCH:
@@ -599,7 +648,8 @@ install_properties (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_REQUIRE_ADMISSION,
       g_param_spec_boolean ("require-admission", "Require admission",
-          "Joiners wait in the lobby for a host", DEFAULT_REQUIRE_ADMISSION,
+          "Joiners wait in the lobby until a host emits admit (who: fingerprint or member id)",
+          DEFAULT_REQUIRE_ADMISSION,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
@@ -682,6 +732,21 @@ install_properties (GObjectClass * gobject_class)
       "Milliseconds to wait for further fresh keys before reporting them", DEFAULT_ACK_DELAY);
 
   /**
+   * GstKeyManager:stats-interval:
+   *
+   * Milliseconds between `sframe-stats` element messages (the counters of
+   * #GstKeyManager:stats, the roster's size and the drop counts of the
+   * room's sframeenc and sframedec), so that `gst-launch-1.0 -m` shows
+   * them; 0: none.
+   *
+   *   gst-launch-1.0 -m keymanager stats-interval=1000 ...
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Stats interval",
+          "Milliseconds between sframe-stats element messages (0: none)", 0, MAX_TIMING_MS,
+          DEFAULT_STATS_INTERVAL, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+
+  /**
    * GstKeyManager:epoch:
    *
    * The roster epoch; 0 until this device is in the room.
@@ -728,7 +793,7 @@ install_properties (GObjectClass * gobject_class)
    *   gst-launch-1.0 -v keymanager name=km ...   (read km.stats from the application)
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics", "Protocol and bus counters",
+      g_param_spec_boxed ("stats", "Statistics", "Protocol and bus counters (also posted as sframe-stats every stats-interval)",
           GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 }
 
@@ -744,13 +809,14 @@ install_signals (GObjectClass * gobject_class)
    * @who: a device fingerprint (or a unique prefix of at least 16 of its
    *   characters) or a member id, as listed in the lobby of `sframe-roster`
    *
-   * A host lets a member waiting in the lobby in. Returns %TRUE once the
-   * admission is taken (the joiner enters with the next roster, a few
-   * milliseconds later; admissions made together share one roster
-   * change), %FALSE when this device is not a host, nobody matches, or the
-   * element is not running.
+   * A host lets a member waiting in the lobby in (the joiner enters with
+   * the next roster, a few milliseconds later; admissions made together
+   * share one roster change).
    *
    *   g_signal_emit_by_name (keymanager, "admit", "alice", &admitted);
+   *
+   * Returns: %TRUE once the admission is taken; %FALSE when this device is
+   *   not a host, nobody matches, or the element is not running
    */
   signals[SIGNAL_ADMIT] = g_signal_new_class_handler ("admit", type, flags,
       G_CALLBACK (gst_key_manager_admit), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
@@ -762,12 +828,15 @@ install_signals (GObjectClass * gobject_class)
    *   characters) or a member id
    *
    * A host removes a member (a stolen device, say): everyone else moves to
-   * fresh keys the member never sees. Returns %TRUE when done. Like
-   * #GstKeyManager::admit and #GstKeyManager::rotate, the command goes
-   * ahead of the bus messages the element has queued, so a rotation in
-   * progress in a large room does not hold it up.
+   * fresh keys the member never sees. Like #GstKeyManager::admit and
+   * #GstKeyManager::rotate, the command goes ahead of the bus messages the
+   * element has queued, so a rotation in progress in a large room does not
+   * hold it up.
    *
    *   g_signal_emit_by_name (keymanager, "revoke", "3f2a9c01d4e5b6a7", &revoked);
+   *
+   * Returns: %TRUE when done; %FALSE when this device is not a host, nobody
+   *   matches, or the element is not running
    */
   signals[SIGNAL_REVOKE] = g_signal_new_class_handler ("revoke", type, flags,
       G_CALLBACK (gst_key_manager_revoke), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
@@ -777,9 +846,12 @@ install_signals (GObjectClass * gobject_class)
    * @keymanager: the element
    *
    * Replaces this member's sender key with a fresh one now (any member
-   * may). Returns %TRUE when done.
+   * may).
    *
    *   g_signal_emit_by_name (keymanager, "rotate", &rotated);
+   *
+   * Returns: %TRUE when done; %FALSE when the element is not running or
+   *   the rotation is refused
    */
   signals[SIGNAL_ROTATE] = g_signal_new_class_handler ("rotate", type, flags,
       G_CALLBACK (gst_key_manager_rotate), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 0);
@@ -800,6 +872,9 @@ gst_key_manager_class_init (GstKeyManagerClass * klass)
   install_signals (gobject_class);
 
   gst_element_class_set_static_metadata (element_class, "SFrame room key manager",
-      "Generic/Network", "Runs the SFrame group key protocol of a room and fills its key store",
+      "Generic/Network", "Runs the SFrame group key protocol of a room and fills its key store. "
+      "Action signals: admit (who) and revoke (who), who = a device fingerprint (or its first 16 hex "
+      "digits) or a member id; rotate (). Element messages: sframe-roster, sframe-key-rotated, "
+      "sframe-member-refused, sframe-left, sframe-stats (every stats-interval)",
       "gst-sframe developers");
 }

@@ -30,8 +30,12 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=SFRAME,payload=96" ! rtpjitterbuffer ! rtpsframedepay media-caps=video/x-vp8 ! sframedec mode=frame key=000102030405060708090a0b0c0d0e0f ! vp8dec ! autovideosink
+ * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=SFRAME,payload=96" ! rtpjitterbuffer ! rtpsframedepay media-caps=video/x-vp8 ! sframedec mode=frame key=000102030405060708090a0b0c0d0e0f ! vp8dec ! videoconvert ! autovideosink
  * ]|
+ * Receives the stream of the rtpsframepay example on UDP port 5004,
+ * reassembles each frame from its packets, decrypts it with the same key
+ * and shows the VP8 video (media-caps says what the frames hold, since
+ * these RTP caps do not).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -19,8 +19,11 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 videotestsrc ! vp8enc ! sframeenc mode=frame key=000102030405060708090a0b0c0d0e0f ! rtpsframepay ! udpsink host=127.0.0.1 port=5004
+ * gst-launch-1.0 videotestsrc is-live=true ! vp8enc deadline=1 ! sframeenc mode=frame key=000102030405060708090a0b0c0d0e0f ! rtpsframepay ! udpsink host=127.0.0.1 port=5004
  * ]|
+ * Encrypts whole VP8 frames (frame mode: nothing of the codec stays clear)
+ * and sends them in the generic SFrame RTP payload format to UDP port 5004
+ * of this host; the rtpsframedepay example receives them.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

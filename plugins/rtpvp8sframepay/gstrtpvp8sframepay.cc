@@ -18,9 +18,15 @@
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 videotestsrc ! vp8enc ! sframeenc key=000102030405060708090a0b0c0d0e0f ! rtpvp8sframepay ! udpsink host=127.0.0.1 port=5004
- * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8" ! rtpjitterbuffer ! rtpvp8depay ! sframedec key=000102030405060708090a0b0c0d0e0f ! vp8dec ! autovideosink
+ * gst-launch-1.0 videotestsrc is-live=true ! vp8enc deadline=1 ! sframeenc key=000102030405060708090a0b0c0d0e0f ! rtpvp8sframepay ! udpsink host=127.0.0.1 port=5004
  * ]|
+ * Sends a test pattern as VP8 encrypted in codec mode, in RFC 7741 RTP
+ * packets, to UDP port 5004 of this host.
+ * |[
+ * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8,payload=96" ! rtpjitterbuffer ! rtpvp8depay ! sframedec key=000102030405060708090a0b0c0d0e0f ! vp8dec ! videoconvert ! autovideosink
+ * ]|
+ * Receives it with the stock rtpvp8depay, decrypts it with the same key and
+ * shows it.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

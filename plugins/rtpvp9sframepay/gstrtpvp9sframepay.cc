@@ -25,9 +25,15 @@
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 videotestsrc ! vp9enc ! sframeenc key=000102030405060708090a0b0c0d0e0f ! rtpvp9sframepay ! udpsink host=127.0.0.1 port=5004
- * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=VP9" ! rtpjitterbuffer ! rtpvp9depay ! sframedec key=000102030405060708090a0b0c0d0e0f ! vp9dec ! autovideosink
+ * gst-launch-1.0 videotestsrc is-live=true ! vp9enc deadline=1 ! sframeenc key=000102030405060708090a0b0c0d0e0f ! rtpvp9sframepay ! udpsink host=127.0.0.1 port=5004
  * ]|
+ * Sends a test pattern as VP9 encrypted in codec mode, in RFC 9628 RTP
+ * packets, to UDP port 5004 of this host.
+ * |[
+ * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=VP9,payload=96" ! rtpjitterbuffer ! rtpvp9depay ! sframedec key=000102030405060708090a0b0c0d0e0f ! vp9dec ! videoconvert ! autovideosink
+ * ]|
+ * Receives it with the stock rtpvp9depay, decrypts it with the same key and
+ * shows it.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -24,8 +24,10 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000" ! rtpvp8depay ! sframedec key=000102030405060708090a0b0c0d0e0f ! vp8dec ! autovideosink
+ * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8,payload=96" ! rtpjitterbuffer ! rtpvp8depay ! sframedec key=000102030405060708090a0b0c0d0e0f ! vp8dec ! videoconvert ! autovideosink
  * ]|
+ * Receives the VP8 stream of the sframeenc example on UDP port 5004,
+ * decrypts it with the same key and shows it.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -18,8 +18,11 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 videotestsrc ! vp8enc ! sframeenc key=000102030405060708090a0b0c0d0e0f ! rtpvp8pay ! udpsink host=127.0.0.1 port=5004
+ * gst-launch-1.0 videotestsrc is-live=true ! vp8enc deadline=1 ! sframeenc key=000102030405060708090a0b0c0d0e0f ! rtpvp8sframepay ! udpsink host=127.0.0.1 port=5004
  * ]|
+ * Encodes a test pattern as VP8, encrypts each frame with a static 16-byte
+ * key (the VP8 frame tag stays clear) and sends it as RTP to UDP port 5004
+ * of this host; the sframedec example receives it.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -414,6 +414,9 @@ GST_START_TEST (test_properties)
   fail_unless_equals_int (heartbeat, 1000);
   fail_unless_equals_int (liveness, 5000);
   fail_unless_equals_int (ack_delay, 50);
+  guint stats_interval = 0;
+  g_object_get (km, "stats-interval", &stats_interval, nullptr);
+  fail_unless_equals_int (stats_interval, 5000);
   fail_unless (!admission);
   fail_unless_equals_uint64 (epoch, 0);
   fail_unless_equals_int (suite, GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128);
@@ -1226,6 +1229,119 @@ GST_START_TEST (test_nats_tls_and_credentials_refusals)
 }
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------
+ * What a launch line shows: element messages on the pipeline's bus */
+
+/* The words of a GST_TYPE_ARRAY of strings. */
+std::vector<std::string>
+string_array (const GstStructure * s, const char *field)
+{
+  const GValue *v = gst_structure_get_value (s, field);
+  fail_unless (v != nullptr && GST_VALUE_HOLDS_ARRAY (v), "no array %s in %" GST_PTR_FORMAT, field, s);
+  std::vector<std::string> words;
+  for (guint i = 0; i < gst_value_array_get_size (v); i++) {
+    const GValue *item = gst_value_array_get_value (v, i);
+    fail_unless (G_VALUE_HOLDS_STRING (item), "%s holds a non-string", field);
+    words.push_back (g_value_get_string (item));
+  }
+  return words;
+}
+
+guint64
+uint64_field (const GstStructure * s, const char *field)
+{
+  guint64 v = 0;
+  fail_unless (gst_structure_get_uint64 (s, field, &v), "no guint64 %s in %" GST_PTR_FORMAT, field, s);
+  return v;
+}
+
+guint
+uint_field (const GstStructure * s, const char *field)
+{
+  guint v = 0;
+  fail_unless (gst_structure_get_uint (s, field, &v), "no guint %s in %" GST_PTR_FORMAT, field, s);
+  return v;
+}
+
+/* A keymanager in a pipeline, as in a launch line, with an sframeenc and
+ * an sframedec of its room: the bus carries an sframe-roster that names
+ * the member and spells the security code in readable groups, and
+ * sframe-stats messages with the keymanager's counters and the media
+ * elements' frame and drop counts. Neither holds the token. */
+GST_START_TEST (test_launch_line_messages)
+{
+  World world;
+  Device alice = world.device ("alice", "m", sframe::token::Role::host);
+  std::string launch = "keymanager name=km " + world.props (alice, "m", "stats-interval=100") +
+      " videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=30/1"
+      " ! sframeenc room=m mode=frame ! sframedec room=m mode=frame ! fakesink";
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch (launch.c_str (), &error);
+  /* The description holds a token: report the parse error only. */
+  fail_unless (pipeline != nullptr, "cannot parse the pipeline: %s", error ? error->message : "?");
+  gst_object_ref_sink (pipeline);
+  Member m;
+  m.top = pipeline;
+  m.km = m.get ("km");
+  m.bus = gst_element_get_bus (pipeline);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+
+  const GstStructure *roster = must_wait_roster (m, 1, "alice");
+  fail_unless_equals_int (uint_field (roster, "member-count"), 1);
+  fail_unless_equals_int (uint_field (roster, "lobby-count"), 0);
+  std::vector<std::string> names = string_array (roster, "names");
+  fail_unless_equals_int (names.size (), 1);
+  std::string expected_name = "alice:" + alice.fingerprint ().substr (0, 16);
+  fail_unless_equals_string (names[0].c_str (), expected_name.c_str ());
+  fail_unless_equals_int (string_array (roster, "lobby-names").size (), 0);
+  std::vector<std::string> groups = string_array (roster, "security-code-groups");
+  fail_unless_equals_int (groups.size (), 12);
+  std::string joined;
+  for (const auto & g : groups) {
+    fail_unless (g.size () == 5 && g.find_first_not_of ("0123456789") == std::string::npos,
+        "security code group '%s' is not 5 digits", g.c_str ());
+    joined += (joined.empty () ? "" : " ") + g;
+  }
+  gchar *code = nullptr;
+  g_object_get (m.km, "security-code", &code, nullptr);
+  fail_unless_equals_string (joined.c_str (), code);
+  expect_field (roster, "security-code", code);
+  g_free (code);
+
+  /* Stats come every 100 ms; wait for one after frames were decrypted. */
+  auto decrypted = [] (const GstStructure * s) {
+    guint64 frames = 0;
+    return gst_structure_get_uint64 (s, "frames-decrypted", &frames) && frames > 0;
+  };
+  const GstStructure *stats = wait_message (m, "sframe-stats", decrypted);
+  fail_unless (stats != nullptr, "no sframe-stats with decrypted frames");
+  expect_field (stats, "room", "m");
+  fail_unless (uint64_field (stats, "epoch") >= 1);
+  fail_unless_equals_int (uint_field (stats, "member-count"), 1);
+  fail_unless_equals_int (uint_field (stats, "lobby-count"), 0);
+  fail_unless (uint64_field (stats, "rotations") >= 1);
+  fail_unless (uint64_field (stats, "messages-sent") > 0);
+  for (auto field : {"bytes-sent", "messages-received", "bytes-received", "messages-rejected",
+           "refused-members", "resyncs", "key-resends", "missing-announced", "publish-failures",
+           "queue-overflows", "disconnects", "reconnects", "frames-encrypted", "encrypt-dropped",
+           "decrypt-dropped", "auth-failures", "unknown-key", "replayed"})
+    uint64_field (stats, field);
+  expect_field (stats, "bus", world.bus ());
+  gboolean connected = FALSE;
+  fail_unless (gst_structure_get_boolean (stats, "bus-connected", &connected) && connected);
+  fail_unless_equals_int (uint_field (stats, "encoders"), 1);
+  fail_unless_equals_int (uint_field (stats, "decoders"), 1);
+  fail_unless (uint64_field (stats, "frames-encrypted") >= uint64_field (stats, "frames-decrypted"));
+  fail_unless_equals_uint64 (uint64_field (stats, "auth-failures"), 0);
+
+  for (auto s : m.seen) {
+    gchar *text = gst_structure_to_string (s);
+    fail_if (std::string (text).find (alice.token) != std::string::npos, "a message holds the token");
+    g_free (text);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 keymanager_suite (void)
 {
@@ -1249,6 +1365,7 @@ keymanager_suite (void)
   tcase_add_test (rooms, test_actions_from_the_worker_thread);
   tcase_add_test (rooms, test_commands_go_ahead_of_bus_messages);
   tcase_add_test (rooms, test_token_renewal_through_the_token_file);
+  tcase_add_test (rooms, test_launch_line_messages);
 
   TCase *nats = tcase_create ("nats");
   suite_add_tcase (s, nats);
