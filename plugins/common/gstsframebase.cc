@@ -287,20 +287,13 @@ gst_sframe_base_stop (GstBaseTransform * trans)
 }
 
 /* Frame mode wraps the media caps into application/x-sframe on the
- * encrypting side and unwraps them on the decrypting side. */
+ * encrypting side and unwraps them on the decrypting side. original-caps is
+ * left open here: string fields only intersect when spelled alike, so the
+ * wrapping side chooses it in fixate_caps, comparing as caps. */
 static GstCaps *
-wrap_caps (GstCaps * caps)
+wrap_caps (GstCaps *)
 {
-  GstCaps *out = gst_caps_new_empty ();
-  if (gst_caps_is_any (caps) || !gst_caps_is_fixed (caps)) {
-    gst_caps_append_structure (out, gst_structure_new_empty (SFRAME_MEDIA_TYPE));
-    return out;
-  }
-  gchar *original = gst_caps_to_string (caps);
-  gst_caps_append_structure (out, gst_structure_new (SFRAME_MEDIA_TYPE,
-          "original-caps", G_TYPE_STRING, original, nullptr));
-  g_free (original);
-  return out;
+  return gst_caps_new_empty_simple (SFRAME_MEDIA_TYPE);
 }
 
 /* Without usable original-caps the media caps may be anything (ANY); a
@@ -323,14 +316,110 @@ unwrap_caps (GstCaps * caps)
   return out;
 }
 
+/* TRUE when `direction`'s caps are media caps and the other side's are
+ * application/x-sframe. */
+static bool
+wraps_towards_other (GstSFrameBase * self, GstPadDirection direction)
+{
+  return (direction == GST_PAD_SINK) == static_cast<bool> (GST_SFRAME_BASE_GET_CLASS (self)->encrypts);
+}
+
+/* Whether the stream's `media` caps fit an original-caps string that
+ * downstream asks for. */
+static bool
+original_fits (GstSFrameBase * self, const gchar * original, GstCaps * media)
+{
+  GstCaps *wanted = gst_caps_from_string (original);
+  if (!wanted) {
+    GST_ELEMENT_WARNING (self, CORE, NEGOTIATION, ("Unparsable original-caps in the downstream caps"),
+        ("the original-caps field \"%s\" is not caps", original));
+    return false;
+  }
+  bool fits = gst_caps_can_intersect (wanted, media);
+  gst_caps_unref (wanted);
+  return fits;
+}
+
+/* The original-caps string of `s` that `media` fits: the stream's own
+ * caps when downstream leaves the field open, else the first of
+ * downstream's (a string or a list of them) that matches as caps, kept as
+ * spelled so that string comparisons downstream accept it. */
+static gchar *
+choose_original (GstSFrameBase * self, const GstStructure * s, GstCaps * media)
+{
+  const GValue *v = gst_structure_get_value (s, "original-caps");
+  if (!v)
+    return gst_caps_to_string (media);
+  if (G_VALUE_HOLDS_STRING (v)) {
+    const gchar *original = g_value_get_string (v);
+    return original && original_fits (self, original, media) ? g_strdup (original) : nullptr;
+  }
+  if (GST_VALUE_HOLDS_LIST (v)) {
+    for (guint i = 0; i < gst_value_list_get_size (v); i++) {
+      const GValue *item = gst_value_list_get_value (v, i);
+      if (G_VALUE_HOLDS_STRING (item) && g_value_get_string (item) &&
+          original_fits (self, g_value_get_string (item), media))
+        return g_value_dup_string (item);
+    }
+  }
+  return nullptr;
+}
+
+/* The encrypting side's output caps: what downstream accepts, with
+ * original-caps compared as caps rather than as strings. */
+static GstCaps *
+fixate_wrapped (GstSFrameBase * self, GstPadDirection direction, GstCaps * media, GstCaps * othercaps)
+{
+  auto trans = GST_BASE_TRANSFORM (self);
+  GstPad *otherpad = direction == GST_PAD_SINK ? GST_BASE_TRANSFORM_SRC_PAD (trans) : GST_BASE_TRANSFORM_SINK_PAD (trans);
+  GstCaps *choices = gst_pad_peer_query_caps (otherpad, othercaps);
+  GstCaps *out = gst_caps_new_empty ();
+  if (gst_caps_is_any (choices)) {
+    gst_caps_unref (choices);
+    choices = gst_caps_new_empty_simple (SFRAME_MEDIA_TYPE);
+  }
+  for (guint i = 0; i < gst_caps_get_size (choices) && gst_caps_is_empty (out); i++) {
+    const GstStructure *s = gst_caps_get_structure (choices, i);
+    if (!gst_structure_has_name (s, SFRAME_MEDIA_TYPE))
+      continue;
+    gchar *original = choose_original (self, s, media);
+    if (!original)
+      continue;
+    GstStructure *chosen = gst_structure_copy (s);
+    gst_structure_set (chosen, "original-caps", G_TYPE_STRING, original, nullptr);
+    g_free (original);
+    gst_caps_append_structure (out, chosen);
+  }
+  if (gst_caps_is_empty (out) && !gst_caps_is_empty (choices)) {
+    gchar *stream = gst_caps_to_string (media);
+    GST_ELEMENT_WARNING (self, CORE, NEGOTIATION, ("No original-caps downstream matches the stream"),
+        ("stream caps %s; downstream accepts %" GST_PTR_FORMAT, stream, choices));
+    g_free (stream);
+  }
+  gst_caps_unref (choices);
+  gst_caps_unref (othercaps);
+  return gst_caps_is_empty (out) ? out : gst_caps_fixate (out);
+}
+
 /* ANY cannot be fixated (a critical in GstBaseTransform): frames whose
  * original caps are unknown are not negotiated. */
 static GstCaps *
 gst_sframe_base_fixate_caps (GstBaseTransform * trans, GstPadDirection direction, GstCaps * caps,
     GstCaps * othercaps)
 {
+  auto self = GST_SFRAME_BASE (trans);
+  if (snapshot_settings (self).mode == GST_SFRAME_MODE_FRAME && wraps_towards_other (self, direction))
+    return fixate_wrapped (self, direction, caps, othercaps);
   if (gst_caps_is_any (othercaps)) {
-    GST_WARNING_OBJECT (trans, "cannot restore the media caps from %" GST_PTR_FORMAT, caps);
+    const GstStructure *s = gst_caps_get_size (caps) ? gst_caps_get_structure (caps, 0) : nullptr;
+    const gchar *original = s ? gst_structure_get_string (s, "original-caps") : nullptr;
+    if (original) {
+      GST_ELEMENT_WARNING (self, CORE, NEGOTIATION, ("Unparsable original-caps in the SFrame caps"),
+          ("the original-caps field \"%s\" is not caps", original));
+    } else {
+      GST_ELEMENT_WARNING (self, CORE, NEGOTIATION, ("No original-caps in the SFrame caps"),
+          ("cannot restore the media caps from %" GST_PTR_FORMAT, caps));
+    }
     gst_caps_unref (othercaps);
     return gst_caps_new_empty ();
   }
@@ -342,7 +431,6 @@ gst_sframe_base_transform_caps (GstBaseTransform * trans, GstPadDirection direct
     GstCaps * caps, GstCaps * filter)
 {
   auto self = GST_SFRAME_BASE (trans);
-  auto klass = GST_SFRAME_BASE_GET_CLASS (self);
   Settings s = snapshot_settings (self);
   GstCaps *out;
   if (s.mode == GST_SFRAME_MODE_CODEC) {
@@ -351,8 +439,7 @@ gst_sframe_base_transform_caps (GstBaseTransform * trans, GstPadDirection direct
     gst_caps_unref (codecs);
   } else {
     /* Towards the ciphertext side we wrap; towards the media side we unwrap. */
-    bool to_ciphertext = (direction == GST_PAD_SINK) == static_cast<bool> (klass->encrypts);
-    out = to_ciphertext ? wrap_caps (caps) : unwrap_caps (caps);
+    out = wraps_towards_other (self, direction) ? wrap_caps (caps) : unwrap_caps (caps);
   }
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full (filter, out, GST_CAPS_INTERSECT_FIRST);
