@@ -550,24 +550,26 @@ GST_START_TEST (test_token_sources)
 }
 GST_END_TEST;
 
-/* Membership lasts as long as a valid token. Bob's token lives 3 s and is
+/* Membership lasts as long as a valid token. Bob's token lives 6 s and is
  * never renewed: he leaves when it expires (`sframe-left`, "token
- * expired"). Carol's lives 3 s too, but a new one is written to her
- * token-file after 1 s: she is still in the room after bob has gone. */
+ * expired"). Carol's lives 6 s too, but a new one is written to her
+ * token-file once the room formed: she is still in the room after bob has
+ * gone. (6 s leaves a loaded machine time to form the room first.) */
 GST_START_TEST (test_token_renewal_through_the_token_file)
 {
   World world;
   Device alice_dev = world.device ("alice", "r", sframe::token::Role::host);
   Device bob_dev = world.device ("bob", "r", sframe::token::Role::member);
   Device carol_dev = world.device ("carol", "r", sframe::token::Role::member);
-  bob_dev.token = world.token_for (bob_dev, "bob", "r", sframe::token::Role::member, 3);
+  bob_dev.token = world.token_for (bob_dev, "bob", "r", sframe::token::Role::member, 6);
   std::string carol_file = world.path ("carol.jwt");
   auto write_token = [&] (const std::string & token) {
     std::string next = carol_file + ".next";
     fail_unless (g_file_set_contents (next.c_str (), token.c_str (), -1, nullptr));
     fail_unless (g_chmod (next.c_str (), 0600) == 0 && g_rename (next.c_str (), carol_file.c_str ()) == 0);
   };
-  write_token (world.token_for (carol_dev, "carol", "r", sframe::token::Role::member, 3));
+  write_token (world.token_for (carol_dev, "carol", "r", sframe::token::Role::member, 6));
+  gint64 first_token_issued = g_get_monotonic_time ();
   Member alice, bob, carol;
   start_alone (alice, world.props (alice_dev, "r"));
   start_alone (bob, world.props (bob_dev, "r"));
@@ -576,8 +578,10 @@ GST_START_TEST (test_token_renewal_through_the_token_file)
   must_wait_roster (alice, 3, "alice");
   g_usleep (G_USEC_PER_SEC);   /* the file's modification time must change */
   write_token (world.token_for (carol_dev, "carol", "r", sframe::token::Role::member, 300));
+  fail_unless (g_get_monotonic_time () - first_token_issued < 5 * G_USEC_PER_SEC,
+      "the room took too long to form: carol's first token ran out before its renewal");
 
-  const GstStructure *left = wait_message (bob, "sframe-left", nullptr, 0, 10 * GST_SECOND);
+  const GstStructure *left = wait_message (bob, "sframe-left", nullptr, 0, 15 * GST_SECOND);
   fail_unless (left != nullptr, "bob stayed after his token expired");
   expect_field (left, "reason", "token expired");
   fail_unless (wait_message (carol, "sframe-left", nullptr, 0, 3 * GST_SECOND) == nullptr,
