@@ -98,6 +98,7 @@ class Runner:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
             start_new_session=True)
         self.background = []   # (name, pid, log path, command)
+        self.started = 0
         self.failures = []
         self.count = 0
         self.send("set -a")   # variables reach the commands run through bash -c
@@ -119,7 +120,8 @@ class Runner:
             if line.startswith(marker):
                 return int(line.split()[1]), "".join(output)
             output.append(line)
-            sys.stdout.write("    | " + line)
+            if not re.match(r"^\s*\[\d+/\d+\]\s*$", line):   # demo.sh's progress line
+                sys.stdout.write("    | " + line)
 
     def run_foreground(self, command):
         print("  $ " + command, flush=True)
@@ -132,7 +134,8 @@ class Runner:
             self.failures.append("%r exited with %s" % (command, "a timeout" if status in (None, 124) else status))
 
     def start_background(self, command):
-        name = "bg%d" % len(self.background)
+        self.started += 1
+        name = "bg%d" % self.started
         log = os.path.join(self.logdir, name + ".log")
         command = command.rstrip("&").strip()
         if command.startswith("gst-launch-1.0"):
