@@ -629,6 +629,38 @@ GST_START_TEST (test_enc_unusable_key_property)
 }
 GST_END_TEST;
 
+/* A live sender whose frames come before its key must not stall the
+ * pipeline: the dropped frames go on as GAP events, the sink prerolls on
+ * them, and once the key comes encrypted frames flow. */
+GST_START_TEST (test_live_sender_without_key_prerolls)
+{
+  GstElement *pipeline = gst_parse_launch ("videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=30/1 ! "
+      "sframeenc name=enc mode=frame room=live-no-key ! fakesink name=sink", nullptr);
+  fail_unless (pipeline != nullptr);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstState state = GST_STATE_NULL;
+  fail_unless_equals_int (gst_element_get_state (pipeline, &state, nullptr, 10 * GST_SECOND),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (state, GST_STATE_PLAYING);
+  fail_unless (element_stat (pipeline, "enc", "no-key") > 0);
+  fail_unless_equals_uint64 (element_stat (pipeline, "enc", "frames"), 0);
+
+  GstElement *enc = gst_bin_get_by_name (GST_BIN (pipeline), "enc");
+  GstSFrameKeyStore *store = nullptr;
+  g_object_get (enc, "key-store", &store, nullptr);
+  fail_unless (store != nullptr);
+  add_own_key (store, 4, kKeyHex1);
+  fail_unless (gst_sframe_key_store_set_sender_key (store, 4, nullptr));
+  for (int i = 0; i < 100 && element_stat (pipeline, "enc", "frames") < 5; i++)
+    g_usleep (100 * 1000);
+  fail_unless (element_stat (pipeline, "enc", "frames") >= 5, "no frame encrypted after the key came");
+  gst_object_unref (store);
+  gst_object_unref (enc);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
 /* Given on a launch line: the pipeline does not start, with the error. */
 GST_START_TEST (test_unusable_key_stops_the_launch)
 {
@@ -916,6 +948,7 @@ sframe_robustness_suite (void)
   TCase *closed = tcase_create ("fail-closed");
   suite_add_tcase (s, closed);
   tcase_add_test (closed, test_enc_without_key_fails_closed);
+  tcase_add_test (closed, test_live_sender_without_key_prerolls);
   tcase_add_test (closed, test_enc_unusable_key_property);
   tcase_add_test (closed, test_unusable_key_stops_the_launch);
   tcase_add_test (closed, test_dec_without_key);
