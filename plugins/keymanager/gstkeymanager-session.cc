@@ -309,7 +309,7 @@ load_config (GstElement * self, const Settings & s, sframe::room::Config * confi
 {
   config->room = s.room;
   config->require_admission = s.require_admission;
-  config->suite = static_cast<sframe::CipherSuite> (s.suite);
+  config->suite = gst_sframe_core_suite (s.suite);
   config->timing.discovery_ms = s.discovery_ms;
   config->timing.switch_timeout_ms = s.switch_ms;
   config->timing.grace_ms = s.grace_ms;
@@ -852,7 +852,7 @@ Session::install_own_key (uint64_t key_id, const sframe::SecureBytes & base_key)
 {
   /* The provider drew this key from the CSPRNG: the store may send with it. */
   auto status = gst_sframe_key_store_get_ring (store_).add_own_key (
-      static_cast<sframe::CipherSuite> (suite_), key_id, base_key.view ());
+      gst_sframe_core_suite (suite_), key_id, base_key.view ());
   if (status != sframe::Status::ok) {
     GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS, ("Cannot install an SFrame key"),
         ("key %" G_GUINT64_FORMAT ": %s", (guint64) key_id, sframe::status_name (status)));

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "gstkeymanager-messages.h"
+#include "../common/gstsframesuite.h"
 
 #include <gst/gst.h>
 #include <gst/sframe/bus.h>
@@ -28,7 +29,6 @@
 #define DEFAULT_ROOM GST_SFRAME_DEFAULT_ROOM
 #define DEFAULT_BUS "local://default"
 #define DEFAULT_REQUIRE_ADMISSION FALSE
-#define DEFAULT_SUITE GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128
 #define DEFAULT_DISCOVERY_TIMEOUT 500
 #define DEFAULT_SWITCH_TIMEOUT 1000
 #define DEFAULT_GRACE_PERIOD 2000
@@ -48,7 +48,7 @@ struct Settings {
   std::string authority;
   sframe::BusSecurity bus_security;   /* TLS and NATS credentials (file paths) */
   bool require_admission = DEFAULT_REQUIRE_ADMISSION;
-  GstSFrameCipherSuite suite = DEFAULT_SUITE;
+  GstSFrameCipherSuite suite = kSFrameDefaultSuite;
   guint discovery_ms = DEFAULT_DISCOVERY_TIMEOUT;
   guint switch_ms = DEFAULT_SWITCH_TIMEOUT;
   guint grace_ms = DEFAULT_GRACE_PERIOD;

@@ -662,7 +662,7 @@ install_properties (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_CIPHER_SUITE,
       g_param_spec_enum ("cipher-suite", "Cipher suite", "RFC 9605 cipher suite of the room's keys",
-          GST_TYPE_SFRAME_CIPHER_SUITE, DEFAULT_SUITE,
+          GST_TYPE_SFRAME_CIPHER_SUITE, kSFrameDefaultSuite,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
