@@ -1,5 +1,20 @@
 #include <gst/sframe/gstsframeenums.h>
 
+#include <gst/sframe/cipher-suite.h>
+
+/* Elements convert one enum to the other with a cast: a value that differs
+ * must not compile. */
+static_assert (GST_SFRAME_CIPHER_SUITE_AES_128_CTR_HMAC_SHA256_80 ==
+    static_cast<int> (sframe::CipherSuite::aes_128_ctr_hmac_sha256_80));
+static_assert (GST_SFRAME_CIPHER_SUITE_AES_128_CTR_HMAC_SHA256_64 ==
+    static_cast<int> (sframe::CipherSuite::aes_128_ctr_hmac_sha256_64));
+static_assert (GST_SFRAME_CIPHER_SUITE_AES_128_CTR_HMAC_SHA256_32 ==
+    static_cast<int> (sframe::CipherSuite::aes_128_ctr_hmac_sha256_32));
+static_assert (GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128 ==
+    static_cast<int> (sframe::CipherSuite::aes_128_gcm_sha256_128));
+static_assert (GST_SFRAME_CIPHER_SUITE_AES_256_GCM_SHA512_128 ==
+    static_cast<int> (sframe::CipherSuite::aes_256_gcm_sha512_128));
+
 GType
 gst_sframe_cipher_suite_get_type (void)
 {

@@ -3,6 +3,7 @@
 #endif
 
 #include "gstsframebase.h"
+#include "gstsframesuite.h"
 
 #include <cstring>
 #include <mutex>
@@ -11,7 +12,6 @@
 GST_DEBUG_CATEGORY_STATIC (gst_sframe_base_debug);
 #define GST_CAT_DEFAULT gst_sframe_base_debug
 
-#define DEFAULT_SUITE GST_SFRAME_CIPHER_SUITE_AES_128_GCM_SHA256_128
 #define DEFAULT_MODE GST_SFRAME_MODE_CODEC
 
 /* What a codec-mode element accepts: the codecs it has a layout for. */
@@ -34,7 +34,7 @@ enum {
 namespace {
 
 struct Settings {
-  GstSFrameCipherSuite suite = DEFAULT_SUITE;
+  GstSFrameCipherSuite suite = kSFrameDefaultSuite;
   sframe::SecureBytes key;
   guint key_writes = 0;   /* bumped by every write of `key` */
   gsize invalid_key_chars = 0;   /* the length of an unusable `key` written last; 0: none */
@@ -562,7 +562,7 @@ gst_sframe_base_class_init (GstSFrameBaseClass * klass)
   g_object_class_install_property (gobject_class, PROP_CIPHER_SUITE,
       g_param_spec_enum ("cipher-suite", "Cipher suite",
           "RFC 9605 cipher suite of the static key", GST_TYPE_SFRAME_CIPHER_SUITE,
-          DEFAULT_SUITE, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+          kSFrameDefaultSuite, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
    * GstSFrameBase:key:

@@ -3,14 +3,9 @@
 #endif
 
 #include "gstkeymanager-session.h"
+#include "gstkeymanager-media-stats.h"
 
 #include <gst/sframe/keyring.h>
-
-#include <glib/gstdio.h>
-
-#include <openssl/crypto.h>
-
-#include <cstring>
 
 GST_DEBUG_CATEGORY_EXTERN (gst_key_manager_debug);
 #define GST_CAT_DEFAULT gst_key_manager_debug
@@ -21,8 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/* How long an action signal waits for the worker. */
-constexpr auto kCommandTimeout = std::chrono::seconds (5);
 /* The worker wakes at least this often, whatever tick() asks. */
 constexpr int64_t kMaxSleepMs = 10000;
 
@@ -49,29 +42,7 @@ constexpr int64_t kTickGapMs = 10;
  * every member doing every second was a few percent of a room of 200. */
 constexpr int64_t kRosterRefreshMs = 5000;
 
-void
-wipe (std::string & secret)
-{
-  if (!secret.empty ())
-    OPENSSL_cleanse (&secret[0], secret.size ());
-  secret.clear ();
-}
-
 }  // namespace
-
-const char *
-event_name (EventKind kind)
-{
-  switch (kind) {
-    case EventKind::message: return "message";
-    case EventKind::reconnected: return "reconnected";
-    case EventKind::admit: return "admit";
-    case EventKind::revoke: return "revoke";
-    case EventKind::rotate: return "rotate";
-    case EventKind::stop: return "stop";
-  }
-  return "?";
-}
 
 BusStats
 bus_stats (const std::string & bus, const BusCounters & c)
@@ -84,257 +55,6 @@ bus_stats (const std::string & bus, const BusCounters & c)
   stats.publish_failures = c.publish_failures;
   stats.queue_overflows = c.queue_overflows;
   return stats;
-}
-
-/* ------------------------------------------------------------------------
- * EventQueue */
-
-EventQueue::Outcome
-EventQueue::push (Event event)
-{
-  {
-    std::lock_guard<std::mutex> lock (lock_);
-    if (closed_)
-      return Outcome::closed;
-    if (event.kind == EventKind::message) {
-      if (messages_ >= kMaxMessages || bytes_ + event.payload.size () > kMaxBytes)
-        return Outcome::full;
-      messages_++;
-      bytes_ += event.payload.size ();
-    }
-    /* The worker only sleeps on an empty queue: waking it for every
-     * message of a burst costs a futex call each. On a bus thread
-     * delivering in rounds the wake waits for the end of the round
-     * (sframe::DeliveryRound): one per round, however many messages the
-     * round brought. */
-    bool wake = events_.empty () && commands_.empty () && !wake_pending_;
-    if (is_command (event.kind)) {
-      commands_.push_back (std::move (event));
-      commands_waiting_.store (true, std::memory_order_release);
-    } else {
-      events_.push_back (std::move (event));
-    }
-    if (!wake)
-      return Outcome::queued;
-    wake_pending_ = true;
-  }
-  /* Outside the lock: outside a round the wake runs right here. */
-  sframe::DeliveryRound::wake_later ([self = shared_from_this ()] { self->wake (); });
-  return Outcome::queued;
-}
-
-void
-EventQueue::wake ()
-{
-  std::lock_guard<std::mutex> lock (lock_);
-  wake_pending_ = false;
-  cond_.notify_one ();
-}
-
-void
-EventQueue::wait (Clock::time_point deadline, std::deque<Event> & events)
-{
-  std::unique_lock<std::mutex> lock (lock_);
-  cond_.wait_until (lock, deadline, [this] { return !events_.empty () || !commands_.empty (); });
-  take_locked (events);
-}
-
-void
-EventQueue::take_commands (std::deque<Event> & events)
-{
-  if (!commands_waiting_.load (std::memory_order_acquire))
-    return;
-  std::lock_guard<std::mutex> lock (lock_);
-  move_commands_locked (events);
-}
-
-void
-EventQueue::move_commands_locked (std::deque<Event> & events)
-{
-  events.insert (events.begin (), std::make_move_iterator (commands_.begin ()),
-      std::make_move_iterator (commands_.end ()));
-  commands_.clear ();
-  commands_waiting_.store (false, std::memory_order_relaxed);
-}
-
-std::deque<Event>
-EventQueue::close ()
-{
-  std::lock_guard<std::mutex> lock (lock_);
-  closed_ = true;
-  std::deque<Event> rest;
-  take_locked (rest);
-  return rest;
-}
-
-void
-EventQueue::take_locked (std::deque<Event> & events)
-{
-  events.swap (events_);
-  move_commands_locked (events);
-  messages_ = 0;
-  bytes_ = 0;
-}
-
-/* ------------------------------------------------------------------------
- * Loading the configuration */
-
-/* One URI without its user information (credentials). */
-static std::string
-redact_one_uri (const std::string & uri)
-{
-  size_t scheme = uri.find ("://");
-  size_t host = scheme == std::string::npos ? 0 : scheme + 3;
-  size_t at = uri.find ('@', host);
-  size_t slash = uri.find ('/', host);
-  if (at == std::string::npos || (slash != std::string::npos && slash < at))
-    return uri;
-  return uri.substr (0, host) + "***@" + uri.substr (at + 1);
-}
-
-/* A bus URI (or a comma-separated list of them) fit for messages. */
-static std::string
-redact_bus_uri (const std::string & uri)
-{
-  std::string out;
-  size_t begin = 0;
-  for (;;) {
-    size_t end = std::min (uri.find (',', begin), uri.size ());
-    out += redact_one_uri (uri.substr (begin, end - begin));
-    if (end == uri.size ())
-      return out;
-    out += ',';
-    begin = end + 1;
-  }
-}
-
-static bool
-load_identity (GstElement * self, const Settings & s, sframe::Identity * identity)
-{
-  if (s.identity.empty ()) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("No device identity: set identity=FILE"),
-        ("create one with: gst-sframe-keytool identity new FILE"));
-    return false;
-  }
-  sframe::KeyFileResult r = sframe::Identity::load (s.identity, identity);
-  if (!r.ok ()) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", r.message.c_str ()),
-        ("identity %s: %s", s.identity.c_str (), sframe::key_file_status_name (r.status)));
-    return false;
-  }
-  GST_INFO_OBJECT (self, "device %s", identity->short_fingerprint ().c_str ());
-  return true;
-}
-
-/* The token file's content without surrounding whitespace. */
-static bool
-read_token_file (GstElement * self, const std::string & path, std::string * token)
-{
-  GStatBuf st;
-  if (g_stat (path.c_str (), &st) == 0 && (st.st_mode & 077) != 0) {
-    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-        ("Token file %s is readable by others; a token is a credential until used: chmod 600 %s",
-            path.c_str (), path.c_str ()), (nullptr));
-  }
-  gchar *contents = nullptr;
-  gsize length = 0;
-  GError *error = nullptr;
-  if (!g_file_get_contents (path.c_str (), &contents, &length, &error)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Cannot read token file %s", path.c_str ()),
-        ("%s", error->message));
-    g_clear_error (&error);
-    return false;
-  }
-  std::string text (contents, length);
-  OPENSSL_cleanse (contents, length);
-  g_free (contents);
-  size_t begin = text.find_first_not_of (" \t\r\n");
-  size_t end = text.find_last_not_of (" \t\r\n");
-  if (begin != std::string::npos)
-    *token = text.substr (begin, end - begin + 1);
-  wipe (text);
-  if (token->empty () || token->size () > sframe::token::kMaxTokenSize) {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Token file %s does not hold a join token", path.c_str ()),
-        ("expected one token of 1 to %zu characters", sframe::token::kMaxTokenSize));
-    wipe (*token);
-    return false;
-  }
-  return true;
-}
-
-/* What tells a changed token file: its modification time and size. */
-static std::string
-file_stamp (const std::string & path)
-{
-  GStatBuf st;
-  if (g_stat (path.c_str (), &st) != 0)
-    return {};
-  return std::to_string (st.st_mtime) + ":" + std::to_string (st.st_size);
-}
-
-/* `token` wins over `token-file`. */
-static bool
-load_token (GstElement * self, const Settings & s, std::string * token)
-{
-  if (!s.token.empty ()) {
-    token->assign (reinterpret_cast<const char *> (s.token.data ()), s.token.size ());
-    return true;
-  }
-  if (!s.token_file.empty ())
-    return read_token_file (self, s.token_file, token);
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("No join token: set token or token-file"),
-      ("the room authority issues one: gst-sframe-keytool token issue ..."));
-  return false;
-}
-
-static bool
-load_authority (GstElement * self, const Settings & s, std::vector<uint8_t> * key)
-{
-  if (s.authority.empty ()) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("No room authority: set authority=FILE (the authority's public key)"), (nullptr));
-    return false;
-  }
-  sframe::KeyFileResult r = sframe::load_public_key (s.authority, key);
-  if (!r.ok ()) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", r.message.c_str ()),
-        ("authority %s: %s", s.authority.c_str (), sframe::key_file_status_name (r.status)));
-    return false;
-  }
-  return true;
-}
-
-static bool
-load_config (GstElement * self, const Settings & s, sframe::room::Config * config)
-{
-  config->room = s.room;
-  config->require_admission = s.require_admission;
-  config->suite = static_cast<sframe::CipherSuite> (s.suite);
-  config->timing.discovery_ms = s.discovery_ms;
-  config->timing.switch_timeout_ms = s.switch_ms;
-  config->timing.grace_ms = s.grace_ms;
-  config->timing.heartbeat_ms = s.heartbeat_ms;
-  config->timing.liveness_ms = s.liveness_ms;
-  config->timing.ack_delay_ms = s.ack_delay_ms;
-  return load_identity (self, s, &config->identity) && load_token (self, s, &config->token) &&
-      load_authority (self, s, &config->authority);
-}
-
-/* Our own role, as the token grants it. The provider verifies the token as
- * well (and refuses to start without a valid one); this copy is for the
- * `role` property only. */
-static std::string
-token_role (const sframe::room::Config & config, const sframe::room::Now & now)
-{
-  sframe::token::JtiCache cache (1);
-  sframe::token::VerifyOptions options;
-  options.room = config.room;
-  options.now = now.unix_s;
-  options.max_lifetime = config.max_token_lifetime_s;
-  options.clock_skew = config.clock_skew_s;
-  auto result = sframe::token::verify (config.token, {config.authority.data (), config.authority.size ()},
-      options, cache);
-  return result.ok () ? sframe::token::role_name (result.claims.role) : "";
 }
 
 /* ------------------------------------------------------------------------
@@ -400,9 +120,6 @@ Session::subscribe ()
   return true;
 }
 
-/* Everything up to the worker: key store, bus, provider, subscriptions,
- * hello. The worker is not running yet, so this thread may use the
- * provider. */
 /* From the streaming thread that used up a key's last counter: the worker
  * rotates, if the key is still ours. Queued as a command, so it does not
  * wait behind bus traffic. */
@@ -424,6 +141,9 @@ free_queue_ref (gpointer data, GClosure *)
   delete static_cast<std::weak_ptr<EventQueue> *> (data);
 }
 
+/* Everything up to the worker: key store, bus, provider, subscriptions,
+ * hello. The worker is not running yet, so this thread may use the
+ * provider. */
 bool
 Session::open (const Settings & s, sframe::room::Config & config)
 {
@@ -468,14 +188,10 @@ Session::start (GstElement * element, const Settings & s, Shared * shared)
   }
   sframe::room::Config config;
   std::unique_ptr<Session> session (new Session (element, s, shared, counters));
-  bool ok = load_config (element, s, &config) && session->open (s, config);
-  wipe (config.token);
-  if (!ok)
+  if (!load_config (element, s, &config) || !session->open (s, config))
     return nullptr;
-  if (s.token.empty () && !s.token_file.empty ()) {
-    session->token_file_ = s.token_file;
-    session->token_file_stamp_ = file_stamp (s.token_file);
-  }
+  if (s.token.empty () && !s.token_file.empty ())
+    session->token_file_ = TokenFileWatch (s.token_file);
   session->worker_ = std::thread (&Session::run, session.get ());
   return session;
 }
@@ -536,35 +252,21 @@ Session::run ()
   }
 }
 
-/* FALSE after stop. */
-/* At most once a second: a new token in token-file renews our membership
- * (same member, name, role and grants), before the old one expires. */
+/* A new token in token-file renews our membership (same member, name, role
+ * and grants) before the old one expires. */
 void
 Session::renew_from_token_file (const sframe::room::Now & now)
 {
-  if (token_file_.empty () || now.ms < next_token_check_ms_)
+  sframe::SecureBytes token;
+  if (!token_file_.poll (now.ms, &token))
     return;
-  next_token_check_ms_ = now.ms + 1000;
-  std::string stamp = file_stamp (token_file_);
-  if (stamp.empty () || stamp == token_file_stamp_)
-    return;
-  token_file_stamp_ = stamp;
-  gchar *contents = nullptr;
-  gsize length = 0;
-  if (!g_file_get_contents (token_file_.c_str (), &contents, &length, nullptr))
-    return;
-  std::string text (contents, length);
-  OPENSSL_cleanse (contents, length);
-  g_free (contents);
-  size_t begin = text.find_first_not_of (" \t\r\n"), end = text.find_last_not_of (" \t\r\n");
-  std::string token = begin == std::string::npos ? std::string () : text.substr (begin, end - begin + 1);
-  wipe (text);
-  if (provider_->renew_token (token, now) == sframe::Status::ok)
-    GST_INFO_OBJECT (element_, "renewed this device's token from %s", token_file_.c_str ());
+  std::string text (reinterpret_cast<const char *> (token.data ()), token.size ());
+  if (provider_->renew_token (text, now) == sframe::Status::ok)
+    GST_INFO_OBJECT (element_, "renewed this device's token from %s", token_file_.path ().c_str ());
   else
     GST_ELEMENT_WARNING (element_, RESOURCE, SETTINGS, ("Token file %s changed, but its token does not renew "
-            "this membership (expired, another room, member, role or grants)", token_file_.c_str ()), (nullptr));
-  wipe (token);
+            "this membership (expired, another room, member, role or grants)", token_file_.path ().c_str ()),
+        (nullptr));
 }
 
 bool
@@ -651,29 +353,6 @@ Session::stop ()
   return false;
 }
 
-bool
-send_command (GstElement * element, const CommandChannel & channel, EventKind kind, const std::string & who)
-{
-  if (channel.worker == std::this_thread::get_id ()) {
-    GST_WARNING_OBJECT (element, "%s from a handler of a keymanager message: emit it from another thread",
-        event_name (kind));
-    return false;
-  }
-  auto done = std::make_shared<std::promise<bool>> ();
-  std::future<bool> result = done->get_future ();
-  Event event;
-  event.kind = kind;
-  event.subject = who;
-  event.done = done;
-  if (channel.queue->push (std::move (event)) != EventQueue::Outcome::queued)
-    return false;
-  if (result.wait_for (kCommandTimeout) != std::future_status::ready) {
-    GST_WARNING_OBJECT (element, "%s: no answer from the worker", event_name (kind));
-    return false;
-  }
-  return result.get ();
-}
-
 void
 Session::refresh_view (bool with_roster)
 {
@@ -725,91 +404,10 @@ Session::post (GstStructure * structure)
       gst_message_new_element (GST_OBJECT (element_), structure));
 }
 
-/* The counters of one sframeenc or sframedec, if it uses our key store:
- * read through its public properties, so any element with a `key-store`
- * and a `stats` of the same shapes counts. */
-static void
-add_media_stats (GstElement * element, GstSFrameKeyStore * ours, MediaStats * media)
-{
-  GObjectClass *klass = G_OBJECT_GET_CLASS (element);
-  GParamSpec *store_spec = g_object_class_find_property (klass, "key-store");
-  GParamSpec *stats_spec = g_object_class_find_property (klass, "stats");
-  if (!store_spec || !stats_spec || store_spec->value_type != GST_TYPE_SFRAME_KEY_STORE ||
-      stats_spec->value_type != GST_TYPE_STRUCTURE)
-    return;
-  GstSFrameKeyStore *store = nullptr;
-  g_object_get (element, "key-store", &store, nullptr);
-  bool same = store == ours;
-  gst_clear_object (&store);
-  if (!same)
-    return;
-  GstStructure *stats = nullptr;
-  g_object_get (element, "stats", &stats, nullptr);
-  if (!stats)
-    return;
-  auto get = [stats] (const char *field) {
-    guint64 v = 0;
-    gst_structure_get_uint64 (stats, field, &v);
-    return v;
-  };
-  if (gst_structure_has_name (stats, "application/x-sframe-enc-stats")) {
-    media->encoders++;
-    media->frames_encrypted += get ("frames");
-    media->encrypt_dropped += get ("dropped");
-  } else if (gst_structure_has_name (stats, "application/x-sframe-dec-stats")) {
-    media->decoders++;
-    media->frames_decrypted += get ("frames");
-    media->decrypt_dropped += get ("dropped");
-    media->auth_failures += get ("auth-failures");
-    media->unknown_key += get ("unknown-key");
-    media->replayed += get ("replayed");
-  }
-  gst_structure_free (stats);
-}
-
-/* Sums the media elements of our pipeline (the top-level bin we are in)
- * that share this room's key store. */
-MediaStats
-Session::media_stats ()
-{
-  MediaStats media;
-  GstObject *top = GST_OBJECT (gst_object_ref (element_));
-  while (GstObject *parent = gst_object_get_parent (top)) {
-    gst_object_unref (top);
-    top = parent;
-  }
-  if (!store_ || !GST_IS_BIN (top)) {
-    gst_object_unref (top);
-    return media;
-  }
-  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (top));
-  GValue item = G_VALUE_INIT;
-  bool more = true;
-  while (more) {
-    switch (gst_iterator_next (it, &item)) {
-      case GST_ITERATOR_OK:
-        add_media_stats (GST_ELEMENT (g_value_get_object (&item)), store_, &media);
-        g_value_reset (&item);
-        break;
-      case GST_ITERATOR_RESYNC:
-        media = MediaStats ();
-        gst_iterator_resync (it);
-        break;
-      default:
-        more = false;
-        break;
-    }
-  }
-  g_value_unset (&item);
-  gst_iterator_free (it);
-  gst_object_unref (top);
-  return media;
-}
-
 void
 Session::post_stats ()
 {
-  MediaStats media = media_stats ();
+  MediaStats media = collect_media_stats (element_, store_);
   sframe::room::Stats stats = provider_->stats ();
   GstStructure *message;
   {
@@ -852,7 +450,7 @@ Session::install_own_key (uint64_t key_id, const sframe::SecureBytes & base_key)
 {
   /* The provider drew this key from the CSPRNG: the store may send with it. */
   auto status = gst_sframe_key_store_get_ring (store_).add_own_key (
-      static_cast<sframe::CipherSuite> (suite_), key_id, base_key.view ());
+      gst_sframe_core_suite (suite_), key_id, base_key.view ());
   if (status != sframe::Status::ok) {
     GST_ELEMENT_WARNING (element_, LIBRARY, SETTINGS, ("Cannot install an SFrame key"),
         ("key %" G_GUINT64_FORMAT ": %s", (guint64) key_id, sframe::status_name (status)));

@@ -286,12 +286,12 @@ gst_key_manager_set_property (GObject * object, guint prop_id, const GValue * va
   switch (prop_id) {
     case PROP_ROOM: {
       const gchar *room = g_value_get_string (value);
-      s.room = room && *room ? room : DEFAULT_ROOM;
+      s.room = room && *room ? room : GST_SFRAME_DEFAULT_ROOM;
       break;
     }
     case PROP_BUS: {
       const gchar *bus = g_value_get_string (value);
-      s.bus = bus && *bus ? bus : DEFAULT_BUS;
+      s.bus = bus && *bus ? bus : keymanager::kDefaultBus;
       break;
     }
     case PROP_IDENTITY:
@@ -498,6 +498,9 @@ install_path_property (GObjectClass * gobject_class, guint prop_id, const char *
 static void
 install_properties (GObjectClass * gobject_class)
 {
+  /* The defaults are those of a new element's settings. */
+  const Settings defaults;
+
   /**
    * GstKeyManager:room:
    *
@@ -509,7 +512,7 @@ install_properties (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_ROOM,
       g_param_spec_string ("room", "Room", "The room to join, and whose key store to fill",
-          DEFAULT_ROOM, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+          defaults.room.c_str (), (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
    * GstKeyManager:bus:
@@ -527,7 +530,7 @@ install_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_BUS,
       g_param_spec_string ("bus", "Bus",
           "Signalling bus URI: local://NAME, nats://[USER:PASSWORD@]HOST:PORT[,...] or tls://...",
-          DEFAULT_BUS, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+          defaults.bus.c_str (), (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
    * GstKeyManager:identity:
@@ -649,7 +652,7 @@ install_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_REQUIRE_ADMISSION,
       g_param_spec_boolean ("require-admission", "Require admission",
           "Joiners wait in the lobby until a host emits admit (who: fingerprint or member id)",
-          DEFAULT_REQUIRE_ADMISSION,
+          defaults.require_admission,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
@@ -662,7 +665,7 @@ install_properties (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_CIPHER_SUITE,
       g_param_spec_enum ("cipher-suite", "Cipher suite", "RFC 9605 cipher suite of the room's keys",
-          GST_TYPE_SFRAME_CIPHER_SUITE, DEFAULT_SUITE,
+          GST_TYPE_SFRAME_CIPHER_SUITE, defaults.suite,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
@@ -673,7 +676,7 @@ install_properties (GObjectClass * gobject_class)
    *   gst-launch-1.0 keymanager discovery-timeout=200 ...
    */
   install_timing_property (gobject_class, PROP_DISCOVERY_TIMEOUT, "discovery-timeout",
-      "Discovery timeout", "Milliseconds to wait for an existing room", DEFAULT_DISCOVERY_TIMEOUT);
+      "Discovery timeout", "Milliseconds to wait for an existing room", defaults.discovery_ms);
 
   /**
    * GstKeyManager:switch-timeout:
@@ -684,7 +687,7 @@ install_properties (GObjectClass * gobject_class)
    *   gst-launch-1.0 keymanager switch-timeout=500 ...
    */
   install_timing_property (gobject_class, PROP_SWITCH_TIMEOUT, "switch-timeout", "Switch timeout",
-      "Milliseconds before sending with a new key without every ack", DEFAULT_SWITCH_TIMEOUT);
+      "Milliseconds before sending with a new key without every ack", defaults.switch_ms);
 
   /**
    * GstKeyManager:grace-period:
@@ -694,7 +697,7 @@ install_properties (GObjectClass * gobject_class)
    *   gst-launch-1.0 keymanager grace-period=3000 ...
    */
   install_timing_property (gobject_class, PROP_GRACE_PERIOD, "grace-period", "Grace period",
-      "Milliseconds a replaced key is kept", DEFAULT_GRACE_PERIOD);
+      "Milliseconds a replaced key is kept", defaults.grace_ms);
 
   /**
    * GstKeyManager:heartbeat-interval:
@@ -704,7 +707,7 @@ install_properties (GObjectClass * gobject_class)
    *   gst-launch-1.0 keymanager heartbeat-interval=500 ...
    */
   install_timing_property (gobject_class, PROP_HEARTBEAT_INTERVAL, "heartbeat-interval",
-      "Heartbeat interval", "Milliseconds between liveness messages", DEFAULT_HEARTBEAT_INTERVAL);
+      "Heartbeat interval", "Milliseconds between liveness messages", defaults.heartbeat_ms);
 
   /**
    * GstKeyManager:liveness-timeout:
@@ -715,7 +718,7 @@ install_properties (GObjectClass * gobject_class)
    */
   install_timing_property (gobject_class, PROP_LIVENESS_TIMEOUT, "liveness-timeout",
       "Liveness timeout", "Milliseconds of silence before a member counts as gone",
-      DEFAULT_LIVENESS_TIMEOUT);
+      defaults.liveness_ms);
 
   /**
    * GstKeyManager:ack-delay:
@@ -729,7 +732,7 @@ install_properties (GObjectClass * gobject_class)
    *   gst-launch-1.0 keymanager ack-delay=100 ...
    */
   install_timing_property (gobject_class, PROP_ACK_DELAY, "ack-delay", "Ack delay",
-      "Milliseconds to wait for further fresh keys before reporting them", DEFAULT_ACK_DELAY);
+      "Milliseconds to wait for further fresh keys before reporting them", defaults.ack_delay_ms);
 
   /**
    * GstKeyManager:stats-interval:
@@ -744,7 +747,7 @@ install_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
       g_param_spec_uint ("stats-interval", "Stats interval",
           "Milliseconds between sframe-stats element messages (0: none)", 0, MAX_TIMING_MS,
-          DEFAULT_STATS_INTERVAL, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+          defaults.stats_ms, (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
   /**
    * GstKeyManager:epoch:
