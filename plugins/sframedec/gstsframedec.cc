@@ -34,6 +34,7 @@
 #endif
 
 #include "gstsframedec.h"
+#include "../common/gstsframesuite.h"
 
 #include <gst/sframe/keyring.h>
 #include <gst/video/video.h>
@@ -273,7 +274,7 @@ apply_static_key (GstSFrameDec * self, State & state)
     return;
   uint64_t handle = 0;
   auto & ring = gst_sframe_key_store_get_ring (state.store);
-  auto status = ring.add_static_key (static_cast<sframe::CipherSuite> (key.suite), key.key.view (), &handle);
+  auto status = ring.add_static_key (gst_sframe_core_suite (key.suite), key.key.view (), &handle);
   if (status != sframe::Status::ok) {
     gst_sframe_base_post_key_error (GST_SFRAME_BASE (self), status);
     return;

@@ -29,6 +29,7 @@
 #endif
 
 #include "gstsframeenc.h"
+#include "../common/gstsframesuite.h"
 
 #include <gst/sframe/keyring.h>
 
@@ -160,7 +161,7 @@ start_session (GstSFrameEnc * self, State & state)
   guint64 previous = state.session.key_id;
   uint64_t key_id = 0;
   auto status = gst_sframe_key_store_get_ring (state.store).start_sender_session (
-      static_cast<sframe::CipherSuite> (state.session.key.suite), state.session.key.key.view (), &key_id);
+      gst_sframe_core_suite (state.session.key.suite), state.session.key.key.view (), &key_id);
   state.end_session ();
   if (status != sframe::Status::ok) {
     gst_sframe_base_post_key_error (GST_SFRAME_BASE (self), status);
