@@ -24,10 +24,9 @@ struct Subscriber {
 
 /* Messages delivered per round (DeliveryRound) at most: bounds how long
  * a consumer's wake-up may wait behind other subscribers' messages (about
- * 10 ms at 2 us a message). At N = 200 a leave is 40,000 messages: rounds
- * of 1,024 woke each worker for about five of them, and the wake-ups
- * (55,000 context switches in three leaves) were a tenth of the CPU; with
- * 4,096, 17,000 (docs/performance.md, fifth session). */
+ * 10 ms at 2 us a message) and how often a busy room wakes each worker:
+ * at N = 200 a leave is 40,000 messages, and smaller rounds make the
+ * wake-ups a visible share of the CPU (docs/performance-log.md). */
 constexpr size_t kRoundMessages = 4096;
 
 struct Queued {

@@ -190,7 +190,7 @@ psk_inputs_valid (Mode mode, ByteView psk, ByteView psk_id)
  * message. A room holds tens of thousands of channel ends; a context kept
  * per end (about a kilobyte of OpenSSL state) turned each message into a
  * run of cache misses, and keying a warm context costs less than that
- * (docs/performance.md, "One AEAD context per thread"). The context holds
+ * (docs/performance.md, `sframe-aead-context-bench`). The context holds
  * the last message's key schedule: a Context forgets it when dropped. */
 struct ThreadAead {
   CipherCtxPtr ctx;

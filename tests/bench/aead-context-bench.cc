@@ -3,7 +3,7 @@
  * sealing one channel-sized message (AES-128-GCM, 24 bytes of AAD, 64 of
  * plaintext) on each of K channels, in a random order, both ways:
  * - kept: one EVP context per channel, keyed once, only the nonce set per
- *   message (what hpke::Context did until the fifth session of 2026-12-03);
+ *   message;
  * - per message: one EVP context for the thread, keyed with the channel's
  *   key and nonce for each message (what it does now).
  * Between passes 64 MB of other memory is written, as the rest of a room
@@ -13,7 +13,7 @@
  *   sframe-aead-context-bench [--channels 1000,40000,80000] [--passes 3]
  *
  * Prints a Markdown table (ns per message, one column per pass);
- * docs/performance.md holds measured runs. */
+ * docs/performance.md gives the latest figures. */
 #include "bench-common.h"
 
 #include <openssl/evp.h>

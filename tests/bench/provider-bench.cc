@@ -19,7 +19,7 @@
  *
  * SFRAME_BENCH_PERF_CTL profiles the leaves only (bench-common.h).
  *
- * Prints a Markdown table; docs/performance.md holds measured runs. */
+ * Prints a Markdown table; docs/performance.md gives the latest figures. */
 #include "../unit/room-sim.h"
 #include "bench-common.h"
 
@@ -34,7 +34,7 @@ using namespace roomsim;
 
 namespace {
 
-/* keymanager's property defaults (gstkeymanager-session.h). */
+/* keymanager's property defaults (room::Timing, as gstkeymanager-settings.h uses them). */
 void
 use_keymanager_timing (Sim & sim)
 {

@@ -23,7 +23,7 @@
  *
  *   sframe-rotation-bench [--sizes 2,10,50,200] [--rounds 3] [--nats] [--admission-max 50]
  *
- * Prints a Markdown table; docs/performance.md holds measured runs. */
+ * Prints a Markdown table; docs/performance.md gives the latest figures. */
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>

@@ -1,7 +1,7 @@
 /* Per-frame cost of the SFrame core (sframe::Encryptor / sframe::Decryptor
  * over a KeyRing) for every cipher suite, next to raw OpenSSL EVP AES-GCM
  * doing the same AEAD work the plain way. After the runs it prints
- * "our cost / raw cost" for the GCM suites against the issue's targets
+ * "our cost / raw cost" for the GCM suites against the targets
  * (at most 1.15x at 100 B, at most 1.03x at 30 KB and above).
  *
  * Three kinds of benchmark:
@@ -654,7 +654,7 @@ private:
   std::map<std::string, Samples> samples_;
 };
 
-/* The targets: <= 1.15x at 100 B, <= 1.03x at 30 KB and above. */
+/* The targets (docs/performance.md): <= 1.15x at 100 B, <= 1.03x at 30 KB and above. */
 double
 target_for (size_t size)
 {
