@@ -4,11 +4,10 @@
 
 #include "gstkeymanager-session.h"
 
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/bytes.h>
+#include <gst/sframe/core/keyring.h>
 
 #include <glib/gstdio.h>
-
-#include <openssl/crypto.h>
 
 #include <cstring>
 
@@ -53,7 +52,7 @@ void
 wipe (std::string & secret)
 {
   if (!secret.empty ())
-    OPENSSL_cleanse (&secret[0], secret.size ());
+    sframe::secure_wipe (&secret[0], secret.size ());
   secret.clear ();
 }
 
@@ -246,7 +245,7 @@ read_token_file (GstElement * self, const std::string & path, std::string * toke
     return false;
   }
   std::string text (contents, length);
-  OPENSSL_cleanse (contents, length);
+  sframe::secure_wipe (contents, length);
   g_free (contents);
   size_t begin = text.find_first_not_of (" \t\r\n");
   size_t end = text.find_last_not_of (" \t\r\n");
@@ -554,7 +553,7 @@ Session::renew_from_token_file (const sframe::room::Now & now)
   if (!g_file_get_contents (token_file_.c_str (), &contents, &length, nullptr))
     return;
   std::string text (contents, length);
-  OPENSSL_cleanse (contents, length);
+  sframe::secure_wipe (contents, length);
   g_free (contents);
   size_t begin = text.find_first_not_of (" \t\r\n"), end = text.find_last_not_of (" \t\r\n");
   std::string token = begin == std::string::npos ? std::string () : text.substr (begin, end - begin + 1);

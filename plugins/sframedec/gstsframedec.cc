@@ -35,7 +35,7 @@
 
 #include "gstsframedec.h"
 
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/keyring.h>
 #include <gst/video/video.h>
 
 #include <deque>

@@ -30,7 +30,7 @@
 
 #include "gstsframeenc.h"
 
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/keyring.h>
 
 #include <memory>
 #include <mutex>
