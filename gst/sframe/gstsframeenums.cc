@@ -1,6 +1,6 @@
 #include <gst/sframe/gstsframeenums.h>
 
-#include <gst/sframe/cipher-suite.h>
+#include <gst/sframe/core/cipher-suite.h>
 
 /* Elements convert one enum to the other with a cast: a value that differs
  * must not compile. */

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <glib-object.h>
-#include <gst/sframe/api.h>
+#include <gst/sframe/core/api.h>
 
 G_BEGIN_DECLS
 

@@ -1,7 +1,7 @@
 #include <gst/sframe/gstsframekeystore.h>
 
-#include <gst/sframe/keyring.h>
-#include <gst/sframe/random.h>
+#include <gst/sframe/core/keyring.h>
+#include <gst/sframe/core/random.h>
 
 #include <cstring>
 #include <string>

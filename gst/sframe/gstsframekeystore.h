@@ -8,7 +8,7 @@
 #pragma once
 
 #include <gst/gst.h>
-#include <gst/sframe/api.h>
+#include <gst/sframe/core/api.h>
 #include <gst/sframe/gstsframeenums.h>
 
 G_BEGIN_DECLS

@@ -7,8 +7,7 @@
 #include <gst/gst.h>
 #include <gst/sframe/gstsframeenums.h>
 #include <gst/sframe/gstsframekeystore.h>
-
-#include <openssl/rand.h>
+#include <gst/sframe/core/random.h>
 
 #include <cstdio>
 #include <string>
@@ -55,8 +54,8 @@ stat (GstElement * pipeline, const char *element, const char *field)
 std::string
 random_key_hex ()
 {
-  unsigned char key[16];
-  if (RAND_bytes (key, sizeof key) != 1)
+  uint8_t key[16];
+  if (!sframe::random_bytes (key, sizeof key))
     return {};
   char hex[33];
   for (int i = 0; i < 16; i++)

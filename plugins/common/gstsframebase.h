@@ -8,7 +8,7 @@
 #pragma once
 
 #include <gst/base/gstbasetransform.h>
-#include <gst/sframe/frame-format.h>
+#include <gst/sframe/core/frame-format.h>
 #include <gst/sframe/gstsframekeystore.h>
 
 G_BEGIN_DECLS

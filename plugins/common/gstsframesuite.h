@@ -3,7 +3,7 @@
  * gstsframeenums.cc asserts that the two enums hold the same values. */
 #pragma once
 
-#include <gst/sframe/cipher-suite.h>
+#include <gst/sframe/core/cipher-suite.h>
 #include <gst/sframe/gstsframeenums.h>
 
 /* The default of every element's cipher-suite property. */

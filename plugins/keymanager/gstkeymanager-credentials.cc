@@ -4,8 +4,8 @@
 
 #include "gstkeymanager-credentials.h"
 
-#include <gst/sframe/identity.h>
-#include <gst/sframe/token.h>
+#include <gst/sframe/keys/identity.h>
+#include <gst/sframe/keys/token.h>
 
 #include <glib/gstdio.h>
 

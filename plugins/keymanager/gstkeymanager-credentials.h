@@ -8,8 +8,8 @@
 #include "gstkeymanager-settings.h"
 
 #include <gst/gst.h>
-#include <gst/sframe/bytes.h>
-#include <gst/sframe/key-provider.h>
+#include <gst/sframe/core/bytes.h>
+#include <gst/sframe/keys/key-provider.h>
 
 #include <cstdint>
 #include <string>

@@ -4,7 +4,7 @@
 
 #include "gstkeymanager-events.h"
 
-#include <gst/sframe/bus.h>
+#include <gst/sframe/bus/bus.h>
 
 GST_DEBUG_CATEGORY_EXTERN (gst_key_manager_debug);
 #define GST_CAT_DEFAULT gst_key_manager_debug

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <gst/gst.h>
-#include <gst/sframe/key-provider.h>
+#include <gst/sframe/keys/key-provider.h>
 
 #include <string>
 

@@ -5,7 +5,7 @@
 #include "gstkeymanager-session.h"
 #include "gstkeymanager-media-stats.h"
 
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/keyring.h>
 
 GST_DEBUG_CATEGORY_EXTERN (gst_key_manager_debug);
 #define GST_CAT_DEFAULT gst_key_manager_debug

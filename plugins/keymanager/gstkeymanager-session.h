@@ -12,9 +12,9 @@
 #include "gstkeymanager-settings.h"
 
 #include <gst/gst.h>
-#include <gst/sframe/bus.h>
+#include <gst/sframe/bus/bus.h>
 #include <gst/sframe/gstsframekeystore.h>
-#include <gst/sframe/key-provider.h>
+#include <gst/sframe/keys/key-provider.h>
 
 #include <atomic>
 #include <deque>

@@ -7,10 +7,10 @@
 #include "../common/gstsframesuite.h"
 
 #include <gst/gst.h>
-#include <gst/sframe/bus.h>
-#include <gst/sframe/bytes.h>
+#include <gst/sframe/bus/bus.h>
+#include <gst/sframe/core/bytes.h>
 #include <gst/sframe/gstsframekeystore.h>
-#include <gst/sframe/key-provider.h>
+#include <gst/sframe/keys/key-provider.h>
 
 #include <string>
 

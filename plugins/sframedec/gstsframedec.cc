@@ -36,7 +36,7 @@
 #include "gstsframedec.h"
 #include "../common/gstsframesuite.h"
 
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/keyring.h>
 #include <gst/video/video.h>
 
 #include <deque>

@@ -31,7 +31,7 @@
 #include "gstsframeenc.h"
 #include "../common/gstsframesuite.h"
 
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/keyring.h>
 
 #include <memory>
 #include <mutex>

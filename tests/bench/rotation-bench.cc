@@ -27,8 +27,8 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
-#include <gst/sframe/identity.h>
-#include <gst/sframe/token.h>
+#include <gst/sframe/keys/identity.h>
+#include <gst/sframe/keys/token.h>
 
 #include "../integration/nats-server.h"
 #include "bench-common.h"

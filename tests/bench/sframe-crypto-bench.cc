@@ -20,8 +20,8 @@
  *   sframe-crypto-bench --benchmark_repetitions=5 \
  *       --benchmark_enable_random_interleaving=true */
 
-#include <gst/sframe/cipher.h>
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/cipher.h>
+#include <gst/sframe/core/keyring.h>
 
 #include <benchmark/benchmark.h>
 #include <openssl/core_names.h>

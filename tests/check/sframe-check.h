@@ -7,8 +7,8 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/sframe/gstsframekeystore.h>
-#include <gst/sframe/header.h>
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/header.h>
+#include <gst/sframe/core/keyring.h>
 
 #include <algorithm>
 #include <cstring>

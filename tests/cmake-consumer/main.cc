@@ -2,7 +2,7 @@
  * the way a CMake appliance would use it: a room key store from the C API,
  * its key ring driving the C++ frame protector/unprotector. */
 #include <gst/gst.h>
-#include <gst/sframe/frame-format.h>
+#include <gst/sframe/core/frame-format.h>
 #include <gst/sframe/gstsframekeystore.h>
 
 #include <algorithm>

@@ -3,7 +3,7 @@
  * key ring, and a property check that aborts (libFuzzer saves the input). */
 #pragma once
 
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/keyring.h>
 
 #include <cstdio>
 #include <cstdlib>

@@ -7,7 +7,7 @@
  *               encrypts, then checks decryption, replay and tampering. */
 #include "fuzz-common.h"
 
-#include <gst/sframe/cipher.h>
+#include <gst/sframe/core/cipher.h>
 
 #include <cstring>
 

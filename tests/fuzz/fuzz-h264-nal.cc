@@ -1,4 +1,4 @@
-/* The Annex B helpers shared by H.264 and H.265 (gst/sframe/nal-unit.h):
+/* The Annex B helpers shared by H.264 and H.265 (gst/sframe/core/nal-unit.h):
  *  - escape() then unescape() gives the input back, and the escaped bytes
  *    never hold 00 00 00, 00 00 01 or 00 00 02 nor end in 00, so no start
  *    code can appear inside a protected NAL unit;
@@ -7,7 +7,7 @@
  *    do not end in 00, separated only by zeros and start codes. */
 #include "fuzz-common.h"
 
-#include <gst/sframe/nal-unit.h>
+#include <gst/sframe/core/nal-unit.h>
 
 #include <cstring>
 #include <vector>

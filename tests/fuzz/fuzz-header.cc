@@ -2,7 +2,7 @@
  * valid, so whatever decodes must re-encode to exactly the bytes read. */
 #include "fuzz-common.h"
 
-#include <gst/sframe/header.h>
+#include <gst/sframe/core/header.h>
 
 #include <cstring>
 

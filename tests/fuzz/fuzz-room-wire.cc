@@ -4,7 +4,7 @@
  * per message), and nothing may read outside the input. */
 #include "fuzz-common.h"
 
-#include <gst/sframe/room-wire.h>
+#include <gst/sframe/keys/room-wire.h>
 
 #include <cstring>
 #include <vector>

@@ -1,8 +1,8 @@
 /* Join token parsing and verification on arbitrary input. Property: only
  * the one genuine token (signed by the fixed authority) ever verifies;
  * anything else is refused with a reason, without a crash. */
-#include <gst/sframe/identity.h>
-#include <gst/sframe/token.h>
+#include <gst/sframe/keys/identity.h>
+#include <gst/sframe/keys/token.h>
 
 #include <cstdlib>
 #include <string>

@@ -12,8 +12,8 @@
  *               that unprotecting gives the frame back. */
 #include "fuzz-common.h"
 
-#include <gst/sframe/frame-format.h>
-#include <gst/sframe/nal-unit.h>
+#include <gst/sframe/core/frame-format.h>
+#include <gst/sframe/core/nal-unit.h>
 
 #include <cstring>
 #include <limits>

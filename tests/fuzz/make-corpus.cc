@@ -8,8 +8,8 @@
  * is deterministic for a fixed key and counter: reruns write the same bytes. */
 #include "fuzz-common.h"
 
-#include <gst/sframe/frame-format.h>
-#include <gst/sframe/header.h>
+#include <gst/sframe/core/frame-format.h>
+#include <gst/sframe/core/header.h>
 
 #include <sys/stat.h>
 

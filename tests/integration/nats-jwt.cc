@@ -1,6 +1,6 @@
 #include "nats-jwt.h"
 
-#include <gst/sframe/base64url.h>
+#include <gst/sframe/core/base64url.h>
 
 #include <openssl/evp.h>
 

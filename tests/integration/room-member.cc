@@ -27,7 +27,7 @@
  *       --token-file alice.jwt --authority org.pub --name alice \
  *       --media-subject media.board --duration 10
  */
-#include <gst/sframe/bus.h>
+#include <gst/sframe/bus/bus.h>
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>

@@ -8,7 +8,7 @@
 #include "nats-jwt.h"
 #include "nats-server.h"
 
-#include <gst/sframe/bus.h>
+#include <gst/sframe/bus/bus.h>
 
 #include <gtest/gtest.h>
 

@@ -16,9 +16,9 @@
  * installed. */
 #include "nats-server.h"
 
-#include <gst/sframe/identity.h>
-#include <gst/sframe/key-provider.h>
-#include <gst/sframe/token.h>
+#include <gst/sframe/keys/identity.h>
+#include <gst/sframe/keys/key-provider.h>
+#include <gst/sframe/keys/token.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

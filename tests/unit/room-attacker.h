@@ -10,9 +10,9 @@
 
 #include "room-sim.h"
 
-#include <gst/sframe/base64url.h>
-#include <gst/sframe/hpke.h>
-#include <gst/sframe/room-wire.h>
+#include <gst/sframe/core/base64url.h>
+#include <gst/sframe/keys/hpke.h>
+#include <gst/sframe/keys/room-wire.h>
 
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>

@@ -7,12 +7,12 @@
  * provider benchmark (tests/bench/provider-bench.cc). */
 #pragma once
 
-#include <gst/sframe/base64url.h>
-#include <gst/sframe/cipher.h>
-#include <gst/sframe/hpke.h>
-#include <gst/sframe/key-provider.h>
-#include <gst/sframe/keyring.h>
-#include <gst/sframe/room-wire.h>
+#include <gst/sframe/core/base64url.h>
+#include <gst/sframe/core/cipher.h>
+#include <gst/sframe/keys/hpke.h>
+#include <gst/sframe/keys/key-provider.h>
+#include <gst/sframe/core/keyring.h>
+#include <gst/sframe/keys/room-wire.h>
 
 #include <algorithm>
 #include <functional>

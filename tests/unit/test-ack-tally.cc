@@ -1,6 +1,6 @@
 /* HeldReport and AckTally alone: when a member reports the fresh keys it
  * holds, and what the committer tells each sender. */
-#include <gst/sframe/ack-tally.h>
+#include <gst/sframe/keys/ack-tally.h>
 
 #include <gtest/gtest.h>
 

@@ -2,8 +2,8 @@
  * subject, the malicious-bus hooks (interceptor, hold and release, inject,
  * log), flush, and the guarantees of ending a subscription, from outside
  * and from inside handlers. Every test uses hub names of its own. */
-#include <gst/sframe/bus-local.h>
-#include <gst/sframe/bus.h>
+#include <gst/sframe/bus/bus-local.h>
+#include <gst/sframe/bus/bus.h>
 
 #include <gtest/gtest.h>
 

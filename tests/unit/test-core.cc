@@ -2,9 +2,9 @@
  * example values inline, then the behaviour the RFC requires. */
 #include "vectors.h"
 
-#include <gst/sframe/cipher.h>
-#include <gst/sframe/header.h>
-#include <gst/sframe/replay-window.h>
+#include <gst/sframe/core/cipher.h>
+#include <gst/sframe/core/header.h>
+#include <gst/sframe/core/replay-window.h>
 
 #include <gtest/gtest.h>
 

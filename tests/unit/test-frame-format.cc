@@ -3,9 +3,9 @@
  * and rejects tampering and malformed input. */
 #include "vectors.h"
 
-#include <gst/sframe/frame-format.h>
-#include <gst/sframe/header.h>
-#include <gst/sframe/nal-unit.h>
+#include <gst/sframe/core/frame-format.h>
+#include <gst/sframe/core/header.h>
+#include <gst/sframe/core/nal-unit.h>
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
  * base, psk, auth and auth_psk), then properties the key protocol relies on. */
 #include "vectors.h"
 
-#include <gst/sframe/hpke.h>
+#include <gst/sframe/keys/hpke.h>
 
 #include <gtest/gtest.h>
 

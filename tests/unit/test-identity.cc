@@ -1,8 +1,8 @@
 /* Ed25519 identities: signatures, domain separation, fingerprints, and the
  * key files (PKCS#8 PEM, mode 0600, refusal of loose permissions and of
  * overwriting). Key files live in a fresh temporary folder per test. */
-#include <gst/sframe/base64url.h>
-#include <gst/sframe/identity.h>
+#include <gst/sframe/core/base64url.h>
+#include <gst/sframe/keys/identity.h>
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

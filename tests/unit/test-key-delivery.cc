@@ -1,5 +1,5 @@
 /* KeyDelivery alone: who still lacks our key, and when it is resent. */
-#include <gst/sframe/key-delivery.h>
+#include <gst/sframe/keys/key-delivery.h>
 
 #include <gtest/gtest.h>
 

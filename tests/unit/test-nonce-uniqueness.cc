@@ -5,10 +5,10 @@
  * key (RFC 9605 4.4.2 and 4.4.3) and compared, not inferred from whether
  * frames decrypt. A receiver holding the static key then reads every frame
  * of both senders, none refused as a replay. */
-#include <gst/sframe/cipher.h>
+#include <gst/sframe/core/cipher.h>
 #include <gst/sframe/gstsframekeystore.h>
-#include <gst/sframe/header.h>
-#include <gst/sframe/keyring.h>
+#include <gst/sframe/core/header.h>
+#include <gst/sframe/core/keyring.h>
 
 #include <gtest/gtest.h>
 

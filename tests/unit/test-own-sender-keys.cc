@@ -1,8 +1,8 @@
 /* OwnSenderKeys alone: generations, the pending key and the switch, the
  * join's ratchet, and replaced keys until their grace ends. */
-#include <gst/sframe/key.h>
-#include <gst/sframe/own-sender-keys.h>
-#include <gst/sframe/received-keys.h>
+#include <gst/sframe/core/key.h>
+#include <gst/sframe/keys/own-sender-keys.h>
+#include <gst/sframe/keys/received-keys.h>
 
 #include <gtest/gtest.h>
 

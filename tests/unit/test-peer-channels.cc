@@ -1,6 +1,6 @@
 /* PeerChannels alone: what one side seals the other opens, only in the
  * same room; a few channels per peer; early messages bounded. */
-#include <gst/sframe/peer-channels.h>
+#include <gst/sframe/keys/peer-channels.h>
 
 #include <gtest/gtest.h>
 

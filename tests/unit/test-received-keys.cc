@@ -1,7 +1,7 @@
 /* ReceivedKeys alone: which of a peer's keys we hold, how a join's
  * ratchet follows the peer's, and when replaced keys go. */
-#include <gst/sframe/key.h>
-#include <gst/sframe/received-keys.h>
+#include <gst/sframe/core/key.h>
+#include <gst/sframe/keys/received-keys.h>
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
  * backward secrecy, refusals, a hostile bus, and rotations under media. */
 #include "room-attacker.h"
 
-#include <gst/sframe/room-messages.h>
+#include <gst/sframe/keys/room-messages.h>
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 /* RosterChain alone: what a roster message must say to be read, which
  * changes apply to a roster, and that the state hash a change claims is
  * the one the roster has after it. */
-#include <gst/sframe/roster-chain.h>
+#include <gst/sframe/keys/roster-chain.h>
 
 #include <gtest/gtest.h>
 

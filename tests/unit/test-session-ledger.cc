@@ -1,6 +1,6 @@
 /* SessionLedger: a token admits one session; an ended session stays
  * ended; departed sessions are carried while their token is valid. */
-#include <gst/sframe/session-ledger.h>
+#include <gst/sframe/keys/session-ledger.h>
 
 #include <gtest/gtest.h>
 

@@ -2,8 +2,8 @@
  * base64url (RFC 4648 vectors and strictness), the happy path, and every
  * refusal reason, each provoked on its own. Time is always passed in, so
  * nothing here sleeps. */
-#include <gst/sframe/base64url.h>
-#include <gst/sframe/token.h>
+#include <gst/sframe/core/base64url.h>
+#include <gst/sframe/keys/token.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

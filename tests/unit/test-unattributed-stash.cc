@@ -1,5 +1,5 @@
 /* UnattributedStash alone: bounded, aged, and a replay never recurses. */
-#include <gst/sframe/unattributed-stash.h>
+#include <gst/sframe/keys/unattributed-stash.h>
 
 #include <gtest/gtest.h>
 

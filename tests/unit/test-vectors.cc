@@ -2,11 +2,11 @@
  * cases and one full SFrame case per cipher suite. */
 #include "vectors.h"
 
-#include <gst/sframe/aead.h>
-#include <gst/sframe/cipher.h>
-#include <gst/sframe/header.h>
-#include <gst/sframe/hkdf.h>
-#include <gst/sframe/key.h>
+#include <gst/sframe/core/aead.h>
+#include <gst/sframe/core/cipher.h>
+#include <gst/sframe/core/header.h>
+#include <gst/sframe/core/hkdf.h>
+#include <gst/sframe/core/key.h>
 
 #include <gtest/gtest.h>
 

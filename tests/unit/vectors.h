@@ -2,7 +2,7 @@
  * unless the vectors_dir option says otherwise). */
 #pragma once
 
-#include <gst/sframe/bytes.h>
+#include <gst/sframe/core/bytes.h>
 
 #include <nlohmann/json.hpp>
 

@@ -4,8 +4,8 @@
  * Exit status: 0 success, 1 failure (a token refused, with its reason, or a
  * key file refused or unreadable), 2 usage (bad command line or argument).
  * It never prints private key bytes: private keys go to files only. */
-#include <gst/sframe/identity.h>
-#include <gst/sframe/token.h>
+#include <gst/sframe/keys/identity.h>
+#include <gst/sframe/keys/token.h>
 
 #include <nlohmann/json.hpp>
 

@@ -7,14 +7,14 @@
  * temporary directory. Waits are bounded polls on the element messages. */
 #include "sframe-check.h"
 
-#include <gst/sframe/base64url.h>
-#include <gst/sframe/bus.h>
-#include <gst/sframe/bus-local.h>
-#include <gst/sframe/hpke.h>
-#include <gst/sframe/identity.h>
-#include <gst/sframe/keyring.h>
-#include <gst/sframe/room-wire.h>
-#include <gst/sframe/token.h>
+#include <gst/sframe/core/base64url.h>
+#include <gst/sframe/bus/bus.h>
+#include <gst/sframe/bus/bus-local.h>
+#include <gst/sframe/keys/hpke.h>
+#include <gst/sframe/keys/identity.h>
+#include <gst/sframe/core/keyring.h>
+#include <gst/sframe/keys/room-wire.h>
+#include <gst/sframe/keys/token.h>
 
 #include "../../integration/nats-server.h"
 

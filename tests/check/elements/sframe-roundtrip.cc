@@ -4,7 +4,7 @@
  * which is how two peers see each other. */
 #include "sframe-check.h"
 
-#include <gst/sframe/cipher.h>
+#include <gst/sframe/core/cipher.h>
 
 using namespace check;
 

@@ -21,7 +21,7 @@
 #include "sframe-check.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
-#include <gst/sframe/frame-format.h>
+#include <gst/sframe/core/frame-format.h>
 
 #include <mutex>
 

@@ -1,0 +1,26 @@
+#include <gst/sframe/core/random.h>
+
+#include <openssl/rand.h>
+
+#include <climits>
+
+namespace sframe {
+
+bool
+random_bytes (uint8_t * out, size_t size)
+{
+  return size <= INT_MAX && RAND_bytes (out, static_cast<int> (size)) == 1;
+}
+
+uint64_t
+random_nonzero_u64 ()
+{
+  uint64_t value = 0;
+  while (value == 0) {
+    if (!random_bytes (reinterpret_cast<uint8_t *> (&value), sizeof value))
+      return 0;
+  }
+  return value;
+}
+
+}  // namespace sframe

@@ -1,0 +1,493 @@
+#include <gst/sframe/keys/identity.h>
+
+#include <gst/sframe/core/base64url.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace sframe {
+
+namespace {
+
+constexpr char kDomainPrefix[] = "gst-sframe/1 ";
+constexpr size_t kMaxKeyFileSize = 64 * 1024;
+
+struct PkeyDeleter {
+  void operator() (EVP_PKEY * p) const { EVP_PKEY_free (p); }
+};
+struct MdCtxDeleter {
+  void operator() (EVP_MD_CTX * p) const { EVP_MD_CTX_free (p); }
+};
+struct BioDeleter {
+  void operator() (BIO * p) const { BIO_free (p); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+
+/* OpenSSL functions dislike NULL buffers even at length 0. */
+const uint8_t *
+nonnull (ByteView v)
+{
+  static const uint8_t empty = 0;
+  return v.data ? v.data : &empty;
+}
+
+KeyFileResult
+result (KeyFileStatus status, std::string message)
+{
+  /* Failed OpenSSL calls leave their reasons queued; nobody reads them. */
+  ERR_clear_error ();
+  return {status, std::move (message)};
+}
+
+std::string
+quoted (const std::string & path)
+{
+  return "'" + path + "'";
+}
+
+std::string
+errno_text (int err)
+{
+  return std::strerror (err);
+}
+
+std::string
+mode_text (mode_t mode)
+{
+  char buf[8];
+  std::snprintf (buf, sizeof buf, "%04o", static_cast<unsigned> (mode & 07777));
+  return buf;
+}
+
+PkeyPtr
+private_pkey (const SecureBytes & key)
+{
+  return PkeyPtr (EVP_PKEY_new_raw_private_key (EVP_PKEY_ED25519, nullptr, key.data (), key.size ()));
+}
+
+PkeyPtr
+public_pkey (ByteView key)
+{
+  if (key.size != kEd25519PublicKeySize)
+    return nullptr;
+  return PkeyPtr (EVP_PKEY_new_raw_public_key (EVP_PKEY_ED25519, nullptr, key.data, key.size));
+}
+
+bool
+valid_purpose (std::string_view purpose)
+{
+  return !purpose.empty () && purpose.find ('\0') == std::string_view::npos;
+}
+
+std::vector<uint8_t>
+domain_separated (std::string_view purpose, ByteView message)
+{
+  /* Sized once and filled with memcpy (vector::insert trips a GCC 12
+   * -Warray-bounds false positive here). */
+  size_t prefix = sizeof kDomainPrefix - 1;
+  std::vector<uint8_t> out (prefix + purpose.size () + 1 + message.size);
+  std::memcpy (out.data (), kDomainPrefix, prefix);
+  std::memcpy (out.data () + prefix, purpose.data (), purpose.size ());
+  out[prefix + purpose.size ()] = 0;
+  if (message.size)
+    std::memcpy (out.data () + prefix + purpose.size () + 1, message.data, message.size);
+  return out;
+}
+
+/* Never prompt on a terminal for an encrypted key: refuse it. */
+int
+no_passphrase (char *, int, int, void *)
+{
+  return -1;
+}
+
+/* Reads a whole (small) file into secret-safe memory. `fd` is consumed. */
+KeyFileResult
+read_fd (int fd, const std::string & path, SecureBytes * out)
+{
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+    close (fd);
+    return result (KeyFileStatus::io_error, quoted (path) + " is not a regular file");
+  }
+  if (st.st_size <= 0 || static_cast<size_t> (st.st_size) > kMaxKeyFileSize) {
+    close (fd);
+    return result (KeyFileStatus::bad_format, quoted (path) + " is empty or too large to be a key file");
+  }
+  SecureBytes buf (static_cast<size_t> (st.st_size));
+  size_t got = 0;
+  while (got < buf.size ()) {
+    ssize_t n = read (fd, buf.data () + got, buf.size () - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += static_cast<size_t> (n);
+  }
+  close (fd);
+  if (got != buf.size ())
+    return result (KeyFileStatus::io_error, "could not read " + quoted (path));
+  *out = std::move (buf);
+  return {};
+}
+
+KeyFileResult
+open_for_read (const std::string & path, int *fd)
+{
+  *fd = open (path.c_str (), O_RDONLY | O_CLOEXEC);
+  if (*fd >= 0)
+    return {};
+  int err = errno;
+  if (err == ENOENT)
+    return result (KeyFileStatus::not_found, quoted (path) + " does not exist");
+  return result (KeyFileStatus::io_error, "cannot open " + quoted (path) + ": " + errno_text (err));
+}
+
+bool
+write_all (int fd, ByteView content)
+{
+  size_t done = 0;
+  while (done < content.size) {
+    ssize_t n = write (fd, content.data + done, content.size - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<size_t> (n);
+  }
+  return true;
+}
+
+/* Creates `path` with exactly `mode` (umask cannot loosen or break it).
+ * Without `overwrite` the file must not exist (O_EXCL, no symlink
+ * following); with it, a temporary sibling is renamed over the old file so
+ * no reader ever sees a half-written key. */
+KeyFileResult
+write_file (const std::string & path, ByteView content, mode_t mode, bool overwrite)
+{
+  std::string tmp = path + ".XXXXXX";
+  int fd = overwrite ? mkostemp (&tmp[0], O_CLOEXEC)
+      : open (path.c_str (), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) {
+    int err = errno;
+    if (err == EEXIST)
+      return result (KeyFileStatus::already_exists, quoted (path) +
+          " already exists; refusing to overwrite it (remove it first, or ask to overwrite)");
+    return result (KeyFileStatus::io_error, "cannot create " + quoted (path) + ": " + errno_text (err));
+  }
+  const std::string & written = overwrite ? tmp : path;
+  bool ok = fchmod (fd, mode) == 0 && write_all (fd, content) && fsync (fd) == 0;
+  int err = errno;
+  ok = close (fd) == 0 && ok;
+  if (ok && overwrite && rename (tmp.c_str (), path.c_str ()) != 0) {
+    err = errno;
+    ok = false;
+  }
+  if (!ok) {
+    unlink (written.c_str ());
+    return result (KeyFileStatus::io_error, "cannot write " + quoted (path) + ": " + errno_text (err));
+  }
+  return {};
+}
+
+/* Copies a memory BIO's contents out (wiped later by SecureBytes). */
+SecureBytes
+bio_contents (BIO * bio)
+{
+  char *data = nullptr;
+  long len = BIO_get_mem_data (bio, &data);
+  if (len <= 0 || !data)
+    return {};
+  return SecureBytes (ByteView (reinterpret_cast<const uint8_t *> (data), static_cast<size_t> (len)));
+}
+
+std::string_view
+trim (std::string_view s)
+{
+  const char *ws = " \t\r\n";
+  size_t b = s.find_first_not_of (ws);
+  if (b == std::string_view::npos)
+    return {};
+  size_t e = s.find_last_not_of (ws);
+  return s.substr (b, e - b + 1);
+}
+
+}  // namespace
+
+Status
+Identity::from_private_key (ByteView private_key, Identity * out)
+{
+  if (!out || private_key.size != kEd25519PrivateKeySize)
+    return Status::invalid_key;
+  Identity id;
+  id.private_key_ = SecureBytes (private_key);
+  PkeyPtr pkey = private_pkey (id.private_key_);
+  std::vector<uint8_t> pub (kEd25519PublicKeySize);
+  size_t len = pub.size ();
+  if (!pkey || EVP_PKEY_get_raw_public_key (pkey.get (), pub.data (), &len) != 1 || len != pub.size ()) {
+    ERR_clear_error ();
+    return Status::invalid_key;
+  }
+  id.public_key_ = std::move (pub);
+  id.signing_key_ = std::shared_ptr<EVP_PKEY> (pkey.release (), EVP_PKEY_free);
+  *out = std::move (id);
+  return Status::ok;
+}
+
+Status
+Identity::generate (Identity * out)
+{
+  if (!out)
+    return Status::invalid_argument;
+  PkeyPtr pkey (EVP_PKEY_Q_keygen (nullptr, nullptr, "ED25519"));
+  SecureBytes priv (kEd25519PrivateKeySize);
+  size_t len = priv.size ();
+  if (!pkey || EVP_PKEY_get_raw_private_key (pkey.get (), priv.data (), &len) != 1 || len != priv.size ()) {
+    ERR_clear_error ();
+    return Status::crypto_error;
+  }
+  return from_private_key (priv.view (), out);
+}
+
+std::string
+Identity::fingerprint () const
+{
+  return sframe::fingerprint ({public_key_.data (), public_key_.size ()});
+}
+
+std::string
+Identity::short_fingerprint () const
+{
+  return sframe::short_fingerprint ({public_key_.data (), public_key_.size ()});
+}
+
+Status
+Identity::sign (ByteView message, std::vector<uint8_t> * signature) const
+{
+  if (!valid () || !signature)
+    return Status::invalid_argument;
+  EVP_PKEY *pkey = signing_key_.get ();
+  MdCtxPtr ctx (EVP_MD_CTX_new ());
+  std::vector<uint8_t> sig (kEd25519SignatureSize);
+  size_t len = sig.size ();
+  /* Ed25519 hashes internally (PureEdDSA): the digest must be NULL. */
+  if (!pkey || !ctx || EVP_DigestSignInit (ctx.get (), nullptr, nullptr, nullptr, pkey) != 1 ||
+      EVP_DigestSign (ctx.get (), sig.data (), &len, nonnull (message), message.size) != 1 ||
+      len != kEd25519SignatureSize) {
+    ERR_clear_error ();
+    return Status::crypto_error;
+  }
+  *signature = std::move (sig);
+  return Status::ok;
+}
+
+Status
+Identity::sign_for (std::string_view purpose, ByteView message, std::vector<uint8_t> * signature) const
+{
+  if (!valid_purpose (purpose))
+    return Status::invalid_argument;
+  std::vector<uint8_t> input = domain_separated (purpose, message);
+  return sign ({input.data (), input.size ()}, signature);
+}
+
+bool
+verify_signature (ByteView public_key, ByteView message, ByteView signature)
+{
+  if (signature.size != kEd25519SignatureSize)
+    return false;
+  PkeyPtr pkey = public_pkey (public_key);
+  MdCtxPtr ctx (EVP_MD_CTX_new ());
+  bool ok = pkey && ctx && EVP_DigestVerifyInit (ctx.get (), nullptr, nullptr, nullptr, pkey.get ()) == 1 &&
+      EVP_DigestVerify (ctx.get (), signature.data, signature.size, nonnull (message), message.size) == 1;
+  ERR_clear_error ();
+  return ok;
+}
+
+bool
+verify_signature_for (ByteView public_key, std::string_view purpose, ByteView message, ByteView signature)
+{
+  if (!valid_purpose (purpose))
+    return false;
+  std::vector<uint8_t> input = domain_separated (purpose, message);
+  return verify_signature (public_key, {input.data (), input.size ()}, signature);
+}
+
+std::string
+fingerprint (ByteView public_key)
+{
+  if (public_key.size != kEd25519PublicKeySize)
+    return {};
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest (public_key.data, public_key.size, digest, &len, EVP_sha256 (), nullptr) != 1 || len != 32)
+    return {};
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; i++) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+std::string
+short_fingerprint (ByteView public_key)
+{
+  return fingerprint (public_key).substr (0, 16);
+}
+
+std::string
+public_key_to_text (ByteView public_key, PublicKeyFormat format)
+{
+  PkeyPtr pkey = public_pkey (public_key);
+  if (!pkey)
+    return {};
+  if (format == PublicKeyFormat::base64url)
+    return base64url_encode (public_key);
+  BioPtr bio (BIO_new (BIO_s_mem ()));
+  if (!bio || PEM_write_bio_PUBKEY (bio.get (), pkey.get ()) != 1) {
+    ERR_clear_error ();
+    return {};
+  }
+  SecureBytes pem = bio_contents (bio.get ());
+  return std::string (reinterpret_cast<const char *> (pem.data ()), pem.size ());
+}
+
+bool
+public_key_from_text (std::string_view text, std::vector<uint8_t> * public_key)
+{
+  text = trim (text);
+  if (text.size () > kMaxKeyFileSize)
+    return false;
+  std::vector<uint8_t> raw;
+  if (text.rfind ("-----BEGIN PUBLIC KEY-----", 0) == 0) {
+    BioPtr bio (BIO_new_mem_buf (text.data (), static_cast<int> (text.size ())));
+    PkeyPtr pkey (bio ? PEM_read_bio_PUBKEY (bio.get (), nullptr, no_passphrase, nullptr) : nullptr);
+    raw.resize (kEd25519PublicKeySize);
+    size_t len = raw.size ();
+    bool ok = pkey && EVP_PKEY_get_base_id (pkey.get ()) == EVP_PKEY_ED25519 &&
+        EVP_PKEY_get_raw_public_key (pkey.get (), raw.data (), &len) == 1 && len == raw.size ();
+    ERR_clear_error ();
+    if (!ok)
+      return false;
+  } else if (!base64url_decode (text, &raw) || !public_pkey ({raw.data (), raw.size ()})) {
+    ERR_clear_error ();
+    return false;
+  }
+  *public_key = std::move (raw);
+  return true;
+}
+
+KeyFileResult
+Identity::load (const std::string & path, Identity * out)
+{
+  int fd = -1;
+  KeyFileResult r = open_for_read (path, &fd);
+  if (!r.ok ())
+    return r;
+  /* fstat the descriptor we read from, so the file checked is the file used. */
+  struct stat st;
+  bool shared = fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 077) != 0;
+  SecureBytes pem;
+  r = read_fd (fd, path, &pem);
+  if (!r.ok ())
+    return r;
+  /* A public key given by mistake: the permissions are not the problem. */
+  std::vector<uint8_t> public_key;
+  if (public_key_from_text ({reinterpret_cast<const char *> (pem.data ()), pem.size ()}, &public_key))
+    return result (KeyFileStatus::bad_format, quoted (path) + " is a public key, where a private key is "
+        "needed (the identity file itself, not its .pub)");
+  if (shared)
+    return result (KeyFileStatus::insecure_permissions, "private key file " + quoted (path) + " has mode " +
+        mode_text (st.st_mode) + ": group or others have access to it, so it is refused; "
+        "fix it with: chmod 600 " + quoted (path));
+  BioPtr bio (BIO_new_mem_buf (pem.data (), static_cast<int> (pem.size ())));
+  PkeyPtr pkey (bio ? PEM_read_bio_PrivateKey (bio.get (), nullptr, no_passphrase, nullptr) : nullptr);
+  if (!pkey)
+    return result (KeyFileStatus::bad_format, quoted (path) +
+        " is not an unencrypted PKCS#8 PEM private key (\"BEGIN PRIVATE KEY\")");
+  if (EVP_PKEY_get_base_id (pkey.get ()) != EVP_PKEY_ED25519)
+    return result (KeyFileStatus::bad_format, quoted (path) + " holds a private key that is not Ed25519");
+  SecureBytes raw (kEd25519PrivateKeySize);
+  size_t len = raw.size ();
+  if (EVP_PKEY_get_raw_private_key (pkey.get (), raw.data (), &len) != 1 || len != raw.size () ||
+      from_private_key (raw.view (), out) != Status::ok)
+    return result (KeyFileStatus::bad_format, quoted (path) + " holds an unusable Ed25519 private key");
+  return {};
+}
+
+KeyFileResult
+Identity::save (const std::string & path, bool overwrite) const
+{
+  if (!valid ())
+    return result (KeyFileStatus::bad_format, "no key to write to " + quoted (path));
+  PkeyPtr pkey = private_pkey (private_key_);
+  /* A secure-heap memory BIO: its buffer is wiped when freed. */
+  BioPtr bio (BIO_new (BIO_s_secmem ()));
+  if (!pkey || !bio || PEM_write_bio_PrivateKey (bio.get (), pkey.get (), nullptr, nullptr, 0, nullptr,
+          nullptr) != 1)
+    return result (KeyFileStatus::io_error, "cannot encode the private key for " + quoted (path));
+  SecureBytes pem = bio_contents (bio.get ());
+  if (pem.empty ())
+    return result (KeyFileStatus::io_error, "cannot encode the private key for " + quoted (path));
+  return write_file (path, pem.view (), 0600, overwrite);
+}
+
+KeyFileResult
+save_public_key (const std::string & path, ByteView public_key, PublicKeyFormat format, bool overwrite)
+{
+  std::string text = public_key_to_text (public_key, format);
+  if (text.empty ())
+    return result (KeyFileStatus::bad_format, "not an Ed25519 public key; nothing written to " + quoted (path));
+  if (text.back () != '\n')
+    text += '\n';
+  return write_file (path, {reinterpret_cast<const uint8_t *> (text.data ()), text.size ()}, 0644, overwrite);
+}
+
+KeyFileResult
+load_public_key (const std::string & path, std::vector<uint8_t> * public_key)
+{
+  int fd = -1;
+  KeyFileResult r = open_for_read (path, &fd);
+  if (!r.ok ())
+    return r;
+  SecureBytes content;
+  r = read_fd (fd, path, &content);
+  if (!r.ok ())
+    return r;
+  std::string_view text (reinterpret_cast<const char *> (content.data ()), content.size ());
+  if (!public_key_from_text (text, public_key))
+    return result (KeyFileStatus::bad_format, quoted (path) +
+        " is not an Ed25519 public key (PEM \"BEGIN PUBLIC KEY\" or 32 bytes in base64url)");
+  return {};
+}
+
+const char *
+key_file_status_name (KeyFileStatus status)
+{
+  switch (status) {
+    case KeyFileStatus::ok: return "ok";
+    case KeyFileStatus::not_found: return "not found";
+    case KeyFileStatus::io_error: return "i/o error";
+    case KeyFileStatus::insecure_permissions: return "insecure permissions";
+    case KeyFileStatus::already_exists: return "already exists";
+    case KeyFileStatus::bad_format: return "bad format";
+  }
+  return "unknown";
+}
+
+}  // namespace sframe

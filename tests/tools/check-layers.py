@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Fails when an #include crosses the library's layers the wrong way.
+
+  gst/sframe/core/  the SFrame core: only itself and OpenSSL
+  gst/sframe/keys/  keys and the room protocol: the core, OpenSSL, JSON
+  gst/sframe/bus/   the signalling bus: the core, libnats
+  gst/sframe/       the GStreamer library (key store, enums): all three
+  plugins/ tools/ pipelines/: the library, never OpenSSL itself
+
+OpenSSL's headers sit on the compiler's default include path, so the build
+alone cannot keep them out of an element; this check does. With --public
+HEADER..., it also fails when an installed header includes one of the
+library's headers that is not installed.
+
+Usage: check-layers.py SOURCE_ROOT [--public HEADER...]
+"""
+import os
+import re
+import sys
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+SOURCE = re.compile(r'\.(c|cc|cpp|h|hpp)$')
+
+LIB = 'gst/sframe/'
+# Each layer: the layers of the library it may include (by folder under
+# gst/sframe; '' is gst/sframe itself) and the outside prefixes it may not.
+GLIB = ('gst/', 'glib', 'gio/', 'gobject/', 'glib-object.h')
+RULES = {
+    'gst/sframe/core': ({'core'}, GLIB + ('nats/', 'nlohmann/')),
+    'gst/sframe/keys': ({'core', 'keys'}, GLIB + ('nats/',)),
+    'gst/sframe/bus': ({'core', 'bus'}, GLIB + ('openssl/', 'nlohmann/')),
+    'gst/sframe': ({'', 'core', 'keys', 'bus'}, ()),
+    'plugins': (None, ('openssl/',)),
+    'tools': (None, ('openssl/',)),
+    'pipelines': (None, ('openssl/',)),
+}
+
+
+def rule_for(rel):
+    """The longest RULES folder that holds `rel`, or None."""
+    best = None
+    for folder in RULES:
+        if rel.startswith(folder + '/') and (best is None or len(folder) > len(best)):
+            best = folder
+    return best
+
+
+def library_layer(path):
+    """'core', 'keys', 'bus' or '' for a path in gst/sframe; None outside."""
+    if not path.startswith(LIB):
+        return None
+    rest = path[len(LIB):]
+    return rest.split('/')[0] if '/' in rest else ''
+
+
+def included_path(root, rel, quote, target):
+    """The include as a path from the root when it names a file of the tree."""
+    if quote == '"':
+        local = os.path.normpath(os.path.join(os.path.dirname(rel), target))
+        if os.path.isfile(os.path.join(root, local)):
+            return local
+    if target.startswith(LIB) and os.path.isfile(os.path.join(root, target)):
+        return target
+    return None
+
+
+def check_file(root, rel, folder):
+    layers, banned = RULES[folder]
+    own = library_layer(rel)
+    errors = []
+    with open(os.path.join(root, rel), encoding='utf-8', errors='replace') as f:
+        text = f.read()
+    for m in INCLUDE.finditer(text):
+        quote, target = m.group(1), m.group(2)
+        line = text.count('\n', 0, m.start()) + 1
+        where = f'{rel}:{line}: #include {quote}{target}{">" if quote == "<" else quote}'
+        path = included_path(root, rel, quote, target)
+        if path is not None:
+            layer = library_layer(path)
+            if layers is not None and layer is not None and layer not in layers:
+                errors.append(f'{where}: {folder}/ may not include gst/sframe/{layer or "(GStreamer library)"}')
+            continue
+        if target.startswith(LIB) and own is not None:
+            errors.append(f'{where}: no such file in the tree')
+            continue
+        for prefix in banned:
+            if target.startswith(prefix) and not target.startswith(LIB):
+                errors.append(f'{where}: {folder}/ may not include {prefix}...')
+    return errors
+
+
+def check_public(root, headers):
+    """Installed headers may include only installed headers of the library."""
+    public = {os.path.relpath(os.path.abspath(h), root) for h in headers}
+    errors = []
+    for rel in sorted(public):
+        with open(os.path.join(root, rel), encoding='utf-8') as f:
+            text = f.read()
+        for m in INCLUDE.finditer(text):
+            path = included_path(root, rel, m.group(1), m.group(2))
+            if path is not None and path not in public:
+                line = text.count('\n', 0, m.start()) + 1
+                errors.append(f'{rel}:{line}: installed header includes {path}, which is not installed')
+    return errors
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.stderr.write(__doc__)
+        return 2
+    root = os.path.abspath(argv[1])
+    public = []
+    if len(argv) > 2:
+        if argv[2] != '--public':
+            sys.stderr.write(__doc__)
+            return 2
+        public = argv[3:]
+    errors = []
+    checked = 0
+    for top in ('gst', 'plugins', 'tools', 'pipelines'):
+        for dirpath, dirnames, filenames in os.walk(os.path.join(root, top)):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if not SOURCE.search(name):
+                    continue
+                rel = os.path.relpath(os.path.join(dirpath, name), root)
+                folder = rule_for(rel)
+                if folder is None:
+                    continue
+                checked += 1
+                errors += check_file(root, rel, folder)
+    errors += check_public(root, public)
+    for e in errors:
+        print(e)
+    print(f'{checked} files checked, {len(errors)} wrong includes')
+    return 1 if errors else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
