@@ -826,9 +826,10 @@ verdict_loss (Run & run, const GstStructure * ds)
   std::vector<bool> chain = complete_chains (run, got);
   Comparison cmp = compare_decoded (run, run.codec->stateful_audio ? std::map<guint64, std::string> () :
       run.reference, chain, run.first_rx);
-  v.check (cmp.mismatched == 0 && !run.decoded.empty (), "decoding went on: %zu decoded; of those with "
-      "a complete chain %" G_GUINT64_FORMAT " identical to the reference, %" G_GUINT64_FORMAT " differ",
-      run.decoded.size (), cmp.matched, cmp.mismatched);
+  v.check (cmp.mismatched == 0 && !run.decoded.empty (), "decoding went on: %zu decoded (and %"
+      G_GUINT64_FORMAT " without their index); of those with a complete chain %" G_GUINT64_FORMAT
+      " identical to the reference, %" G_GUINT64_FORMAT " differ",
+      run.decoded.size (), run.decoded_unindexed, cmp.matched, cmp.mismatched);
   check_sender (v, run);
   g_print ("RESULT %s loss: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " packets dropped, %"
       G_GUINT64_FORMAT " reordered; %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " frames received; "

@@ -14,8 +14,9 @@ The blocks run in one bash, in order, like a user's terminal (`KEY` and
 gst-launch-1.0 without num-buffers, or a line ending in `&`) run in the
 background; each block's background processes are stopped after the block's
 listening time. Every foreground command must exit 0 within its limit, no
-gst-launch may report an error, and every gst-launch with an sframedec must
-deliver at least MIN_FRAMES decoded frames to its sink.
+gst-launch may report an error, every gst-launch with an sframedec must
+deliver at least MIN_FRAMES decoded frames to its sink, and a keymanager
+line run with -m must print the room's roster and stats messages.
 
 Usage: test-readme.py SOURCE_DIR [--keep]
 """
@@ -171,6 +172,11 @@ class Runner:
             errors = [l for l in text.splitlines() if l.startswith("ERROR")]
             if errors:
                 self.failures.append("%r: %s" % (command, errors[0]))
+            if "keymanager" in command and " -m " in command:
+                # The README says -m prints the roster and the stats.
+                for message in ("sframe-roster", "sframe-stats"):
+                    if "): %s," % message not in text:
+                        self.failures.append("%r printed no %s message; log %s" % (command, message, log))
             if "sframedec" in command:
                 frames = len(re.findall(r"GstFakeSink:\w+: last-message = chain", text))
                 print("  %s: %d decrypted frames reached the sink" % (name, frames))
