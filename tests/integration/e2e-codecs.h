@@ -69,9 +69,11 @@ constexpr Codec kCodecs[] = {
     "rtph264pay", "application/x-rtp,media=video,payload=102," E2E_RTCP_FB,
     "rtph264depay ! video/x-h264,stream-format=byte-stream,alignment=au",
     "avdec_h264", Bitstream::h264, false, 30},
+  /* x265 repeats VPS/SPS/PPS only when told: a receiver whose chain links
+   * after the first access unit would otherwise never decode. */
   {"h265", Media::video, "video/x-h265",
     E2E_VIDEO_SOURCE,
-    "x265enc tune=zerolatency speed-preset=veryfast key-int-max={kf} "
+    "x265enc tune=zerolatency speed-preset=veryfast key-int-max={kf} option-string=repeat-headers=1 "
     "! video/x-h265,stream-format=byte-stream,alignment=au",
     "rtph265pay", "application/x-rtp,media=video,payload=104," E2E_RTCP_FB,
     "rtph265depay ! video/x-h265,stream-format=byte-stream,alignment=au",

@@ -107,7 +107,7 @@ cases ()
       "avdec_h264", Layout::h264, true},
     {"h265", {"videotestsrc", "x265enc", "avdec_h265", "rtph265pay", "rtph265depay"},
       "video/x-h265, stream-format=(string)byte-stream, alignment=(string)au", true,
-      kVideoSrc + "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
+      kVideoSrc + "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=15 option-string=repeat-headers=1 ! "
       "video/x-h265,stream-format=byte-stream,alignment=au", "codec",
       "rtph265pay", "rtph265depay ! video/x-h265,stream-format=byte-stream,alignment=au",
       "avdec_h265", Layout::h265, true},
