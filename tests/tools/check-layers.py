@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Fails when an #include crosses the library's layers the wrong way.
 
-  gst/sframe/core/  the SFrame core: only itself and OpenSSL
-  gst/sframe/keys/  keys and the room protocol: the core, OpenSSL, JSON
+  gst/sframe/core/crypto/  the crypto boundary: its *-openssl.cc files are
+                           the only sources that include OpenSSL
+  gst/sframe/core/  the SFrame core: only itself
+  gst/sframe/keys/  keys and the room protocol: the core, JSON
   gst/sframe/bus/   the signalling bus: the core, libnats
   gst/sframe/       the GStreamer library (key store, enums): all three
   plugins/ tools/ pipelines/: the library, never OpenSSL itself
@@ -13,10 +15,13 @@ HEADER..., it also fails when an installed header includes one of the
 library's headers that is not installed.
 
 Usage: check-layers.py SOURCE_ROOT [--public HEADER...]
+       check-layers.py --self-test   (proves it fails on each kind of
+                                      wrong include, in a scratch tree)
 """
 import os
 import re
 import sys
+import tempfile
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 SOURCE = re.compile(r'\.(c|cc|cpp|h|hpp)$')
@@ -26,14 +31,20 @@ LIB = 'gst/sframe/'
 # gst/sframe; '' is gst/sframe itself) and the outside prefixes it may not.
 GLIB = ('gst/', 'glib', 'gio/', 'gobject/', 'glib-object.h')
 RULES = {
-    'gst/sframe/core': ({'core'}, GLIB + ('nats/', 'nlohmann/')),
-    'gst/sframe/keys': ({'core', 'keys'}, GLIB + ('nats/',)),
+    'gst/sframe/core/crypto': ({'core'}, GLIB + ('nats/', 'nlohmann/')),
+    'gst/sframe/core': ({'core'}, GLIB + ('nats/', 'nlohmann/', 'openssl/')),
+    'gst/sframe/keys': ({'core', 'keys'}, GLIB + ('nats/', 'openssl/')),
     'gst/sframe/bus': ({'core', 'bus'}, GLIB + ('openssl/', 'nlohmann/')),
-    'gst/sframe': ({'', 'core', 'keys', 'bus'}, ()),
+    'gst/sframe': ({'', 'core', 'keys', 'bus'}, ('openssl/',)),
     'plugins': (None, ('openssl/',)),
     'tools': (None, ('openssl/',)),
     'pipelines': (None, ('openssl/',)),
 }
+
+
+# Only these files include OpenSSL; crypto.h declares what they provide.
+CRYPTO_BACKEND = 'gst/sframe/core/crypto'
+BACKEND_SUFFIX = '-openssl.cc'
 
 
 def rule_for(rel):
@@ -66,6 +77,8 @@ def included_path(root, rel, quote, target):
 
 def check_file(root, rel, folder):
     layers, banned = RULES[folder]
+    if folder == CRYPTO_BACKEND and not rel.endswith(BACKEND_SUFFIX):
+        banned = banned + ('openssl/',)
     own = library_layer(rel)
     errors = []
     with open(os.path.join(root, rel), encoding='utf-8', errors='replace') as f:
@@ -104,17 +117,8 @@ def check_public(root, headers):
     return errors
 
 
-def main(argv):
-    if len(argv) < 2:
-        sys.stderr.write(__doc__)
-        return 2
-    root = os.path.abspath(argv[1])
-    public = []
-    if len(argv) > 2:
-        if argv[2] != '--public':
-            sys.stderr.write(__doc__)
-            return 2
-        public = argv[3:]
+def check_tree(root, public=()):
+    """Every wrong include under `root`, and how many files were checked."""
     errors = []
     checked = 0
     for top in ('gst', 'plugins', 'tools', 'pipelines'):
@@ -130,6 +134,59 @@ def main(argv):
                 checked += 1
                 errors += check_file(root, rel, folder)
     errors += check_public(root, public)
+    return errors, checked
+
+
+# (file, its includes, whether the check must refuse it)
+SELF_TEST_CASES = [
+    ('gst/sframe/core/crypto/keys-openssl.cc', ['<openssl/evp.h>'], False),
+    ('gst/sframe/core/crypto/crypto.h', ['<openssl/evp.h>'], True),
+    ('gst/sframe/core/header.cc', ['<openssl/rand.h>'], True),
+    ('gst/sframe/core/keyring.cc', ['<glib.h>'], True),
+    ('gst/sframe/core/cipher.cc', ['<gst/sframe/keys/token.h>'], True),
+    ('gst/sframe/keys/token.cc', ['<openssl/rand.h>'], True),
+    ('gst/sframe/keys/hpke.cc', ['<gst/sframe/core/crypto/crypto.h>'], False),
+    ('gst/sframe/bus/bus-nats.cc', ['<gst/sframe/keys/token.h>'], True),
+    ('gst/sframe/gstsframekeystore.cc', ['<openssl/crypto.h>'], True),
+    ('plugins/sframeenc/gstsframeenc.cc', ['<openssl/rand.h>'], True),
+    ('pipelines/demo/sframe-demo.cc', ['<gst/sframe/core/random.h>'], False),
+]
+
+
+def self_test():
+    failures = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for target in {'gst/sframe/keys/token.h', 'gst/sframe/core/crypto/crypto.h', 'gst/sframe/core/random.h'}:
+            os.makedirs(os.path.join(scratch, os.path.dirname(target)), exist_ok=True)
+            open(os.path.join(scratch, target), 'w').close()
+        for rel, includes, refused in SELF_TEST_CASES:
+            path = os.path.join(scratch, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, 'w') as f:
+                f.writelines(f'#include {inc}\n' for inc in includes)
+            errors, _ = check_tree(scratch)
+            if bool(errors) != refused:
+                print(f'FAIL {rel} with {includes}: {"refused" if errors else "accepted"}')
+                failures += 1
+            os.remove(path) if not rel.endswith('.h') else open(path, 'w').close()
+    print(f'{len(SELF_TEST_CASES)} cases, {failures} failures')
+    return 1 if failures else 0
+
+
+def main(argv):
+    if len(argv) == 2 and argv[1] == '--self-test':
+        return self_test()
+    if len(argv) < 2:
+        sys.stderr.write(__doc__)
+        return 2
+    root = os.path.abspath(argv[1])
+    public = []
+    if len(argv) > 2:
+        if argv[2] != '--public':
+            sys.stderr.write(__doc__)
+            return 2
+        public = argv[3:]
+    errors, checked = check_tree(root, public)
     for e in errors:
         print(e)
     print(f'{checked} files checked, {len(errors)} wrong includes')

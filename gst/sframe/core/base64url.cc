@@ -1,7 +1,6 @@
 #include <gst/sframe/core/base64url.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <gst/sframe/core/crypto/crypto.h>
 
 #include <cstring>
 
@@ -27,7 +26,7 @@ url_value (char c)
 }
 
 /* Validates `text` and rewrites it into `std` as padded standard base64,
- * ready for EVP_DecodeBlock. Returns the decoded length, or -1. */
+ * ready for crypto::base64_decode_groups. Returns the decoded length, or -1. */
 long
 to_standard (std::string_view text, char *std_text)
 {
@@ -67,9 +66,7 @@ decode_into (std::string_view text, uint8_t * out, char *scratch, size_t * out_l
     *out_len = 0;
     return true;
   }
-  /* EVP_DecodeBlock returns 3 bytes per group, padding included. */
-  int got = EVP_DecodeBlock (out, reinterpret_cast<const unsigned char *> (scratch), static_cast<int> (padded));
-  if (got < 0 || static_cast<size_t> (got) != padded / 4 * 3)
+  if (!crypto::base64_decode_groups (scratch, padded, out))
     return false;
   *out_len = static_cast<size_t> (len);
   return true;
@@ -85,8 +82,7 @@ base64url_encode (ByteView bytes)
   if (bytes.size > kBase64UrlMaxText)
     return {};
   std::string out ((bytes.size + 2) / 3 * 4 + 1, '\0');
-  int n = EVP_EncodeBlock (reinterpret_cast<unsigned char *> (&out[0]), bytes.data, static_cast<int> (bytes.size));
-  out.resize (n > 0 ? static_cast<size_t> (n) : 0);
+  out.resize (crypto::base64_encode (bytes, &out[0]));
   while (!out.empty () && out.back () == '=')
     out.pop_back ();
   for (char &c : out) {

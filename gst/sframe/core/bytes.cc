@@ -1,6 +1,6 @@
 #include <gst/sframe/core/bytes.h>
 
-#include <openssl/crypto.h>
+#include <gst/sframe/core/crypto/crypto.h>
 
 #include <cstring>
 
@@ -57,8 +57,7 @@ SecureBytes::~SecureBytes ()
 void
 secure_wipe (void *data, size_t size)
 {
-  if (data && size)
-    OPENSSL_cleanse (data, size);
+  crypto::wipe (data, size);
 }
 
 void
@@ -75,7 +74,7 @@ SecureBytes::equals (ByteView other) const
 {
   if (other.size != size_)
     return false;
-  return size_ == 0 || CRYPTO_memcmp (data_.get (), other.data, size_) == 0;
+  return crypto::equal_in_constant_time (data_.get (), other.data, size_);
 }
 
 static int

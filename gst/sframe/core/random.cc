@@ -1,15 +1,13 @@
 #include <gst/sframe/core/random.h>
 
-#include <openssl/rand.h>
-
-#include <climits>
+#include <gst/sframe/core/crypto/crypto.h>
 
 namespace sframe {
 
 bool
 random_bytes (uint8_t * out, size_t size)
 {
-  return size <= INT_MAX && RAND_bytes (out, static_cast<int> (size)) == 1;
+  return crypto::random_bytes (out, size);
 }
 
 uint64_t

@@ -1,10 +1,7 @@
 #include <gst/sframe/keys/hpke.h>
 
+#include <gst/sframe/core/crypto/crypto.h>
 #include <gst/sframe/core/hkdf.h>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <climits>
 #include <cstring>
@@ -17,21 +14,8 @@ namespace hpke {
 namespace {
 
 constexpr size_t kSecretSize = 32;  /* Nsecret, Nsk, Nh */
-constexpr size_t kNonceSize = 12;   /* Nn of both AEADs */
-constexpr size_t kTagSize = 16;     /* Nt of both AEADs */
-
-struct PkeyDeleter {
-  void operator() (EVP_PKEY * p) const { EVP_PKEY_free (p); }
-};
-struct PkeyCtxDeleter {
-  void operator() (EVP_PKEY_CTX * p) const { EVP_PKEY_CTX_free (p); }
-};
-struct CipherCtxDeleter {
-  void operator() (EVP_CIPHER_CTX * p) const { EVP_CIPHER_CTX_free (p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+constexpr size_t kNonceSize = crypto::kMessageNonceSize;  /* Nn of both AEADs */
+constexpr size_t kTagSize = crypto::kMessageTagSize;      /* Nt of both AEADs */
 
 /* Accumulates the concatenations RFC 9180 builds; wiped, since the IKM of
  * LabeledExtract is secret. */
@@ -52,8 +36,7 @@ public:
   ByteView view () const { return {bytes_.data (), bytes_.size ()}; }
   ~Builder ()
   {
-    if (!bytes_.empty ())
-      OPENSSL_cleanse (bytes_.data (), bytes_.size ());
+    crypto::wipe (bytes_.data (), bytes_.size ());
   }
 
 private:
@@ -102,16 +85,16 @@ labeled_expand (const std::vector<uint8_t> & suite_id, ByteView prk, const char 
   return hkdf_expand (HashAlgorithm::sha256, prk, labeled.view (), length, out);
 }
 
+crypto::MessageAead
+message_aead (AeadId aead)
+{
+  return aead == AeadId::aes_128_gcm ? crypto::MessageAead::aes_128_gcm : crypto::MessageAead::chacha20_poly1305;
+}
+
 size_t
 aead_key_size (AeadId aead)
 {
-  return aead == AeadId::aes_128_gcm ? 16 : 32;
-}
-
-const EVP_CIPHER *
-aead_cipher (AeadId aead)
-{
-  return aead == AeadId::aes_128_gcm ? EVP_aes_128_gcm () : EVP_chacha20_poly1305 ();
+  return crypto::message_key_size (message_aead (aead));
 }
 
 bool
@@ -126,15 +109,7 @@ x25519 (ByteView private_key, ByteView public_key, uint8_t * out)
 {
   if (private_key.size != kSecretSize || public_key.size != kPublicKeySize)
     return Status::invalid_key;
-  PkeyPtr priv (EVP_PKEY_new_raw_private_key (EVP_PKEY_X25519, nullptr, private_key.data, private_key.size));
-  PkeyPtr peer (EVP_PKEY_new_raw_public_key (EVP_PKEY_X25519, nullptr, public_key.data, public_key.size));
-  if (!priv || !peer)
-    return Status::invalid_key;
-  PkeyCtxPtr ctx (EVP_PKEY_CTX_new (priv.get (), nullptr));
-  size_t len = kSecretSize;
-  if (!ctx || EVP_PKEY_derive_init (ctx.get ()) != 1 ||
-      EVP_PKEY_derive_set_peer (ctx.get (), peer.get ()) != 1 ||
-      EVP_PKEY_derive (ctx.get (), out, &len) != 1 || len != kSecretSize)
+  if (!crypto::x25519 (private_key, public_key, out))
     return Status::invalid_key;
   uint8_t acc = 0;
   for (size_t i = 0; i < kSecretSize; i++)
@@ -186,100 +161,6 @@ psk_inputs_valid (Mode mode, ByteView psk, ByteView psk_id)
   return got_psk == got_id && got_psk == psk_mode (mode) && (!got_psk || psk.size >= 32);
 }
 
-/* Each thread keeps one EVP context per AEAD and keys it for every
- * message. A room holds tens of thousands of channel ends; a context kept
- * per end (about a kilobyte of OpenSSL state) turned each message into a
- * run of cache misses, and keying a warm context costs less than that
- * (docs/performance.md, `sframe-aead-context-bench`). The context holds
- * the last message's key schedule: a Context forgets it when dropped. */
-struct ThreadAead {
-  CipherCtxPtr ctx;
-  const void *keyed_for = nullptr;   /* the Context whose key is in ctx */
-};
-
-ThreadAead &
-thread_aead (AeadId aead)
-{
-  thread_local ThreadAead contexts[2];   /* AES-128-GCM, ChaCha20-Poly1305 */
-  return contexts[aead == AeadId::aes_128_gcm ? 0 : 1];
-}
-
-/* The thread's context for `aead`, keyed with `key` and `nonce` for one
- * message in direction `encrypt`; nullptr on failure. */
-EVP_CIPHER_CTX *
-keyed_context (AeadId aead, const void * owner, ByteView key, const uint8_t * nonce, bool encrypt)
-{
-  ThreadAead & t = thread_aead (aead);
-  if (!t.ctx) {
-    t.ctx.reset (EVP_CIPHER_CTX_new ());
-    if (t.ctx && EVP_CipherInit_ex (t.ctx.get (), aead_cipher (aead), nullptr, nullptr, nullptr, 1) != 1)
-      t.ctx.reset ();
-    if (!t.ctx)
-      return nullptr;
-  }
-  t.keyed_for = owner;
-  if (EVP_CipherInit_ex (t.ctx.get (), nullptr, nullptr, key.data, nonce, encrypt ? 1 : 0) != 1)
-    return nullptr;
-  return t.ctx.get ();
-}
-
-/* Frees (and so wipes) this thread's contexts if they hold `owner`'s key. */
-void
-forget_thread_key (const void * owner)
-{
-  for (AeadId aead : {AeadId::aes_128_gcm, AeadId::chacha20_poly1305}) {
-    ThreadAead & t = thread_aead (aead);
-    if (t.keyed_for == owner) {
-      t.ctx.reset ();
-      t.keyed_for = nullptr;
-    }
-  }
-}
-
-Status
-aead_seal (AeadId aead, const void * owner, ByteView key, const uint8_t * nonce, ByteView aad, ByteView pt,
-    std::vector<uint8_t> * ct)
-{
-  if (pt.size > INT_MAX - kTagSize || aad.size > INT_MAX)
-    return Status::invalid_argument;
-  EVP_CIPHER_CTX *ctx = keyed_context (aead, owner, key, nonce, true);
-  std::vector<uint8_t> out (pt.size + kTagSize);
-  int len = 0;
-  if (!ctx ||
-      (aad.size && EVP_EncryptUpdate (ctx, nullptr, &len, aad.data, static_cast<int> (aad.size)) != 1) ||
-      (pt.size && EVP_EncryptUpdate (ctx, out.data (), &len, pt.data, static_cast<int> (pt.size)) != 1) ||
-      EVP_EncryptFinal_ex (ctx, out.data () + pt.size, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, out.data () + pt.size) != 1)
-    return Status::crypto_error;
-  *ct = std::move (out);
-  return Status::ok;
-}
-
-Status
-aead_open (AeadId aead, const void * owner, ByteView key, const uint8_t * nonce, ByteView aad, ByteView ct,
-    SecureBytes * pt)
-{
-  if (ct.size < kTagSize)
-    return Status::authentication_failed;
-  if (ct.size > INT_MAX || aad.size > INT_MAX)
-    return Status::invalid_argument;
-  size_t body = ct.size - kTagSize;
-  SecureBytes out (body);
-  uint8_t tag[kTagSize];
-  std::memcpy (tag, ct.data + body, kTagSize);
-  EVP_CIPHER_CTX *ctx = keyed_context (aead, owner, key, nonce, false);
-  int len = 0;
-  if (!ctx ||
-      (aad.size && EVP_DecryptUpdate (ctx, nullptr, &len, aad.data, static_cast<int> (aad.size)) != 1) ||
-      (body && EVP_DecryptUpdate (ctx, out.data (), &len, ct.data, static_cast<int> (body)) != 1) ||
-      EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag) != 1)
-    return Status::crypto_error;
-  if (EVP_DecryptFinal_ex (ctx, out.data () + body, &len) != 1)
-    return Status::authentication_failed;
-  *pt = std::move (out);
-  return Status::ok;
-}
-
 }  // namespace
 
 Status
@@ -287,10 +168,8 @@ key_pair_from_private (ByteView private_key, KeyPair * out)
 {
   if (private_key.size != kSecretSize)
     return Status::invalid_key;
-  PkeyPtr pkey (EVP_PKEY_new_raw_private_key (EVP_PKEY_X25519, nullptr, private_key.data, private_key.size));
   std::vector<uint8_t> pub (kPublicKeySize);
-  size_t len = pub.size ();
-  if (!pkey || EVP_PKEY_get_raw_public_key (pkey.get (), pub.data (), &len) != 1 || len != kPublicKeySize)
+  if (!crypto::x25519_public_key (private_key, pub.data ()))
     return Status::invalid_key;
   out->private_key = SecureBytes (private_key);
   out->public_key = std::move (pub);
@@ -301,7 +180,7 @@ Status
 generate_key_pair (KeyPair * out)
 {
   SecureBytes sk (kSecretSize);
-  if (RAND_priv_bytes (sk.data (), static_cast<int> (sk.size ())) != 1)
+  if (!crypto::random_secret_bytes (sk.data (), sk.size ()))
     return Status::crypto_error;
   return key_pair_from_private (sk.view (), out);
 }
@@ -346,7 +225,7 @@ key_schedule (AeadId aead, Mode mode, ByteView shared_secret, ByteView info, Byt
     s = labeled_expand (suite, secret.view (), "exp", context.view (), kSecretSize, &ctx->exporter_secret_);
   ctx->aead_ = aead;
   ctx->seq_ = 0;
-  forget_thread_key (ctx);   /* the old key may be in this thread's context */
+  crypto::forget_message_key (ctx);   /* the old key may be in this thread's context */
   return s;
 }
 
@@ -360,19 +239,19 @@ Context::nonce (uint64_t seq, uint8_t * out) const
 
 Context::~Context ()
 {
-  forget_thread_key (this);
+  crypto::forget_message_key (this);
 }
 
 Status
 Context::seal_nonce (const uint8_t * n, ByteView aad, ByteView plaintext, std::vector<uint8_t> * ciphertext) const
 {
-  return aead_seal (aead_, this, key_.view (), n, aad, plaintext, ciphertext);
+  return crypto::message_seal (message_aead (aead_), this, key_.view (), n, aad, plaintext, ciphertext);
 }
 
 Status
 Context::open_nonce (const uint8_t * n, ByteView aad, ByteView ciphertext, SecureBytes * plaintext) const
 {
-  return aead_open (aead_, this, key_.view (), n, aad, ciphertext, plaintext);
+  return crypto::message_open (message_aead (aead_), this, key_.view (), n, aad, ciphertext, plaintext);
 }
 
 Status

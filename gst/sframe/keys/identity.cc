@@ -1,11 +1,7 @@
 #include <gst/sframe/keys/identity.h>
 
 #include <gst/sframe/core/base64url.h>
-
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
+#include <gst/sframe/core/crypto/crypto.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -24,32 +20,9 @@ namespace {
 constexpr char kDomainPrefix[] = "gst-sframe/1 ";
 constexpr size_t kMaxKeyFileSize = 64 * 1024;
 
-struct PkeyDeleter {
-  void operator() (EVP_PKEY * p) const { EVP_PKEY_free (p); }
-};
-struct MdCtxDeleter {
-  void operator() (EVP_MD_CTX * p) const { EVP_MD_CTX_free (p); }
-};
-struct BioDeleter {
-  void operator() (BIO * p) const { BIO_free (p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-
-/* OpenSSL functions dislike NULL buffers even at length 0. */
-const uint8_t *
-nonnull (ByteView v)
-{
-  static const uint8_t empty = 0;
-  return v.data ? v.data : &empty;
-}
-
 KeyFileResult
 result (KeyFileStatus status, std::string message)
 {
-  /* Failed OpenSSL calls leave their reasons queued; nobody reads them. */
-  ERR_clear_error ();
   return {status, std::move (message)};
 }
 
@@ -73,20 +46,6 @@ mode_text (mode_t mode)
   return buf;
 }
 
-PkeyPtr
-private_pkey (const SecureBytes & key)
-{
-  return PkeyPtr (EVP_PKEY_new_raw_private_key (EVP_PKEY_ED25519, nullptr, key.data (), key.size ()));
-}
-
-PkeyPtr
-public_pkey (ByteView key)
-{
-  if (key.size != kEd25519PublicKeySize)
-    return nullptr;
-  return PkeyPtr (EVP_PKEY_new_raw_public_key (EVP_PKEY_ED25519, nullptr, key.data, key.size));
-}
-
 bool
 valid_purpose (std::string_view purpose)
 {
@@ -106,13 +65,6 @@ domain_separated (std::string_view purpose, ByteView message)
   if (message.size)
     std::memcpy (out.data () + prefix + purpose.size () + 1, message.data, message.size);
   return out;
-}
-
-/* Never prompt on a terminal for an encrypted key: refuse it. */
-int
-no_passphrase (char *, int, int, void *)
-{
-  return -1;
 }
 
 /* Reads a whole (small) file into secret-safe memory. `fd` is consumed. */
@@ -204,17 +156,6 @@ write_file (const std::string & path, ByteView content, mode_t mode, bool overwr
   return {};
 }
 
-/* Copies a memory BIO's contents out (wiped later by SecureBytes). */
-SecureBytes
-bio_contents (BIO * bio)
-{
-  char *data = nullptr;
-  long len = BIO_get_mem_data (bio, &data);
-  if (len <= 0 || !data)
-    return {};
-  return SecureBytes (ByteView (reinterpret_cast<const uint8_t *> (data), static_cast<size_t> (len)));
-}
-
 std::string_view
 trim (std::string_view s)
 {
@@ -234,16 +175,10 @@ Identity::from_private_key (ByteView private_key, Identity * out)
   if (!out || private_key.size != kEd25519PrivateKeySize)
     return Status::invalid_key;
   Identity id;
-  id.private_key_ = SecureBytes (private_key);
-  PkeyPtr pkey = private_pkey (id.private_key_);
-  std::vector<uint8_t> pub (kEd25519PublicKeySize);
-  size_t len = pub.size ();
-  if (!pkey || EVP_PKEY_get_raw_public_key (pkey.get (), pub.data (), &len) != 1 || len != pub.size ()) {
-    ERR_clear_error ();
+  id.signing_key_ = crypto::ed25519_signing_key (private_key, &id.public_key_);
+  if (!id.signing_key_)
     return Status::invalid_key;
-  }
-  id.public_key_ = std::move (pub);
-  id.signing_key_ = std::shared_ptr<EVP_PKEY> (pkey.release (), EVP_PKEY_free);
+  id.private_key_ = SecureBytes (private_key);
   *out = std::move (id);
   return Status::ok;
 }
@@ -253,14 +188,11 @@ Identity::generate (Identity * out)
 {
   if (!out)
     return Status::invalid_argument;
-  PkeyPtr pkey (EVP_PKEY_Q_keygen (nullptr, nullptr, "ED25519"));
-  SecureBytes priv (kEd25519PrivateKeySize);
-  size_t len = priv.size ();
-  if (!pkey || EVP_PKEY_get_raw_private_key (pkey.get (), priv.data (), &len) != 1 || len != priv.size ()) {
-    ERR_clear_error ();
+  /* An Ed25519 private key is 32 random bytes (RFC 8032 section 5.1.5). */
+  SecureBytes seed (kEd25519PrivateKeySize);
+  if (!crypto::random_secret_bytes (seed.data (), seed.size ()))
     return Status::crypto_error;
-  }
-  return from_private_key (priv.view (), out);
+  return from_private_key (seed.view (), out);
 }
 
 std::string
@@ -278,19 +210,11 @@ Identity::short_fingerprint () const
 Status
 Identity::sign (ByteView message, std::vector<uint8_t> * signature) const
 {
-  if (!valid () || !signature)
+  if (!valid () || !signature || !signing_key_)
     return Status::invalid_argument;
-  EVP_PKEY *pkey = signing_key_.get ();
-  MdCtxPtr ctx (EVP_MD_CTX_new ());
   std::vector<uint8_t> sig (kEd25519SignatureSize);
-  size_t len = sig.size ();
-  /* Ed25519 hashes internally (PureEdDSA): the digest must be NULL. */
-  if (!pkey || !ctx || EVP_DigestSignInit (ctx.get (), nullptr, nullptr, nullptr, pkey) != 1 ||
-      EVP_DigestSign (ctx.get (), sig.data (), &len, nonnull (message), message.size) != 1 ||
-      len != kEd25519SignatureSize) {
-    ERR_clear_error ();
+  if (!crypto::ed25519_sign (*signing_key_, message, sig.data ()))
     return Status::crypto_error;
-  }
   *signature = std::move (sig);
   return Status::ok;
 }
@@ -307,14 +231,7 @@ Identity::sign_for (std::string_view purpose, ByteView message, std::vector<uint
 bool
 verify_signature (ByteView public_key, ByteView message, ByteView signature)
 {
-  if (signature.size != kEd25519SignatureSize)
-    return false;
-  PkeyPtr pkey = public_pkey (public_key);
-  MdCtxPtr ctx (EVP_MD_CTX_new ());
-  bool ok = pkey && ctx && EVP_DigestVerifyInit (ctx.get (), nullptr, nullptr, nullptr, pkey.get ()) == 1 &&
-      EVP_DigestVerify (ctx.get (), signature.data, signature.size, nonnull (message), message.size) == 1;
-  ERR_clear_error ();
-  return ok;
+  return crypto::ed25519_verify (public_key, message, signature);
 }
 
 bool
@@ -331,13 +248,12 @@ fingerprint (ByteView public_key)
 {
   if (public_key.size != kEd25519PublicKeySize)
     return {};
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest (public_key.data, public_key.size, digest, &len, EVP_sha256 (), nullptr) != 1 || len != 32)
+  uint8_t digest[crypto::kSha256Size];
+  if (!crypto::sha256 (public_key, digest))
     return {};
   static const char hex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned int i = 0; i < len; i++) {
+  for (size_t i = 0; i < sizeof digest; i++) {
     out += hex[digest[i] >> 4];
     out += hex[digest[i] & 0xf];
   }
@@ -353,18 +269,11 @@ short_fingerprint (ByteView public_key)
 std::string
 public_key_to_text (ByteView public_key, PublicKeyFormat format)
 {
-  PkeyPtr pkey = public_pkey (public_key);
-  if (!pkey)
+  if (!crypto::ed25519_public_key_valid (public_key))
     return {};
   if (format == PublicKeyFormat::base64url)
     return base64url_encode (public_key);
-  BioPtr bio (BIO_new (BIO_s_mem ()));
-  if (!bio || PEM_write_bio_PUBKEY (bio.get (), pkey.get ()) != 1) {
-    ERR_clear_error ();
-    return {};
-  }
-  SecureBytes pem = bio_contents (bio.get ());
-  return std::string (reinterpret_cast<const char *> (pem.data ()), pem.size ());
+  return crypto::ed25519_public_key_to_pem (public_key);
 }
 
 bool
@@ -375,17 +284,9 @@ public_key_from_text (std::string_view text, std::vector<uint8_t> * public_key)
     return false;
   std::vector<uint8_t> raw;
   if (text.rfind ("-----BEGIN PUBLIC KEY-----", 0) == 0) {
-    BioPtr bio (BIO_new_mem_buf (text.data (), static_cast<int> (text.size ())));
-    PkeyPtr pkey (bio ? PEM_read_bio_PUBKEY (bio.get (), nullptr, no_passphrase, nullptr) : nullptr);
-    raw.resize (kEd25519PublicKeySize);
-    size_t len = raw.size ();
-    bool ok = pkey && EVP_PKEY_get_base_id (pkey.get ()) == EVP_PKEY_ED25519 &&
-        EVP_PKEY_get_raw_public_key (pkey.get (), raw.data (), &len) == 1 && len == raw.size ();
-    ERR_clear_error ();
-    if (!ok)
+    if (!crypto::ed25519_public_key_from_pem (text, &raw))
       return false;
-  } else if (!base64url_decode (text, &raw) || !public_pkey ({raw.data (), raw.size ()})) {
-    ERR_clear_error ();
+  } else if (!base64url_decode (text, &raw) || !crypto::ed25519_public_key_valid ({raw.data (), raw.size ()})) {
     return false;
   }
   *public_key = std::move (raw);
@@ -415,17 +316,14 @@ Identity::load (const std::string & path, Identity * out)
     return result (KeyFileStatus::insecure_permissions, "private key file " + quoted (path) + " has mode " +
         mode_text (st.st_mode) + ": group or others have access to it, so it is refused; "
         "fix it with: chmod 600 " + quoted (path));
-  BioPtr bio (BIO_new_mem_buf (pem.data (), static_cast<int> (pem.size ())));
-  PkeyPtr pkey (bio ? PEM_read_bio_PrivateKey (bio.get (), nullptr, no_passphrase, nullptr) : nullptr);
-  if (!pkey)
+  SecureBytes seed;
+  crypto::PrivateKeyPem read = crypto::ed25519_private_key_from_pem (pem.view (), &seed);
+  if (read == crypto::PrivateKeyPem::unreadable)
     return result (KeyFileStatus::bad_format, quoted (path) +
         " is not an unencrypted PKCS#8 PEM private key (\"BEGIN PRIVATE KEY\")");
-  if (EVP_PKEY_get_base_id (pkey.get ()) != EVP_PKEY_ED25519)
+  if (read == crypto::PrivateKeyPem::not_ed25519)
     return result (KeyFileStatus::bad_format, quoted (path) + " holds a private key that is not Ed25519");
-  SecureBytes raw (kEd25519PrivateKeySize);
-  size_t len = raw.size ();
-  if (EVP_PKEY_get_raw_private_key (pkey.get (), raw.data (), &len) != 1 || len != raw.size () ||
-      from_private_key (raw.view (), out) != Status::ok)
+  if (read != crypto::PrivateKeyPem::ok || from_private_key (seed.view (), out) != Status::ok)
     return result (KeyFileStatus::bad_format, quoted (path) + " holds an unusable Ed25519 private key");
   return {};
 }
@@ -435,13 +333,7 @@ Identity::save (const std::string & path, bool overwrite) const
 {
   if (!valid ())
     return result (KeyFileStatus::bad_format, "no key to write to " + quoted (path));
-  PkeyPtr pkey = private_pkey (private_key_);
-  /* A secure-heap memory BIO: its buffer is wiped when freed. */
-  BioPtr bio (BIO_new (BIO_s_secmem ()));
-  if (!pkey || !bio || PEM_write_bio_PrivateKey (bio.get (), pkey.get (), nullptr, nullptr, 0, nullptr,
-          nullptr) != 1)
-    return result (KeyFileStatus::io_error, "cannot encode the private key for " + quoted (path));
-  SecureBytes pem = bio_contents (bio.get ());
+  SecureBytes pem = crypto::ed25519_private_key_to_pem (private_key_.view ());
   if (pem.empty ())
     return result (KeyFileStatus::io_error, "cannot encode the private key for " + quoted (path));
   return write_file (path, pem.view (), 0600, overwrite);

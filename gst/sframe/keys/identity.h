@@ -1,4 +1,4 @@
-/* Ed25519 identities (RFC 8032, through OpenSSL EVP): every device has one
+/* Ed25519 identities (RFC 8032): every device has one
  * and so does each room authority (the organisation or the host that admits
  * members, never the operator of the message bus). An identity signs join
  * tokens (authority) or protocol messages such as hellos (device).
@@ -17,9 +17,11 @@
 #include <string_view>
 #include <vector>
 
-struct evp_pkey_st;   /* OpenSSL's EVP_PKEY */
-
 namespace sframe {
+
+namespace crypto {
+struct Ed25519SigningKey;
+}
 
 constexpr size_t kEd25519PublicKeySize = 32;
 constexpr size_t kEd25519PrivateKeySize = 32;  /* the RFC 8032 seed */
@@ -70,11 +72,9 @@ public:
 private:
   SecureBytes private_key_;
   std::vector<uint8_t> public_key_;
-  /* The same key as OpenSSL holds it, made once: making it from the raw
-   * bytes derives the public key (a scalar multiplication, as costly as
-   * the signature), which doubled the cost of every signed message.
-   * Immutable, so copies share it; OpenSSL wipes it when freed. */
-  std::shared_ptr<evp_pkey_st> signing_key_;
+  /* The same key as the crypto library holds it, made once (see
+   * crypto::Ed25519SigningKey). Immutable, so copies share it. */
+  std::shared_ptr<const crypto::Ed25519SigningKey> signing_key_;
 };
 
 /* True only for a valid Ed25519 signature of `message` by `public_key`. */

@@ -1,6 +1,6 @@
 #include <gst/sframe/keys/key-provider.h>
 
-#include <openssl/evp.h>
+#include <gst/sframe/core/crypto/crypto.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -58,9 +58,8 @@ security_code_of_sorted (const std::vector<std::string_view> & fingerprints)
   std::string input = "gst-sframe/1 roster";
   for (const auto & fp : fingerprints)
     input += fp;
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest (input.data (), input.size (), digest, &len, EVP_sha512 (), nullptr) != 1 || len < 60)
+  uint8_t digest[crypto::kSha512Size];
+  if (!crypto::sha512 ({reinterpret_cast<const uint8_t *> (input.data ()), input.size ()}, digest))
     return {};
   std::string code;
   for (int group = 0; group < 12; group++) {

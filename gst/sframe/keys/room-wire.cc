@@ -1,9 +1,9 @@
 #include <gst/sframe/keys/room-wire.h>
 
 #include <gst/sframe/core/base64url.h>
+#include <gst/sframe/core/crypto/crypto.h>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <string_view>
@@ -205,11 +205,10 @@ hex (ByteView bytes)
 std::string
 sha256_hex (ByteView bytes)
 {
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest (bytes.data, bytes.size, digest, &len, EVP_sha256 (), nullptr) != 1)
+  uint8_t digest[crypto::kSha256Size];
+  if (!crypto::sha256 (bytes, digest))
     return {};
-  return to_hex (digest, len);
+  return to_hex (digest, sizeof digest);
 }
 
 StateHash::StateHash (uint64_t epoch, uint64_t next_index, const std::string & prev, size_t members)

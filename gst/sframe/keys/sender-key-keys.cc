@@ -6,7 +6,7 @@
  * the grace period, then are erased. */
 #include <gst/sframe/keys/sender-key-provider.h>
 
-#include <openssl/rand.h>
+#include <gst/sframe/core/crypto/crypto.h>
 
 #include <algorithm>
 
@@ -73,7 +73,7 @@ SenderKeyProvider::make_own_key (const char * reason, const Now & now, uint32_t 
   if (!may_publish (self_info_))
     return;
   SecureBytes material (kBaseKeySize);
-  if (RAND_priv_bytes (material.data (), static_cast<int> (material.size ())) != 1)
+  if (!crypto::random_secret_bytes (material.data (), material.size ()))
     return;
   if (own_keys_.pending ().valid)
     expire_no_later_than (retire_at (now));

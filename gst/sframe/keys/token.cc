@@ -1,9 +1,9 @@
 #include <gst/sframe/keys/token.h>
 
 #include <gst/sframe/core/base64url.h>
+#include <gst/sframe/core/crypto/crypto.h>
 
 #include <nlohmann/json.hpp>
-#include <openssl/rand.h>
 
 #include <set>
 
@@ -399,7 +399,7 @@ issue (const Identity & authority, const IssueRequest & request, int64_t now, st
     return Status::invalid_argument;
   }
   uint8_t jti_raw[kJtiSize];
-  if (RAND_bytes (jti_raw, sizeof jti_raw) != 1)
+  if (!crypto::random_bytes (jti_raw, sizeof jti_raw))
     return Status::crypto_error;
 
   Claims c;
