@@ -118,10 +118,10 @@ load_identity (GstElement * self, const Settings & s, sframe::Identity * identit
         ("create one with: gst-sframe-keytool identity new FILE"));
     return false;
   }
-  sframe::KeyFileResult r = sframe::Identity::load (s.identity, identity);
+  sframe::Result r = sframe::Identity::load (s.identity, identity);
   if (!r.ok ()) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", r.message.c_str ()),
-        ("identity %s: %s", s.identity.c_str (), sframe::key_file_status_name (r.status)));
+        ("identity %s: %s", s.identity.c_str (), sframe::status_name (r.status)));
     return false;
   }
   GST_INFO_OBJECT (self, "device %s", identity->short_fingerprint ().c_str ());
@@ -189,10 +189,10 @@ load_authority (GstElement * self, const Settings & s, std::vector<uint8_t> * ke
         ("No room authority: set authority=FILE (the authority's public key)"), (nullptr));
     return false;
   }
-  sframe::KeyFileResult r = sframe::load_public_key (s.authority, key);
+  sframe::Result r = sframe::load_public_key (s.authority, key);
   if (!r.ok ()) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", r.message.c_str ()),
-        ("authority %s: %s", s.authority.c_str (), sframe::key_file_status_name (r.status)));
+        ("authority %s: %s", s.authority.c_str (), sframe::status_name (r.status)));
     return false;
   }
   return true;

@@ -63,11 +63,10 @@ bus_stats (const std::string & bus, const BusCounters & c)
 bool
 Session::open_bus (const std::string & uri, const sframe::BusSecurity & security)
 {
-  std::string error;
-  bus_ = sframe::open_bus (uri, security, &error);
-  if (!bus_) {
+  sframe::Result opened = sframe::open_bus (uri, security, &bus_);
+  if (!opened.ok ()) {
     GST_ELEMENT_ERROR (element_, RESOURCE, OPEN_READ_WRITE,
-        ("Cannot open the signalling bus %s: %s", redact_bus_uri (uri).c_str (), error.c_str ()),
+        ("Cannot open the signalling bus %s: %s", redact_bus_uri (uri).c_str (), opened.message.c_str ()),
         (nullptr));
     return false;
   }
@@ -153,11 +152,10 @@ Session::open (const Settings & s, sframe::room::Config & config)
   if (!open_bus (s.bus, s.bus_security))
     return false;
   auto now = clock_now ();
-  std::string error;
-  provider_ = sframe::room::make_sender_key_provider (config, this, now, &error);
-  if (!provider_) {
+  sframe::Result made = sframe::room::make_sender_key_provider (config, this, now, &provider_);
+  if (!made.ok ()) {
     GST_ELEMENT_ERROR (element_, RESOURCE, NOT_AUTHORIZED, ("Cannot join room %s: %s",
-            room_.c_str (), error.c_str ()), (nullptr));
+            room_.c_str (), made.message.c_str ()), (nullptr));
     return false;
   }
   {

@@ -612,10 +612,9 @@ build_pipeline (Member * m)
 bool
 open_media (Member * m)
 {
-  std::string error;
-  m->media_bus = sframe::open_bus (m->options.media_bus, m->options.security, &error);
-  if (!m->media_bus) {
-    Line ("error").str ("source", "media").str ("message", "cannot open the media bus: " + error).print ();
+  sframe::Result opened = sframe::open_bus (m->options.media_bus, m->options.security, &m->media_bus);
+  if (!opened.ok ()) {
+    Line ("error").str ("source", "media").str ("message", "cannot open the media bus: " + opened.message).print ();
     return false;
   }
   m->media_subscription = m->media_bus->subscribe (m->options.media_subject,

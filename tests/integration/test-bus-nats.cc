@@ -45,9 +45,9 @@ view (const std::string & s)
 std::unique_ptr<Bus>
 open (const std::string & uri)
 {
-  std::string error;
-  auto bus = sframe::open_bus (uri, &error);
-  EXPECT_TRUE (bus) << uri << ": " << error;
+  std::unique_ptr<sframe::Bus> bus;
+  sframe::Result r = sframe::open_bus (uri, &bus);
+  EXPECT_TRUE (r.ok () && bus) << uri << ": " << r.message;
   return bus;
 }
 
@@ -293,16 +293,18 @@ TEST_F (BusNats, OpenFailsClearlyWithoutAServer)
   int port = sframe_test::free_tcp_port ();
   ASSERT_GT (port, 0);
   std::string url = "nats://127.0.0.1:" + std::to_string (port);
-  std::string error;
-  EXPECT_EQ (sframe::open_bus (url, &error), nullptr);
-  EXPECT_NE (error.find (url), std::string::npos) << error;
+  std::unique_ptr<sframe::Bus> bus;
+  sframe::Result r = sframe::open_bus (url, &bus);
+  EXPECT_EQ (r.status, sframe::Status::bus_unavailable);
+  EXPECT_EQ (bus, nullptr);
+  EXPECT_NE (r.message.find (url), std::string::npos) << r.message;
 
   /* Credentials never appear in messages or in describe (). */
   std::string secret_url = "nats://alice:s3cret@127.0.0.1:" + std::to_string (port);
-  error.clear ();
-  EXPECT_EQ (sframe::open_bus (secret_url, &error), nullptr);
-  EXPECT_EQ (error.find ("s3cret"), std::string::npos) << error;
-  EXPECT_NE (error.find (url), std::string::npos) << error;
+  r = sframe::open_bus (secret_url, &bus);
+  EXPECT_EQ (bus, nullptr);
+  EXPECT_EQ (r.message.find ("s3cret"), std::string::npos) << r.message;
+  EXPECT_NE (r.message.find (url), std::string::npos) << r.message;
 }
 
 TEST_F (BusNats, ClusterCarriesAcrossNodes)
@@ -479,8 +481,9 @@ protected:
   /* Opens with `security`; expects failure and returns the error. */
   std::string refused (const std::string & uri, const sframe::BusSecurity & security)
   {
-    std::string error;
-    EXPECT_EQ (sframe::open_bus (uri, security, &error), nullptr) << uri;
+    std::unique_ptr<sframe::Bus> bus;
+    std::string error = sframe::open_bus (uri, security, &bus).message;
+    EXPECT_EQ (bus, nullptr) << uri;
     EXPECT_EQ (error.find ("pa55-word"), std::string::npos) << error;
     EXPECT_EQ (error.find ("wrong-word"), std::string::npos) << error;
     return error;
@@ -498,9 +501,9 @@ TEST_F (BusNatsSecured, TrustedCaAndPasswordConnect)
   for (const char *host : { "127.0.0.1", "localhost" }) {
     for (const char *scheme : { "tls://", "nats://" }) {   /* a CA file alone requires TLS */
       std::string uri = std::string (scheme) + "member:pa55-word@" + host + ":" + port;
-      std::string error;
-      auto bus = sframe::open_bus (uri, trusted, &error);
-      ASSERT_TRUE (bus) << uri << ": " << error;
+      std::unique_ptr<sframe::Bus> bus;
+      sframe::Result r = sframe::open_bus (uri, trusted, &bus);
+      ASSERT_TRUE (r.ok () && bus) << uri << ": " << r.message;
       EXPECT_EQ (bus->describe ().find ("pa55-word"), std::string::npos);
       expect_round_trip (*bus);
     }
@@ -548,14 +551,14 @@ TEST_F (BusNatsSecured, ServerThatVerifiesClientsWantsTheirCertificate)
   with_cert.tls_ca_file = pki.ca ();
   with_cert.tls_cert_file = pki.client_cert ();
   with_cert.tls_key_file = pki.client_key ();
-  std::string error;
-  auto bus = sframe::open_bus ("tls://member:pa55-word@127.0.0.1:" + port, with_cert, &error);
-  ASSERT_TRUE (bus) << error;
+  std::unique_ptr<sframe::Bus> bus;
+  sframe::Result r = sframe::open_bus ("tls://member:pa55-word@127.0.0.1:" + port, with_cert, &bus);
+  ASSERT_TRUE (r.ok () && bus) << r.message;
   expect_round_trip (*bus);
 
   sframe::BusSecurity without_cert;
   without_cert.tls_ca_file = pki.ca ();
-  error = refused ("tls://member:pa55-word@127.0.0.1:" + port, without_cert);
+  std::string error = refused ("tls://member:pa55-word@127.0.0.1:" + port, without_cert);
   EXPECT_FALSE (error.empty ());
   /* Half a client certificate is a configuration error, said at once. */
   sframe::BusSecurity half = without_cert;
@@ -568,9 +571,11 @@ TEST (BusSecurity, LocalBusRefusesTlsSettings)
 {
   sframe::BusSecurity security;
   security.tls_ca_file = "/nonexistent/ca.pem";
-  std::string error;
-  EXPECT_EQ (sframe::open_bus ("local://x", security, &error), nullptr);
-  EXPECT_NE (error.find ("apply to nats:// and tls://"), std::string::npos) << error;
+  std::unique_ptr<sframe::Bus> bus;
+  sframe::Result r = sframe::open_bus ("local://x", security, &bus);
+  EXPECT_EQ (r.status, sframe::Status::invalid_argument);
+  EXPECT_EQ (bus, nullptr);
+  EXPECT_NE (r.message.find ("apply to nats:// and tls://"), std::string::npos) << r.message;
 }
 
 /* ---- NATS credentials in operator mode ---------------------------------
@@ -603,8 +608,9 @@ protected:
    * error, any seed in it masked (so that printing it leaks none). */
   std::string refused (const sframe::BusSecurity & security)
   {
-    std::string error;
-    EXPECT_EQ (sframe::open_bus (servers.url (0), security, &error), nullptr);
+    std::unique_ptr<sframe::Bus> bus;
+    std::string error = sframe::open_bus (servers.url (0), security, &bus).message;
+    EXPECT_EQ (bus, nullptr);
     for (const auto & seed : identities.seeds ()) {
       size_t at = error.find (seed);
       EXPECT_EQ (at, std::string::npos) << "the error shows an nkey seed";
@@ -619,9 +625,9 @@ protected:
 
 TEST_F (BusNatsCreds, UserOfTheTrustedAccountConnects)
 {
-  std::string error;
-  auto bus = sframe::open_bus (servers.url (0), with_creds (identities.user_creds ()), &error);
-  ASSERT_TRUE (bus) << error << "\n" << servers.log (0);
+  std::unique_ptr<sframe::Bus> bus;
+  sframe::Result r = sframe::open_bus (servers.url (0), with_creds (identities.user_creds ()), &bus);
+  ASSERT_TRUE (r.ok () && bus) << r.message << "\n" << servers.log (0);
   EXPECT_EQ (bus->describe (), servers.url (0));
   expect_round_trip (*bus);
 }

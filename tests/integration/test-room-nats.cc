@@ -180,9 +180,10 @@ make_credentials (const std::string & dir, const std::vector<std::string> & name
     request.display_name = d.name;
     request.role = i == 0 ? sframe::token::Role::host : sframe::token::Role::member;
     request.device_public_key = identity.public_key ();
-    std::string token, error;
-    ASSERT_EQ (sframe::token::issue (authority, request, static_cast<int64_t> (std::time (nullptr)), &token,
-                   nullptr, &error), sframe::Status::ok) << error;
+    std::string token;
+    sframe::Result issued = sframe::token::issue (authority, request, static_cast<int64_t> (std::time (nullptr)),
+        &token);
+    ASSERT_EQ (issued.status, sframe::Status::ok) << issued.message;
     d.token_path = dir + "/" + d.name + ".jwt";
     ASSERT_TRUE (write_private_file (d.token_path, token + "\n")) << d.token_path << ": " << std::strerror (errno);
     out->devices.push_back (d);

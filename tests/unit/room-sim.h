@@ -161,10 +161,9 @@ public:
     config.authority = authority.public_key ();
     config.require_admission = require_admission_;
     config.timing = timing;
-    std::string error;
-    m.provider = make_sender_key_provider (config, &m, now (), &error);
-    last_error = error;
-    if (!m.provider)
+    Result made = make_sender_key_provider (config, &m, now (), &m.provider);
+    last_error = made.message;
+    if (!made.ok ())
       return false;
     m.subjects.clear ();
     for (const auto & s : m.provider->subjects ()) {

@@ -52,9 +52,9 @@ text (const std::vector<uint8_t> & v)
 std::unique_ptr<Bus>
 open (const std::string & name)
 {
-  std::string error;
-  auto bus = sframe::open_bus ("local://" + name, &error);
-  EXPECT_TRUE (bus) << error;
+  std::unique_ptr<sframe::Bus> bus;
+  sframe::Result r = sframe::open_bus ("local://" + name, &bus);
+  EXPECT_TRUE (r.ok () && bus) << r.message;
   return bus;
 }
 
@@ -142,17 +142,24 @@ TEST (BusNames, SubjectTokensAndSubjects)
 TEST (BusOpen, RefusesBadUris)
 {
   for (const char *uri : {"", "local://", "local://a/b", "local://has space", "http://example.org", "nats:/x",
-           "nats://", "nats://host:4222,", "nats://a:1,tls://b:2", "bogus"}) {
-    std::string error;
-    EXPECT_EQ (sframe::open_bus (uri, &error), nullptr) << uri;
-    EXPECT_FALSE (error.empty ()) << uri;
+           "nats://", "nats://host:4222,", "bogus"}) {
+    std::unique_ptr<sframe::Bus> bus;
+    sframe::Result r = sframe::open_bus (uri, &bus);
+    EXPECT_EQ (r.status, sframe::Status::invalid_argument) << uri;
+    EXPECT_EQ (bus, nullptr) << uri;
+    EXPECT_FALSE (r.message.empty ()) << uri;
   }
-  std::string error;
-  EXPECT_EQ (sframe::open_bus ("ftp://user:secret@host/x", &error), nullptr);
-  EXPECT_NE (error.find ("ftp://"), std::string::npos) << error;
-  EXPECT_EQ (error.find ("secret"), std::string::npos) << error;
-  /* nullptr error pointer is allowed. */
-  EXPECT_EQ (sframe::open_bus ("local://", nullptr), nullptr);
+  /* Well formed, but no node answers. */
+  std::unique_ptr<sframe::Bus> bus;
+  sframe::Result r = sframe::open_bus ("nats://a:1,tls://b:2", &bus);
+  EXPECT_EQ (r.status, sframe::Status::bus_unavailable) << r.message;
+  EXPECT_EQ (bus, nullptr);
+  r = sframe::open_bus ("ftp://user:secret@host/x", &bus);
+  EXPECT_EQ (bus, nullptr);
+  EXPECT_NE (r.message.find ("ftp://"), std::string::npos) << r.message;
+  EXPECT_EQ (r.message.find ("secret"), std::string::npos) << r.message;
+  /* A null output is refused, not dereferenced. */
+  EXPECT_EQ (sframe::open_bus ("local://x", nullptr).status, sframe::Status::invalid_argument);
 }
 
 TEST (BusOpen, DescribesItself)

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include <set>
+#include <string>
 #include <thread>
 
 using sframe::CipherSuite;
@@ -552,3 +553,31 @@ TEST (SecureBytes, HexParsing)
 }
 
 }  // namespace
+
+/* Messages name statuses: two statuses must never read the same, and none
+ * may fall through to the "unknown" name. */
+TEST (Status, EveryStatusHasItsOwnName)
+{
+  std::set<std::string> names;
+  int last = static_cast<int> (Status::bus_unavailable);
+  for (int i = 0; i <= last; i++) {
+    std::string name = sframe::status_name (static_cast<Status> (i));
+    EXPECT_NE (name, "unknown status") << i;
+    EXPECT_TRUE (names.insert (name).second) << "status " << i << " reuses the name '" << name << "'";
+  }
+  EXPECT_EQ (std::string (sframe::status_name (static_cast<Status> (last + 1))), "unknown status");
+}
+
+TEST (Status, ResultCarriesStatusAndMessage)
+{
+  sframe::Result ok;
+  EXPECT_TRUE (ok.ok ());
+  EXPECT_TRUE (ok.message.empty ());
+  sframe::Result refused (Status::expired, "token 'x' expired");
+  EXPECT_FALSE (refused.ok ());
+  EXPECT_EQ (refused.status, Status::expired);
+  EXPECT_EQ (refused.message, "token 'x' expired");
+  sframe::Result bare = Status::crypto_error;
+  EXPECT_FALSE (bare.ok ());
+  EXPECT_TRUE (bare.message.empty ());
+}

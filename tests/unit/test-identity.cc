@@ -19,7 +19,6 @@
 
 using sframe::ByteView;
 using sframe::Identity;
-using sframe::KeyFileStatus;
 using sframe::Status;
 namespace fs = std::filesystem;
 
@@ -225,7 +224,7 @@ TEST_F (KeyFiles, PrivateKeyWithLoosePermissionsRefused)
     ASSERT_EQ (chmod (file.c_str (), mode), 0);
     Identity loaded;
     auto r = Identity::load (file, &loaded);
-    EXPECT_EQ (r.status, KeyFileStatus::insecure_permissions) << std::oct << mode;
+    EXPECT_EQ (r.status, Status::insecure_permissions) << std::oct << mode;
     EXPECT_FALSE (loaded.valid ());
     EXPECT_NE (r.message.find (file), std::string::npos) << r.message;
     EXPECT_NE (r.message.find ("chmod 600"), std::string::npos) << r.message;
@@ -248,7 +247,7 @@ TEST_F (KeyFiles, SaveRefusesToOverwriteUnlessAsked)
   std::string file = path ("authority.key");
   ASSERT_TRUE (first.save (file).ok ());
   auto r = second.save (file);
-  EXPECT_EQ (r.status, KeyFileStatus::already_exists);
+  EXPECT_EQ (r.status, Status::already_exists);
   EXPECT_NE (r.message.find (file), std::string::npos);
   Identity loaded;
   ASSERT_TRUE (Identity::load (file, &loaded).ok ());
@@ -258,7 +257,7 @@ TEST_F (KeyFiles, SaveRefusesToOverwriteUnlessAsked)
   std::string target = path ("elsewhere");
   std::string link = path ("link.key");
   ASSERT_EQ (symlink (target.c_str (), link.c_str ()), 0);
-  EXPECT_EQ (second.save (link).status, KeyFileStatus::already_exists);
+  EXPECT_EQ (second.save (link).status, Status::already_exists);
   EXPECT_FALSE (fs::exists (target));
 
   ASSERT_TRUE (second.save (file, true).ok ());
@@ -289,9 +288,9 @@ TEST_F (KeyFiles, PublicKeyFilesBothFormats)
     ASSERT_TRUE (r.ok ()) << r.message;
     EXPECT_EQ (pk, id.public_key ());
   }
-  EXPECT_EQ (sframe::save_public_key (pem_file, view (id.public_key ())).status, KeyFileStatus::already_exists);
+  EXPECT_EQ (sframe::save_public_key (pem_file, view (id.public_key ())).status, Status::already_exists);
   EXPECT_EQ (sframe::save_public_key (path ("short.pub"), {id.public_key ().data (), 31}).status,
-      KeyFileStatus::bad_format);
+      Status::bad_format);
 
   std::vector<uint8_t> pk;
   EXPECT_FALSE (sframe::public_key_from_text ("", &pk));
@@ -301,14 +300,14 @@ TEST_F (KeyFiles, PublicKeyFilesBothFormats)
   EXPECT_TRUE (pk.empty ());
   /* A private key is not a public key. */
   ASSERT_TRUE (id.save (path ("device.key")).ok ());
-  EXPECT_EQ (sframe::load_public_key (path ("device.key"), &pk).status, KeyFileStatus::bad_format);
+  EXPECT_EQ (sframe::load_public_key (path ("device.key"), &pk).status, Status::bad_format);
 }
 
 TEST_F (KeyFiles, LoadRejectsWrongFiles)
 {
   Identity loaded;
-  EXPECT_EQ (Identity::load (path ("missing.key"), &loaded).status, KeyFileStatus::not_found);
-  EXPECT_EQ (Identity::load (dir_, &loaded).status, KeyFileStatus::io_error);
+  EXPECT_EQ (Identity::load (path ("missing.key"), &loaded).status, Status::not_found);
+  EXPECT_EQ (Identity::load (dir_, &loaded).status, Status::io_error);
 
   auto write = [&] (const char *name, const std::string & text) {
     std::string f = path (name);
@@ -316,11 +315,11 @@ TEST_F (KeyFiles, LoadRejectsWrongFiles)
     EXPECT_EQ (chmod (f.c_str (), 0600), 0);
     return f;
   };
-  EXPECT_EQ (Identity::load (write ("garbage.key", "hello\n"), &loaded).status, KeyFileStatus::bad_format);
-  EXPECT_EQ (Identity::load (write ("empty.key", ""), &loaded).status, KeyFileStatus::bad_format);
+  EXPECT_EQ (Identity::load (write ("garbage.key", "hello\n"), &loaded).status, Status::bad_format);
+  EXPECT_EQ (Identity::load (write ("empty.key", ""), &loaded).status, Status::bad_format);
   Identity id = make_identity ();
   std::string pub_pem = sframe::public_key_to_text (view (id.public_key ()), sframe::PublicKeyFormat::pem);
-  EXPECT_EQ (Identity::load (write ("public.key", pub_pem), &loaded).status, KeyFileStatus::bad_format);
+  EXPECT_EQ (Identity::load (write ("public.key", pub_pem), &loaded).status, Status::bad_format);
 
   /* An X25519 key is a fine PKCS#8 key but not an identity. */
   EVP_PKEY *x25519 = EVP_PKEY_Q_keygen (nullptr, nullptr, "X25519");
@@ -349,9 +348,9 @@ TEST_F (KeyFiles, LoadRejectsWrongFiles)
   ASSERT_NE (enc_pem.find ("ENCRYPTED PRIVATE KEY"), std::string::npos);
 
   auto r = Identity::load (write ("x25519.key", x_pem), &loaded);
-  EXPECT_EQ (r.status, KeyFileStatus::bad_format);
+  EXPECT_EQ (r.status, Status::bad_format);
   EXPECT_NE (r.message.find ("not Ed25519"), std::string::npos) << r.message;
-  EXPECT_EQ (Identity::load (write ("encrypted.key", enc_pem), &loaded).status, KeyFileStatus::bad_format);
+  EXPECT_EQ (Identity::load (write ("encrypted.key", enc_pem), &loaded).status, Status::bad_format);
   EXPECT_FALSE (loaded.valid ());
 }
 

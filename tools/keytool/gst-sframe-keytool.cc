@@ -147,20 +147,20 @@ utc (int64_t t)
 bool
 load_any_public_key (const std::string & path, std::vector<uint8_t> * pk, std::string * error)
 {
-  sframe::KeyFileResult r = sframe::load_public_key (path, pk);
+  sframe::Result r = sframe::load_public_key (path, pk);
   if (r.ok ())
     return true;
-  if (r.status != sframe::KeyFileStatus::bad_format) {
+  if (r.status != sframe::Status::bad_format) {
     *error = r.message;
     return false;
   }
   sframe::Identity id;
-  sframe::KeyFileResult pr = sframe::Identity::load (path, &id);
+  sframe::Result pr = sframe::Identity::load (path, &id);
   if (pr.ok ()) {
     *pk = id.public_key ();
     return true;
   }
-  *error = pr.status == sframe::KeyFileStatus::bad_format ? path + ": not an Ed25519 private or public key file"
+  *error = pr.status == sframe::Status::bad_format ? path + ": not an Ed25519 private or public key file"
       : pr.message;
   return false;
 }
@@ -253,7 +253,7 @@ cmd_new_key (int argc, char **argv, const char *what)
   sframe::Identity id;
   if (sframe::Identity::generate (&id) != sframe::Status::ok)
     return failure ("key generation failed");
-  sframe::KeyFileResult r = id.save (file, force);
+  sframe::Result r = id.save (file, force);
   if (!r.ok ())
     return failure (r.message);
   r = sframe::save_public_key (pub, {id.public_key ().data (), id.public_key ().size ()},
@@ -327,20 +327,20 @@ cmd_token_issue (int argc, char **argv)
     return usage ("--force only applies with --out");
 
   sframe::Identity authority;
-  sframe::KeyFileResult r = sframe::Identity::load (args.options["authority"], &authority);
+  sframe::Result r = sframe::Identity::load (args.options["authority"], &authority);
   if (!r.ok ())
     return failure (r.message);
-  sframe::KeyFileResult pr = sframe::load_public_key (args.options["device"], &req.device_public_key);
+  sframe::Result pr = sframe::load_public_key (args.options["device"], &req.device_public_key);
   if (!pr.ok ())
     return failure (pr.message);
 
   std::string tok;
   token::Claims claims;
-  sframe::Status s = token::issue (authority, req, static_cast<int64_t> (std::time (nullptr)), &tok, &claims, &error);
-  if (s == sframe::Status::invalid_argument)
-    return usage (error);
-  if (s != sframe::Status::ok)
-    return failure (std::string ("signing failed: ") + sframe::status_name (s));
+  sframe::Result issued = token::issue (authority, req, static_cast<int64_t> (std::time (nullptr)), &tok, &claims);
+  if (issued.status == sframe::Status::invalid_argument)
+    return usage (issued.message);
+  if (!issued.ok ())
+    return failure (std::string ("signing failed: ") + sframe::status_name (issued.status));
   if (args.options.count ("out")) {
     if (!write_token_file (args.options["out"], tok, args.flags.count ("force"), &error))
       return failure (error);
@@ -364,7 +364,7 @@ cmd_token_show (int argc, char **argv)
     return usage ("expected one TOKEN, FILE or -");
   if (!read_token (args.positional[0], &tok, &error))
     return failure (error);
-  if (token::decode_unverified (tok, &header, &claims) != token::Check::ok)
+  if (token::decode_unverified (tok, &header, &claims) != sframe::Status::ok)
     return failure ("token refused: malformed: not a compact JWS of JSON objects");
   std::cout << "UNVERIFIED: signature, authority, room and expiry were NOT checked\n"
             << "header " << header << "\nclaims " << claims << "\n";
@@ -402,11 +402,11 @@ cmd_token_verify (int argc, char **argv)
     return failure (error);
   token::JtiCache cache;
   token::VerifyResult r = token::verify (tok, {authority.data (), authority.size ()}, o, cache);
-  if (r.check == token::Check::invalid_options)
-    return usage (r.detail);
+  if (r.status == sframe::Status::invalid_argument)
+    return usage (r.message);
   if (!r.ok ())
-    return failure (std::string ("token refused: ") + token::check_name (r.check) +
-        (r.detail.empty () ? "" : ": " + r.detail));
+    return failure (std::string ("token refused: ") + sframe::status_name (r.status) +
+        (r.message.empty () ? "" : ": " + r.message));
   const token::Claims & c = r.claims;
   sframe::ByteView dpk (c.device_public_key.data (), c.device_public_key.size ());
   std::cout << "valid token\n"

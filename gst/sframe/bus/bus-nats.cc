@@ -470,9 +470,9 @@ redact_urls (const std::string & urls)
   }
 }
 
-std::unique_ptr<Bus>
+Result
 open_nats_bus (const std::vector<std::string> & urls, const std::string & shown, const BusSecurity & security,
-    std::string * error)
+    std::unique_ptr<Bus> * bus)
 {
   auto events = std::make_shared<StateEvents> ();
   uint64_t events_id = connections ().add (events);
@@ -490,10 +490,8 @@ open_nats_bus (const std::vector<std::string> & urls, const std::string & shown,
     s = secure (opts.get (), urls, security, &why);
   if (s != NATS_OK) {
     connections ().remove (events_id);
-    if (error)
-      *error = std::string ("cannot set up the NATS client for '") + shown + "': " +
-          (why.empty () ? natsStatus_GetText (s) : why);
-    return nullptr;
+    return {Status::invalid_argument, std::string ("cannot set up the NATS client for '") + shown + "': " +
+        (why.empty () ? natsStatus_GetText (s) : why)};
   }
 
   natsConnection *nc = nullptr;
@@ -507,13 +505,12 @@ open_nats_bus (const std::vector<std::string> & urls, const std::string & shown,
     s = natsConnection_Connect (&nc, opts.get ());
   if (s != NATS_OK) {
     connections ().remove (events_id);
-    if (error)
-      *error = std::string ("cannot connect to the NATS server") + (urls.size () > 1 ? "s" : "") + " at '" + shown +
-          "': " + connect_failure (s, urls);
-    return nullptr;
+    return {Status::bus_unavailable, std::string ("cannot connect to the NATS server") +
+        (urls.size () > 1 ? "s" : "") + " at '" + shown + "': " + connect_failure (s, urls)};
   }
   auto connection = std::make_shared<Connection> (nc, events_id, std::move (events));
-  return std::make_unique<NatsBus> (std::move (connection), shown);
+  *bus = std::make_unique<NatsBus> (std::move (connection), shown);
+  return {};
 }
 
 }  // namespace natsbus

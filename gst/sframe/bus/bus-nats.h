@@ -17,10 +17,9 @@ namespace natsbus {
  * tls:// or `security` names a CA; the server's certificate is then
  * verified against that CA (or the system's), and its name against the
  * URLs' host when that is a name. `shown` is the list as it may appear in
- * messages (redact_urls ()). On failure returns nullptr and a reason in
- * *error. */
-std::unique_ptr<Bus> open_nats_bus (const std::vector<std::string> & urls, const std::string & shown,
-    const BusSecurity & security, std::string * error);
+ * messages (redact_urls ()). The bus in *bus, or a reason. */
+Result open_nats_bus (const std::vector<std::string> & urls, const std::string & shown,
+    const BusSecurity & security, std::unique_ptr<Bus> * bus);
 
 /* A comma-separated list of URLs without their credentials
  * ("nats://user:pass@host:4222" -> "nats://host:4222"). */

@@ -74,26 +74,25 @@ uri_scheme (const std::string & uri)
   return uri.substr (0, sep);
 }
 
-std::unique_ptr<Bus>
-fail (std::string * error, std::string reason)
+Result
+bad_uri (std::string reason)
 {
-  if (error)
-    *error = std::move (reason);
-  return nullptr;
+  return {Status::invalid_argument, std::move (reason)};
 }
 
-std::unique_ptr<Bus>
-open_local (const std::string & uri, std::string * error)
+Result
+open_local (const std::string & uri, std::unique_ptr<Bus> * bus)
 {
   std::string name = uri.substr (std::char_traits<char>::length (kLocalScheme));
   if (!is_local_name (name))
-    return fail (error, "bad local bus URI '" + uri + "': expected local://NAME, NAME being 1 to 64 characters of "
+    return bad_uri ("bad local bus URI '" + uri + "': expected local://NAME, NAME being 1 to 64 characters of "
         "letters, digits, '.', '_' or '-'");
-  return localbus::open_local_bus (name);
+  *bus = localbus::open_local_bus (name);
+  return {};
 }
 
-std::unique_ptr<Bus>
-open_nats (const std::string & uri, const BusSecurity & security, std::string * error)
+Result
+open_nats (const std::string & uri, const BusSecurity & security, std::unique_ptr<Bus> * bus)
 {
   /* Only the redacted form may appear in messages: URLs can carry
    * credentials. */
@@ -109,14 +108,14 @@ open_nats (const std::string & uri, const BusSecurity & security, std::string * 
     else if (starts_with (url, kTlsScheme))
       host = url.substr (std::char_traits<char>::length (kTlsScheme));
     if (host.empty () || host.find_first_of (" \t\r\n/,") != std::string::npos)
-      return fail (error, "bad NATS bus URI '" + shown + "': expected nats://HOST:PORT or tls://HOST:PORT, or "
+      return bad_uri ("bad NATS bus URI '" + shown + "': expected nats://HOST:PORT or tls://HOST:PORT, or "
           "several of them separated by commas for the nodes of one cluster");
     urls.push_back (url);
     if (comma == std::string::npos)
       break;
     start = comma + 1;
   }
-  return natsbus::open_nats_bus (urls, shown, security, error);
+  return natsbus::open_nats_bus (urls, shown, security, bus);
 }
 
 }  // namespace
@@ -193,27 +192,29 @@ DeliveryRound::wake_later (Wake wake)
     run_wake (wake);
 }
 
-std::unique_ptr<Bus>
-open_bus (const std::string & uri, const BusSecurity & security, std::string * error)
+Result
+open_bus (const std::string & uri, const BusSecurity & security, std::unique_ptr<Bus> * bus)
 {
+  if (!bus)
+    return {Status::invalid_argument, "no output"};
   if (starts_with (uri, kLocalScheme)) {
     if (!security.empty ())
-      return fail (error, "TLS and NATS credentials apply to nats:// and tls:// buses, not to " + uri);
-    return open_local (uri, error);
+      return bad_uri ("TLS and NATS credentials apply to nats:// and tls:// buses, not to " + uri);
+    return open_local (uri, bus);
   }
   if (starts_with (uri, kNatsScheme) || starts_with (uri, kTlsScheme))
-    return open_nats (uri, security, error);
+    return open_nats (uri, security, bus);
   /* Names the scheme alone: the rest may hold credentials. */
   std::string scheme = uri_scheme (uri);
   if (scheme.empty ())
-    return fail (error, std::string ("bus URI without a recognisable scheme: expected ") + kSchemes);
-  return fail (error, "unsupported bus URI scheme '" + scheme + "://': expected " + kSchemes);
+    return bad_uri (std::string ("bus URI without a recognisable scheme: expected ") + kSchemes);
+  return bad_uri ("unsupported bus URI scheme '" + scheme + "://': expected " + kSchemes);
 }
 
-std::unique_ptr<Bus>
-open_bus (const std::string & uri, std::string * error)
+Result
+open_bus (const std::string & uri, std::unique_ptr<Bus> * bus)
 {
-  return open_bus (uri, BusSecurity (), error);
+  return open_bus (uri, BusSecurity (), bus);
 }
 
 }  // namespace sframe

@@ -99,13 +99,14 @@ struct BusSecurity {
   }
 };
 
-/* Opens a bus by URI. On failure returns nullptr and a reason for people
- * in *error (never secrets: URIs are shown without their credentials). A
- * comma-separated list of nats:// (or tls://) URIs names the nodes of one
- * cluster. `security` applies to NATS; set for a local bus, it is an error. */
-GST_SFRAME_API std::unique_ptr<Bus> open_bus (const std::string & uri, const BusSecurity & security,
-    std::string * error);
-GST_SFRAME_API std::unique_ptr<Bus> open_bus (const std::string & uri, std::string * error);
+/* Opens a bus by URI into *bus. Fails with invalid_argument for a bad URI
+ * or security setting and bus_unavailable when no server answers or the
+ * server refuses us, with a reason for people (never secrets: URIs are
+ * shown without their credentials). A comma-separated list of nats:// (or
+ * tls://) URIs names the nodes of one cluster. `security` applies to NATS;
+ * set for a local bus, it is an error. */
+GST_SFRAME_API Result open_bus (const std::string & uri, const BusSecurity & security, std::unique_ptr<Bus> * bus);
+GST_SFRAME_API Result open_bus (const std::string & uri, std::unique_ptr<Bus> * bus);
 
 /* True for a subject token: 1..64 characters of [A-Za-z0-9_-]. */
 GST_SFRAME_API bool is_subject_token (const std::string & token);

@@ -20,12 +20,6 @@ namespace {
 constexpr char kDomainPrefix[] = "gst-sframe/1 ";
 constexpr size_t kMaxKeyFileSize = 64 * 1024;
 
-KeyFileResult
-result (KeyFileStatus status, std::string message)
-{
-  return {status, std::move (message)};
-}
-
 std::string
 quoted (const std::string & path)
 {
@@ -68,17 +62,17 @@ domain_separated (std::string_view purpose, ByteView message)
 }
 
 /* Reads a whole (small) file into secret-safe memory. `fd` is consumed. */
-KeyFileResult
+Result
 read_fd (int fd, const std::string & path, SecureBytes * out)
 {
   struct stat st;
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
     close (fd);
-    return result (KeyFileStatus::io_error, quoted (path) + " is not a regular file");
+    return Result (Status::io_error, quoted (path) + " is not a regular file");
   }
   if (st.st_size <= 0 || static_cast<size_t> (st.st_size) > kMaxKeyFileSize) {
     close (fd);
-    return result (KeyFileStatus::bad_format, quoted (path) + " is empty or too large to be a key file");
+    return Result (Status::bad_format, quoted (path) + " is empty or too large to be a key file");
   }
   SecureBytes buf (static_cast<size_t> (st.st_size));
   size_t got = 0;
@@ -92,12 +86,12 @@ read_fd (int fd, const std::string & path, SecureBytes * out)
   }
   close (fd);
   if (got != buf.size ())
-    return result (KeyFileStatus::io_error, "could not read " + quoted (path));
+    return Result (Status::io_error, "could not read " + quoted (path));
   *out = std::move (buf);
   return {};
 }
 
-KeyFileResult
+Result
 open_for_read (const std::string & path, int *fd)
 {
   *fd = open (path.c_str (), O_RDONLY | O_CLOEXEC);
@@ -105,8 +99,8 @@ open_for_read (const std::string & path, int *fd)
     return {};
   int err = errno;
   if (err == ENOENT)
-    return result (KeyFileStatus::not_found, quoted (path) + " does not exist");
-  return result (KeyFileStatus::io_error, "cannot open " + quoted (path) + ": " + errno_text (err));
+    return Result (Status::not_found, quoted (path) + " does not exist");
+  return Result (Status::io_error, "cannot open " + quoted (path) + ": " + errno_text (err));
 }
 
 bool
@@ -128,7 +122,7 @@ write_all (int fd, ByteView content)
  * Without `overwrite` the file must not exist (O_EXCL, no symlink
  * following); with it, a temporary sibling is renamed over the old file so
  * no reader ever sees a half-written key. */
-KeyFileResult
+Result
 write_file (const std::string & path, ByteView content, mode_t mode, bool overwrite)
 {
   std::string tmp = path + ".XXXXXX";
@@ -137,9 +131,9 @@ write_file (const std::string & path, ByteView content, mode_t mode, bool overwr
   if (fd < 0) {
     int err = errno;
     if (err == EEXIST)
-      return result (KeyFileStatus::already_exists, quoted (path) +
+      return Result (Status::already_exists, quoted (path) +
           " already exists; refusing to overwrite it (remove it first, or ask to overwrite)");
-    return result (KeyFileStatus::io_error, "cannot create " + quoted (path) + ": " + errno_text (err));
+    return Result (Status::io_error, "cannot create " + quoted (path) + ": " + errno_text (err));
   }
   const std::string & written = overwrite ? tmp : path;
   bool ok = fchmod (fd, mode) == 0 && write_all (fd, content) && fsync (fd) == 0;
@@ -151,7 +145,7 @@ write_file (const std::string & path, ByteView content, mode_t mode, bool overwr
   }
   if (!ok) {
     unlink (written.c_str ());
-    return result (KeyFileStatus::io_error, "cannot write " + quoted (path) + ": " + errno_text (err));
+    return Result (Status::io_error, "cannot write " + quoted (path) + ": " + errno_text (err));
   }
   return {};
 }
@@ -293,11 +287,11 @@ public_key_from_text (std::string_view text, std::vector<uint8_t> * public_key)
   return true;
 }
 
-KeyFileResult
+Result
 Identity::load (const std::string & path, Identity * out)
 {
   int fd = -1;
-  KeyFileResult r = open_for_read (path, &fd);
+  Result r = open_for_read (path, &fd);
   if (!r.ok ())
     return r;
   /* fstat the descriptor we read from, so the file checked is the file used. */
@@ -310,51 +304,51 @@ Identity::load (const std::string & path, Identity * out)
   /* A public key given by mistake: the permissions are not the problem. */
   std::vector<uint8_t> public_key;
   if (public_key_from_text ({reinterpret_cast<const char *> (pem.data ()), pem.size ()}, &public_key))
-    return result (KeyFileStatus::bad_format, quoted (path) + " is a public key, where a private key is "
+    return Result (Status::bad_format, quoted (path) + " is a public key, where a private key is "
         "needed (the identity file itself, not its .pub)");
   if (shared)
-    return result (KeyFileStatus::insecure_permissions, "private key file " + quoted (path) + " has mode " +
+    return Result (Status::insecure_permissions, "private key file " + quoted (path) + " has mode " +
         mode_text (st.st_mode) + ": group or others have access to it, so it is refused; "
         "fix it with: chmod 600 " + quoted (path));
   SecureBytes seed;
   crypto::PrivateKeyPem read = crypto::ed25519_private_key_from_pem (pem.view (), &seed);
   if (read == crypto::PrivateKeyPem::unreadable)
-    return result (KeyFileStatus::bad_format, quoted (path) +
+    return Result (Status::bad_format, quoted (path) +
         " is not an unencrypted PKCS#8 PEM private key (\"BEGIN PRIVATE KEY\")");
   if (read == crypto::PrivateKeyPem::not_ed25519)
-    return result (KeyFileStatus::bad_format, quoted (path) + " holds a private key that is not Ed25519");
+    return Result (Status::bad_format, quoted (path) + " holds a private key that is not Ed25519");
   if (read != crypto::PrivateKeyPem::ok || from_private_key (seed.view (), out) != Status::ok)
-    return result (KeyFileStatus::bad_format, quoted (path) + " holds an unusable Ed25519 private key");
+    return Result (Status::bad_format, quoted (path) + " holds an unusable Ed25519 private key");
   return {};
 }
 
-KeyFileResult
+Result
 Identity::save (const std::string & path, bool overwrite) const
 {
   if (!valid ())
-    return result (KeyFileStatus::bad_format, "no key to write to " + quoted (path));
+    return Result (Status::bad_format, "no key to write to " + quoted (path));
   SecureBytes pem = crypto::ed25519_private_key_to_pem (private_key_.view ());
   if (pem.empty ())
-    return result (KeyFileStatus::io_error, "cannot encode the private key for " + quoted (path));
+    return Result (Status::io_error, "cannot encode the private key for " + quoted (path));
   return write_file (path, pem.view (), 0600, overwrite);
 }
 
-KeyFileResult
+Result
 save_public_key (const std::string & path, ByteView public_key, PublicKeyFormat format, bool overwrite)
 {
   std::string text = public_key_to_text (public_key, format);
   if (text.empty ())
-    return result (KeyFileStatus::bad_format, "not an Ed25519 public key; nothing written to " + quoted (path));
+    return Result (Status::bad_format, "not an Ed25519 public key; nothing written to " + quoted (path));
   if (text.back () != '\n')
     text += '\n';
   return write_file (path, {reinterpret_cast<const uint8_t *> (text.data ()), text.size ()}, 0644, overwrite);
 }
 
-KeyFileResult
+Result
 load_public_key (const std::string & path, std::vector<uint8_t> * public_key)
 {
   int fd = -1;
-  KeyFileResult r = open_for_read (path, &fd);
+  Result r = open_for_read (path, &fd);
   if (!r.ok ())
     return r;
   SecureBytes content;
@@ -363,23 +357,9 @@ load_public_key (const std::string & path, std::vector<uint8_t> * public_key)
     return r;
   std::string_view text (reinterpret_cast<const char *> (content.data ()), content.size ());
   if (!public_key_from_text (text, public_key))
-    return result (KeyFileStatus::bad_format, quoted (path) +
+    return Result (Status::bad_format, quoted (path) +
         " is not an Ed25519 public key (PEM \"BEGIN PUBLIC KEY\" or 32 bytes in base64url)");
   return {};
-}
-
-const char *
-key_file_status_name (KeyFileStatus status)
-{
-  switch (status) {
-    case KeyFileStatus::ok: return "ok";
-    case KeyFileStatus::not_found: return "not found";
-    case KeyFileStatus::io_error: return "i/o error";
-    case KeyFileStatus::insecure_permissions: return "insecure permissions";
-    case KeyFileStatus::already_exists: return "already exists";
-    case KeyFileStatus::bad_format: return "bad format";
-  }
-  return "unknown";
 }
 
 }  // namespace sframe

@@ -6,7 +6,9 @@
  * Key files: the private key is PKCS#8 PEM ("BEGIN PRIVATE KEY"), created
  * with mode 0600 and refused on load when group or others may read or write
  * it; the public key is SubjectPublicKeyInfo PEM or the raw 32 bytes in
- * base64url. Errors name files and fixes but never contain key bytes. */
+ * base64url. Key file results (not_found, io_error, insecure_permissions,
+ * already_exists, bad_format) carry a message that names the file and the
+ * fix, never key bytes. */
 #pragma once
 
 #include <gst/sframe/core/bytes.h>
@@ -27,23 +29,6 @@ constexpr size_t kEd25519PublicKeySize = 32;
 constexpr size_t kEd25519PrivateKeySize = 32;  /* the RFC 8032 seed */
 constexpr size_t kEd25519SignatureSize = 64;
 
-/* Outcome of reading or writing a key file. */
-enum class KeyFileStatus {
-  ok = 0,
-  not_found,
-  io_error,
-  insecure_permissions,   /* private key readable or writable by group/others */
-  already_exists,         /* refusing to overwrite */
-  bad_format,             /* not a PEM/base64url Ed25519 key, or encrypted */
-};
-
-struct KeyFileResult {
-  KeyFileStatus status = KeyFileStatus::ok;
-  std::string message;    /* for people: names the file and the fix */
-
-  bool ok () const { return status == KeyFileStatus::ok; }
-};
-
 /* One Ed25519 key pair. Copyable; the private half lives in SecureBytes. */
 class GST_SFRAME_API Identity {
 public:
@@ -52,10 +37,10 @@ public:
   static Status from_private_key (ByteView private_key, Identity * out);
 
   /* Reads a PKCS#8 PEM private key; refuses a file with mode & 077. */
-  static KeyFileResult load (const std::string & path, Identity * out);
+  static Result load (const std::string & path, Identity * out);
   /* Writes PKCS#8 PEM with mode 0600. Refuses an existing file unless
    * `overwrite`; then the old file is replaced atomically. */
-  KeyFileResult save (const std::string & path, bool overwrite = false) const;
+  Result save (const std::string & path, bool overwrite = false) const;
 
   bool valid () const { return public_key_.size () == kEd25519PublicKeySize; }
   const std::vector<uint8_t> & public_key () const { return public_key_; }
@@ -97,10 +82,8 @@ GST_SFRAME_API std::string public_key_to_text (ByteView public_key, PublicKeyFor
 GST_SFRAME_API bool public_key_from_text (std::string_view text, std::vector<uint8_t> * public_key);
 
 /* Public key files (mode 0644 minus umask on save). */
-GST_SFRAME_API KeyFileResult save_public_key (const std::string & path, ByteView public_key,
+GST_SFRAME_API Result save_public_key (const std::string & path, ByteView public_key,
     PublicKeyFormat format = PublicKeyFormat::pem, bool overwrite = false);
-GST_SFRAME_API KeyFileResult load_public_key (const std::string & path, std::vector<uint8_t> * public_key);
-
-GST_SFRAME_API const char *key_file_status_name (KeyFileStatus status);
+GST_SFRAME_API Result load_public_key (const std::string & path, std::vector<uint8_t> * public_key);
 
 }  // namespace sframe

@@ -160,10 +160,11 @@ public:
   virtual Stats stats () const = 0;
 };
 
-/* The sender-key protocol of docs/key-protocol.md. Fails (nullptr, a reason
- * in *error) when our own token does not verify. */
-GST_SFRAME_API std::unique_ptr<KeyProvider> make_sender_key_provider (const Config & config,
-    KeyProviderOutputs * outputs, const Now & now, std::string * error);
+/* The sender-key protocol of docs/key-protocol.md, in *provider. Fails,
+ * with the token's Status and a reason, when our own token does not
+ * verify or was issued for another device key. */
+GST_SFRAME_API Result make_sender_key_provider (const Config & config, KeyProviderOutputs * outputs,
+    const Now & now, std::unique_ptr<KeyProvider> * provider);
 
 /* SHA-512("gst-sframe/1 roster" || sorted fingerprints) as 12 groups of 5
  * digits. */

@@ -44,19 +44,19 @@ accepted ()
 }
 
 Refusal
-refusal_for (token::Check check)
+refusal_for (Status status)
 {
-  switch (check) {
-    case token::Check::expired:
+  switch (status) {
+    case Status::expired:
       return Refusal::token_expired;
-    case token::Check::not_yet_valid:
+    case Status::not_yet_valid:
       return Refusal::token_not_yet_valid;
-    case token::Check::wrong_room:
+    case Status::wrong_room:
       return Refusal::wrong_room;
-    case token::Check::wrong_authority:
-    case token::Check::bad_signature:
+    case Status::wrong_authority:
+    case Status::bad_signature:
       return Refusal::wrong_authority;
-    case token::Check::replayed:
+    case Status::token_replayed:
       return Refusal::token_replayed;
     default:
       return Refusal::bad_token;
@@ -83,14 +83,14 @@ verify_token_of (const json & payload, const CredentialRules & rules, int64_t no
     token::JtiCache again;
     result = token::verify (text->get<std::string> (), ByteView (rules.authority), options, again);
     if (!result.ok ()) {
-      CredentialCheck check = refused (refusal_for (result.check),
-          token::check_name (result.check) + std::string (": ") + result.detail);
+      CredentialCheck check = refused (refusal_for (result.status),
+          status_name (result.status) + std::string (": ") + result.message);
       check.device = std::move (device);
       return check;
     }
   }
   if (!result.ok ())
-    return refused (refusal_for (result.check), token::check_name (result.check) + std::string (": ") + result.detail);
+    return refused (refusal_for (result.status), status_name (result.status) + std::string (": ") + result.message);
   *claims = std::move (result.claims);
   return accepted ();
 }

@@ -29,20 +29,17 @@ SenderKeyProvider::SenderKeyProvider (const Config & config, KeyProviderOutputs 
 {
 }
 
-bool
-SenderKeyProvider::init (const Now & now, std::string * error)
+Result
+SenderKeyProvider::init (const Now & now)
 {
   token::JtiCache cache;
   token::VerifyOptions options { config_.room, now.unix_s, config_.max_token_lifetime_s, config_.clock_skew_s };
   token::VerifyResult result = token::verify (config_.token, ByteView (config_.authority), options, cache);
-  if (!result.ok ()) {
-    *error = std::string ("own join token refused: ") + token::check_name (result.check) + ": " + result.detail;
-    return false;
-  }
-  if (result.claims.device_public_key != config_.identity.public_key ()) {
-    *error = "own join token was issued for another device key";
-    return false;
-  }
+  if (!result.ok ())
+    return {result.status, std::string ("own join token refused: ") + status_name (result.status) + ": " +
+        result.message};
+  if (result.claims.device_public_key != config_.identity.public_key ())
+    return {Status::bad_claim, "own join token was issued for another device key"};
   self_claims_ = result.claims;
   rules_ = { config_.room, config_.authority, config_.max_token_lifetime_s, config_.clock_skew_s };
   self_fp_ = config_.identity.fingerprint ();
@@ -50,11 +47,9 @@ SenderKeyProvider::init (const Now & now, std::string * error)
   subject_all_ = wire::subject_all (config_.room);
   subject_self_ = wire::subject_to (config_.room, self_fp_);
   sid_ = random_id ();
-  if (sid_ == 0 || hpke::generate_key_pair (&hpke_) != Status::ok) {
-    *error = "could not generate session keys";
-    return false;
-  }
-  return true;
+  if (sid_ == 0 || hpke::generate_key_pair (&hpke_) != Status::ok)
+    return {Status::crypto_error, "could not generate session keys"};
+  return {};
 }
 
 std::vector<std::string>

@@ -109,7 +109,7 @@ is_removal_reason (const std::string & reason)
 class SenderKeyProvider final : public KeyProvider {
 public:
   SenderKeyProvider (const Config & config, KeyProviderOutputs * outputs);
-  bool init (const Now & now, std::string * error);
+  Result init (const Now & now);
 
   std::vector<std::string> subjects () const override;
   Status start (const Now & now) override;

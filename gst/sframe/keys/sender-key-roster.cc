@@ -972,20 +972,17 @@ SenderKeyProvider::report_roster ()
   out_->roster_changed (roster ());
 }
 
-std::unique_ptr<KeyProvider>
-make_sender_key_provider (const Config & config, KeyProviderOutputs * outputs, const Now & now, std::string * error)
+Result
+make_sender_key_provider (const Config & config, KeyProviderOutputs * outputs, const Now & now,
+    std::unique_ptr<KeyProvider> * provider)
 {
-  std::string ignored;
-  if (!error)
-    error = &ignored;
-  if (!outputs) {
-    *error = "no outputs";
-    return nullptr;
-  }
-  auto provider = std::make_unique<SenderKeyProvider> (config, outputs);
-  if (!provider->init (now, error))
-    return nullptr;
-  return provider;
+  if (!outputs || !provider)
+    return {Status::invalid_argument, "no outputs"};
+  auto made = std::make_unique<SenderKeyProvider> (config, outputs);
+  Result r = made->init (now);
+  if (r.ok ())
+    *provider = std::move (made);
+  return r;
 }
 
 }  // namespace room

@@ -96,12 +96,9 @@ split (std::string_view token, Parts * parts)
 }
 
 VerifyResult
-fail (Check check, std::string detail)
+fail (Status status, std::string message)
 {
-  VerifyResult r;
-  r.check = check;
-  r.detail = std::move (detail);
-  return r;
+  return VerifyResult (status, std::move (message));
 }
 
 /* Header: alg first (so "none" is named as such), then what we refuse to
@@ -111,19 +108,19 @@ check_header (const json & header)
 {
   auto alg = header.find ("alg");
   if (alg == header.end ())
-    return fail (Check::malformed, "header has no alg");
+    return fail (Status::malformed_token, "header has no alg");
   if (!alg->is_string () || alg->get<std::string> () != "EdDSA")
-    return fail (Check::bad_algorithm, "alg " + alg->dump () + " is not \"EdDSA\"");
+    return fail (Status::bad_algorithm, "alg " + alg->dump () + " is not \"EdDSA\"");
   auto typ = header.find ("typ");
   if (typ != header.end () && (!typ->is_string () || typ->get<std::string> () != "JWT"))
-    return fail (Check::malformed, "typ is not \"JWT\"");
+    return fail (Status::malformed_token, "typ is not \"JWT\"");
   /* Critical extensions change how the token must be processed; we know none. */
   if (header.contains ("crit"))
-    return fail (Check::malformed, "header has crit extensions");
+    return fail (Status::malformed_token, "header has crit extensions");
   auto kid = header.find ("kid");
   if (kid != header.end () && !kid->is_string ())
-    return fail (Check::malformed, "kid is not a string");
-  return fail (Check::ok, {});
+    return fail (Status::malformed_token, "kid is not a string");
+  return fail (Status::ok, {});
 }
 
 VerifyResult
@@ -131,15 +128,15 @@ check_authority (const Parts & parts, ByteView authority_public_key)
 {
   auto iss = parts.claims.find ("iss");
   if (iss == parts.claims.end ())
-    return fail (Check::missing_claim, "iss");
+    return fail (Status::missing_claim, "iss");
   if (!iss->is_string ())
-    return fail (Check::bad_claim, "iss");
+    return fail (Status::bad_claim, "iss");
   if (iss->get<std::string> () != fingerprint (authority_public_key))
-    return fail (Check::wrong_authority, "iss names another authority");
+    return fail (Status::wrong_authority, "iss names another authority");
   auto kid = parts.header.find ("kid");
   if (kid != parts.header.end () && kid->get<std::string> () != short_fingerprint (authority_public_key))
-    return fail (Check::wrong_authority, "kid names another authority");
-  return fail (Check::ok, {});
+    return fail (Status::wrong_authority, "kid names another authority");
+  return fail (Status::ok, {});
 }
 
 bool
@@ -233,28 +230,28 @@ read_claims (const json & c, Claims * claims)
   static const char *required[] = {"room", "sub", "name", "role", "dpk", "grants", "iat", "exp", "jti"};
   for (const char *name : required) {
     if (!c.contains (name))
-      return fail (Check::missing_claim, name);
+      return fail (Status::missing_claim, name);
   }
   claims->issuer = c.at ("iss").get<std::string> ();
   if (!read_text (c.at ("room"), &claims->room))
-    return fail (Check::bad_claim, "room");
+    return fail (Status::bad_claim, "room");
   if (!read_text (c.at ("sub"), &claims->member_id))
-    return fail (Check::bad_claim, "sub");
+    return fail (Status::bad_claim, "sub");
   if (!read_text (c.at ("name"), &claims->display_name))
-    return fail (Check::bad_claim, "name");
+    return fail (Status::bad_claim, "name");
   if (!read_role (c.at ("role"), &claims->role))
-    return fail (Check::bad_claim, "role");
+    return fail (Status::bad_claim, "role");
   if (!read_device_key (c.at ("dpk"), &claims->device_public_key))
-    return fail (Check::bad_claim, "dpk");
+    return fail (Status::bad_claim, "dpk");
   if (!read_grants (c.at ("grants"), &claims->grants))
-    return fail (Check::bad_claim, "grants");
+    return fail (Status::bad_claim, "grants");
   if (!read_time (c.at ("iat"), &claims->issued_at))
-    return fail (Check::bad_claim, "iat");
+    return fail (Status::bad_claim, "iat");
   if (!read_time (c.at ("exp"), &claims->expires_at) || claims->expires_at <= claims->issued_at)
-    return fail (Check::bad_claim, "exp");
+    return fail (Status::bad_claim, "exp");
   if (!read_jti (c.at ("jti"), &claims->jti))
-    return fail (Check::bad_claim, "jti");
-  return fail (Check::ok, {});
+    return fail (Status::bad_claim, "jti");
+  return fail (Status::ok, {});
 }
 
 /* Room, lifetime, time window; all on authenticated claims. */
@@ -262,18 +259,18 @@ VerifyResult
 check_context (const Claims & claims, const VerifyOptions & options)
 {
   if (claims.room != options.room)
-    return fail (Check::wrong_room, "token is for another room");
+    return fail (Status::wrong_room, "token is for another room");
   if (claims.expires_at - claims.issued_at > options.max_lifetime)
-    return fail (Check::lifetime_too_long, "exp - iat is " + std::to_string (claims.expires_at - claims.issued_at) +
+    return fail (Status::lifetime_too_long, "exp - iat is " + std::to_string (claims.expires_at - claims.issued_at) +
         " s, more than " + std::to_string (options.max_lifetime) + " s");
   if (!options.check_time)
-    return fail (Check::ok, {});
+    return fail (Status::ok, {});
   /* Written without adding to `now`, which the caller controls. */
   if (claims.issued_at - options.clock_skew > options.now)
-    return fail (Check::not_yet_valid, "iat is in the future");
+    return fail (Status::not_yet_valid, "iat is in the future");
   if (options.now >= claims.expires_at + options.clock_skew)
-    return fail (Check::expired, "expired");
-  return fail (Check::ok, {});
+    return fail (Status::expired, "expired");
+  return fail (Status::ok, {});
 }
 
 bool
@@ -366,41 +363,16 @@ grants_to_string (uint32_t grants)
   return out;
 }
 
-const char *
-check_name (Check check)
-{
-  switch (check) {
-    case Check::ok: return "ok";
-    case Check::malformed: return "malformed";
-    case Check::bad_algorithm: return "bad algorithm";
-    case Check::bad_signature: return "bad signature";
-    case Check::wrong_authority: return "wrong authority";
-    case Check::wrong_room: return "wrong room";
-    case Check::expired: return "expired";
-    case Check::not_yet_valid: return "not yet valid";
-    case Check::lifetime_too_long: return "lifetime too long";
-    case Check::replayed: return "replayed";
-    case Check::replay_cache_full: return "replay cache full";
-    case Check::missing_claim: return "missing claim";
-    case Check::bad_claim: return "bad claim";
-    case Check::invalid_options: return "invalid verify options";
-  }
-  return "unknown";
-}
-
-Status
+Result
 issue (const Identity & authority, const IssueRequest & request, int64_t now, std::string * token,
-    Claims * claims, std::string * error)
+    Claims * claims)
 {
   std::string why = token ? request_error (authority, request, now) : "no output";
-  if (!why.empty ()) {
-    if (error)
-      *error = why;
-    return Status::invalid_argument;
-  }
+  if (!why.empty ())
+    return {Status::invalid_argument, why};
   uint8_t jti_raw[kJtiSize];
   if (!crypto::random_bytes (jti_raw, sizeof jti_raw))
-    return Status::crypto_error;
+    return {Status::crypto_error, "the random number generator failed"};
 
   Claims c;
   c.issuer = authority.fingerprint ();
@@ -430,14 +402,12 @@ issue (const Identity & authority, const IssueRequest & request, int64_t now, st
     input = b64 (header.dump ()) + "." + b64 (body.dump ());
   } catch (const nlohmann::json::exception &) {
     /* dump() throws on invalid UTF-8 in a string. */
-    if (error)
-      *error = "room, member id and display name must be valid UTF-8";
-    return Status::invalid_argument;
+    return {Status::invalid_argument, "room, member id and display name must be valid UTF-8"};
   }
   std::vector<uint8_t> sig;
   Status s = authority.sign (bytes_of (input), &sig);
   if (s != Status::ok)
-    return s;
+    return {s, "signing failed"};
   *token = input + "." + base64url_encode ({sig.data (), sig.size ()});
   if (claims)
     *claims = std::move (c);
@@ -448,20 +418,20 @@ VerifyResult
 verify (std::string_view token, ByteView authority_public_key, const VerifyOptions & options, JtiCache & cache)
 {
   if (!valid_options (authority_public_key, options))
-    return fail (Check::invalid_options, "authority key must be 32 bytes; max lifetime 1..86400 s; skew 0..3600 s");
+    return fail (Status::invalid_argument, "authority key must be 32 bytes; max lifetime 1..86400 s; skew 0..3600 s");
   Parts parts;
   if (!split (token, &parts))
-    return fail (Check::malformed, "not a compact JWS of JSON objects");
+    return fail (Status::malformed_token, "not a compact JWS of JSON objects");
   VerifyResult r = check_header (parts.header);
   if (r.ok ())
     r = check_authority (parts, authority_public_key);
   if (!r.ok ())
     return r;
   if (parts.signature.size () != kEd25519SignatureSize)
-    return fail (Check::malformed, "signature is not 64 bytes");
+    return fail (Status::malformed_token, "signature is not 64 bytes");
   if (!verify_signature (authority_public_key, bytes_of (parts.signing_input),
           {parts.signature.data (), parts.signature.size ()}))
-    return fail (Check::bad_signature, "signature does not verify with the authority key");
+    return fail (Status::bad_signature, "signature does not verify with the authority key");
 
   Claims claims;
   r = read_claims (parts.claims, &claims);
@@ -470,20 +440,20 @@ verify (std::string_view token, ByteView authority_public_key, const VerifyOptio
   if (!r.ok ())
     return r;
   switch (cache.remember (claims.jti, claims.expires_at + options.clock_skew, options.now)) {
-    case JtiCache::Outcome::seen: return fail (Check::replayed, "jti already used");
-    case JtiCache::Outcome::full: return fail (Check::replay_cache_full, "too many unexpired tokens");
+    case JtiCache::Outcome::seen: return fail (Status::token_replayed, "jti already used");
+    case JtiCache::Outcome::full: return fail (Status::replay_cache_full, "too many unexpired tokens");
     case JtiCache::Outcome::remembered: break;
   }
   r.claims = std::move (claims);
   return r;
 }
 
-Check
+Status
 decode_unverified (std::string_view token, std::string * header_json, std::string * claims_json)
 {
   Parts parts;
   if (!split (token, &parts))
-    return Check::malformed;
+    return Status::malformed_token;
   /* Replace, never throw: the input is untrusted. Control characters come
    * out escaped, so printing cannot drive a terminal. */
   auto replace = nlohmann::json::error_handler_t::replace;
@@ -491,7 +461,7 @@ decode_unverified (std::string_view token, std::string * header_json, std::strin
     *header_json = parts.header.dump (2, ' ', false, replace);
   if (claims_json)
     *claims_json = parts.claims.dump (2, ' ', false, replace);
-  return Check::ok;
+  return Status::ok;
 }
 
 JtiCache::Outcome

@@ -83,29 +83,11 @@ struct IssueRequest {
 
 /* Signs a token with the authority's key, iat = now. room, member_id and
  * display_name must be 1..kMaxTextClaim bytes of UTF-8 without control
- * characters. Returns invalid_argument (and a reason in *error) for a bad
+ * characters. Returns invalid_argument, with the reason, for a bad
  * request, such as a lifetime over 24 h. */
-GST_SFRAME_API Status issue (const Identity & authority, const IssueRequest & request, int64_t now,
-    std::string * token, Claims * claims = nullptr, std::string * error = nullptr);
+GST_SFRAME_API Result issue (const Identity & authority, const IssueRequest & request, int64_t now,
+    std::string * token, Claims * claims = nullptr);
 
-/* Why a token was refused. */
-enum class Check {
-  ok = 0,
-  malformed,          /* not three base64url parts of JSON objects, bad header, too long */
-  bad_algorithm,      /* alg is not "EdDSA" (e.g. "none", "HS256") */
-  bad_signature,      /* claims this authority but its signature does not verify */
-  wrong_authority,    /* iss (or kid) names another authority */
-  wrong_room,
-  expired,            /* now >= exp + skew */
-  not_yet_valid,      /* iat > now + skew */
-  lifetime_too_long,  /* exp - iat > max_lifetime */
-  replayed,           /* jti already used */
-  replay_cache_full,  /* the JtiCache is full of unexpired entries: fail closed */
-  missing_claim,
-  bad_claim,          /* a claim of the wrong type or value */
-  invalid_options,    /* the caller's VerifyOptions or authority key */
-};
-GST_SFRAME_API const char *check_name (Check check);
 
 struct VerifyOptions {
   std::string room;                          /* the room being joined */
@@ -117,12 +99,13 @@ struct VerifyOptions {
   bool check_time = true;
 };
 
-struct VerifyResult {
-  Check check = Check::malformed;
-  std::string detail;   /* which claim or field, for people; no key bytes */
-  Claims claims;        /* filled only when ok */
-
-  bool ok () const { return check == Check::ok; }
+/* Why a token was refused (a Status from malformed_token to bad_claim;
+ * invalid_argument for the caller's options or authority key) with which
+ * claim or field, for people and without key bytes; the claims only when
+ * ok. */
+struct VerifyResult : Result {
+  using Result::Result;
+  Claims claims;
 };
 
 /* Remembers the jti of accepted tokens until they expire, so each token is
@@ -163,7 +146,7 @@ GST_SFRAME_API VerifyResult verify (std::string_view token, ByteView authority_p
 
 /* Decodes header and claims WITHOUT checking anything (signature, issuer,
  * room, time): for display only. Pretty-printed JSON; malformed or ok. */
-GST_SFRAME_API Check decode_unverified (std::string_view token, std::string * header_json,
+GST_SFRAME_API Status decode_unverified (std::string_view token, std::string * header_json,
     std::string * claims_json);
 
 }  // namespace token

@@ -112,10 +112,10 @@ public:
     request.role = role;
     request.device_public_key = d.identity.public_key ();
     request.lifetime = lifetime;
-    std::string error, token;
-    fail_unless (sframe::token::issue (issuer ? *issuer : authority_, request,
-            static_cast<int64_t> (time (nullptr)) + iat_offset, &token, nullptr, &error) == sframe::Status::ok,
-        "issue: %s", error.c_str ());
+    std::string token;
+    sframe::Result issued = sframe::token::issue (issuer ? *issuer : authority_, request,
+        static_cast<int64_t> (time (nullptr)) + iat_offset, &token);
+    fail_unless (issued.ok (), "issue: %s", issued.message.c_str ());
     return token;
   }
 
@@ -728,9 +728,9 @@ GST_START_TEST (test_refused_wrong_room)
       std::to_string (time (nullptr)) + "}";
   std::vector<uint8_t> message = sframe::room::wire::make_signed (carol_dev.identity, hello);
   fail_unless (!message.empty ());
-  std::string error;
-  auto bus = sframe::open_bus (world.bus (), &error);
-  fail_unless (bus != nullptr, "%s", error.c_str ());
+  std::unique_ptr<sframe::Bus> bus;
+  sframe::Result opened = sframe::open_bus (world.bus (), &bus);
+  fail_unless (opened.ok () && bus != nullptr, "%s", opened.message.c_str ());
   fail_unless (bus->publish (sframe::room::wire::subject_all ("r"), {message.data (), message.size ()}) ==
       sframe::Status::ok);
 
