@@ -14,7 +14,7 @@ alone cannot keep them out of an element; this check does. With --public
 HEADER..., it also fails when an installed header includes one of the
 library's headers that is not installed.
 
-Usage: check-layers.py SOURCE_ROOT [--public HEADER...]
+Usage: check-layers.py SOURCE_ROOT [--stamp FILE] [--public HEADER...]
        check-layers.py --self-test   (proves it fails on each kind of
                                       wrong include, in a scratch tree)
 """
@@ -180,17 +180,29 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     root = os.path.abspath(argv[1])
+    rest = argv[2:]
+    stamp = None
+    if rest[:1] == ['--stamp'] and len(rest) >= 2:
+        stamp, rest = rest[1], rest[2:]
     public = []
-    if len(argv) > 2:
-        if argv[2] != '--public':
+    if rest:
+        if rest[0] != '--public':
             sys.stderr.write(__doc__)
             return 2
-        public = argv[3:]
+        public = rest[1:]
     errors, checked = check_tree(root, public)
     for e in errors:
-        print(e)
-    print(f'{checked} files checked, {len(errors)} wrong includes')
-    return 1 if errors else 0
+        print(e, file=sys.stderr if stamp else sys.stdout)
+    summary = f'{checked} files checked, {len(errors)} wrong includes'
+    if errors or not stamp:
+        print(summary)
+    if errors:
+        return 1
+    if stamp:
+        # The build's record that the check passed (see meson.build).
+        with open(stamp, 'w') as f:
+            f.write(summary + '\n')
+    return 0
 
 
 if __name__ == '__main__':
