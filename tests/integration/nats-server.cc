@@ -25,7 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto kStartTimeout = std::chrono::seconds (15);
-constexpr auto kStopGrace = std::chrono::seconds (5);
 constexpr auto kPoll = std::chrono::milliseconds (20);
 constexpr int kStartAttempts = 3;
 
@@ -203,32 +202,8 @@ bool
 NatsServers::launch (size_t node, std::string * error)
 {
   std::vector<std::string> args = arguments (node);
-  std::vector<char *> argv;
-  for (auto & a : args)
-    argv.push_back (&a[0]);
-  argv.push_back (nullptr);
-
-  pid_t parent = getpid ();
-  pid_t pid = fork ();
-  if (pid < 0) {
-    *error = std::string ("fork: ") + std::strerror (errno);
+  if (!nodes_[node].process.start (args, error))
     return false;
-  }
-  if (pid == 0) {
-    /* Only async-signal-safe calls between fork and exec. */
-    prctl (PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid () != parent)
-      _exit (127);
-    int null = open ("/dev/null", O_RDWR);
-    if (null >= 0) {
-      dup2 (null, STDIN_FILENO);
-      dup2 (null, STDOUT_FILENO);
-      dup2 (null, STDERR_FILENO);
-    }
-    execv (argv[0], argv.data ());
-    _exit (127);
-  }
-  nodes_[node].pid = pid;
   return wait_until_ready (node, error);
 }
 
@@ -271,7 +246,7 @@ NatsServers::start (size_t count, std::string * error)
    * whole set starts again on fresh ports. */
   for (int attempt = 1; attempt <= kStartAttempts; attempt++) {
     stop_all ();
-    nodes_.assign (count, Node ());
+    nodes_ = std::vector<Node> (count);
     std::set<int> used;
     for (size_t i = 0; i < count; i++) {
       for (int *port : {&nodes_[i].client_port, &nodes_[i].cluster_port, &nodes_[i].monitor_port}) {
@@ -298,35 +273,13 @@ NatsServers::start (size_t count, std::string * error)
 bool
 NatsServers::running (size_t node)
 {
-  Node & n = nodes_[node];
-  if (n.pid <= 0)
-    return false;
-  int status;
-  pid_t r = waitpid (n.pid, &status, WNOHANG);
-  if (r == n.pid || (r < 0 && errno == ECHILD)) {
-    n.pid = -1;
-    return false;
-  }
-  return true;
+  return nodes_[node].process.running ();
 }
 
 void
 NatsServers::stop (size_t node, bool hard)
 {
-  Node & n = nodes_[node];
-  if (n.pid <= 0)
-    return;
-  kill (n.pid, hard ? SIGKILL : SIGTERM);
-  auto deadline = std::chrono::steady_clock::now () + kStopGrace;
-  while (running (node)) {
-    if (std::chrono::steady_clock::now () >= deadline) {
-      kill (n.pid, SIGKILL);
-      waitpid (n.pid, nullptr, 0);
-      n.pid = -1;
-      break;
-    }
-    std::this_thread::sleep_for (kPoll);
-  }
+  nodes_[node].process.stop (hard);
 }
 
 bool
@@ -397,10 +350,8 @@ NatsServers::stop_all ()
 {
   /* Signal them all first, then reap: a cluster goes down in one grace
    * period, not one per node. */
-  for (auto & n : nodes_) {
-    if (n.pid > 0)
-      kill (n.pid, SIGTERM);
-  }
+  for (auto & n : nodes_)
+    n.process.signal_stop ();
   for (size_t i = 0; i < nodes_.size (); i++)
     stop (i);
 }

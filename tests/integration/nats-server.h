@@ -2,12 +2,14 @@
  * server, or a cluster whose nodes route to each other on loopback. A node
  * can be stopped and started again on the same ports (a broker restart).
  * Every process is killed when the NatsServers object goes, and, should
- * the test process die first, by the kernel (PR_SET_PDEATHSIG): start
- * servers from a thread that lives as long as they should (the test's).
+ * the test process die first, by the kernel (ServerProcess): start servers
+ * from a thread that lives as long as they should (the test's).
  *
  * Uses Debian's `nats-server` (found through $NATS_SERVER, PATH, /usr/sbin,
  * /usr/bin); no JetStream. */
 #pragma once
+
+#include "server-process.h"
 
 #include <chrono>
 #include <string>
@@ -118,7 +120,7 @@ private:
     int cluster_port = 0;
     int monitor_port = 0;
     std::string log_path;
-    pid_t pid = -1;
+    ServerProcess process;
   };
 
   bool launch (size_t node, std::string * error);

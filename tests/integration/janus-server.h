@@ -1,0 +1,56 @@
+/* A real Janus (Debian's janus 1.1.2) for tests: only the VideoRoom plugin
+ * and the WebSocket transport, bound to 127.0.0.1 on a free port, ICE on
+ * the loopback interface only (ice_enforce_list = "lo"), its RTP ports in
+ * a range of its own, recordings in a folder of its own. The configuration
+ * is generated into a scratch directory, removed with it. The process is
+ * stopped when the JanusServer goes (see ServerProcess), and can be killed
+ * and started again on the same port (an SFU restart). */
+#pragma once
+
+#include "nats-server.h"
+#include "server-process.h"
+
+#include <string>
+
+namespace sframe_test {
+
+/* The janus program, or empty when it is not installed. */
+std::string find_janus ();
+
+class JanusServer {
+public:
+  JanusServer ();
+  JanusServer (const JanusServer &) = delete;
+  JanusServer & operator= (const JanusServer &) = delete;
+
+  /* Writes the configuration, starts Janus and waits until its WebSocket
+   * transport accepts connections; false and why (with its log) in
+   * *error. */
+  bool start (std::string * error);
+  /* SIGTERM, or SIGKILL at once when `hard`; returns when it is gone. */
+  void stop (bool hard = false) { process_.stop (hard); }
+  /* Starts a stopped Janus again on the same port. */
+  bool restart (std::string * error);
+  bool running () { return process_.running (); }
+
+  int ws_port () const { return ws_port_; }
+  /* "ws://127.0.0.1:PORT", what the room elements take as `server`. */
+  std::string ws_url () const;
+  /* Where rooms created with "record": true write (rec_dir). */
+  std::string recordings_dir () const { return dir_.path () + "/recordings"; }
+  /* The VideoRoom plugin's admin_key, needed to create rooms. */
+  static constexpr const char *kAdminKey = "gst-sframe-test-admin-key";
+  std::string log () const;
+
+private:
+  bool write_config (std::string * error) const;
+  bool launch (std::string * error);
+
+  std::string program_;
+  ScratchDir dir_;
+  int ws_port_ = 0;
+  int rtp_first_port_ = 0;
+  ServerProcess process_;
+};
+
+}  // namespace sframe_test
