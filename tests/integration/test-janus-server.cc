@@ -6,21 +6,24 @@
  * json-glib, as the room elements will. */
 #include "janus-server.h"
 
+#include <gst/sframe/janus/janus-protocol.h>
+
 #include <glib.h>
-#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include <gtest/gtest.h>
 
-#include <csignal>
-#include <memory>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace {
 
+namespace janus = sframe::janus;
 using sframe_test::JanusServer;
 
-/* A blocking Janus API connection for the test: one request, one reply. */
+/* A blocking Janus API connection for the test: one request, one reply,
+ * with the library's typed messages (janus-protocol.h). */
 class JanusConnection {
 public:
   explicit JanusConnection (const std::string & url)
@@ -51,26 +54,27 @@ public:
   bool connected () const { return ws_ != nullptr; }
   const std::string & error () const { return error_; }
 
-  /* Sends `request` (a JSON object without transaction) and returns the
-   * reply with the same transaction that is not an "ack", or null. */
-  JsonObject *request (const std::string & request_json)
+  /* Sends the request `build` makes for a fresh transaction; returns the
+   * reply with that transaction that is not an ack (kind "timeout" when
+   * none came). Every message Janus sent must parse. */
+  janus::Reply request (const std::function<std::string (const std::string &)> & build)
   {
     std::string transaction = "t" + std::to_string (++transactions_);
-    std::string text = request_json.substr (0, request_json.rfind ('}')) + ", \"transaction\": \"" + transaction + "\"}";
-    soup_websocket_connection_send_text (ws_, text.c_str ());
-    JsonObject *found = nullptr;
+    soup_websocket_connection_send_text (ws_, build (transaction).c_str ());
+    janus::Reply found;
+    found.kind = janus::Kind::timeout;
     run_until ([&] {
-      while (!replies_.empty () && !found) {
-        JsonObject *o = json_node_get_object (replies_.front ());
-        bool mine = json_object_has_member (o, "transaction") &&
-            transaction == json_object_get_string_member (o, "transaction") &&
-            std::string (json_object_get_string_member (o, "janus")) != "ack";
-        if (mine)
-          found = json_object_ref (o);
-        json_node_unref (replies_.front ());
-        replies_.erase (replies_.begin ());
+      for (; !replies_.empty (); replies_.erase (replies_.begin ())) {
+        janus::Reply r;
+        sframe::Result parsed = janus::parse (replies_.front (), &r);
+        EXPECT_TRUE (parsed.ok ()) << parsed.message;
+        if (parsed.ok () && r.transaction == transaction && r.kind != janus::Kind::ack) {
+          found = std::move (r);
+          replies_.erase (replies_.begin ());
+          return true;
+        }
       }
-      return found != nullptr;
+      return false;
     });
     return found;
   }
@@ -95,87 +99,46 @@ private:
   static void on_message (SoupWebsocketConnection *, gint type, GBytes * message, gpointer data)
   {
     auto *self = static_cast<JanusConnection *> (data);
-    if (type != SOUP_WEBSOCKET_DATA_TEXT)
-      return;
     gsize size = 0;
     const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
-    JsonNode *node = json_from_string (std::string (text, size).c_str (), nullptr);
-    if (node && JSON_NODE_HOLDS_OBJECT (node))
-      self->replies_.push_back (node);
-    else if (node)
-      json_node_unref (node);
+    if (type == SOUP_WEBSOCKET_DATA_TEXT)
+      self->replies_.emplace_back (text, size);
   }
 
   GMainContext *context_ = nullptr;
   SoupSession *session_ = nullptr;
   SoupWebsocketConnection *ws_ = nullptr;
   std::string error_;
-  std::vector<JsonNode *> replies_;
+  std::vector<std::string> replies_;
   int transactions_ = 0;
 };
 
-using ObjectPtr = std::unique_ptr<JsonObject, decltype (&json_object_unref)>;
-
-ObjectPtr
-ask (JanusConnection & c, const std::string & request)
-{
-  return ObjectPtr (c.request (request), json_object_unref);
-}
-
-std::string
-janus_of (const ObjectPtr & reply)
-{
-  return reply && json_object_has_member (reply.get (), "janus") ?
-      json_object_get_string_member (reply.get (), "janus") : "(no reply)";
-}
-
-/* The VideoRoom reply inside a plugin reply ("plugindata"."data"). */
-JsonObject *
-plugin_data (const ObjectPtr & reply)
-{
-  if (!reply || !json_object_has_member (reply.get (), "plugindata"))
-    return nullptr;
-  JsonObject *pd = json_object_get_object_member (reply.get (), "plugindata");
-  return pd && json_object_has_member (pd, "data") ? json_object_get_object_member (pd, "data") : nullptr;
-}
-
-bool
-has_string (JsonObject * object, const char *member, const char *wanted)
-{
-  if (!object || !json_object_has_member (object, member))
-    return false;
-  JsonNode *node = json_object_get_member (object, member);
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    return json_object_has_member (json_node_get_object (node), wanted);
-  return false;
-}
-
 /* A session with the VideoRoom plugin attached; 0s on failure. */
 struct Handle {
-  gint64 session = 0;
-  gint64 handle = 0;
+  uint64_t session = 0;
+  uint64_t handle = 0;
 };
 
 Handle
 attach_videoroom (JanusConnection & c)
 {
   Handle h;
-  ObjectPtr created = ask (c, "{\"janus\": \"create\"}");
-  if (janus_of (created) != "success")
+  janus::Reply created = c.request ([] (const std::string & t) { return janus::create_session (t); });
+  if (created.kind != janus::Kind::success)
     return h;
-  h.session = json_object_get_int_member (json_object_get_object_member (created.get (), "data"), "id");
-  ObjectPtr attached = ask (c, "{\"janus\": \"attach\", \"plugin\": \"janus.plugin.videoroom\", \"session_id\": " +
-      std::to_string (h.session) + "}");
-  if (janus_of (attached) == "success")
-    h.handle = json_object_get_int_member (json_object_get_object_member (attached.get (), "data"), "id");
+  h.session = created.id;
+  janus::Reply attached = c.request ([&] (const std::string & t) {
+    return janus::attach (h.session, janus::kVideoRoomPlugin, t);
+  });
+  if (attached.kind == janus::Kind::success)
+    h.handle = attached.id;
   return h;
 }
 
-ObjectPtr
+janus::Reply
 videoroom (JanusConnection & c, const Handle & h, const std::string & body)
 {
-  return ask (c, "{\"janus\": \"message\", \"session_id\": " + std::to_string (h.session) +
-      ", \"handle_id\": " + std::to_string (h.handle) + ", \"body\": " + body + "}");
+  return c.request ([&] (const std::string & t) { return janus::message (h.session, h.handle, body, nullptr, t); });
 }
 
 class JanusServerTest : public ::testing::Test {
@@ -194,13 +157,10 @@ TEST_F (JanusServerTest, OffersOnlyTheVideoRoomOverWebSocketsOnLoopback)
 {
   JanusConnection c (janus_.ws_url ());
   ASSERT_TRUE (c.connected ()) << c.error () << "\n" << janus_.log ();
-  ObjectPtr info = ask (c, "{\"janus\": \"info\"}");
-  ASSERT_EQ (janus_of (info), "server_info") << janus_.log ();
-  EXPECT_TRUE (has_string (info.get (), "plugins", "janus.plugin.videoroom"));
-  EXPECT_FALSE (has_string (info.get (), "plugins", "janus.plugin.echotest"));
-  EXPECT_FALSE (has_string (info.get (), "plugins", "janus.plugin.streaming"));
-  EXPECT_TRUE (has_string (info.get (), "transports", "janus.transport.websockets"));
-  EXPECT_FALSE (has_string (info.get (), "transports", "janus.transport.http"));
+  janus::Reply info = c.request ([] (const std::string & t) { return janus::info (t); });
+  ASSERT_EQ (info.kind, janus::Kind::server_info) << janus_.log ();
+  EXPECT_EQ (info.plugins, std::vector<std::string> {janus::kVideoRoomPlugin});
+  EXPECT_EQ (info.transports, std::vector<std::string> {"janus.transport.websockets"});
   /* ICE gathers on loopback alone. */
   EXPECT_NE (janus_.log ().find ("Adding 'lo' to the ICE enforce list"), std::string::npos) << janus_.log ();
 }
@@ -213,31 +173,25 @@ TEST_F (JanusServerTest, RoomsRequireEndToEndEncryptionAndTheAdminKey)
   ASSERT_NE (h.handle, 0) << janus_.log ();
 
   /* Without the admin key, no room. */
-  ObjectPtr refused = videoroom (c, h, "{\"request\": \"create\", \"room\": 4242, \"require_e2ee\": true}");
-  JsonObject *data = plugin_data (refused);
-  ASSERT_NE (data, nullptr) << janus_.log ();
-  EXPECT_TRUE (json_object_has_member (data, "error_code")) << "a room was created without the admin key";
+  janus::videoroom::RoomOptions options;
+  options.room = 4242;
+  janus::Reply refused = videoroom (c, h, janus::videoroom::create_room (options));
+  ASSERT_TRUE (refused.has_videoroom) << janus_.log ();
+  EXPECT_NE (refused.videoroom.error_code, 0) << "a room was created without the admin key";
 
-  std::string create = std::string ("{\"request\": \"create\", \"room\": 4242, \"require_e2ee\": true, ") +
-      "\"publishers\": 6, \"admin_key\": \"" + JanusServer::kAdminKey + "\"}";
-  ObjectPtr created = videoroom (c, h, create);
-  data = plugin_data (created);
-  ASSERT_NE (data, nullptr);
-  ASSERT_STREQ (json_object_get_string_member (data, "videoroom"), "created")
-      << (json_object_has_member (data, "error") ? json_object_get_string_member (data, "error") : "");
+  options.admin_key = JanusServer::kAdminKey;
+  janus::Reply created = videoroom (c, h, janus::videoroom::create_room (options));
+  ASSERT_TRUE (created.has_videoroom);
+  ASSERT_EQ (created.videoroom.videoroom, "created") << created.videoroom.error;
 
-  ObjectPtr listed = videoroom (c, h, "{\"request\": \"list\"}");
-  data = plugin_data (listed);
-  ASSERT_NE (data, nullptr);
-  JsonArray *rooms = json_object_get_array_member (data, "list");
+  janus::Reply listed = videoroom (c, h, janus::videoroom::list_rooms ());
+  ASSERT_TRUE (listed.has_videoroom);
   bool found = false;
-  for (guint i = 0; rooms && i < json_array_get_length (rooms); i++) {
-    JsonObject *room = json_array_get_object_element (rooms, i);
-    if (json_object_get_int_member (room, "room") != 4242)
-      continue;
-    found = true;
-    ASSERT_TRUE (json_object_has_member (room, "require_e2ee"));
-    EXPECT_TRUE (json_object_get_boolean_member (room, "require_e2ee"));
+  for (const auto & room : listed.videoroom.rooms) {
+    if (room.room == 4242) {
+      found = true;
+      EXPECT_TRUE (room.require_e2ee);
+    }
   }
   EXPECT_TRUE (found) << "room 4242 is not listed";
 }

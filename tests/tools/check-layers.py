@@ -6,6 +6,7 @@
   gst/sframe/core/  the SFrame core: only itself
   gst/sframe/keys/  keys and the room protocol: the core, JSON
   gst/sframe/bus/   the signalling bus: the core, libnats
+  gst/sframe/janus/ the Janus API: the core, GLib, json-glib, libsoup
   gst/sframe/       the GStreamer library (key store, enums): all three
   plugins/ tools/ pipelines/: the library, never OpenSSL itself
 
@@ -35,6 +36,7 @@ RULES = {
     'gst/sframe/core': ({'core'}, GLIB + ('nats/', 'nlohmann/', 'openssl/')),
     'gst/sframe/keys': ({'core', 'keys'}, GLIB + ('nats/', 'openssl/')),
     'gst/sframe/bus': ({'core', 'bus'}, GLIB + ('openssl/', 'nlohmann/')),
+    'gst/sframe/janus': ({'core', 'janus'}, ('gst/', 'openssl/', 'nats/', 'nlohmann/')),
     'gst/sframe': ({'', 'core', 'keys', 'bus'}, ('openssl/',)),
     'plugins': (None, ('openssl/',)),
     'tools': (None, ('openssl/',)),
@@ -150,6 +152,9 @@ SELF_TEST_CASES = [
     ('gst/sframe/gstsframekeystore.cc', ['<openssl/crypto.h>'], True),
     ('plugins/sframeenc/gstsframeenc.cc', ['<openssl/rand.h>'], True),
     ('pipelines/demo/sframe-demo.cc', ['<gst/sframe/core/random.h>'], False),
+    ('gst/sframe/janus/janus-protocol.cc', ['<json-glib/json-glib.h>'], False),
+    ('gst/sframe/janus/janus-client.cc', ['<gst/gst.h>'], True),
+    ('gst/sframe/janus/janus-client.cc', ['<openssl/rand.h>'], True),
 ]
 
 
