@@ -85,6 +85,7 @@ JanusServer::write_config (std::string * error) const
        << "  log_to_stdout = false\n"
        << "  log_to_file = \"" << dir << "/janus.log\"\n"
        << "  debug_level = 4\n"
+       << "  session_timeout = " << session_timeout_ << "\n"
        << "  protected_folders = [\"/bin\", \"/boot\", \"/dev\", \"/etc\", \"/lib\", \"/proc\", \"/sbin\", "
           "\"/sys\", \"/usr\", \"/var\"]\n"
        << "}\n"

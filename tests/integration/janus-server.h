@@ -32,6 +32,12 @@ public:
   /* Starts a stopped Janus again on the same port. */
   bool restart (std::string * error);
   bool running () { return process_.running (); }
+  /* SIGSTOP / SIGCONT: Janus hangs with its sockets open. */
+  void pause () { process_.pause (); }
+  void resume () { process_.resume (); }
+  /* Janus drops a session after this many seconds without a request;
+   * for the servers started after this (Janus's default: 60). */
+  void set_session_timeout (int seconds) { session_timeout_ = seconds; }
 
   int ws_port () const { return ws_port_; }
   /* "ws://127.0.0.1:PORT", what the room elements take as `server`. */
@@ -49,7 +55,7 @@ private:
   std::string program_;
   ScratchDir dir_;
   int ws_port_ = 0;
-  int rtp_first_port_ = 0;
+  int session_timeout_ = 60;
   ServerProcess process_;
 };
 

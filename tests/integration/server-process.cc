@@ -72,10 +72,10 @@ ServerProcess::running ()
 }
 
 void
-ServerProcess::signal_stop ()
+ServerProcess::send_signal (int sig)
 {
   if (pid_ > 0)
-    kill (pid_, SIGTERM);
+    kill (pid_, sig);
 }
 
 void

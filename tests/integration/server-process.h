@@ -4,6 +4,7 @@
  * from a thread that lives as long as it should (the test's). */
 #pragma once
 
+#include <csignal>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -23,12 +24,16 @@ public:
   /* False once it has exited (and was reaped) or was never started. */
   bool running ();
   /* Sends SIGTERM without waiting, for stopping many at once. */
-  void signal_stop ();
+  void signal_stop () { send_signal (SIGTERM); }
+  /* SIGSTOP / SIGCONT: a server that hangs without closing anything. */
+  void pause () { send_signal (SIGSTOP); }
+  void resume () { send_signal (SIGCONT); }
   /* SIGTERM (SIGKILL at once when `hard`), then SIGKILL if it has not
    * exited after a grace period; returns when it is gone. */
   void stop (bool hard = false);
 
 private:
+  void send_signal (int sig);
   pid_t pid_ = -1;
 };
 

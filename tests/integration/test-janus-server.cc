@@ -2,18 +2,20 @@
  * its generated configuration on loopback with only the VideoRoom plugin
  * and the WebSocket transport, creates rooms that require end-to-end
  * encryption, survives a kill and a restart on the same port, and leaves
- * no process behind. Spoken to over libsoup 3's WebSocket client with
- * json-glib, as the room elements will. */
+ * no process behind. Spoken to with the library's Janus client
+ * (janus-client.h), which these tests also hold to its promises: replies
+ * matched to requests, sessions kept alive, a lost or hung server
+ * reported. */
 #include "janus-server.h"
 
-#include <gst/sframe/janus/janus-protocol.h>
+#include <gst/sframe/janus/janus-client.h>
 
 #include <glib.h>
 #include <libsoup/soup.h>
 
 #include <gtest/gtest.h>
 
-#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,95 +24,76 @@ namespace {
 namespace janus = sframe::janus;
 using sframe_test::JanusServer;
 
-/* A blocking Janus API connection for the test: one request, one reply,
- * with the library's typed messages (janus-protocol.h). */
+/* The library's Janus client, driven to completion step by step on a
+ * main context of the test's own. */
 class JanusConnection {
 public:
   explicit JanusConnection (const std::string & url)
   {
-    context_ = g_main_context_new ();
-    g_main_context_push_thread_default (context_);
-    session_ = soup_session_new ();
-    SoupMessage *msg = soup_message_new ("GET", url.c_str ());
-    const char *protocols[] = {"janus-protocol", nullptr};
-    soup_session_websocket_connect_async (session_, msg, nullptr, const_cast<char **> (protocols), G_PRIORITY_DEFAULT,
-        nullptr, on_connected, this);
-    g_object_unref (msg);
-    run_until ([this] { return ws_ != nullptr || !error_.empty (); });
-    if (ws_)
-      g_signal_connect (ws_, "message", G_CALLBACK (on_message), this);
+    /* Connections made while another lives share its context, so that
+     * running either runs both. */
+    owns_context_ = g_main_context_get_thread_default () == nullptr;
+    context_ = owns_context_ ? g_main_context_new () : g_main_context_ref_thread_default ();
+    if (owns_context_)
+      g_main_context_push_thread_default (context_);
+    client_ = std::make_unique<janus::Client> ();
+    client_->set_event_handler ([this] (const janus::Reply & e) { events_.push_back (e); });
+    client_->set_closed_handler ([this] (const std::string & why) {
+      closed_.push_back (why);
+    });
+    bool done = false;
+    client_->connect (url, [&] (sframe::Result r) {
+      connect_result_ = r;
+      done = true;
+    });
+    run_until ([&] { return done; });
   }
   ~JanusConnection ()
   {
-    if (ws_) {
-      soup_websocket_connection_close (ws_, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
-      g_object_unref (ws_);
-    }
-    g_object_unref (session_);
-    g_main_context_pop_thread_default (context_);
+    client_.reset ();
+    if (owns_context_)
+      g_main_context_pop_thread_default (context_);
     g_main_context_unref (context_);
   }
 
-  bool connected () const { return ws_ != nullptr; }
-  const std::string & error () const { return error_; }
+  bool connected () const { return client_->connected (); }
+  const std::string & error () const { return connect_result_.message; }
+  janus::Client & client () { return *client_; }
+  const std::vector<janus::Reply> & events () const { return events_; }
+  const std::vector<std::string> & closed () const { return closed_; }
 
-  /* Sends the request `build` makes for a fresh transaction; returns the
-   * reply with that transaction that is not an ack (kind "timeout" when
-   * none came). Every message Janus sent must parse. */
-  janus::Reply request (const std::function<std::string (const std::string &)> & build)
+  janus::Reply request (const janus::Client::Builder & build, unsigned timeout_ms = 10000)
   {
-    std::string transaction = "t" + std::to_string (++transactions_);
-    soup_websocket_connection_send_text (ws_, build (transaction).c_str ());
-    janus::Reply found;
-    found.kind = janus::Kind::timeout;
-    run_until ([&] {
-      for (; !replies_.empty (); replies_.erase (replies_.begin ())) {
-        janus::Reply r;
-        sframe::Result parsed = janus::parse (replies_.front (), &r);
-        EXPECT_TRUE (parsed.ok ()) << parsed.message;
-        if (parsed.ok () && r.transaction == transaction && r.kind != janus::Kind::ack) {
-          found = std::move (r);
-          replies_.erase (replies_.begin ());
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
+    janus::Reply reply;
+    bool done = false;
+    client_->request (build, [&] (const janus::Reply & r) {
+      reply = r;
+      done = true;
+    }, timeout_ms);
+    run_until ([&] { return done; });
+    return reply;
+  }
+
+  /* Runs the context until `done` or 15 s have passed. */
+  template <typename Done> void run_until (Done done, gint64 seconds = 15)
+  {
+    gint64 deadline = g_get_monotonic_time () + seconds * G_TIME_SPAN_SECOND;
+    while (!done () && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (context_, FALSE) || (g_usleep (1000), true);
+  }
+  void run_for (gint64 ms)
+  {
+    gint64 until = g_get_monotonic_time () + ms * 1000;
+    run_until ([&] { return g_get_monotonic_time () >= until; }, ms / 1000 + 2);
   }
 
 private:
-  template <typename Done> void run_until (Done done)
-  {
-    gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-    while (!done () && g_get_monotonic_time () < deadline)
-      g_main_context_iteration (context_, TRUE);
-  }
-  static void on_connected (GObject * source, GAsyncResult * result, gpointer data)
-  {
-    auto *self = static_cast<JanusConnection *> (data);
-    GError *err = nullptr;
-    self->ws_ = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &err);
-    if (err) {
-      self->error_ = err->message;
-      g_error_free (err);
-    }
-  }
-  static void on_message (SoupWebsocketConnection *, gint type, GBytes * message, gpointer data)
-  {
-    auto *self = static_cast<JanusConnection *> (data);
-    gsize size = 0;
-    const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
-    if (type == SOUP_WEBSOCKET_DATA_TEXT)
-      self->replies_.emplace_back (text, size);
-  }
-
   GMainContext *context_ = nullptr;
-  SoupSession *session_ = nullptr;
-  SoupWebsocketConnection *ws_ = nullptr;
-  std::string error_;
-  std::vector<std::string> replies_;
-  int transactions_ = 0;
+  bool owns_context_ = false;
+  std::unique_ptr<janus::Client> client_;
+  sframe::Result connect_result_ {sframe::Status::bus_unavailable, "not connected"};
+  std::vector<janus::Reply> events_;
+  std::vector<std::string> closed_;
 };
 
 /* A session with the VideoRoom plugin attached; 0s on failure. */
@@ -226,6 +209,211 @@ TEST (JanusServerLifetime, LeavesNoProcessBehind)
     ASSERT_TRUE (sframe_test::accepts_connections (port));
   }
   EXPECT_FALSE (sframe_test::accepts_connections (port)) << "Janus still listens after its JanusServer went";
+}
+
+/* Janus forgets a silent session; the client's keepalives keep its own. */
+TEST (JanusClient, KeepsItsSessionAlive)
+{
+  if (sframe_test::find_janus ().empty ())
+    GTEST_SKIP () << "janus is not installed";
+  JanusServer janus;
+  janus.set_session_timeout (2);
+  std::string error;
+  ASSERT_TRUE (janus.start (&error)) << error;
+  JanusConnection kept (janus.ws_url ()), silent (janus.ws_url ());
+  ASSERT_TRUE (kept.connected () && silent.connected ());
+  Handle a = attach_videoroom (kept), b = attach_videoroom (silent);
+  ASSERT_NE (a.handle, 0u);
+  ASSERT_NE (b.handle, 0u);
+  kept.client ().keep_alive (a.session, 500);
+  /* Janus checks sessions every 2 s: 6 s is past the timeout for sure. */
+  kept.run_for (6000);
+  silent.run_for (100);
+
+  janus::Reply still = kept.request ([&] (const std::string & t) {
+    return janus::attach (a.session, janus::kVideoRoomPlugin, t);
+  });
+  EXPECT_EQ (still.kind, janus::Kind::success) << still.error;
+  janus::Reply gone = silent.request ([&] (const std::string & t) {
+    return janus::attach (b.session, janus::kVideoRoomPlugin, t);
+  });
+  EXPECT_EQ (gone.kind, janus::Kind::error) << "a silent session outlived its timeout";
+  bool told = false;
+  for (const auto & e : silent.events ())
+    told = told || (e.kind == janus::Kind::timeout && e.session == b.session);
+  EXPECT_TRUE (told) << "no timeout event for the silent session";
+  EXPECT_GE (kept.client ().stats ().sent, 10u) << "keepalives were not sent";
+  EXPECT_EQ (kept.client ().stats ().malformed, 0u);
+}
+
+/* A hung Janus: the request gets its timeout reply, counted, once. */
+TEST_F (JanusServerTest, AHungServerTimesRequestsOut)
+{
+  JanusConnection c (janus_.ws_url ());
+  ASSERT_TRUE (c.connected ());
+  janus_.pause ();
+  int replies = 0;
+  janus::Reply reply;
+  c.client ().request ([] (const std::string & t) { return janus::create_session (t); },
+      [&] (const janus::Reply & r) {
+        reply = r;
+        replies++;
+      }, 300);
+  c.run_for (1000);
+  janus_.resume ();
+  c.run_for (300);
+  EXPECT_EQ (replies, 1);
+  EXPECT_EQ (reply.kind, janus::Kind::timeout);
+  EXPECT_EQ (c.client ().stats ().timeouts, 1u);
+  /* Janus answers again once it runs; the late reply goes nowhere. */
+  EXPECT_EQ (c.request ([] (const std::string & t) { return janus::create_session (t); }).kind,
+      janus::Kind::success);
+}
+
+/* A killed Janus: pending requests fail at once and the loss is told
+ * once; nothing is sent on a dead connection. */
+TEST_F (JanusServerTest, ALostServerIsReportedOnce)
+{
+  JanusConnection c (janus_.ws_url ());
+  ASSERT_TRUE (c.connected ());
+  Handle h = attach_videoroom (c);
+  ASSERT_NE (h.handle, 0u);
+  janus::Reply pending;
+  bool answered = false;
+  janus_.pause ();
+  c.client ().request ([&] (const std::string & t) { return janus::keepalive (h.session, t); },
+      [&] (const janus::Reply & r) {
+        pending = r;
+        answered = true;
+      });
+  janus_.stop (true);
+  c.run_until ([&] { return answered && !c.closed ().empty (); });
+  EXPECT_TRUE (answered);
+  EXPECT_EQ (pending.kind, janus::Kind::timeout);
+  EXPECT_EQ (c.closed ().size (), 1u);
+  EXPECT_FALSE (c.connected ());
+  janus::Reply after = c.request ([] (const std::string & t) { return janus::create_session (t); });
+  EXPECT_EQ (after.kind, janus::Kind::timeout);
+  EXPECT_EQ (after.error, "not connected to Janus");
+}
+
+TEST (JanusClient, RefusesWhatIsNotAWebSocketServer)
+{
+  int port = sframe_test::free_tcp_port ();
+  JanusConnection nobody ("ws://127.0.0.1:" + std::to_string (port));
+  EXPECT_FALSE (nobody.connected ());
+  EXPECT_NE (nobody.error ().find ("cannot reach Janus"), std::string::npos) << nobody.error ();
+}
+
+/* A WebSocket server on loopback that says what a test tells it to: for
+ * what the real Janus never sends. */
+class FakeJanus {
+public:
+  FakeJanus ()
+  {
+    server_ = soup_server_new (nullptr, nullptr);
+    const char *protocols[] = {"janus-protocol", nullptr};
+    soup_server_add_websocket_handler (server_, nullptr, nullptr, const_cast<char **> (protocols), on_socket, this,
+        nullptr);
+    GError *error = nullptr;
+    soup_server_listen_local (server_, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+    g_clear_error (&error);
+    GSList *uris = soup_server_get_uris (server_);
+    if (uris)
+      port_ = g_uri_get_port (static_cast<GUri *> (uris->data));
+    g_slist_free_full (uris, reinterpret_cast<GDestroyNotify> (g_uri_unref));
+  }
+  ~FakeJanus ()
+  {
+    if (socket_)
+      g_object_unref (socket_);
+    g_object_unref (server_);
+  }
+  std::string url () const { return "ws://127.0.0.1:" + std::to_string (port_); }
+  bool has_client () const { return socket_ != nullptr; }
+  void say (const std::string & text) { soup_websocket_connection_send_text (socket_, text.c_str ()); }
+  void say_binary (const std::string & bytes)
+  {
+    soup_websocket_connection_send_binary (socket_, bytes.data (), bytes.size ());
+  }
+  const std::vector<std::string> & heard () const { return heard_; }
+
+private:
+  static void on_socket (SoupServer *, SoupServerMessage *, const char *, SoupWebsocketConnection * ws, gpointer data)
+  {
+    auto *self = static_cast<FakeJanus *> (data);
+    self->socket_ = SOUP_WEBSOCKET_CONNECTION (g_object_ref (ws));
+    g_signal_connect (ws, "message", G_CALLBACK (on_message), self);
+  }
+  static void on_message (SoupWebsocketConnection *, gint, GBytes * message, gpointer data)
+  {
+    gsize size = 0;
+    const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
+    static_cast<FakeJanus *> (data)->heard_.emplace_back (text, size);
+  }
+
+  SoupServer *server_ = nullptr;
+  SoupWebsocketConnection *socket_ = nullptr;
+  int port_ = 0;
+  std::vector<std::string> heard_;
+};
+
+/* The transaction of the last request the fake heard. */
+std::string
+last_transaction (const FakeJanus & fake)
+{
+  std::string text = fake.heard ().empty () ? "" : fake.heard ().back ();
+  size_t at = text.find ("\"transaction\":\"");
+  if (at == std::string::npos)
+    return {};
+  at += 15;
+  return text.substr (at, text.find ('"', at) - at);
+}
+
+TEST (JanusClient, DropsAndCountsWhatDoesNotParse)
+{
+  /* The fake and the client share one context. */
+  GMainContext *context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  {
+    FakeJanus fake;
+    ASSERT_NE (fake.url (), "ws://127.0.0.1:0");
+    JanusConnection conn (fake.url ());
+    ASSERT_TRUE (conn.connected ()) << conn.error ();
+    conn.run_until ([&] { return fake.has_client (); });
+    ASSERT_TRUE (fake.has_client ());
+
+    int replies = 0;
+    janus::Reply reply;
+    conn.client ().request ([] (const std::string & t) { return janus::create_session (t); },
+        [&] (const janus::Reply & r) {
+          reply = r;
+          replies++;
+        });
+    conn.run_until ([&] { return !fake.heard ().empty (); });
+    std::string t = last_transaction (fake);
+    ASSERT_FALSE (t.empty ()) << (fake.heard ().empty () ? "" : fake.heard ().back ());
+    fake.say ("not json");
+    fake.say (R"({"janus":"success","transaction":")" + t + R"(","data":{"id":"not a number"}})");
+    fake.say (R"({"janus":"party","transaction":")" + t + "\"}");
+    fake.say_binary ("\x01\x02");
+    fake.say (R"({"janus":"ack","transaction":")" + t + "\"}");
+    fake.say (R"({"janus":"event","sender":9,"plugindata":{"plugin":"janus.plugin.videoroom","data":{"videoroom":"event","room":1}}})");
+    fake.say (R"({"janus":"success","transaction":")" + t + R"(","data":{"id":77}})");
+    fake.say (R"({"janus":"success","transaction":")" + t + R"(","data":{"id":78}})");
+    conn.run_until ([&] { return conn.client ().stats ().received >= 8; });
+
+    EXPECT_EQ (replies, 1) << "the request was answered more or less than once";
+    EXPECT_EQ (reply.kind, janus::Kind::success);
+    EXPECT_EQ (reply.id, 77u) << "a malformed or ack message answered the request";
+    EXPECT_EQ (conn.client ().stats ().malformed, 4u);
+    /* The event, and the second answer to a transaction already answered. */
+    ASSERT_EQ (conn.events ().size (), 2u);
+    EXPECT_EQ (conn.events ()[0].sender, 9u);
+    EXPECT_EQ (conn.events ()[1].id, 78u);
+  }
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
 }
 
 }  // namespace
