@@ -4,14 +4,30 @@
 #include <gst/sframe/core/random.h>
 
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
 
 GST_DEBUG_CATEGORY_STATIC (gst_sframe_key_store_debug);
 #define GST_CAT_DEFAULT gst_sframe_key_store_debug
 
+struct KeyOwner {
+  std::string member_id;
+  std::string display_name;
+  std::string fingerprint;
+};
+
 struct GstSFrameKeyStorePrivate {
   std::string room;
   sframe::KeyRing ring;
+  std::mutex owners_lock;
+  std::map<guint64, KeyOwner> owners;   /* by key id; only installed keys */
+
+  void forget_owner (guint64 key_id)
+  {
+    std::lock_guard<std::mutex> hold (owners_lock);
+    owners.erase (key_id);
+  }
 };
 
 struct _GstSFrameKeyStore {
@@ -189,6 +205,7 @@ gst_sframe_key_store_remove_key (GstSFrameKeyStore * store, guint64 key_id)
 {
   g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), FALSE);
   gboolean removed = store->priv->ring.remove_key (key_id);
+  store->priv->forget_owner (key_id);
   GST_DEBUG_OBJECT (store, "room %s: key %" G_GUINT64_FORMAT " %s",
       store->priv->room.c_str (), key_id, removed ? "removed" : "was not installed");
   return removed;
@@ -199,6 +216,8 @@ gst_sframe_key_store_clear (GstSFrameKeyStore * store)
 {
   g_return_if_fail (GST_IS_SFRAME_KEY_STORE (store));
   store->priv->ring.clear ();
+  std::lock_guard<std::mutex> hold (store->priv->owners_lock);
+  store->priv->owners.clear ();
 }
 
 gboolean
@@ -206,6 +225,32 @@ gst_sframe_key_store_has_key (GstSFrameKeyStore * store, guint64 key_id)
 {
   g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), FALSE);
   return store->priv->ring.find (key_id) != nullptr;
+}
+
+gboolean
+gst_sframe_key_store_set_key_owner (GstSFrameKeyStore * store, guint64 key_id, const gchar * member_id,
+    const gchar * display_name, const gchar * fingerprint)
+{
+  g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), FALSE);
+  g_return_val_if_fail (member_id && display_name && fingerprint, FALSE);
+  if (!store->priv->ring.find (key_id))
+    return FALSE;
+  std::lock_guard<std::mutex> hold (store->priv->owners_lock);
+  store->priv->owners[key_id] = KeyOwner {member_id, display_name, fingerprint};
+  return TRUE;
+}
+
+GstStructure *
+gst_sframe_key_store_get_key_owner (GstSFrameKeyStore * store, guint64 key_id)
+{
+  g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), nullptr);
+  std::lock_guard<std::mutex> hold (store->priv->owners_lock);
+  auto it = store->priv->owners.find (key_id);
+  if (it == store->priv->owners.end ())
+    return nullptr;
+  return gst_structure_new ("sframe-key-owner", "member-id", G_TYPE_STRING, it->second.member_id.c_str (),
+      "name", G_TYPE_STRING, it->second.display_name.c_str (), "fingerprint", G_TYPE_STRING,
+      it->second.fingerprint.c_str (), nullptr);
 }
 
 gboolean

@@ -48,6 +48,18 @@ GST_SFRAME_API gboolean gst_sframe_key_store_remove_key (GstSFrameKeyStore * sto
 GST_SFRAME_API void gst_sframe_key_store_clear (GstSFrameKeyStore * store);
 GST_SFRAME_API gboolean gst_sframe_key_store_has_key (GstSFrameKeyStore * store, guint64 key_id);
 
+/* Names the room member who sends under the installed key `key_id`: their
+ * member id, display name and device key fingerprint, as their verified
+ * join token says (the keymanager records them as keys arrive). Forgotten
+ * when the key is removed or the store cleared. FALSE when no such key is
+ * installed. */
+GST_SFRAME_API gboolean gst_sframe_key_store_set_key_owner (GstSFrameKeyStore * store, guint64 key_id,
+    const gchar * member_id, const gchar * display_name, const gchar * fingerprint);
+/* A new "sframe-key-owner" structure (member-id, name, fingerprint:
+ * strings), or NULL when no owner is known (a static key, an
+ * application's own key, a key id never seen). */
+GST_SFRAME_API GstStructure *gst_sframe_key_store_get_key_owner (GstSFrameKeyStore * store, guint64 key_id);
+
 /* Installs a static base key that decrypts frames of every key id the store
  * has no key for (RFC 9605 derives one key per key id). `handle` (may be
  * NULL) names it for gst_sframe_key_store_remove_static_key(). */

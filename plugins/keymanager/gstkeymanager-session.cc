@@ -429,7 +429,7 @@ Session::publish (const std::string & subject, const std::vector<uint8_t> & payl
 }
 
 void
-Session::install_key (uint64_t key_id, const sframe::SecureBytes & base_key)
+Session::install_key (uint64_t key_id, const sframe::SecureBytes & base_key, const sframe::room::MemberInfo & owner)
 {
   GError *error = nullptr;
   if (!gst_sframe_key_store_add_key (store_, suite_, key_id, base_key.data (), base_key.size (), &error)) {
@@ -440,7 +440,10 @@ Session::install_key (uint64_t key_id, const sframe::SecureBytes & base_key)
     return;
   }
   installed_.insert (key_id);
-  GST_DEBUG_OBJECT (element_, "installed key %" G_GUINT64_FORMAT, (guint64) key_id);
+  gst_sframe_key_store_set_key_owner (store_, key_id, owner.member_id.c_str (), owner.display_name.c_str (),
+      owner.fingerprint.c_str ());
+  GST_DEBUG_OBJECT (element_, "installed key %" G_GUINT64_FORMAT " of %s", (guint64) key_id,
+      owner.fingerprint.substr (0, 16).c_str ());
 }
 
 void

@@ -72,7 +72,8 @@ public:
 
   /* KeyProviderOutputs, on the worker (or in open (), before it runs). */
   void publish (const std::string & subject, const std::vector<uint8_t> & payload) override;
-  void install_key (uint64_t key_id, const sframe::SecureBytes & base_key) override;
+  void install_key (uint64_t key_id, const sframe::SecureBytes & base_key,
+      const sframe::room::MemberInfo & owner) override;
   void install_own_key (uint64_t key_id, const sframe::SecureBytes & base_key) override;
   void remove_key (uint64_t key_id) override;
   void set_sender_key (uint64_t key_id) override;

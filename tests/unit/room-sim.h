@@ -49,6 +49,8 @@ struct Member : KeyProviderOutputs {
   std::unique_ptr<KeyProvider> provider;
   KeyRing ring;
   std::vector<std::vector<uint8_t>> ever_held;       /* every key ever installed */
+  std::map<uint64_t, std::string> key_owners;         /* received key id -> whose, as installed */
+  std::set<uint64_t> own_key_ids;                     /* every key id we sent under */
   std::vector<uint64_t> sender_history;
   std::vector<RosterView> rosters;
   std::vector<std::tuple<std::string, Refusal, std::string>> refusals;
@@ -72,15 +74,17 @@ struct Member : KeyProviderOutputs {
   }
 
   void publish (const std::string & subject, const std::vector<uint8_t> & payload) override;
-  void install_key (uint64_t key_id, const SecureBytes & key) override
+  void install_key (uint64_t key_id, const SecureBytes & key, const MemberInfo & owner) override
   {
     ring.add_key (CipherSuite::aes_128_gcm_sha256_128, key_id, key.view ());
     ever_held.emplace_back (key.data (), key.data () + key.size ());
+    key_owners[key_id] = owner.fingerprint;
   }
   void install_own_key (uint64_t key_id, const SecureBytes & key) override
   {
     ring.add_own_key (CipherSuite::aes_128_gcm_sha256_128, key_id, key.view ());
     ever_held.emplace_back (key.data (), key.data () + key.size ());
+    own_key_ids.insert (key_id);
   }
   void remove_key (uint64_t key_id) override { ring.remove_key (key_id); }
   void set_sender_key (uint64_t key_id) override

@@ -1311,6 +1311,39 @@ TEST (Room, HundredRotationsUnderLiveMediaLoseNoFrame)
   EXPECT_EQ (lost, 0u) << lost << " of " << frames << " frames lost";
 }
 
+/* Every received key is installed with the member who sends under it:
+ * what a receiver shows as a frame's sender comes from the roster, through
+ * the sealed channel the key came on, never from what the SFU or the frame
+ * says. Across joins (ratchets), a leave (fresh keys) and a late joiner. */
+TEST (Room, EveryReceivedKeyNamesTheMemberWhoSendsUnderIt)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & late = sim.add ("late");
+  std::vector<Member *> four { group[0], group[1], group[2], &late };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (four) && sim.keys_delivered (four); }));
+  sim.stop (*group[2]);
+  std::vector<Member *> three { group[0], group[1], &late };
+  ASSERT_TRUE (sim.run_until ([&] { return sim.converged (three) && sim.keys_delivered (three); }));
+
+  std::map<std::string, const Member *> by_fingerprint;
+  for (const Member *m : four)
+    by_fingerprint[m->fingerprint ()] = m;
+  size_t checked = 0;
+  for (const Member *m : four) {
+    for (const auto & [key_id, owner] : m->key_owners) {
+      ASSERT_TRUE (by_fingerprint.count (owner)) << "key " << key_id << " names no member";
+      EXPECT_NE (owner, m->fingerprint ()) << "a received key names its receiver";
+      EXPECT_TRUE (by_fingerprint[owner]->own_key_ids.count (key_id))
+          << m->name << " holds key " << key_id << " as " << by_fingerprint[owner]->name
+          << "'s, who never sent under it";
+      checked++;
+    }
+  }
+  /* Each of 4 members received at least the others' first keys. */
+  EXPECT_GE (checked, 4u * 2u);
+}
+
 TEST (Room, CommitterLeavesAndTheNextHostTakesOver)
 {
   Sim sim;

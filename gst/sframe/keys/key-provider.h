@@ -108,8 +108,10 @@ public:
   virtual ~KeyProviderOutputs ();
 
   virtual void publish (const std::string & subject, const std::vector<uint8_t> & payload) = 0;
-  /* Key store: someone else's sender key, to decrypt their frames. */
-  virtual void install_key (uint64_t key_id, const SecureBytes & base_key) = 0;
+  /* Key store: someone else's sender key, to decrypt their frames, and
+   * the roster member it belongs to (from their verified token), so what
+   * decrypts with it can name the sender. */
+  virtual void install_key (uint64_t key_id, const SecureBytes & base_key, const MemberInfo & owner) = 0;
   /* Key store: our own sender key, drawn fresh from the CSPRNG (or
    * ratcheted from such a key): the only kind our encoders may use. */
   virtual void install_own_key (uint64_t key_id, const SecureBytes & base_key) = 0;

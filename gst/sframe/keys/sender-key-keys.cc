@@ -185,7 +185,7 @@ SenderKeyProvider::on_key (Peer & from, const wire::ChannelMessage & message, co
   bool known = offered == ReceivedKeys::Offer::repeat;
   if (offered == ReceivedKeys::Offer::installed) {
     expire_no_later_than (retire_at);
-    out_->install_key (key_id, from.keys.current ().key);
+    out_->install_key (key_id, from.keys.current ().key, from.info);
     ratchet_for_joins_since (from, message.epoch, now);
   }
   if (!known && ack_through_committer (message)) {
@@ -242,7 +242,7 @@ SenderKeyProvider::ratchet_peer_keys (const std::set<std::string> & except, cons
     if (!may_publish (peer.info) || !peer.keys.ratchet_for_join (config_.suite, roster_.epoch, member.second, erase_at))
       continue;
     expire_no_later_than (erase_at);
-    out_->install_key (peer.keys.current ().key_id, peer.keys.current ().key);
+    out_->install_key (peer.keys.current ().key_id, peer.keys.current ().key, peer.info);
   }
 }
 
@@ -257,7 +257,7 @@ SenderKeyProvider::ratchet_for_joins_since (Peer & from, uint64_t epoch, const N
     if (!from.keys.ratchet_for_join (config_.suite, join, from.info.index, erase_at))
       return;
     expire_no_later_than (erase_at);
-    out_->install_key (from.keys.current ().key_id, from.keys.current ().key);
+    out_->install_key (from.keys.current ().key_id, from.keys.current ().key, from.info);
   }
 }
 

@@ -639,6 +639,15 @@ GST_START_TEST (test_two_members_exchange_media)
   GstSFrameKeyStore *bob_store = bob.store ();
   Rng rng (4000);
   wait_decryptable (alice, bob_store, rng);
+  /* Bob's store names the sender of alice's key, as her token says. */
+  Bytes sample;
+  fail_unless (transform (alice.h, random_bytes (rng, 30), &sample));
+  GstStructure *owner = gst_sframe_key_store_get_key_owner (bob_store, key_id_of (sample));
+  fail_unless (owner != nullptr, "bob's store does not know whose key alice sends under");
+  fail_unless_equals_string (gst_structure_get_string (owner, "member-id"), "alice");
+  std::string alice_fp = alice_dev.fingerprint ();
+  fail_unless_equals_string (gst_structure_get_string (owner, "fingerprint"), alice_fp.c_str ());
+  gst_structure_free (owner);
 
   GstHarness *outsider = harness_new ("sframedec", "room=r mode=frame hold-frames=0", nullptr);
   gst_harness_set_src_caps (outsider, gst_caps_ref (ct_caps));

@@ -609,6 +609,41 @@ GST_START_TEST (test_key_store_available_at_ready)
 }
 GST_END_TEST;
 
+/* The owner of a key: set only for an installed key, read as a copy,
+ * forgotten with the key and on clear; none for keys nobody named. */
+GST_START_TEST (test_key_owner_follows_its_key)
+{
+  GstSFrameKeyStore *store = gst_sframe_key_store_new ("owners");
+  fail_if (gst_sframe_key_store_set_key_owner (store, 5, "alice", "Alice", "ab01"),
+      "an owner was recorded for a key that is not installed");
+  add_key (store, 5, kKeyHex1);
+  add_key (store, 6, kKeyHex1);
+  fail_unless (gst_sframe_key_store_get_key_owner (store, 5) == nullptr);
+  fail_unless (gst_sframe_key_store_set_key_owner (store, 5, "alice", "Alice \"A\"", "ab01"));
+  fail_unless (gst_sframe_key_store_set_key_owner (store, 6, "bob", "Bob", "cd02"));
+
+  GstStructure *owner = gst_sframe_key_store_get_key_owner (store, 5);
+  fail_unless (owner != nullptr);
+  fail_unless (gst_structure_has_name (owner, "sframe-key-owner"));
+  fail_unless_equals_string (gst_structure_get_string (owner, "member-id"), "alice");
+  fail_unless_equals_string (gst_structure_get_string (owner, "name"), "Alice \"A\"");
+  fail_unless_equals_string (gst_structure_get_string (owner, "fingerprint"), "ab01");
+  gst_structure_free (owner);
+
+  gst_sframe_key_store_remove_key (store, 5);
+  fail_unless (gst_sframe_key_store_get_key_owner (store, 5) == nullptr, "the owner outlived its key");
+  add_key (store, 5, kKeyHex1);
+  fail_unless (gst_sframe_key_store_get_key_owner (store, 5) == nullptr,
+      "a key installed again under an old id inherited the old owner");
+  owner = gst_sframe_key_store_get_key_owner (store, 6);
+  fail_unless (owner != nullptr);
+  gst_structure_free (owner);
+  gst_sframe_key_store_clear (store);
+  fail_unless (gst_sframe_key_store_get_key_owner (store, 6) == nullptr, "clear kept an owner");
+  gst_object_unref (store);
+}
+GST_END_TEST;
+
 static Suite *
 sframe_keys_suite (void)
 {
@@ -631,6 +666,7 @@ sframe_keys_suite (void)
   tcase_add_test (rooms, test_two_rooms_in_one_pipeline);
   tcase_add_test (rooms, test_two_rooms_keep_frames_apart);
   tcase_add_test (rooms, test_key_store_available_at_ready);
+  tcase_add_test (rooms, test_key_owner_follows_its_key);
   return s;
 }
 
