@@ -694,7 +694,8 @@ session_of (const Sim & sim, const Member & m)
  * new channel, then `message` sealed in it. A test acting as a malicious
  * member, not as the bus, which can do neither. */
 std::vector<BusMessage>
-channel_from (const Sim & sim, const Member & sender, const Member & recipient, const wire::ChannelMessage & message)
+channel_from (const Sim & sim, const Member & sender, const Member & recipient, const wire::ChannelMessage & message,
+    uint64_t id = 0x5eed)
 {
   std::vector<uint8_t> recipient_key, enc;
   json hello = hello_of (sim, recipient);
@@ -705,9 +706,8 @@ channel_from (const Sim & sim, const Member & sender, const Member & recipient, 
                  ByteView (reinterpret_cast<const uint8_t *> (room_info.data ()), room_info.size ()),
                  hpke::SetupOptions (), &enc, &context),
       Status::ok);
-  const uint64_t id = 0x5eed;
   json setup = { { "v", 1 }, { "type", "channel" }, { "room", sim.room () }, { "from", sender.fingerprint () },
-    { "sid", session_of (sim, sender) }, { "seq", 1u << 30 }, { "to", recipient.fingerprint () },
+    { "sid", session_of (sim, sender) }, { "seq", (1u << 30) + (id & 0xffff) }, { "to", recipient.fingerprint () },
     { "to_sid", hello.value ("sid", "") }, { "id", wire::u64_hex (id) }, { "enc", base64url_encode (ByteView (enc)) } };
   std::string inbox = wire::subject_to (sim.room (), recipient.fingerprint ());
   wire::ChannelHeader header { sender.fingerprint (), recipient.fingerprint (), id, 0 };
@@ -754,6 +754,44 @@ TEST (MaliciousBus, AckedFromAnyoneButTheCommitterIsRefused)
     sim.inject (message);
   sim.run_for (20);
   EXPECT_EQ (carol.sender_id (), carol_old + 1);
+}
+
+/* A member cannot pass its key off as another's: a key it seals to a
+ * receiver under another member's key id is refused, so the key store's
+ * owner of that id (what a tile shows as the sender) cannot be forged by
+ * a member, let alone by the bus. The same channel carrying a key under
+ * the sender's own next id is accepted (the attack reaches the check). */
+TEST (Attack, MemberCannotSendAKeyUnderAnothersKeyId)
+{
+  Sim sim;
+  auto group = form_room (sim, 3);
+  Member & alice = *group[0], &bob = *group[1], &carol = *group[2];
+  ASSERT_TRUE (sim.run_until ([&] { return sim.keys_delivered (group); }));
+  std::vector<uint8_t> chosen (32, 0xb0);
+
+  wire::ChannelMessage forged;
+  forged.type = wire::ChannelMessage::Type::key;
+  forged.epoch = carol.roster ().epoch;
+  forged.generation = static_cast<uint32_t> ((alice.sender_id () & 0xff) + 1);
+  forged.key_id = alice.sender_id () + 1;   /* alice's index, her next generation */
+  forged.reason = "leave";
+  forged.secret = {chosen.data (), chosen.size ()};
+  uint64_t rejected = carol.provider->stats ().messages_rejected;
+  for (const auto & message : channel_from (sim, bob, carol, forged, 0xbad1))
+    sim.inject (message);
+  sim.run_for (200);
+  EXPECT_GT (carol.provider->stats ().messages_rejected, rejected);
+  EXPECT_EQ (carol.key_owners.count (forged.key_id), 0u) << "carol installed bob's key as alice's";
+  EXPECT_EQ (carol.ring.find (forged.key_id), nullptr);
+
+  wire::ChannelMessage own = forged;
+  own.generation = static_cast<uint32_t> ((bob.sender_id () & 0xff) + 1);
+  own.key_id = bob.sender_id () + 1;
+  for (const auto & message : channel_from (sim, bob, carol, own, 0xbad2))
+    sim.inject (message);
+  sim.run_for (200);
+  ASSERT_EQ (carol.key_owners.count (own.key_id), 1u) << "the crafted channel does not reach the key check";
+  EXPECT_EQ (carol.key_owners[own.key_id], bob.fingerprint ());
 }
 
 /* A member away from the bus while a device was revoked resynchronises
