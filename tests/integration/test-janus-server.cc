@@ -281,6 +281,17 @@ TEST (JanusClient, RefusesWhatIsNotAWebSocketServer)
   EXPECT_NE (nobody.error ().find ("cannot reach Janus"), std::string::npos) << nobody.error ();
 }
 
+/* A main context of the test's own, thread-default while it lives. */
+struct ThreadContext {
+  GMainContext *context = g_main_context_new ();
+  ThreadContext () { g_main_context_push_thread_default (context); }
+  ~ThreadContext ()
+  {
+    g_main_context_pop_thread_default (context);
+    g_main_context_unref (context);
+  }
+};
+
 /* A WebSocket server on loopback that says what a test tells it to: for
  * what the real Janus never sends. */
 class FakeJanus {
@@ -348,9 +359,7 @@ last_transaction (const FakeJanus & fake)
 
 TEST (JanusClient, DropsAndCountsWhatDoesNotParse)
 {
-  /* The fake and the client share one context. */
-  GMainContext *context = g_main_context_new ();
-  g_main_context_push_thread_default (context);
+  ThreadContext shared;   /* the fake and the client run on it */
   {
     FakeJanus fake;
     ASSERT_NE (fake.url (), "ws://127.0.0.1:0");
@@ -388,8 +397,6 @@ TEST (JanusClient, DropsAndCountsWhatDoesNotParse)
     EXPECT_EQ (conn.events ()[0].sender, 9u);
     EXPECT_EQ (conn.events ()[1].id, 78u);
   }
-  g_main_context_pop_thread_default (context);
-  g_main_context_unref (context);
 }
 
 /* A server that takes requests and never answers (a hung Janus): the
@@ -397,8 +404,7 @@ TEST (JanusClient, DropsAndCountsWhatDoesNotParse)
  * comes after that goes to the event handler, not to the request. */
 TEST (JanusClient, AHungServerTimesRequestsOutOnce)
 {
-  GMainContext *context = g_main_context_new ();
-  g_main_context_push_thread_default (context);
+  ThreadContext shared;
   {
     FakeJanus fake;
     JanusConnection conn (fake.url ());
@@ -425,8 +431,6 @@ TEST (JanusClient, AHungServerTimesRequestsOutOnce)
     ASSERT_EQ (conn.events ().size (), 1u);
     EXPECT_EQ (conn.events ()[0].id, 5u);
   }
-  g_main_context_pop_thread_default (context);
-  g_main_context_unref (context);
 }
 
 }  // namespace
