@@ -1,10 +1,12 @@
 /* A real Janus (Debian's janus 1.1.2) for tests: only the VideoRoom plugin
- * and the WebSocket transport, bound to 127.0.0.1 on a free port, ICE on
- * the loopback interface only (ice_enforce_list = "lo"), its RTP ports in
- * a range of its own, recordings in a folder of its own. The configuration
- * is generated into a scratch directory, removed with it. The process is
- * stopped when the JanusServer goes (see ServerProcess), and can be killed
- * and started again on the same port (an SFU restart). */
+ * and the WebSocket transport, bound to 127.0.0.1 on a free port, ICE
+ * enforced to the `lo` interface (ice_enforce_list), recordings in a folder
+ * of its own. Janus 1.1.2 never gathers candidates on a loopback
+ * interface: with "lo" it falls back to every other interface, so a test
+ * that sends media through it needs a network namespace of its own. The
+ * configuration is generated into a scratch directory, removed with it.
+ * The process is stopped when the JanusServer goes (see ServerProcess),
+ * and can be killed and started again on the same port (an SFU restart). */
 #pragma once
 
 #include "nats-server.h"

@@ -144,7 +144,7 @@ TEST_F (JanusServerTest, OffersOnlyTheVideoRoomOverWebSocketsOnLoopback)
   ASSERT_EQ (info.kind, janus::Kind::server_info) << janus_.log ();
   EXPECT_EQ (info.plugins, std::vector<std::string> {janus::kVideoRoomPlugin});
   EXPECT_EQ (info.transports, std::vector<std::string> {"janus.transport.websockets"});
-  /* ICE gathers on loopback alone. */
+  /* The enforce list is applied (janus-server.h says what it cannot do). */
   EXPECT_NE (janus_.log ().find ("Adding 'lo' to the ICE enforce list"), std::string::npos) << janus_.log ();
 }
 
