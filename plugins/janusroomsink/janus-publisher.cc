@@ -1,0 +1,391 @@
+#include "janus-publisher.h"
+
+#include <gst/webrtc/webrtc.h>
+
+#include <algorithm>
+
+GST_DEBUG_CATEGORY_EXTERN (gst_janus_room_sink_debug);
+#define GST_CAT_DEFAULT gst_janus_room_sink_debug
+
+namespace janus = sframe::janus;
+
+namespace {
+
+/* VideoRoom's "no such room". */
+constexpr int kNoSuchRoom = 426;
+
+using WeakPublisher = std::weak_ptr<JanusPublisher>;
+
+void
+free_weak (gpointer data)
+{
+  delete static_cast<WeakPublisher *> (data);
+}
+
+std::string
+reply_error (const janus::Reply & reply)
+{
+  if (reply.kind == janus::Kind::timeout || reply.kind == janus::Kind::error)
+    return reply.error.empty () ? std::string (janus::kind_name (reply.kind)) : reply.error;
+  if (reply.has_videoroom && reply.videoroom.error_code)
+    return reply.videoroom.error;
+  return {};
+}
+
+}  // namespace
+
+JanusPublisher::JanusPublisher (SignallingLoop & loop, JanusPublisherSettings settings, Hooks hooks)
+  : loop_ (loop), settings_ (std::move (settings)), hooks_ (std::move (hooks))
+{
+}
+
+JanusPublisher::~JanusPublisher ()
+{
+  if (retry_) {
+    g_source_destroy (retry_);
+    g_source_unref (retry_);
+  }
+  drop_peer ();
+}
+
+gpointer
+JanusPublisher::weak_data ()
+{
+  return new WeakPublisher (weak_from_this ());
+}
+
+void
+JanusPublisher::later (std::function<void (JanusPublisher &)> work)
+{
+  loop_.invoke ([weak = weak_from_this (), work = std::move (work)] {
+    if (auto self = weak.lock ())
+      work (*self);
+  });
+}
+
+void
+JanusPublisher::start ()
+{
+  phase_ = Phase::connecting;
+  session_ = handle_ = 0;
+  client_ = std::make_unique<janus::Client> ();
+  client_->set_event_handler ([this] (const janus::Reply & e) { on_event (e); });
+  client_->set_closed_handler ([this] (const std::string & why) { fail ("connection lost: " + why); });
+  client_->connect (settings_.server, [this] (sframe::Result r) { on_connected (r); });
+}
+
+void
+JanusPublisher::on_connected (const sframe::Result & result)
+{
+  if (!result.ok ()) {
+    fail (result.message);
+    return;
+  }
+  client_->request ([] (const std::string & tx) { return janus::create_session (tx); },
+      [this] (const janus::Reply & r) {
+        if (r.kind != janus::Kind::success) {
+          fail ("create session: " + reply_error (r));
+          return;
+        }
+        session_ = r.id;
+        client_->keep_alive (session_);
+        attach ();
+      });
+}
+
+void
+JanusPublisher::attach ()
+{
+  client_->request ([this] (const std::string & tx) { return janus::attach (session_, janus::kVideoRoomPlugin, tx); },
+      [this] (const janus::Reply & r) {
+        if (r.kind != janus::Kind::success) {
+          fail ("attach: " + reply_error (r));
+          return;
+        }
+        handle_ = r.id;
+        join ();
+      });
+}
+
+void
+JanusPublisher::join ()
+{
+  std::string body = janus::videoroom::join_publisher (settings_.room, settings_.display);
+  client_->request ([this, body] (const std::string & tx) {
+        return janus::message (session_, handle_, body, nullptr, tx);
+      },
+      [this] (const janus::Reply & r) {
+        if (r.has_videoroom && r.videoroom.error_code == kNoSuchRoom && !created_room_) {
+          create_room ();
+          return;
+        }
+        if (!r.has_videoroom || r.videoroom.videoroom != "joined") {
+          fail ("join: " + reply_error (r));
+          return;
+        }
+        GST_INFO ("joined Janus room %" G_GUINT64_FORMAT " as publisher %" G_GUINT64_FORMAT, settings_.room,
+            r.videoroom.id);
+        phase_ = Phase::joined;
+        stats_.connects++;
+        backoff_ms_ = 0;
+        if (inputs_ready_)
+          publish ();
+      });
+}
+
+void
+JanusPublisher::create_room ()
+{
+  created_room_ = true;
+  janus::videoroom::RoomOptions options;
+  options.room = settings_.room;
+  options.require_e2ee = true;
+  options.admin_key = settings_.admin_key;
+  std::string body = janus::videoroom::create_room (options);
+  client_->request ([this, body] (const std::string & tx) {
+        return janus::message (session_, handle_, body, nullptr, tx);
+      },
+      [this] (const janus::Reply & r) {
+        /* Another member may have created it meanwhile: join either way. */
+        if (!r.has_videoroom)
+          GST_WARNING ("creating the room: %s", reply_error (r).c_str ());
+        join ();
+      });
+}
+
+void
+JanusPublisher::inputs_ready ()
+{
+  inputs_ready_ = true;
+  if (phase_ == Phase::joined)
+    publish ();
+}
+
+void
+JanusPublisher::publish ()
+{
+  peer_ = hooks_.make_peer ();
+  if (!peer_)
+    return;
+  phase_ = Phase::offering;
+  connect_peer_signals ();
+  GstPromise *promise = gst_promise_new_with_change_func (on_offer_created, weak_data (), free_weak);
+  g_signal_emit_by_name (peer_, "create-offer", nullptr, promise);
+}
+
+void
+JanusPublisher::connect_peer_signals ()
+{
+  g_signal_connect_data (peer_, "on-ice-candidate", G_CALLBACK (on_ice_candidate), weak_data (),
+      (GClosureNotify) (void (*) (void)) free_weak, GConnectFlags (0));
+  g_signal_connect_data (peer_, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state), weak_data (),
+      (GClosureNotify) (void (*) (void)) free_weak, GConnectFlags (0));
+  g_signal_connect_data (peer_, "notify::ice-connection-state", G_CALLBACK (on_connection_state), weak_data (),
+      (GClosureNotify) (void (*) (void)) free_weak, GConnectFlags (0));
+}
+
+void
+JanusPublisher::on_offer_created (GstPromise * promise, gpointer data)
+{
+  auto weak = *static_cast<WeakPublisher *> (data);
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GstWebRTCSessionDescription *offer = nullptr;
+  if (reply)
+    gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
+  gst_promise_unref (promise);
+  auto self = weak.lock ();
+  if (!self) {
+    if (offer)
+      gst_webrtc_session_description_free (offer);
+    return;
+  }
+  if (!offer) {
+    self->later ([] (JanusPublisher & p) { p.fail ("webrtcbin made no offer"); });
+    return;
+  }
+  gchar *text = gst_sdp_message_as_text (offer->sdp);
+  std::string sdp = text;
+  g_free (text);
+  GstElement *peer = self->peer_;
+  if (peer)
+    g_signal_emit_by_name (peer, "set-local-description", offer, nullptr);
+  gst_webrtc_session_description_free (offer);
+  self->later ([sdp, peer] (JanusPublisher & p) {
+    if (p.peer_ == peer)
+      p.send_offer (sdp);
+  });
+}
+
+void
+JanusPublisher::send_offer (const std::string & sdp)
+{
+  janus::Jsep jsep;
+  jsep.type = "offer";
+  jsep.sdp = sdp;
+  jsep.e2ee = true;
+  std::string body = janus::videoroom::configure (true, true);
+  client_->request ([this, body, jsep] (const std::string & tx) {
+        return janus::message (session_, handle_, body, &jsep, tx);
+      },
+      [this] (const janus::Reply & r) { on_answer (r); });
+}
+
+void
+JanusPublisher::on_answer (const janus::Reply & r)
+{
+  if (!r.has_jsep || r.jsep.type != "answer") {
+    std::string why = reply_error (r);
+    fail ("configure: " + (why.empty () ? std::string ("no answer") : why));
+    return;
+  }
+  GstSDPMessage *sdp = nullptr;
+  if (gst_sdp_message_new_from_text (r.jsep.sdp.c_str (), &sdp) != GST_SDP_OK) {
+    if (sdp)
+      gst_sdp_message_free (sdp);
+    fail ("Janus's answer is not SDP");
+    return;
+  }
+  GstWebRTCSessionDescription *answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+  g_signal_emit_by_name (peer_, "set-remote-description", answer, nullptr);
+  gst_webrtc_session_description_free (answer);
+  stats_.offers++;
+}
+
+void
+JanusPublisher::on_ice_candidate (GstElement *, guint mline, gchar * candidate, gpointer data)
+{
+  if (auto self = static_cast<WeakPublisher *> (data)->lock ()) {
+    std::string text = candidate ? candidate : "";
+    self->later ([mline, text] (JanusPublisher & p) { p.trickle (mline, text); });
+  }
+}
+
+void
+JanusPublisher::on_gathering_state (GstElement * webrtc, GParamSpec *, gpointer data)
+{
+  GstWebRTCICEGatheringState state;
+  g_object_get (webrtc, "ice-gathering-state", &state, nullptr);
+  if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    return;
+  if (auto self = static_cast<WeakPublisher *> (data)->lock ())
+    self->later ([] (JanusPublisher & p) { p.trickle (0, ""); });
+}
+
+void
+JanusPublisher::on_connection_state (GstElement * webrtc, GParamSpec *, gpointer data)
+{
+  GstWebRTCICEConnectionState state;
+  g_object_get (webrtc, "ice-connection-state", &state, nullptr);
+  auto self = static_cast<WeakPublisher *> (data)->lock ();
+  if (!self)
+    return;
+  if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+    self->later ([webrtc] (JanusPublisher & p) {
+      if (p.peer_ == webrtc)
+        p.fail ("ICE failed");
+    });
+  else if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED)
+    self->later ([webrtc] (JanusPublisher & p) {
+      if (p.peer_ == webrtc) {
+        p.phase_ = Phase::published;
+        p.stats_.publishing = true;
+      }
+    });
+}
+
+void
+JanusPublisher::trickle (unsigned mline, const std::string & candidate)
+{
+  if (!client_ || !handle_ || phase_ == Phase::left)
+    return;
+  if (!candidate.empty ())
+    stats_.candidates++;
+  client_->send ([this, mline, candidate] (const std::string & tx) {
+    return janus::trickle (session_, handle_, mline, candidate, tx);
+  });
+}
+
+void
+JanusPublisher::on_event (const janus::Reply & event)
+{
+  if (event.kind == janus::Kind::hangup && event.sender == handle_)
+    fail ("Janus hung up the PeerConnection");
+  else if (event.kind == janus::Kind::detached && event.sender == handle_)
+    fail ("Janus detached the handle");
+  else if (event.kind == janus::Kind::timeout && event.session == session_)
+    fail ("Janus timed the session out");
+}
+
+void
+JanusPublisher::fail (const std::string & why)
+{
+  if (phase_ == Phase::left || phase_ == Phase::waiting_to_retry)
+    return;
+  GST_WARNING ("publishing to Janus: %s; starting over", why.c_str ());
+  stats_.last_error = why;
+  retry_later ();
+}
+
+void
+JanusPublisher::retry_later ()
+{
+  phase_ = Phase::waiting_to_retry;
+  stats_.publishing = false;
+  drop_peer ();
+  /* The client may be calling us: let it unwind before it goes. */
+  std::shared_ptr<janus::Client> old (client_.release ());
+  loop_.invoke ([old] {});
+  backoff_ms_ = backoff_ms_ ? std::min (backoff_ms_ * 2, settings_.reconnect_max_ms) : settings_.reconnect_min_ms;
+  retry_ = loop_.invoke_after (backoff_ms_, [weak = weak_from_this ()] {
+    if (auto self = weak.lock ()) {
+      g_source_unref (self->retry_);
+      self->retry_ = nullptr;
+      self->stats_.reconnects++;
+      self->start ();
+    }
+  });
+}
+
+void
+JanusPublisher::drop_peer ()
+{
+  if (!peer_)
+    return;
+  GstElement *peer = peer_;
+  peer_ = nullptr;
+  g_signal_handlers_disconnect_matched (peer, G_SIGNAL_MATCH_FUNC, 0, 0, nullptr, (gpointer) on_ice_candidate,
+      nullptr);
+  g_signal_handlers_disconnect_matched (peer, G_SIGNAL_MATCH_FUNC, 0, 0, nullptr,
+      (gpointer) on_gathering_state, nullptr);
+  g_signal_handlers_disconnect_matched (peer, G_SIGNAL_MATCH_FUNC, 0, 0, nullptr,
+      (gpointer) on_connection_state, nullptr);
+  hooks_.drop_peer (peer);
+}
+
+void
+JanusPublisher::leave (std::function<void ()> done)
+{
+  if (retry_) {
+    g_source_destroy (retry_);
+    g_source_unref (retry_);
+    retry_ = nullptr;
+  }
+  bool in_session = client_ && client_->connected () && session_;
+  phase_ = Phase::left;
+  if (!in_session) {
+    drop_peer ();
+    done ();
+    return;
+  }
+  std::string body = janus::videoroom::leave ();
+  client_->request ([this, body] (const std::string & tx) {
+        return janus::message (session_, handle_, body, nullptr, tx);
+      },
+      [this, done] (const janus::Reply &) {
+        client_->request ([this] (const std::string & tx) { return janus::destroy_session (session_, tx); },
+            [this, done] (const janus::Reply &) {
+              drop_peer ();
+              done ();
+            }, 1000);
+      }, 1000);
+}
