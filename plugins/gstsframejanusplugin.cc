@@ -3,12 +3,14 @@
 #endif
 
 #include "janusroomsink/gstjanusroomsink.h"
+#include "janusroomsrc/gstjanusroomsrc.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER (janusroomsink, plugin);
+  ok |= GST_ELEMENT_REGISTER (janusroomsrc, plugin);
   return ok;
 }
 

@@ -54,6 +54,7 @@ enum {
   PROP_ADMIN_KEY,
   PROP_LOCAL_ADDRESS,
   PROP_STATS,
+  PROP_PUBLISHER_ID,
 };
 
 namespace {
@@ -421,6 +422,7 @@ make_stats (GstJanusRoomSink * self)
     loop->invoke_sync ([&] { s = publisher->stats (); });
   return gst_structure_new ("application/x-janus-room-sink-stats",
       "inputs", G_TYPE_UINT, inputs,
+      "publisher-id", G_TYPE_UINT64, s.publisher_id,
       "connects", G_TYPE_UINT64, s.connects,
       "reconnects", G_TYPE_UINT64, s.reconnects,
       "offers", G_TYPE_UINT64, s.offers,
@@ -554,6 +556,14 @@ gst_janus_room_sink_get_property (GObject * object, guint prop_id, GValue * valu
     g_value_take_boxed (value, make_stats (self));
     return;
   }
+  if (prop_id == PROP_PUBLISHER_ID) {
+    GstStructure *stats = make_stats (self);
+    guint64 id = 0;
+    gst_structure_get_uint64 (stats, "publisher-id", &id);
+    gst_structure_free (stats);
+    g_value_set_uint64 (value, id);
+    return;
+  }
   std::lock_guard<std::mutex> lock (self->priv->lock);
   const Settings & s = self->priv->settings;
   switch (prop_id) {
@@ -630,7 +640,12 @@ gst_janus_room_sink_class_init (GstJanusRoomSinkClass * klass)
           "The only local IP address ICE uses (empty: every interface)", nullptr, flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "inputs, connects, reconnects, offers, candidates, publishing, last-error", GST_TYPE_STRUCTURE,
+          "inputs, publisher-id, connects, reconnects, offers, candidates, publishing, last-error", GST_TYPE_STRUCTURE,
+          GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  g_object_class_install_property (gobject_class, PROP_PUBLISHER_ID,
+      g_param_spec_uint64 ("publisher-id", "Publisher id",
+          "Janus's id for this publisher while joined (0: not joined); janusroomsrc skips it", 0, G_MAXUINT64, 0,
           GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -126,6 +126,7 @@ JanusPublisher::join ()
         GST_INFO ("joined Janus room %" G_GUINT64_FORMAT " as publisher %" G_GUINT64_FORMAT, settings_.room,
             r.videoroom.id);
         phase_ = Phase::joined;
+        stats_.publisher_id = r.videoroom.id;
         stats_.connects++;
         backoff_ms_ = 0;
         if (inputs_ready_)
@@ -331,6 +332,7 @@ JanusPublisher::retry_later ()
 {
   phase_ = Phase::waiting_to_retry;
   stats_.publishing = false;
+  stats_.publisher_id = 0;
   drop_peer ();
   /* The client may be calling us: let it unwind before it goes. */
   std::shared_ptr<janus::Client> old (client_.release ());

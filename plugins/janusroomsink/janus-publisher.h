@@ -28,6 +28,7 @@ struct JanusPublisherSettings {
 };
 
 struct JanusPublisherStats {
+  guint64 publisher_id = 0;   /* ours in the room now; 0: not joined */
   guint64 connects = 0;       /* sessions joined */
   guint64 reconnects = 0;     /* starts after a loss */
   guint64 offers = 0;         /* offers Janus answered */

@@ -73,6 +73,8 @@ struct Settings {
   guint64 hold_bytes = DEFAULT_HOLD_BYTES;
 };
 
+constexpr guint64 kNoKeyId = G_MAXUINT64;
+
 struct Stats {
   guint64 frames = 0;   /* decrypted */
   guint64 bytes = 0;    /* plaintext bytes out */
@@ -85,6 +87,10 @@ struct Stats {
   guint64 released = 0; /* held frames decrypted once the key came */
   guint64 key_unit_requests = 0;
   guint64 held_bytes_peak = 0;  /* most memory the held frames kept */
+  /* Whose frames these are, for labels: the key id of the last frame
+   * whose header parsed, and of the last one decrypted (kNoKeyId: none). */
+  guint64 last_key_id = kNoKeyId;
+  guint64 decrypted_key_id = kNoKeyId;
 };
 
 void
@@ -153,7 +159,9 @@ stats_structure (const Stats & s, const State * state)
       "released", G_TYPE_UINT64, s.released,
       "key-unit-requests", G_TYPE_UINT64, s.key_unit_requests,
       "held-bytes", G_TYPE_UINT64, state ? state->held_bytes : 0,
-      "held-bytes-peak", G_TYPE_UINT64, s.held_bytes_peak, nullptr);
+      "held-bytes-peak", G_TYPE_UINT64, s.held_bytes_peak,
+      "last-key-id", G_TYPE_UINT64, s.last_key_id,
+      "decrypted-key-id", G_TYPE_UINT64, s.decrypted_key_id, nullptr);
 }
 
 static Settings
@@ -421,6 +429,7 @@ retry_held (GstSFrameDec * self, State & state, sframe::FrameFormat format)
     gst_buffer_unref (in);
     if (status == sframe::Status::ok) {
       count_frame (self, out);
+      self->impl->stats.decrypted_key_id = header.key_id;
       self->impl->stats.released++;
       state.ready.push_back (out);
     } else {
@@ -450,6 +459,8 @@ gst_sframe_dec_transform_locked (GstSFrameDec * self, GstBuffer * inbuf, GstBuff
 
   sframe::Header header;
   auto status = decrypt_buffer (*state, format, inbuf, outbuf, &header);
+  if (header_parsed (status))
+    self->impl->stats.last_key_id = header.key_id;
   if (status == sframe::Status::unknown_key) {
     Settings settings = snapshot_settings (self);
     state->missed_key = true;
@@ -473,6 +484,7 @@ gst_sframe_dec_transform_locked (GstSFrameDec * self, GstBuffer * inbuf, GstBuff
     *want_key_unit = true;
   }
   count_frame (self, outbuf);
+  self->impl->stats.decrypted_key_id = header.key_id;
   return GST_FLOW_OK;
 }
 
@@ -639,6 +651,9 @@ gst_sframe_dec_class_init (GstSFrameDecClass * klass)
    * decrypted once it came), key-unit-requests (upstream key frame requests).
    * Memory: held-bytes (what the held frames keep alive now, as
    * #GstSFrameDec:hold-bytes counts it) and held-bytes-peak (its most).
+   * Whose frames: last-key-id (the key id of the last frame whose header
+   * parsed, decrypted or not) and decrypted-key-id (of the last frame
+   * decrypted); G_MAXUINT64 until there is one.
    *
    *   gst-launch-1.0 ... ! sframedec name=d key=... ! ...   (read d.stats from the application)
    */

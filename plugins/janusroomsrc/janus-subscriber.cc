@@ -1,0 +1,344 @@
+#include "janus-subscriber.h"
+
+#include <gst/webrtc/webrtc.h>
+
+#include <algorithm>
+
+GST_DEBUG_CATEGORY_EXTERN (gst_janus_room_src_debug);
+#define GST_CAT_DEFAULT gst_janus_room_src_debug
+
+namespace janus = sframe::janus;
+
+namespace {
+
+/* What a webrtcbin callback needs to find its subscription again. */
+struct PeerData {
+  std::weak_ptr<JanusSubscriber> subscriber;
+  uint64_t feed;
+  GstElement *peer;
+};
+
+void
+free_peer_data (gpointer data, GClosure * = nullptr)
+{
+  delete static_cast<PeerData *> (data);
+}
+
+std::string
+reply_error (const janus::Reply & reply)
+{
+  if (reply.kind == janus::Kind::timeout || reply.kind == janus::Kind::error)
+    return reply.error.empty () ? std::string (janus::kind_name (reply.kind)) : reply.error;
+  if (reply.has_videoroom && reply.videoroom.error_code)
+    return reply.videoroom.error;
+  return janus::kind_name (reply.kind);
+}
+
+}  // namespace
+
+JanusSubscriber::JanusSubscriber (SignallingLoop & loop, JanusSubscriberSettings settings, Hooks hooks)
+  : loop_ (loop), settings_ (std::move (settings)), hooks_ (std::move (hooks))
+{
+}
+
+JanusSubscriber::~JanusSubscriber ()
+{
+  if (retry_) {
+    g_source_destroy (retry_);
+    g_source_unref (retry_);
+  }
+  drop_all ();
+}
+
+JanusSubscriberStats
+JanusSubscriber::stats () const
+{
+  JanusSubscriberStats s = stats_;
+  s.publishers = feeds_.size ();
+  return s;
+}
+
+void
+JanusSubscriber::start ()
+{
+  retrying_ = false;
+  session_ = listener_ = 0;
+  client_ = std::make_unique<janus::Client> ();
+  client_->set_event_handler ([this] (const janus::Reply & e) { on_event (e); });
+  client_->set_closed_handler ([this] (const std::string & why) { fail ("connection lost: " + why); });
+  client_->connect (settings_.server, [this] (sframe::Result r) { on_connected (r); });
+}
+
+void
+JanusSubscriber::on_connected (const sframe::Result & result)
+{
+  if (!result.ok ()) {
+    fail (result.message);
+    return;
+  }
+  client_->request ([] (const std::string & tx) { return janus::create_session (tx); },
+      [this] (const janus::Reply & r) {
+        if (r.kind != janus::Kind::success) {
+          fail ("create session: " + reply_error (r));
+          return;
+        }
+        session_ = r.id;
+        client_->keep_alive (session_);
+        attach ([this] (uint64_t handle) {
+          listener_ = handle;
+          join_listener ();
+        });
+      });
+}
+
+void
+JanusSubscriber::attach (std::function<void (uint64_t)> then)
+{
+  client_->request ([this] (const std::string & tx) { return janus::attach (session_, janus::kVideoRoomPlugin, tx); },
+      [this, then] (const janus::Reply & r) {
+        if (r.kind != janus::Kind::success) {
+          fail ("attach: " + reply_error (r));
+          return;
+        }
+        then (r.id);
+      });
+}
+
+/* The listener joins as a publisher that never publishes: Janus then
+ * tells it of every publisher that comes and goes. */
+void
+JanusSubscriber::join_listener ()
+{
+  std::string body = janus::videoroom::join_publisher (settings_.room, "");
+  client_->request ([this, body] (const std::string & tx) {
+        return janus::message (session_, listener_, body, nullptr, tx);
+      },
+      [this] (const janus::Reply & r) {
+        if (!r.has_videoroom || r.videoroom.videoroom != "joined") {
+          /* The room may not exist yet: its first publisher creates it. */
+          fail ("join: " + reply_error (r));
+          return;
+        }
+        stats_.connects++;
+        backoff_ms_ = 0;
+        on_publishers (r.videoroom.publishers);
+      });
+}
+
+void
+JanusSubscriber::on_publishers (const std::vector<janus::Publisher> & publishers)
+{
+  std::set<uint64_t> own = hooks_.own_publishers ();
+  for (const auto & p : publishers) {
+    if (p.streams.empty () || own.count (p.id) || feeds_.count (p.id))
+      continue;
+    subscribe (p.id);
+  }
+}
+
+void
+JanusSubscriber::subscribe (uint64_t feed)
+{
+  feeds_[feed] = Feed ();
+  stats_.subscriptions++;
+  attach ([this, feed] (uint64_t handle) {
+    auto it = feeds_.find (feed);
+    if (it == feeds_.end ())
+      return;   /* left meanwhile; its handle dies with the session */
+    it->second.handle = handle;
+    std::string body = janus::videoroom::join_subscriber (settings_.room, {feed});
+    client_->request ([this, handle, body] (const std::string & tx) {
+          return janus::message (session_, handle, body, nullptr, tx);
+        },
+        [this, feed] (const janus::Reply & r) { on_offer (feed, r); });
+  });
+}
+
+void
+JanusSubscriber::on_offer (uint64_t feed, const janus::Reply & r)
+{
+  auto it = feeds_.find (feed);
+  if (it == feeds_.end ())
+    return;
+  if (!r.has_jsep || r.jsep.type != "offer") {
+    GST_WARNING ("subscribing to publisher %" G_GUINT64_FORMAT ": %s", feed, reply_error (r).c_str ());
+    feeds_.erase (it);
+    return;
+  }
+  GstSDPMessage *sdp = nullptr;
+  if (gst_sdp_message_new_from_text (r.jsep.sdp.c_str (), &sdp) != GST_SDP_OK) {
+    if (sdp)
+      gst_sdp_message_free (sdp);
+    GST_WARNING ("Janus's offer for publisher %" G_GUINT64_FORMAT " is not SDP", feed);
+    feeds_.erase (it);
+    return;
+  }
+  GstElement *peer = hooks_.make_peer (feed);
+  it->second.peer = peer;
+  g_signal_connect_data (peer, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
+      new PeerData {weak_from_this (), feed, peer}, free_peer_data, GConnectFlags (0));
+  GstWebRTCSessionDescription *offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  g_signal_emit_by_name (peer, "set-remote-description", offer, nullptr);
+  gst_webrtc_session_description_free (offer);
+  GstPromise *promise = gst_promise_new_with_change_func (on_answer_created,
+      new PeerData {weak_from_this (), feed, peer}, [] (gpointer d) { free_peer_data (d); });
+  g_signal_emit_by_name (peer, "create-answer", nullptr, promise);
+}
+
+void
+JanusSubscriber::on_answer_created (GstPromise * promise, gpointer data)
+{
+  PeerData d = *static_cast<PeerData *> (data);
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GstWebRTCSessionDescription *answer = nullptr;
+  if (reply)
+    gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+  gst_promise_unref (promise);
+  auto self = d.subscriber.lock ();
+  if (!self || !answer) {
+    if (answer)
+      gst_webrtc_session_description_free (answer);
+    return;
+  }
+  g_signal_emit_by_name (d.peer, "set-local-description", answer, nullptr);
+  gchar *text = gst_sdp_message_as_text (answer->sdp);
+  std::string sdp = text;
+  g_free (text);
+  gst_webrtc_session_description_free (answer);
+  self->loop_.invoke ([weak = d.subscriber, feed = d.feed, peer = d.peer, sdp] {
+    if (auto s = weak.lock ())
+      s->send_answer (feed, peer, sdp);
+  });
+}
+
+void
+JanusSubscriber::send_answer (uint64_t feed, GstElement * peer, const std::string & sdp)
+{
+  auto it = feeds_.find (feed);
+  if (it == feeds_.end () || it->second.peer != peer || !client_)
+    return;
+  janus::Jsep jsep;
+  jsep.type = "answer";
+  jsep.sdp = sdp;
+  jsep.e2ee = true;
+  uint64_t handle = it->second.handle;
+  std::string body = janus::videoroom::start ();
+  client_->request ([this, handle, body, jsep] (const std::string & tx) {
+        return janus::message (session_, handle, body, &jsep, tx);
+      },
+      [feed] (const janus::Reply & r) {
+        if (r.has_videoroom && r.videoroom.error_code)
+          GST_WARNING ("starting publisher %" G_GUINT64_FORMAT ": %s", feed, r.videoroom.error.c_str ());
+      });
+}
+
+void
+JanusSubscriber::on_ice_candidate (GstElement *, guint mline, gchar * candidate, gpointer data)
+{
+  auto *d = static_cast<PeerData *> (data);
+  if (auto self = d->subscriber.lock ()) {
+    std::string text = candidate ? candidate : "";
+    self->loop_.invoke ([weak = d->subscriber, feed = d->feed, mline, text] {
+      if (auto s = weak.lock ())
+        s->trickle (feed, mline, text);
+    });
+  }
+}
+
+void
+JanusSubscriber::trickle (uint64_t feed, unsigned mline, const std::string & candidate)
+{
+  auto it = feeds_.find (feed);
+  if (it == feeds_.end () || !it->second.handle || !client_)
+    return;
+  uint64_t handle = it->second.handle;
+  client_->send ([this, handle, mline, candidate] (const std::string & tx) {
+    return janus::trickle (session_, handle, mline, candidate, tx);
+  });
+}
+
+void
+JanusSubscriber::unsubscribe (uint64_t feed)
+{
+  auto it = feeds_.find (feed);
+  if (it == feeds_.end ())
+    return;
+  Feed f = it->second;
+  feeds_.erase (it);
+  if (f.peer) {
+    g_signal_handlers_disconnect_matched (f.peer, G_SIGNAL_MATCH_FUNC, 0, 0, nullptr,
+        (gpointer) on_ice_candidate, nullptr);
+    hooks_.drop_peer (feed, f.peer);
+  }
+  if (f.handle && client_)
+    client_->send ([this, handle = f.handle] (const std::string & tx) {
+      return janus::message (session_, handle, janus::videoroom::leave (), nullptr, tx);
+    });
+}
+
+void
+JanusSubscriber::on_event (const janus::Reply & event)
+{
+  if (event.kind == janus::Kind::timeout && event.session == session_) {
+    fail ("Janus timed the session out");
+    return;
+  }
+  if (!event.has_videoroom)
+    return;
+  const auto & v = event.videoroom;
+  if (event.sender == listener_) {
+    if (!v.publishers.empty ())
+      on_publishers (v.publishers);
+    if (v.unpublished)
+      unsubscribe (v.unpublished);
+    if (v.leaving)
+      unsubscribe (v.leaving);
+  }
+}
+
+void
+JanusSubscriber::drop_all ()
+{
+  while (!feeds_.empty ())
+    unsubscribe (feeds_.begin ()->first);
+}
+
+void
+JanusSubscriber::fail (const std::string & why)
+{
+  if (stopped_ || retrying_)
+    return;
+  GST_WARNING ("subscribing through Janus: %s; starting over", why.c_str ());
+  stats_.last_error = why;
+  retrying_ = true;
+  std::shared_ptr<janus::Client> old (client_.release ());
+  drop_all ();
+  loop_.invoke ([old] {});
+  backoff_ms_ = backoff_ms_ ? std::min (backoff_ms_ * 2, settings_.reconnect_max_ms) : settings_.reconnect_min_ms;
+  retry_ = loop_.invoke_after (backoff_ms_, [weak = weak_from_this ()] {
+    if (auto self = weak.lock ()) {
+      g_source_unref (self->retry_);
+      self->retry_ = nullptr;
+      self->stats_.reconnects++;
+      self->start ();
+    }
+  });
+}
+
+void
+JanusSubscriber::stop (std::function<void ()> done)
+{
+  stopped_ = true;
+  if (retry_) {
+    g_source_destroy (retry_);
+    g_source_unref (retry_);
+    retry_ = nullptr;
+  }
+  drop_all ();
+  if (!client_ || !client_->connected () || !session_) {
+    done ();
+    return;
+  }
+  client_->request ([this] (const std::string & tx) { return janus::destroy_session (session_, tx); },
+      [done] (const janus::Reply &) { done (); }, 1000);
+}
