@@ -34,6 +34,7 @@
 #include "janus-publisher.h"
 #include "../common/janus-room-id.h"
 
+#include <gst/rtp/rtp.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <chrono>
@@ -54,6 +55,7 @@ enum {
   PROP_ADMIN_KEY,
   PROP_LOCAL_ADDRESS,
   PROP_STATS,
+  PROP_STATS_INTERVAL,
   PROP_PUBLISHER_ID,
 };
 
@@ -70,6 +72,7 @@ struct Settings {
   std::string display;
   std::string admin_key;
   std::string local_address;
+  guint stats_interval = 0;   /* ms between stats messages; 0: none */
 };
 
 /* One request pad: ghost pad → capsfilter (sets the payload type) → the
@@ -79,6 +82,8 @@ struct Input {
   GstElement *filter = nullptr;
   GstCaps *caps = nullptr;    /* what the payloader settled on */
   bool eos = false;
+  guint64 packets = 0;        /* sent to Janus */
+  guint64 frames = 0;         /* of them, the last packet of a frame (marker) */
 
   ~Input ()
   {
@@ -93,6 +98,7 @@ struct Input {
 struct State {
   std::unique_ptr<SignallingLoop> loop;
   std::shared_ptr<JanusPublisher> publisher;
+  GSource *stats_timer = nullptr;
 };
 
 }  // namespace
@@ -191,13 +197,50 @@ on_all_inputs_ended (GstJanusRoomSink * self)
   });
 }
 
+bool
+ends_frame (GstBuffer * packet)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map (packet, GST_MAP_READ, &rtp))
+    return false;
+  bool marker = gst_rtp_buffer_get_marker (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+  return marker;
+}
+
+void
+count_sent (GstJanusRoomSink * self, GstPad * pad, GstPadProbeInfo * info)
+{
+  guint64 packets = 0, frames = 0;
+  auto count = [&] (GstBuffer * b) {
+    packets++;
+    frames += ends_frame (b) ? 1 : 0;
+  };
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    count (GST_PAD_PROBE_INFO_BUFFER (info));
+  } else {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    for (guint i = 0; i < gst_buffer_list_length (list); i++)
+      count (gst_buffer_list_get (list, i));
+  }
+  std::lock_guard<std::mutex> lock (self->priv->lock);
+  if (Input *input = find_input (self, pad)) {
+    input->packets += packets;
+    input->frames += frames;
+  }
+}
+
 GstPadProbeReturn
 on_filter_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   auto *self = GST_JANUS_ROOM_SINK (data);
-  if (info->type & (GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST))
+  if (info->type & (GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST)) {
     /* No peer yet (or between two): the packets have nowhere to go. */
-    return gst_pad_is_linked (pad) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+    if (!gst_pad_is_linked (pad))
+      return GST_PAD_PROBE_DROP;
+    count_sent (self, pad, info);
+    return GST_PAD_PROBE_OK;
+  }
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
   if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
     GstCaps *caps;
@@ -291,6 +334,43 @@ make_peer (GstJanusRoomSink * self)
   return webrtc;
 }
 
+/* Unlinks `src` between two buffers: a buffer pushed into a webrtcbin
+ * pad that is going away would come back FLUSHING and stop the whole
+ * upstream branch for good. */
+void
+unlink_when_idle (GstPad * src)
+{
+  struct Done {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool unlinked = false;
+  };
+  auto done = std::make_shared<Done> ();
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_IDLE,
+      [] (GstPad * pad, GstPadProbeInfo *, gpointer data) -> GstPadProbeReturn {
+        GstPad *peer = gst_pad_get_peer (pad);
+        if (peer) {
+          gst_pad_unlink (pad, peer);
+          gst_object_unref (peer);
+        }
+        auto & d = *static_cast<std::shared_ptr<Done> *> (data);
+        std::lock_guard<std::mutex> lock (d->mutex);
+        d->unlinked = true;
+        d->cv.notify_one ();
+        return GST_PAD_PROBE_REMOVE;
+      },
+      new std::shared_ptr<Done> (done), [] (gpointer data) { delete static_cast<std::shared_ptr<Done> *> (data); });
+  std::unique_lock<std::mutex> lock (done->mutex);
+  if (!done->cv.wait_for (lock, std::chrono::seconds (2), [&] { return done->unlinked; }))
+    GST_WARNING_OBJECT (src, "still busy after 2 s: unlinking anyway");
+  lock.unlock ();
+  GstPad *peer = gst_pad_get_peer (src);
+  if (peer) {
+    gst_pad_unlink (src, peer);
+    gst_object_unref (peer);
+  }
+}
+
 /* On the signalling loop. */
 void
 drop_peer (GstJanusRoomSink * self, GstElement * webrtc)
@@ -307,7 +387,7 @@ drop_peer (GstJanusRoomSink * self, GstElement * webrtc)
   for (GstPad *sink : pads) {
     GstPad *src = gst_pad_get_peer (sink);
     if (src) {
-      gst_pad_unlink (src, sink);
+      unlink_when_idle (src);
       gst_object_unref (src);
     }
     gst_element_release_request_pad (webrtc, sink);
@@ -330,6 +410,29 @@ publisher_settings (const Settings & s)
   p.display = s.display;
   p.admin_key = s.admin_key;
   return p;
+}
+
+GstStructure *make_stats (GstJanusRoomSink * self);
+
+gboolean
+post_stats (gpointer data)
+{
+  auto *self = GST_JANUS_ROOM_SINK (data);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), make_stats (self)));
+  return G_SOURCE_CONTINUE;
+}
+
+/* The stats as an element message every `interval` ms, from the loop. */
+GSource *
+start_stats_timer (SignallingLoop & loop, GstJanusRoomSink * self, guint interval)
+{
+  if (!interval)
+    return nullptr;
+  GSource *timer = g_timeout_source_new (interval);
+  g_source_set_callback (timer, post_stats, self, nullptr);
+  g_source_attach (timer, loop.context ());
+  return timer;
 }
 
 bool
@@ -368,6 +471,7 @@ start (GstJanusRoomSink * self)
     if (ready)
       publisher->inputs_ready ();
   });
+  state->stats_timer = start_stats_timer (*state->loop, self, settings.stats_interval);
   std::lock_guard<std::mutex> lock (self->priv->lock);
   self->priv->state = std::move (state);
   return true;
@@ -390,6 +494,8 @@ stop (GstJanusRoomSink * self)
   bool left = false;
   auto publisher = std::move (state->publisher);
   state->loop->invoke ([&, publisher] () mutable {
+    if (state->stats_timer)
+      g_source_destroy (state->stats_timer);
     publisher->leave ([&] {
       std::lock_guard<std::mutex> lock (mutex);
       left = true;
@@ -401,6 +507,8 @@ stop (GstJanusRoomSink * self)
     left_cv.wait_for (lock, std::chrono::seconds (3), [&] { return left; });
   }
   state->loop->invoke_sync ([publisher = std::move (publisher)] () mutable { publisher.reset (); });
+  if (state->stats_timer)
+    g_source_unref (state->stats_timer);
 }
 
 GstStructure *
@@ -410,17 +518,31 @@ make_stats (GstJanusRoomSink * self)
   guint inputs;
   SignallingLoop *loop = nullptr;
   std::shared_ptr<JanusPublisher> publisher;
+  GValue list = G_VALUE_INIT;
+  gst_value_list_init (&list, 0);
   {
     std::lock_guard<std::mutex> lock (self->priv->lock);
     inputs = self->priv->inputs.size ();
+    for (auto & input : self->priv->inputs) {
+      const gchar *media = nullptr;
+      if (input->caps)
+        media = gst_structure_get_string (gst_caps_get_structure (input->caps, 0), "media");
+      GValue v = G_VALUE_INIT;
+      g_value_init (&v, GST_TYPE_STRUCTURE);
+      g_value_take_boxed (&v, gst_structure_new ("input", "media", G_TYPE_STRING, media ? media : "",
+              "packets", G_TYPE_UINT64, input->packets, "frames", G_TYPE_UINT64, input->frames, nullptr));
+      gst_value_list_append_and_take_value (&list, &v);
+    }
     if (self->priv->state) {
       loop = self->priv->state->loop.get ();
       publisher = self->priv->state->publisher;
     }
   }
-  if (publisher && !loop->on_loop_thread ())
+  if (publisher && loop->on_loop_thread ())
+    s = publisher->stats ();
+  else if (publisher)
     loop->invoke_sync ([&] { s = publisher->stats (); });
-  return gst_structure_new ("application/x-janus-room-sink-stats",
+  GstStructure *stats = gst_structure_new ("janus-room-sink-stats",
       "inputs", G_TYPE_UINT, inputs,
       "publisher-id", G_TYPE_UINT64, s.publisher_id,
       "connects", G_TYPE_UINT64, s.connects,
@@ -428,7 +550,10 @@ make_stats (GstJanusRoomSink * self)
       "offers", G_TYPE_UINT64, s.offers,
       "candidates", G_TYPE_UINT64, s.candidates,
       "publishing", G_TYPE_BOOLEAN, s.publishing,
-      "last-error", G_TYPE_STRING, s.last_error.c_str (), nullptr);
+      "last-error", G_TYPE_STRING, s.last_error.c_str (),
+      "wall-time-ms", G_TYPE_INT64, g_get_real_time () / 1000, nullptr);
+  gst_structure_take_value (stats, "input-counters", &list);
+  return stats;
 }
 
 }  // namespace
@@ -543,6 +668,9 @@ gst_janus_room_sink_set_property (GObject * object, guint prop_id, const GValue 
     case PROP_LOCAL_ADDRESS:
       s.local_address = text ? text : "";
       break;
+    case PROP_STATS_INTERVAL:
+      s.stats_interval = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -581,6 +709,9 @@ gst_janus_room_sink_get_property (GObject * object, guint prop_id, GValue * valu
       break;
     case PROP_LOCAL_ADDRESS:
       g_value_set_string (value, s.local_address.c_str ());
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, s.stats_interval);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -638,9 +769,15 @@ gst_janus_room_sink_class_init (GstJanusRoomSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_LOCAL_ADDRESS,
       g_param_spec_string ("local-address", "Local address",
           "The only local IP address ICE uses (empty: every interface)", nullptr, flags));
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Stats interval",
+          "Milliseconds between element messages \"janus-room-sink-stats\" carrying #GstJanusRoomSink:stats (0: none)", 0,
+          G_MAXUINT, 0, flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "inputs, publisher-id, connects, reconnects, offers, candidates, publishing, last-error", GST_TYPE_STRUCTURE,
+          "inputs, publisher-id, connects, reconnects, offers, candidates, publishing, last-error, wall-time-ms, "
+          "and input-counters "
+          "(one structure per pad: media, packets, frames)", GST_TYPE_STRUCTURE,
           GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   g_object_class_install_property (gobject_class, PROP_PUBLISHER_ID,

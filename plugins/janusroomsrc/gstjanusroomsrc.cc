@@ -47,6 +47,7 @@
 #include <gst/sframe/gstsframekeystore.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -67,6 +68,7 @@ enum {
   PROP_HEIGHT,
   PROP_LOCAL_ADDRESS,
   PROP_STATS,
+  PROP_STATS_INTERVAL,
 };
 
 namespace {
@@ -81,6 +83,7 @@ struct Settings {
   int width = 1280;
   int height = 720;
   std::string local_address;
+  guint stats_interval = 0;   /* ms between stats messages; 0: none */
 };
 
 /* One remote track. */
@@ -94,6 +97,7 @@ struct Track {
   GstPad *ghost = nullptr;           /* raw mode: our src pad */
   DecryptionCounters counters;
   TileLabel label;
+  std::atomic<guint64> decoded {0};   /* buffers into the mixer */
 };
 
 /* The decode mode's outputs: a compositor over a black background, an
@@ -108,6 +112,7 @@ struct State {
   std::unique_ptr<SignallingLoop> loop;
   std::shared_ptr<JanusSubscriber> subscriber;
   GSource *label_timer = nullptr;
+  GSource *stats_timer = nullptr;
 };
 
 struct Codec {
@@ -257,6 +262,13 @@ room_of (GstJanusRoomSrc * self)
   return self->priv->settings.room;
 }
 
+GstPadProbeReturn
+count_decoded (GstPad *, GstPadProbeInfo *, gpointer data)
+{
+  static_cast<Track *> (data)->decoded++;
+  return GST_PAD_PROBE_OK;
+}
+
 /* depayloader [! parser] ! sframedec ! decoder ! convert [! label] ! queue
  * into the mixer. */
 std::unique_ptr<Track>
@@ -289,6 +301,9 @@ build_decoding_track (GstJanusRoomSrc * self, GstPad * pad, const Codec & codec,
   for (GstElement *e : track->chain)
     if (!e)
       return nullptr;
+  GstPad *decoded = gst_element_get_static_pad (track->chain.back (), "sink");
+  gst_pad_add_probe (decoded, GST_PAD_PROBE_TYPE_BUFFER, count_decoded, track.get (), nullptr);
+  gst_object_unref (decoded);
   for (GstElement *e : track->chain)
     gst_bin_add (GST_BIN (self), e);
   for (size_t i = 1; i < track->chain.size (); i++)
@@ -544,6 +559,29 @@ on_label_timer (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+GstStructure *make_stats (GstJanusRoomSrc * self);
+
+gboolean
+post_stats (gpointer data)
+{
+  auto *self = GST_JANUS_ROOM_SRC (data);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), make_stats (self)));
+  return G_SOURCE_CONTINUE;
+}
+
+/* The stats as an element message every `interval` ms, from the loop. */
+GSource *
+start_stats_timer (SignallingLoop & loop, GstJanusRoomSrc * self, guint interval)
+{
+  if (!interval)
+    return nullptr;
+  GSource *timer = g_timeout_source_new (interval);
+  g_source_set_callback (timer, post_stats, self, nullptr);
+  g_source_attach (timer, loop.context ());
+  return timer;
+}
+
 bool
 start (GstJanusRoomSrc * self)
 {
@@ -573,6 +611,7 @@ start (GstJanusRoomSrc * self)
   state->label_timer = g_timeout_source_new (kLabelIntervalMs);
   g_source_set_callback (state->label_timer, on_label_timer, self, nullptr);
   g_source_attach (state->label_timer, state->loop->context ());
+  state->stats_timer = start_stats_timer (*state->loop, self, settings.stats_interval);
   std::lock_guard<std::mutex> lock (self->priv->lock);
   self->priv->state = std::move (state);
   return true;
@@ -594,6 +633,8 @@ stop (GstJanusRoomSrc * self)
   auto subscriber = std::move (state->subscriber);
   state->loop->invoke ([&, subscriber] {
     g_source_destroy (state->label_timer);
+    if (state->stats_timer)
+      g_source_destroy (state->stats_timer);
     subscriber->stop ([&] {
       std::lock_guard<std::mutex> lock (mutex);
       done = true;
@@ -606,6 +647,8 @@ stop (GstJanusRoomSrc * self)
   }
   state->loop->invoke_sync ([subscriber = std::move (subscriber)] () mutable { subscriber.reset (); });
   g_source_unref (state->label_timer);
+  if (state->stats_timer)
+    g_source_unref (state->stats_timer);
 }
 
 GstStructure *
@@ -621,7 +664,9 @@ make_stats (GstJanusRoomSrc * self)
       loop = self->priv->state->loop.get ();
     }
   }
-  if (subscriber && !loop->on_loop_thread ())
+  if (subscriber && loop->on_loop_thread ())
+    s = subscriber->stats ();
+  else if (subscriber)
     loop->invoke_sync ([&] { s = subscriber->stats (); });
   GValue tiles = G_VALUE_INIT;
   gst_value_list_init (&tiles, 0);
@@ -637,18 +682,19 @@ make_stats (GstJanusRoomSrc * self)
           t->label.verified, "name", G_TYPE_STRING, t->label.name.c_str (), "state", G_TYPE_STRING,
           tile_state_name (t->label.state), "frames", G_TYPE_UINT64, t->counters.frames, "auth-failures",
           G_TYPE_UINT64, t->counters.auth_failures, "unknown-key", G_TYPE_UINT64, t->counters.unknown_key,
-          nullptr);
+          "decoded", G_TYPE_UINT64, t->decoded.load (), nullptr);
       g_value_take_boxed (&v, tile);
       gst_value_list_append_and_take_value (&tiles, &v);
     }
   }
-  GstStructure *st = gst_structure_new ("application/x-janus-room-src-stats",
+  GstStructure *st = gst_structure_new ("janus-room-src-stats",
       "publishers", G_TYPE_UINT, s.publishers,
       "tracks", G_TYPE_UINT, tracks,
       "subscriptions", G_TYPE_UINT64, s.subscriptions,
       "connects", G_TYPE_UINT64, s.connects,
       "reconnects", G_TYPE_UINT64, s.reconnects,
-      "last-error", G_TYPE_STRING, s.last_error.c_str (), nullptr);
+      "last-error", G_TYPE_STRING, s.last_error.c_str (),
+      "wall-time-ms", G_TYPE_INT64, g_get_real_time () / 1000, nullptr);
   gst_structure_take_value (st, "tiles", &tiles);
   return st;
 }
@@ -732,6 +778,9 @@ gst_janus_room_src_set_property (GObject * object, guint prop_id, const GValue *
       case PROP_LOCAL_ADDRESS:
         s.local_address = text ? text : "";
         break;
+      case PROP_STATS_INTERVAL:
+        s.stats_interval = g_value_get_uint (value);
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -786,6 +835,9 @@ gst_janus_room_src_get_property (GObject * object, guint prop_id, GValue * value
     case PROP_LOCAL_ADDRESS:
       g_value_set_string (value, s.local_address.c_str ());
       break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, s.stats_interval);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -838,10 +890,15 @@ gst_janus_room_src_class_init (GstJanusRoomSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_LOCAL_ADDRESS,
       g_param_spec_string ("local-address", "Local address",
           "The only local IP address ICE uses (empty: every interface)", nullptr, flags));
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Stats interval",
+          "Milliseconds between element messages \"janus-room-src-stats\" carrying #GstJanusRoomSrc:stats (0: none)", 0,
+          G_MAXUINT, 0, flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "publishers, tracks, subscriptions, connects, reconnects, last-error, and tiles (one structure per "
-          "track: feed, media, label, verified, name, state, frames, auth-failures, unknown-key)",
+          "publishers, tracks, subscriptions, connects, reconnects, last-error, wall-time-ms, and tiles (one "
+          "structure per track: feed, media, label, verified, name, state, frames, auth-failures, unknown-key, "
+          "decoded)",
           GST_TYPE_STRUCTURE, GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template (element_class, &video_template);

@@ -89,7 +89,7 @@ JanusServer::write_config (std::string * error) const
        << "  protected_folders = [\"/bin\", \"/boot\", \"/dev\", \"/etc\", \"/lib\", \"/proc\", \"/sbin\", "
           "\"/sys\", \"/usr\", \"/var\"]\n"
        << "}\n"
-       << "nat: {\n  ice_enforce_list = \"lo\"\n}\n"
+       << "nat: {\n  ice_enforce_list = \"" << ice_interface_ << "\"\n}\n"
        << "plugins: {\n  disable = \"" << kDisabledPlugins << "\"\n}\n"
        << "transports: {\n  disable = \"" << kDisabledTransports << "\"\n}\n"
        << "loggers: {\n  disable = \"libjanus_jsonlog.so\"\n}\n"

@@ -41,6 +41,10 @@ public:
    * for the servers started after this (Janus's default: 60). */
   void set_session_timeout (int seconds) { session_timeout_ = seconds; }
 
+  /* ICE on this interface only (ice_enforce_list), for the servers
+   * started after this; default "lo" (see above: no media then). */
+  void set_ice_interface (const std::string & name) { ice_interface_ = name; }
+
   int ws_port () const { return ws_port_; }
   /* "ws://127.0.0.1:PORT", what the room elements take as `server`. */
   std::string ws_url () const;
@@ -58,6 +62,7 @@ private:
   ScratchDir dir_;
   int ws_port_ = 0;
   int session_timeout_ = 60;
+  std::string ice_interface_ = "lo";
   ServerProcess process_;
 };
 

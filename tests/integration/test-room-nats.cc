@@ -15,6 +15,7 @@
  * every event each member reported). Skipped when nats-server is not
  * installed. */
 #include "nats-server.h"
+#include "room-credentials.h"
 
 #include <gst/sframe/keys/identity.h>
 #include <gst/sframe/keys/key-provider.h>
@@ -57,6 +58,10 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using sframe_test::Credentials;
+using sframe_test::Device;
+using sframe_test::make_credentials;
+using sframe_test::write_private_file;
 
 constexpr const char *kRoom = "board";
 /* Frames each member must decrypt from each other member (per phase). */
@@ -129,67 +134,6 @@ public:
 private:
   std::string path_;
 };
-
-/* Writes `content` to a new file readable by its owner only. */
-bool
-write_private_file (const std::string & path, const std::string & content)
-{
-  int fd = open (path.c_str (), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return false;
-  bool ok = fchmod (fd, 0600) == 0 &&
-      write (fd, content.data (), content.size ()) == static_cast<ssize_t> (content.size ());
-  return close (fd) == 0 && ok;
-}
-
-struct Device {
-  std::string name;
-  std::string key_path;
-  std::string token_path;
-};
-
-struct Credentials {
-  std::string authority_path;
-  std::vector<Device> devices;
-  std::vector<std::string> fingerprints;
-};
-
-/* A room authority, and for each name an identity and a join token for
- * kRoom (the first name is the host). */
-void
-make_credentials (const std::string & dir, const std::vector<std::string> & names, Credentials * out)
-{
-  sframe::Identity authority;
-  ASSERT_EQ (sframe::Identity::generate (&authority), sframe::Status::ok);
-  out->authority_path = dir + "/authority.pub";
-  auto saved = sframe::save_public_key (out->authority_path,
-      {authority.public_key ().data (), authority.public_key ().size ()});
-  ASSERT_TRUE (saved.ok ()) << saved.message;
-  for (size_t i = 0; i < names.size (); i++) {
-    Device d;
-    d.name = names[i];
-    sframe::Identity identity;
-    ASSERT_EQ (sframe::Identity::generate (&identity), sframe::Status::ok);
-    d.key_path = dir + "/" + d.name + ".key";
-    auto written = identity.save (d.key_path);
-    ASSERT_TRUE (written.ok ()) << written.message;
-
-    sframe::token::IssueRequest request;
-    request.room = kRoom;
-    request.member_id = d.name;
-    request.display_name = d.name;
-    request.role = i == 0 ? sframe::token::Role::host : sframe::token::Role::member;
-    request.device_public_key = identity.public_key ();
-    std::string token;
-    sframe::Result issued = sframe::token::issue (authority, request, static_cast<int64_t> (std::time (nullptr)),
-        &token);
-    ASSERT_EQ (issued.status, sframe::Status::ok) << issued.message;
-    d.token_path = dir + "/" + d.name + ".jwt";
-    ASSERT_TRUE (write_private_file (d.token_path, token + "\n")) << d.token_path << ": " << std::strerror (errno);
-    out->devices.push_back (d);
-    out->fingerprints.push_back (identity.fingerprint ());
-  }
-}
 
 /* One room-member process: its stdin (closing it stops the member), its
  * stdout read line by line as JSON on a thread of ours, its stderr in a
@@ -495,7 +439,7 @@ protected:
     if (sframe_test::find_nats_server ().empty ())
       GTEST_SKIP () << "nats-server is not installed";
     ASSERT_FALSE (dir_.path ().empty ()) << "mkdtemp: " << std::strerror (errno);
-    ASSERT_NO_FATAL_FAILURE (make_credentials (dir_.path (), kNames, &credentials_));
+    ASSERT_NO_FATAL_FAILURE (make_credentials (dir_.path (), kRoom, kNames, &credentials_));
     /* What the three must read aloud: the code of exactly these devices. */
     expected_code_ = sframe::room::security_code (credentials_.fingerprints);
     ASSERT_FALSE (expected_code_.empty ());

@@ -1,0 +1,413 @@
+/* Rooms through a real SFU: members as separate gst-launch-1.0 processes,
+ * each one launch line (keymanager over a nats-server, janusroomsink and
+ * janusroomsrc over a Janus), all started by the test in a network
+ * namespace of its own (media-netns.h). What each member received is read
+ * from the stats messages its elements post (`gst-launch-1.0 -m`):
+ * per sender, frames decrypted (AES-GCM authenticated: exactly the bytes
+ * the sender encrypted) and decoded, against the frames that sender's
+ * janusroomsink sent over the same wall-clock window. */
+#include "janus-server.h"
+#include "media-netns.h"
+#include "nats-server.h"
+#include "room-credentials.h"
+#include "server-process.h"
+
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace sframe_test;
+using Clock = std::chrono::steady_clock;
+
+std::string g_namespace_error;
+constexpr const char *kRoom = "standup";
+
+/* One stats message: its time, and the structure. */
+struct Sample {
+  int64_t wall_ms = 0;
+  GstStructure *stats = nullptr;
+};
+
+/* A member: one gst-launch-1.0 process and its output. */
+class Member {
+public:
+  Member (std::string name, std::string log) : name_ (std::move (name)), log_ (std::move (log)) {}
+  ~Member () { process_.stop (true); }
+
+  bool start (const std::string & line, std::string * error)
+  {
+    std::string command = "exec gst-launch-1.0 -m -e " + line + " > " + log_ + " 2>&1";
+    return process_.start ({"/bin/sh", "-c", command}, error);
+  }
+  void stop () { process_.stop (); }
+  bool running () { return process_.running (); }
+  const std::string & name () const { return name_; }
+
+  /* Every stats message `element` posted so far, oldest first. */
+  std::vector<std::pair<int64_t, std::string>> messages (const std::string & element,
+      const std::string & kind) const
+  {
+    std::vector<std::pair<int64_t, std::string>> out;
+    std::ifstream in (log_);
+    std::string line, marker = "from element \"" + element + "\" (element): " + kind + ",";
+    while (std::getline (in, line)) {
+      size_t at = line.find (marker);
+      if (at == std::string::npos)
+        continue;
+      std::string text = line.substr (at + marker.size () - kind.size () - 1);
+      GstStructure *s = gst_structure_from_string (text.c_str (), nullptr);
+      if (!s)
+        continue;
+      gint64 wall = 0;
+      gst_structure_get_int64 (s, "wall-time-ms", &wall);
+      gst_structure_free (s);
+      out.emplace_back (wall, text);
+    }
+    return out;
+  }
+
+  std::string log_tail () const
+  {
+    std::ifstream in (log_);
+    std::stringstream all;
+    all << in.rdbuf ();
+    std::string text = all.str ();
+    return text.size () > 4000 ? text.substr (text.size () - 4000) : text;
+  }
+
+private:
+  std::string name_;
+  std::string log_;
+  ServerProcess process_;
+};
+
+/* A counter read from a series of stats messages, interpolated at a
+ * wall-clock time. */
+using Series = std::vector<std::pair<int64_t, double>>;
+
+double
+at (const Series & series, int64_t wall_ms)
+{
+  if (series.empty ())
+    return 0;
+  if (wall_ms <= series.front ().first)
+    return series.front ().second;
+  for (size_t i = 1; i < series.size (); i++) {
+    if (series[i].first >= wall_ms) {
+      auto [t0, v0] = series[i - 1];
+      auto [t1, v1] = series[i];
+      return t1 == t0 ? v1 : v0 + (v1 - v0) * double (wall_ms - t0) / double (t1 - t0);
+    }
+  }
+  return series.back ().second;
+}
+
+/* Each tile's counter `field` over time, for the tile of `sender` and
+ * `media` in `receiver`'s janusroomsrc stats. */
+Series
+tile_series (const Member & receiver, const std::string & sender, const std::string & media, const char *field)
+{
+  Series series;
+  for (auto & [wall, text] : receiver.messages ("sub", "janus-room-src-stats")) {
+    GstStructure *s = gst_structure_from_string (text.c_str (), nullptr);
+    const GValue *tiles = gst_structure_get_value (s, "tiles");
+    double value = 0;
+    for (guint i = 0; tiles && GST_VALUE_HOLDS_LIST (tiles) && i < gst_value_list_get_size (tiles); i++) {
+      const GValue *v = gst_value_list_get_value (tiles, i);
+      if (!GST_VALUE_HOLDS_STRUCTURE (v))
+        continue;
+      const GstStructure *tile = gst_value_get_structure (v);
+      const gchar *name = gst_structure_get_string (tile, "name");
+      const gchar *m = gst_structure_get_string (tile, "media");
+      guint64 n = 0;
+      if (name && m && sender == name && media == m && gst_structure_get_uint64 (tile, field, &n))
+        value += n;
+    }
+    gst_structure_free (s);
+    series.emplace_back (wall, value);
+  }
+  return series;
+}
+
+/* What `sender`'s janusroomsink sent of `media`: frames for video (RTP
+ * marker), packets for audio (one Opus frame each). */
+Series
+sent_series (const Member & sender, const std::string & media)
+{
+  Series series;
+  for (auto & [wall, text] : sender.messages ("pub", "janus-room-sink-stats")) {
+    GstStructure *s = gst_structure_from_string (text.c_str (), nullptr);
+    const GValue *inputs = gst_structure_get_value (s, "input-counters");
+    double value = 0;
+    for (guint i = 0; inputs && GST_VALUE_HOLDS_LIST (inputs) && i < gst_value_list_get_size (inputs); i++) {
+      const GstStructure *input = gst_value_get_structure (gst_value_list_get_value (inputs, i));
+      const gchar *m = gst_structure_get_string (input, "media");
+      guint64 n = 0;
+      if (m && media == m && gst_structure_get_uint64 (input, media == "video" ? "frames" : "packets", &n))
+        value += n;
+    }
+    gst_structure_free (s);
+    series.emplace_back (wall, value);
+  }
+  return series;
+}
+
+/* The latest tiles of `receiver`, as (name or label, state, verified). */
+struct TileView {
+  std::string name, label, state, media;
+  bool verified = false;
+};
+
+std::vector<TileView>
+latest_tiles (const Member & receiver)
+{
+  std::vector<TileView> out;
+  auto messages = receiver.messages ("sub", "janus-room-src-stats");
+  if (messages.empty ())
+    return out;
+  GstStructure *s = gst_structure_from_string (messages.back ().second.c_str (), nullptr);
+  const GValue *tiles = gst_structure_get_value (s, "tiles");
+  for (guint i = 0; tiles && GST_VALUE_HOLDS_LIST (tiles) && i < gst_value_list_get_size (tiles); i++) {
+    const GValue *v = gst_value_list_get_value (tiles, i);
+    if (!GST_VALUE_HOLDS_STRUCTURE (v))
+      continue;
+    const GstStructure *tile = gst_value_get_structure (v);
+    TileView t;
+    t.name = gst_structure_get_string (tile, "name") ? gst_structure_get_string (tile, "name") : "";
+    t.label = gst_structure_get_string (tile, "label") ? gst_structure_get_string (tile, "label") : "";
+    t.state = gst_structure_get_string (tile, "state") ? gst_structure_get_string (tile, "state") : "";
+    t.media = gst_structure_get_string (tile, "media") ? gst_structure_get_string (tile, "media") : "";
+    gboolean verified = FALSE;
+    gst_structure_get_boolean (tile, "verified", &verified);
+    t.verified = verified;
+    out.push_back (t);
+  }
+  gst_structure_free (s);
+  return out;
+}
+
+/* Every other name decrypting, verified, both media, at `receiver`. */
+bool
+sees_everyone (const Member & receiver, const std::vector<std::string> & others)
+{
+  auto tiles = latest_tiles (receiver);
+  for (const auto & other : others)
+    for (const char *media : {"video", "audio"}) {
+      bool found = false;
+      for (const auto & t : tiles)
+        found = found || (t.name == other && t.media == media && t.verified && t.state == "decrypting");
+      if (!found)
+        return false;
+    }
+  return true;
+}
+
+template <typename Done>
+bool
+wait_for (Done done, int seconds)
+{
+  auto deadline = Clock::now () + std::chrono::seconds (seconds);
+  while (Clock::now () < deadline) {
+    if (done ())
+      return true;
+    std::this_thread::sleep_for (std::chrono::milliseconds (250));
+  }
+  return done ();
+}
+
+int64_t
+wall_now_ms ()
+{
+  return g_get_real_time () / 1000;
+}
+
+class JanusRoom : public ::testing::Test {
+protected:
+  void SetUp () override
+  {
+    if (!g_namespace_error.empty ()) {
+      if (std::getenv ("CI"))
+        FAIL () << "no network namespace for media through Janus: " << g_namespace_error;
+      GTEST_SKIP () << "no network namespace for media through Janus: " << g_namespace_error;
+    }
+    if (find_janus ().empty ())
+      GTEST_SKIP () << "janus is not installed";
+    std::string error;
+    ASSERT_TRUE (nats_.start (1, &error)) << error;
+    janus_.set_ice_interface (kSfuInterface);
+    ASSERT_TRUE (janus_.start (&error)) << error;
+    ASSERT_NO_FATAL_FAILURE (make_credentials (dir_.path (), kRoom, {"alice", "bob", "carol", "dave"},
+        &credentials_));
+  }
+
+  const Device & device (const std::string & name)
+  {
+    for (const auto & d : credentials_.devices)
+      if (d.name == name)
+        return d;
+    return credentials_.devices.front ();
+  }
+
+  /* A full member, as a user writes it: keys from the keymanager,
+   * camera and microphone out, everyone else in. */
+  std::string member_line (const std::string & name, const std::string & video_caps = "width=320,height=180")
+  {
+    const Device & d = device (name);
+    std::string server = janus_.ws_url ();
+    return "keymanager room=" + std::string (kRoom) + " bus=" + nats_.url (0) + " identity=" + d.key_path +
+        " token-file=" + d.token_path + " authority=" + credentials_.authority_path +
+        " janusroomsink name=pub room=" + kRoom + " server=" + server + " admin-key=" + JanusServer::kAdminKey +
+        " local-address=" + kMemberAddress + " stats-interval=250" +
+        " videotestsrc is-live=true pattern=ball ! video/x-raw," + video_caps + ",framerate=30/1" +
+        " ! vp8enc deadline=1 keyframe-max-dist=30 ! sframeenc room=" + kRoom + " ! rtpvp8sframepay ! pub." +
+        " audiotestsrc is-live=true ! opusenc ! sframeenc room=" + kRoom + " ! rtpopuspay ! pub." +
+        " janusroomsrc name=sub room=" + kRoom + " server=" + server + " local-address=" + kMemberAddress +
+        " width=320 height=180 stats-interval=250" +
+        " sub.video ! fakesink sync=false sub.audio ! fakesink sync=false";
+  }
+
+  Member & start_member (const std::string & name, const std::string & line)
+  {
+    members_.push_back (std::make_unique<Member> (name, dir_.path () + "/" + name + ".log"));
+    std::string error;
+    EXPECT_TRUE (members_.back ()->start (line, &error)) << error;
+    return *members_.back ();
+  }
+
+  std::string describe (const Member & m)
+  {
+    std::string text = m.name () + " sees:";
+    for (const auto & t : latest_tiles (m))
+      text += " [" + t.media + " " + t.label + "]";
+    return text + "\n--- " + m.name () + " log tail ---\n" + m.log_tail ();
+  }
+
+  ScratchDir dir_ {"janus-room"};
+  NatsServers nats_;
+  JanusServer janus_;
+  Credentials credentials_;
+  std::vector<std::unique_ptr<Member>> members_;
+};
+
+TEST_F (JanusRoom, ThreeMembersReceiveEachOtherDecryptedThroughJanus)
+{
+  std::vector<std::string> names = {"alice", "bob", "carol"};
+  for (const auto & n : names)
+    start_member (n, member_line (n));
+  auto others = [&] (const std::string & me) {
+    std::vector<std::string> o;
+    for (const auto & n : names)
+      if (n != me)
+        o.push_back (n);
+    return o;
+  };
+  ASSERT_TRUE (wait_for ([&] {
+    for (auto & m : members_)
+      if (!sees_everyone (*m, others (m->name ())))
+        return false;
+    return true;
+  }, 60)) << describe (*members_[0]) << describe (*members_[1]) << describe (*members_[2]);
+
+  /* The room formed: measure over the next seconds. */
+  int64_t from = wall_now_ms () + 1000;
+  std::this_thread::sleep_for (std::chrono::seconds (9));
+  int64_t to = wall_now_ms () - 1000;
+  for (auto & receiver : members_) {
+    for (auto & sender : members_) {
+      if (sender == receiver)
+        continue;
+      for (const char *media : {"video", "audio"}) {
+        Series sent = sent_series (*sender, media);
+        double sent_n = at (sent, to) - at (sent, from);
+        Series decrypted = tile_series (*receiver, sender->name (), media, "frames");
+        Series decoded = tile_series (*receiver, sender->name (), media, "decoded");
+        double decrypted_n = at (decrypted, to) - at (decrypted, from);
+        double decoded_n = at (decoded, to) - at (decoded, from);
+        ASSERT_GT (sent_n, 50) << sender->name () << " sent too little " << media;
+        EXPECT_GE (decrypted_n / sent_n, 0.98) << receiver->name () << " decrypted " << decrypted_n << " of "
+            << sent_n << " " << media << " frames from " << sender->name ();
+        EXPECT_GE (decoded_n / sent_n, 0.98) << receiver->name () << " decoded " << decoded_n << " of " << sent_n
+            << " " << media << " frames from " << sender->name ();
+        std::printf ("%s <- %s %s: sent %.0f, decrypted %.0f (%.1f%%), decoded %.0f\n", receiver->name ().c_str (),
+            sender->name ().c_str (), media, sent_n, decrypted_n, 100 * decrypted_n / sent_n, decoded_n);
+      }
+    }
+  }
+}
+
+/* A publisher in the Janus room whose key id belongs to no roster member
+ * (a static key the room does not know) is shown as unverified, and
+ * nothing of it is decrypted. */
+TEST_F (JanusRoom, APublisherWithAKeyNoRosterMemberOwnsIsShownUnverified)
+{
+  Member & alice = start_member ("alice", member_line ("alice"));
+  std::string server = janus_.ws_url ();
+  start_member ("intruder", "janusroomsink name=pub room=" + std::string (kRoom) + " server=" + server +
+      " admin-key=" + JanusServer::kAdminKey + " local-address=" + kMemberAddress +
+      " videotestsrc is-live=true ! video/x-raw,width=320,height=180,framerate=30/1"
+      " ! vp8enc deadline=1 keyframe-max-dist=30 ! sframeenc key=00112233445566778899aabbccddeeff"
+      " ! rtpvp8sframepay ! pub.");
+  ASSERT_TRUE (wait_for ([&] {
+    for (const auto & t : latest_tiles (alice))
+      if (t.media == "video" && !t.verified && t.label.find ("unverified") == 0)
+        return true;
+    return false;
+  }, 45)) << describe (alice) << describe (*members_[1]);
+  for (const auto & t : latest_tiles (alice)) {
+    EXPECT_FALSE (t.verified) << t.label;
+    EXPECT_NE (t.state, "decrypting") << t.label;
+  }
+  EXPECT_EQ (at (tile_series (alice, "", "video", "frames"), wall_now_ms ()), 0);
+}
+
+/* Janus killed mid-meeting and started again on the same port: both
+ * members reconnect, republish, resubscribe, and decrypt each other
+ * again. The time it takes is printed (docs/rooms.md has the figure). */
+TEST_F (JanusRoom, MembersReconnectWhenJanusRestarts)
+{
+  Member & alice = start_member ("alice", member_line ("alice"));
+  Member & bob = start_member ("bob", member_line ("bob"));
+  ASSERT_TRUE (wait_for ([&] { return sees_everyone (alice, {"bob"}) && sees_everyone (bob, {"alice"}); }, 60))
+      << describe (alice) << describe (bob);
+  janus_.stop (true);
+  auto killed = Clock::now ();
+  std::string error;
+  ASSERT_TRUE (janus_.restart (&error)) << error;
+  /* Decrypting again means frames that arrived after the restart. */
+  auto fresh = [&] (Member & m, const std::string & other) {
+    Series s = tile_series (m, other, "video", "frames");
+    return !s.empty () && s.back ().first > wall_now_ms () - 1000 && sees_everyone (m, {other}) &&
+        at (s, wall_now_ms () - 600) < s.back ().second;
+  };
+  std::this_thread::sleep_for (std::chrono::seconds (1));
+  ASSERT_TRUE (wait_for ([&] { return fresh (alice, "bob") && fresh (bob, "alice"); }, 45))
+      << describe (alice) << describe (bob);
+  double seconds = std::chrono::duration<double> (Clock::now () - killed).count ();
+  std::printf ("media resumed %.1f s after Janus was killed\n", seconds);
+  for (auto & m : members_)
+    EXPECT_TRUE (m->running ()) << describe (*m);
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  /* Before any thread: unshare works on a single-threaded process. */
+  if (!enter_media_namespace (&g_namespace_error) && g_namespace_error.empty ())
+    g_namespace_error = "unknown";
+  gst_init (&argc, &argv);
+  ::testing::InitGoogleTest (&argc, argv);
+  return RUN_ALL_TESTS ();
+}
