@@ -41,6 +41,7 @@ JanusPublisher::JanusPublisher (SignallingLoop & loop, JanusPublisherSettings se
 
 JanusPublisher::~JanusPublisher ()
 {
+  disarm_watchdog ();
   if (retry_) {
     g_source_destroy (retry_);
     g_source_unref (retry_);
@@ -170,8 +171,36 @@ JanusPublisher::publish ()
     return;
   phase_ = Phase::offering;
   connect_peer_signals ();
+  arm_watchdog ();
   GstPromise *promise = gst_promise_new_with_change_func (on_offer_created, weak_data (), free_weak);
   g_signal_emit_by_name (peer_, "create-offer", nullptr, promise);
+}
+
+/* webrtcbin can end a negotiation without ICE ever failing (an answer it
+ * could not apply): a PeerConnection that is not up in time is redone. */
+void
+JanusPublisher::arm_watchdog ()
+{
+  disarm_watchdog ();
+  GstElement *peer = peer_;
+  watchdog_ = loop_.invoke_after (settings_.connect_timeout_ms, [weak = weak_from_this (), peer] {
+    if (auto self = weak.lock ()) {
+      g_source_unref (self->watchdog_);
+      self->watchdog_ = nullptr;
+      if (self->peer_ == peer && self->phase_ == Phase::offering)
+        self->fail ("ICE did not connect in time");
+    }
+  });
+}
+
+void
+JanusPublisher::disarm_watchdog ()
+{
+  if (watchdog_) {
+    g_source_destroy (watchdog_);
+    g_source_unref (watchdog_);
+    watchdog_ = nullptr;
+  }
 }
 
 void
@@ -285,7 +314,8 @@ JanusPublisher::on_connection_state (GstElement * webrtc, GParamSpec *, gpointer
       if (p.peer_ == webrtc)
         p.fail ("ICE failed");
     });
-  else if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED)
+  else if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
+      state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
     self->later ([webrtc] (JanusPublisher & p) {
       if (p.peer_ == webrtc) {
         p.phase_ = Phase::published;
@@ -351,6 +381,7 @@ JanusPublisher::retry_later ()
 void
 JanusPublisher::drop_peer ()
 {
+  disarm_watchdog ();
   if (!peer_)
     return;
   GstElement *peer = peer_;

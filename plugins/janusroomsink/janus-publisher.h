@@ -25,6 +25,8 @@ struct JanusPublisherSettings {
   std::string admin_key;     /* to create the room when it does not exist */
   unsigned reconnect_min_ms = 250;
   unsigned reconnect_max_ms = 4000;
+  /* An offer whose ICE has not connected after this is started over. */
+  unsigned connect_timeout_ms = 10000;
 };
 
 struct JanusPublisherStats {
@@ -77,6 +79,8 @@ private:
   void retry_later ();
   void drop_peer ();
   void connect_peer_signals ();
+  void arm_watchdog ();
+  void disarm_watchdog ();
 
   static void on_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate, gpointer data);
   static void on_gathering_state (GstElement * webrtc, GParamSpec *, gpointer data);
@@ -97,6 +101,7 @@ private:
   bool created_room_ = false;
   GstElement *peer_ = nullptr;
   GSource *retry_ = nullptr;
+  GSource *watchdog_ = nullptr;
   unsigned backoff_ms_ = 0;
   JanusPublisherStats stats_;
 };

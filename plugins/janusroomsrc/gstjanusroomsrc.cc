@@ -605,6 +605,13 @@ start (GstJanusRoomSrc * self)
   hooks.drop_peer = [self] (uint64_t feed, GstElement * webrtc) { drop_peer (self, feed, webrtc); };
   uint64_t room = js.room;
   hooks.own_publishers = [self, room] { return own_publishers (self, room); };
+  hooks.has_media = [self] (uint64_t feed) {
+    std::lock_guard<std::mutex> lock (self->priv->lock);
+    for (auto & t : self->priv->tracks)
+      if (t->feed == feed)
+        return true;
+    return false;
+  };
   state->subscriber = std::make_shared<JanusSubscriber> (*state->loop, js, hooks);
   auto subscriber = state->subscriber;
   state->loop->invoke ([subscriber] { subscriber->start (); });
@@ -691,6 +698,7 @@ make_stats (GstJanusRoomSrc * self)
       "publishers", G_TYPE_UINT, s.publishers,
       "tracks", G_TYPE_UINT, tracks,
       "subscriptions", G_TYPE_UINT64, s.subscriptions,
+      "resubscriptions", G_TYPE_UINT64, s.resubscriptions,
       "connects", G_TYPE_UINT64, s.connects,
       "reconnects", G_TYPE_UINT64, s.reconnects,
       "last-error", G_TYPE_STRING, s.last_error.c_str (),
@@ -896,7 +904,7 @@ gst_janus_room_src_class_init (GstJanusRoomSrcClass * klass)
           G_MAXUINT, 0, flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "publishers, tracks, subscriptions, connects, reconnects, last-error, wall-time-ms, and tiles (one "
+          "publishers, tracks, subscriptions, resubscriptions, connects, reconnects, last-error, wall-time-ms, and tiles (one "
           "structure per track: feed, media, label, verified, name, state, frames, auth-failures, unknown-key, "
           "decoded)",
           GST_TYPE_STRUCTURE, GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));

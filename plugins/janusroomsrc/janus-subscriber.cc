@@ -175,6 +175,12 @@ JanusSubscriber::on_offer (uint64_t feed, const janus::Reply & r)
   }
   GstElement *peer = hooks_.make_peer (feed);
   it->second.peer = peer;
+  /* webrtcbin can end a negotiation with no track and no ICE failure (an
+   * m-line it did not accept): a subscription without media is redone. */
+  it->second.watchdog = loop_.invoke_after (settings_.media_timeout_ms, [weak = weak_from_this (), feed, peer] {
+    if (auto self = weak.lock ())
+      self->check_media (feed, peer);
+  });
   g_signal_connect_data (peer, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
       new PeerData {weak_from_this (), feed, peer}, free_peer_data, GConnectFlags (0));
   GstWebRTCSessionDescription *offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
@@ -258,6 +264,23 @@ JanusSubscriber::trickle (uint64_t feed, unsigned mline, const std::string & can
 }
 
 void
+JanusSubscriber::check_media (uint64_t feed, GstElement * peer)
+{
+  auto it = feeds_.find (feed);
+  if (it == feeds_.end () || it->second.peer != peer)
+    return;
+  g_source_unref (it->second.watchdog);
+  it->second.watchdog = nullptr;
+  if (hooks_.has_media (feed))
+    return;
+  GST_WARNING ("no media from publisher %" G_GUINT64_FORMAT " in %u ms: subscribing again", feed,
+      settings_.media_timeout_ms);
+  stats_.resubscriptions++;
+  unsubscribe (feed);
+  subscribe (feed);
+}
+
+void
 JanusSubscriber::unsubscribe (uint64_t feed)
 {
   auto it = feeds_.find (feed);
@@ -265,6 +288,10 @@ JanusSubscriber::unsubscribe (uint64_t feed)
     return;
   Feed f = it->second;
   feeds_.erase (it);
+  if (f.watchdog) {
+    g_source_destroy (f.watchdog);
+    g_source_unref (f.watchdog);
+  }
   if (f.peer) {
     g_signal_handlers_disconnect_matched (f.peer, G_SIGNAL_MATCH_FUNC, 0, 0, nullptr,
         (gpointer) on_ice_candidate, nullptr);

@@ -26,12 +26,15 @@ struct JanusSubscriberSettings {
   uint64_t room = 0;
   unsigned reconnect_min_ms = 250;
   unsigned reconnect_max_ms = 4000;
+  /* A subscription with no track after this is redone. */
+  unsigned media_timeout_ms = 10000;
 };
 
 struct JanusSubscriberStats {
   guint64 connects = 0;
   guint64 reconnects = 0;
   guint64 subscriptions = 0;   /* publishers subscribed to, in total */
+  guint64 resubscriptions = 0; /* of them, redone: no media in time */
   guint publishers = 0;        /* subscribed to now */
   std::string last_error;
 };
@@ -43,6 +46,8 @@ public:
     std::function<GstElement * (uint64_t feed)> make_peer;
     /* `feed` is gone: take its webrtcbin (and what hangs off it) out. */
     std::function<void (uint64_t feed, GstElement *)> drop_peer;
+    /* Whether `feed`'s webrtcbin gave a track yet. */
+    std::function<bool (uint64_t feed)> has_media;
     /* Publishers never to subscribe to (this member's own). */
     std::function<std::set<uint64_t> ()> own_publishers;
   };
@@ -59,6 +64,7 @@ private:
   struct Feed {
     uint64_t handle = 0;
     GstElement *peer = nullptr;
+    GSource *watchdog = nullptr;
   };
 
   void on_connected (const sframe::Result & result);
@@ -69,6 +75,7 @@ private:
   void on_offer (uint64_t feed, const sframe::janus::Reply & reply);
   void send_answer (uint64_t feed, GstElement * peer, const std::string & sdp);
   void unsubscribe (uint64_t feed);
+  void check_media (uint64_t feed, GstElement * peer);
   void trickle (uint64_t feed, unsigned mline, const std::string & candidate);
   void on_event (const sframe::janus::Reply & event);
   void fail (const std::string & why);

@@ -28,7 +28,7 @@ write_private_file (const std::string & path, const std::string & content)
 
 void
 make_credentials (const std::string & dir, const std::string & room, const std::vector<std::string> & names,
-    Credentials * out)
+    Credentials * out, const std::map<std::string, int64_t> & lifetimes)
 {
   sframe::Identity authority;
   ASSERT_EQ (sframe::Identity::generate (&authority), sframe::Status::ok);
@@ -51,6 +51,8 @@ make_credentials (const std::string & dir, const std::string & room, const std::
     request.display_name = d.name;
     request.role = i == 0 ? sframe::token::Role::host : sframe::token::Role::member;
     request.device_public_key = identity.public_key ();
+    if (lifetimes.count (d.name))
+      request.lifetime = lifetimes.at (d.name);
     std::string token;
     sframe::Result issued = sframe::token::issue (authority, request, static_cast<int64_t> (std::time (nullptr)),
         &token);

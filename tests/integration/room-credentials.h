@@ -3,6 +3,8 @@
  * them. */
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,8 +27,9 @@ struct Credentials {
 
 /* An authority (its public key in DIR/authority.pub), and for each name an
  * identity (DIR/NAME.key) and a join token for `room` (DIR/NAME.jwt); the
- * first name is the host. Fails the current gtest on error. */
+ * first name is the host. `lifetimes` (seconds) shortens some tokens.
+ * Fails the current gtest on error. */
 void make_credentials (const std::string & dir, const std::string & room, const std::vector<std::string> & names,
-    Credentials * out);
+    Credentials * out, const std::map<std::string, int64_t> & lifetimes = {});
 
 }  // namespace sframe_test

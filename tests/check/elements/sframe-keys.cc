@@ -579,11 +579,15 @@ GST_START_TEST (test_two_rooms_keep_frames_apart)
     fail_if (transform (h, random_bytes (rng, 50)), "room b decrypted room a's frame");
   fail_unless_equals_uint64 (stat (ea, "frames"), 10);
   fail_unless_equals_uint64 (stat (db, "unknown-key"), 10);
+  /* Whose frames they are is known before they can be read (tile labels). */
+  fail_unless_equals_uint64 (stat (db, "last-key-id"), 1);
+  fail_unless_equals_uint64 (stat (db, "decrypted-key-id"), G_MAXUINT64);
 
   /* Once room b holds the key as well, the same path works. */
   add_key (sb, 1, kKeyHex1);
   Bytes pt = random_bytes (rng, 50), out;
   fail_unless (transform (h, pt, &out) && out == pt);
+  fail_unless_equals_uint64 (stat (db, "decrypted-key-id"), 1);
 
   gst_object_unref (sb);
   gst_object_unref (sa);
