@@ -130,16 +130,24 @@ JanusSubscriber::on_publishers (const std::vector<janus::Publisher> & publishers
 {
   std::set<uint64_t> own = hooks_.own_publishers ();
   for (const auto & p : publishers) {
-    if (p.streams.empty () || own.count (p.id) || feeds_.count (p.id))
+    if (p.streams.empty () || own.count (p.id))
       continue;
-    subscribe (p.id);
+    auto it = feeds_.find (p.id);
+    if (it != feeds_.end () && it->second.streams >= p.streams.size ())
+      continue;
+    /* New, or it added a stream since (its audio after its video):
+     * subscribe to all of them. */
+    if (it != feeds_.end ())
+      unsubscribe (p.id);
+    subscribe (p.id, p.streams.size ());
   }
 }
 
 void
-JanusSubscriber::subscribe (uint64_t feed)
+JanusSubscriber::subscribe (uint64_t feed, size_t streams)
 {
   feeds_[feed] = Feed ();
+  feeds_[feed].streams = streams;
   stats_.subscriptions++;
   attach ([this, feed] (uint64_t handle) {
     auto it = feeds_.find (feed);
@@ -276,8 +284,9 @@ JanusSubscriber::check_media (uint64_t feed, GstElement * peer)
   GST_WARNING ("no media from publisher %" G_GUINT64_FORMAT " in %u ms: subscribing again", feed,
       settings_.media_timeout_ms);
   stats_.resubscriptions++;
+  size_t streams = it->second.streams;
   unsubscribe (feed);
-  subscribe (feed);
+  subscribe (feed, streams);
 }
 
 void

@@ -65,13 +65,14 @@ private:
     uint64_t handle = 0;
     GstElement *peer = nullptr;
     GSource *watchdog = nullptr;
+    size_t streams = 0;   /* the publisher's, when subscribed */
   };
 
   void on_connected (const sframe::Result & result);
   void attach (std::function<void (uint64_t)> then);
   void join_listener ();
   void on_publishers (const std::vector<sframe::janus::Publisher> & publishers);
-  void subscribe (uint64_t feed);
+  void subscribe (uint64_t feed, size_t streams);
   void on_offer (uint64_t feed, const sframe::janus::Reply & reply);
   void send_answer (uint64_t feed, GstElement * peer, const std::string & sdp);
   void unsubscribe (uint64_t feed);

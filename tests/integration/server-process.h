@@ -31,6 +31,8 @@ public:
   /* SIGTERM (SIGKILL at once when `hard`), then SIGKILL if it has not
    * exited after a grace period; returns when it is gone. */
   void stop (bool hard = false);
+  /* Its process id, -1 when not started (for /proc reads). */
+  pid_t pid () const { return pid_; }
 
 private:
   void send_signal (int sig);
