@@ -314,6 +314,7 @@ make_peer (GstJanusRoomSink * self)
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
   add_local_address (webrtc, local_address);
   gst_bin_add (GST_BIN (self), webrtc);
+  std::vector<std::pair<GstPad *, GstPad *>> pending;
   for (auto & [filter, caps] : links) {
     GstPad *sink = gst_element_request_pad_simple (webrtc, "sink_%u");
     GstWebRTCRTPTransceiver *transceiver = nullptr;
@@ -323,14 +324,18 @@ make_peer (GstJanusRoomSink * self)
           caps, nullptr);
       gst_object_unref (transceiver);
     }
-    GstPad *src = gst_element_get_static_pad (filter, "src");
+    pending.emplace_back (gst_element_get_static_pad (filter, "src"), sink);
+    gst_caps_unref (caps);
+  }
+  /* Running before it is linked: a packet pushed into a pad of a
+   * webrtcbin still in NULL comes back FLUSHING and stops its source. */
+  gst_element_sync_state_with_parent (webrtc);
+  for (auto & [src, sink] : pending) {
     if (gst_pad_link (src, sink) != GST_PAD_LINK_OK)
       GST_ERROR_OBJECT (self, "could not link %" GST_PTR_FORMAT " to webrtcbin", src);
     gst_object_unref (src);
     gst_object_unref (sink);
-    gst_caps_unref (caps);
   }
-  gst_element_sync_state_with_parent (webrtc);
   return webrtc;
 }
 
