@@ -32,6 +32,7 @@
 
 #include "gstjanusroomsink.h"
 #include "janus-publisher.h"
+#include "../common/janus-room-common.h"
 #include "../common/janus-room-id.h"
 
 #include <gst/rtp/rtp.h>
@@ -280,22 +281,6 @@ on_filter_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-void
-add_local_address (GstElement * webrtc, const std::string & address)
-{
-  if (address.empty ())
-    return;
-  GObject *ice = nullptr;
-  g_object_get (webrtc, "ice-agent", &ice, nullptr);
-  if (!ice)
-    return;
-  gboolean added = FALSE;
-  g_signal_emit_by_name (ice, "add-local-ip-address", address.c_str (), &added);
-  if (!added)
-    GST_WARNING_OBJECT (webrtc, "ICE refused local address %s", address.c_str ());
-  gst_object_unref (ice);
-}
-
 /* On the signalling loop: a new webrtcbin, every input linked to it. */
 GstElement *
 make_peer (GstJanusRoomSink * self)
@@ -312,7 +297,8 @@ make_peer (GstJanusRoomSink * self)
   }
   GstElement *webrtc = gst_element_factory_make ("webrtcbin", nullptr);
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
-  add_local_address (webrtc, local_address);
+  if (!janus_room_restrict_ice (webrtc, local_address))
+    GST_WARNING_OBJECT (self, "ICE refused local address %s", local_address.c_str ());
   gst_bin_add (GST_BIN (self), webrtc);
   std::vector<std::pair<GstPad *, GstPad *>> pending;
   for (auto & [filter, caps] : links) {
@@ -419,25 +405,10 @@ publisher_settings (const Settings & s)
 
 GstStructure *make_stats (GstJanusRoomSink * self);
 
-gboolean
-post_stats (gpointer data)
+GstStructure *
+make_element_stats (GstElement * element)
 {
-  auto *self = GST_JANUS_ROOM_SINK (data);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), make_stats (self)));
-  return G_SOURCE_CONTINUE;
-}
-
-/* The stats as an element message every `interval` ms, from the loop. */
-GSource *
-start_stats_timer (SignallingLoop & loop, GstJanusRoomSink * self, guint interval)
-{
-  if (!interval)
-    return nullptr;
-  GSource *timer = g_timeout_source_new (interval);
-  g_source_set_callback (timer, post_stats, self, nullptr);
-  g_source_attach (timer, loop.context ());
-  return timer;
+  return make_stats (GST_JANUS_ROOM_SINK (element));
 }
 
 bool
@@ -476,7 +447,8 @@ start (GstJanusRoomSink * self)
     if (ready)
       publisher->inputs_ready ();
   });
-  state->stats_timer = start_stats_timer (*state->loop, self, settings.stats_interval);
+  state->stats_timer = janus_room_start_stats_timer (*state->loop, GST_ELEMENT (self), settings.stats_interval,
+      make_element_stats);
   std::lock_guard<std::mutex> lock (self->priv->lock);
   self->priv->state = std::move (state);
   return true;

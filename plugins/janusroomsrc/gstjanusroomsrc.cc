@@ -42,6 +42,7 @@
 #include "gstjanusroomsrc.h"
 #include "janus-subscriber.h"
 #include "room-layout.h"
+#include "../common/janus-room-common.h"
 #include "../common/janus-room-id.h"
 
 #include <gst/sframe/gstsframekeystore.h>
@@ -382,20 +383,6 @@ on_peer_pad (GstElement * webrtc, GstPad * pad, gpointer data)
   reflow (self);
 }
 
-void
-add_local_address (GstElement * webrtc, const std::string & address)
-{
-  if (address.empty ())
-    return;
-  GObject *ice = nullptr;
-  g_object_get (webrtc, "ice-agent", &ice, nullptr);
-  if (!ice)
-    return;
-  gboolean added = FALSE;
-  g_signal_emit_by_name (ice, "add-local-ip-address", address.c_str (), &added);
-  gst_object_unref (ice);
-}
-
 GstElement *
 make_peer (GstJanusRoomSrc * self, uint64_t feed)
 {
@@ -408,7 +395,8 @@ make_peer (GstJanusRoomSrc * self, uint64_t feed)
     address = self->priv->settings.local_address;
     self->priv->peers[feed] = webrtc;
   }
-  add_local_address (webrtc, address);
+  if (!janus_room_restrict_ice (webrtc, address))
+    GST_WARNING_OBJECT (self, "ICE refused local address %s", address.c_str ());
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_peer_pad), self);
   gst_bin_add (GST_BIN (self), webrtc);
   gst_element_sync_state_with_parent (webrtc);
@@ -561,25 +549,10 @@ on_label_timer (gpointer data)
 
 GstStructure *make_stats (GstJanusRoomSrc * self);
 
-gboolean
-post_stats (gpointer data)
+GstStructure *
+make_element_stats (GstElement * element)
 {
-  auto *self = GST_JANUS_ROOM_SRC (data);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), make_stats (self)));
-  return G_SOURCE_CONTINUE;
-}
-
-/* The stats as an element message every `interval` ms, from the loop. */
-GSource *
-start_stats_timer (SignallingLoop & loop, GstJanusRoomSrc * self, guint interval)
-{
-  if (!interval)
-    return nullptr;
-  GSource *timer = g_timeout_source_new (interval);
-  g_source_set_callback (timer, post_stats, self, nullptr);
-  g_source_attach (timer, loop.context ());
-  return timer;
+  return make_stats (GST_JANUS_ROOM_SRC (element));
 }
 
 bool
@@ -618,7 +591,8 @@ start (GstJanusRoomSrc * self)
   state->label_timer = g_timeout_source_new (kLabelIntervalMs);
   g_source_set_callback (state->label_timer, on_label_timer, self, nullptr);
   g_source_attach (state->label_timer, state->loop->context ());
-  state->stats_timer = start_stats_timer (*state->loop, self, settings.stats_interval);
+  state->stats_timer = janus_room_start_stats_timer (*state->loop, GST_ELEMENT (self), settings.stats_interval,
+      make_element_stats);
   std::lock_guard<std::mutex> lock (self->priv->lock);
   self->priv->state = std::move (state);
   return true;
