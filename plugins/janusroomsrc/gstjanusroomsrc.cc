@@ -21,7 +21,8 @@
  *
  * With #GstJanusRoomSrc:decode off it exposes one `src_FEED_N` pad per
  * remote track instead, with the RTP caps webrtcbin gives, for
- * applications that plug their own chain.
+ * applications that plug their own chain; a track pad left unlinked is
+ * dropped.
  *
  * #GstJanusRoomSrc:stats counts publishers, tracks and reconnects, and
  * lists each tile (`tiles`: feed, media, label, verified, frames,
@@ -338,6 +339,12 @@ expose_track (GstJanusRoomSrc * self, GstPad * pad, uint64_t feed, const std::st
       gst_static_pad_template_get (&track_template));
   g_free (name);
   gst_pad_set_active (track->ghost, TRUE);
+  /* A track the application links nothing to is dropped: not every
+   * application wants every track, and NOT_LINKED would stop the others. */
+  gst_pad_add_probe (track->ghost, GstPadProbeType (GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+      [] (GstPad * pad, GstPadProbeInfo *, gpointer) {
+        return gst_pad_is_linked (pad) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+      }, nullptr, nullptr);
   gst_element_add_pad (GST_ELEMENT (self), track->ghost);
   /* Who Janus says it is, for the application: the publisher's id. Who
    * the member is comes from the roster, once its frames are decrypted. */

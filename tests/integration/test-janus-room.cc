@@ -115,7 +115,9 @@ latest_counter (const Member & member, const std::string & element, const std::s
     return 0;
   GstStructure *s = gst_structure_from_string (messages.back ().second.c_str (), nullptr);
   guint64 value = 0;
-  gst_structure_get_uint64 (s, field, &value);
+  guint small = 0;
+  if (!gst_structure_get_uint64 (s, field, &value) && gst_structure_get_uint (s, field, &small))
+    value = small;
   gst_structure_free (s);
   return value;
 }
