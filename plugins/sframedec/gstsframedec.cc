@@ -20,7 +20,10 @@
  * id that never comes (a forgery) does not hold the others back. Once a
  * key it was missing arrives, sframedec sends an upstream GstForceKeyUnit
  * event so the sender produces a key frame (through webrtcbin: an RTCP
- * PLI).
+ * PLI). For VP8, VP9, H.264 and H.265 it also sees whether the frames it
+ * passes are key frames: until one has passed, from the start of the
+ * stream and after missing keys, it asks again once per second of stream
+ * time, since a request can be lost or rate-limited on its way.
  *
  * ## Example launch line
  * |[
@@ -111,6 +114,10 @@ struct State {
   std::deque<GstBuffer *> ready;  /* decrypted held frames, to push first */
   uint64_t held_generation = 0;   /* key ring generation last tried */
   bool missed_key = false;        /* a key was missing since the last request */
+  /* Until a key frame passes (from the start, and after missing keys), the
+   * decoder downstream cannot start: see await_key_frame (). */
+  bool awaiting_key_frame = true;
+  GstClockTime last_request = GST_CLOCK_TIME_NONE;  /* PTS, or monotonic time */
   guint64 static_key = 0;         /* handle of our static key in the store, 0: none */
   std::set<guint64> missing;      /* key ids without a key since the last warning (a few) */
 
@@ -439,12 +446,57 @@ retry_held (GstSFrameDec * self, State & state, sframe::FrameFormat format)
   }
 }
 
+/* A request for a picture, not for headers: webrtcbin's rtpsession turns
+ * it into an RTCP PLI, which SFUs relay to the sender (Janus 1.1.2 relays a
+ * subscriber's PLI but not its FIR, the all-headers form). `count` numbers
+ * the requests. */
 static void
-request_key_unit (GstSFrameDec * self)
+request_key_unit (GstSFrameDec * self, guint64 count)
 {
-  GST_INFO_OBJECT (self, "key arrived: asking upstream for a key frame");
+  GST_INFO_OBJECT (self, "asking upstream for a key frame (request %" G_GUINT64_FORMAT ")", count);
   gst_pad_push_event (GST_BASE_TRANSFORM_SINK_PAD (self),
-      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, FALSE, (guint) count));
+}
+
+/* True for the formats whose key frames sframedec can tell by their clear
+ * bytes. */
+static bool
+tells_key_frames (sframe::FrameFormat format)
+{
+  using sframe::FrameFormat;
+  return format == FrameFormat::vp8 || format == FrameFormat::vp9 || format == FrameFormat::h264 ||
+      format == FrameFormat::h265;
+}
+
+/* A request for a key frame, or its answer, can be lost or rate-limited on
+ * the way (RTCP over UDP, an SFU that forwards one request a second): while
+ * the frames passing are not key frames, ask again once a second of stream
+ * time (PTS) has gone by. Formats whose key frames cannot be told get the
+ * single request made when a missing key arrives. */
+static void
+await_key_frame (State & state, sframe::FrameFormat format, GstBuffer * out, bool * want_key_unit)
+{
+  if (*want_key_unit)
+    state.awaiting_key_frame = true;
+  if (!state.awaiting_key_frame || !tells_key_frames (format))
+    return;
+  GstMapInfo map;
+  if (!gst_buffer_map (out, &map, GST_MAP_READ))
+    return;
+  bool key = sframe::is_key_frame (format, sframe::ByteView (map.data, map.size));
+  gst_buffer_unmap (out, &map);
+  if (key) {
+    state.awaiting_key_frame = false;
+    return;
+  }
+  /* Frames without a timestamp go by the monotonic clock. */
+  GstClockTime now = GST_BUFFER_PTS_IS_VALID (out) ? GST_BUFFER_PTS (out) : g_get_monotonic_time () * GST_USECOND;
+  bool second_passed = !GST_CLOCK_TIME_IS_VALID (state.last_request) || now >= state.last_request + GST_SECOND ||
+      now < state.last_request;
+  if (*want_key_unit || second_passed) {
+    *want_key_unit = true;
+    state.last_request = now;
+  }
 }
 
 static GstFlowReturn
@@ -483,6 +535,7 @@ gst_sframe_dec_transform_locked (GstSFrameDec * self, GstBuffer * inbuf, GstBuff
     state->missed_key = false;
     *want_key_unit = true;
   }
+  await_key_frame (*state, format, outbuf, want_key_unit);
   count_frame (self, outbuf);
   self->impl->stats.decrypted_key_id = header.key_id;
   return GST_FLOW_OK;
@@ -494,16 +547,17 @@ gst_sframe_dec_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer
   auto self = GST_SFRAME_DEC (trans);
   GstFlowReturn ret;
   bool want_key_unit = false, held = false;
+  guint64 request = 0;
   {
     std::lock_guard<std::mutex> lock (self->impl->lock);
     self->impl->last_frame_held = false;
     ret = gst_sframe_dec_transform_locked (self, inbuf, outbuf, &want_key_unit);
     held = self->impl->last_frame_held;
     if (want_key_unit)
-      self->impl->stats.key_unit_requests++;
+      request = ++self->impl->stats.key_unit_requests;
   }
   if (want_key_unit)
-    request_key_unit (self);
+    request_key_unit (self, request);
   /* A held frame may still come out later: its time has not passed yet. */
   if (ret == GST_BASE_TRANSFORM_FLOW_DROPPED && !held)
     gst_sframe_base_push_gap (GST_SFRAME_BASE (self), inbuf);
@@ -518,6 +572,7 @@ gst_sframe_dec_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
   auto self = GST_SFRAME_DEC (trans);
   auto format = gst_sframe_base_get_format (GST_SFRAME_BASE (self));
   bool want_key_unit = false;
+  guint64 request = 0;
   *outbuf = nullptr;
   {
     std::lock_guard<std::mutex> lock (self->impl->lock);
@@ -528,8 +583,9 @@ gst_sframe_dec_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
       retry_held (self, *state, format);
       if (state->ready.size () > before && state->missed_key) {
         state->missed_key = false;
+        state->awaiting_key_frame = true;
         want_key_unit = true;
-        self->impl->stats.key_unit_requests++;
+        request = ++self->impl->stats.key_unit_requests;
       }
       if (!state->ready.empty ()) {
         *outbuf = state->ready.front ();
@@ -538,7 +594,7 @@ gst_sframe_dec_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
     }
   }
   if (want_key_unit)
-    request_key_unit (self);
+    request_key_unit (self, request);
   if (*outbuf)
     return GST_FLOW_OK;
   return GST_BASE_TRANSFORM_CLASS (gst_sframe_dec_parent_class)->generate_output (trans, outbuf);
