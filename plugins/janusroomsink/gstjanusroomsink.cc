@@ -36,6 +36,7 @@
 #include "../common/janus-room-id.h"
 
 #include <gst/rtp/rtp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <chrono>
@@ -85,6 +86,7 @@ struct Input {
   bool eos = false;
   guint64 packets = 0;        /* sent to Janus */
   guint64 frames = 0;         /* of them, the last packet of a frame (marker) */
+  guint64 key_frame_requests = 0;  /* from Janus (PLI/FIR), passed upstream */
 
   ~Input ()
   {
@@ -229,6 +231,20 @@ count_sent (GstJanusRoomSink * self, GstPad * pad, GstPadProbeInfo * info)
     input->packets += packets;
     input->frames += frames;
   }
+}
+
+/* A receiver (through Janus) asked for a key frame: RTCP PLI or FIR,
+ * which rtpsession turns into this event towards the encoder. */
+GstPadProbeReturn
+on_upstream_event (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  auto *self = GST_JANUS_ROOM_SINK (data);
+  if (gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info))) {
+    std::lock_guard<std::mutex> lock (self->priv->lock);
+    if (Input *input = find_input (self, pad))
+      input->key_frame_requests++;
+  }
+  return GST_PAD_PROBE_OK;
 }
 
 GstPadProbeReturn
@@ -507,7 +523,8 @@ make_stats (GstJanusRoomSink * self)
       GValue v = G_VALUE_INIT;
       g_value_init (&v, GST_TYPE_STRUCTURE);
       g_value_take_boxed (&v, gst_structure_new ("input", "media", G_TYPE_STRING, media ? media : "",
-              "packets", G_TYPE_UINT64, input->packets, "frames", G_TYPE_UINT64, input->frames, nullptr));
+              "packets", G_TYPE_UINT64, input->packets, "frames", G_TYPE_UINT64, input->frames,
+              "key-frame-requests", G_TYPE_UINT64, input->key_frame_requests, nullptr));
       gst_value_list_append_and_take_value (&list, &v);
     }
     if (self->priv->state) {
@@ -558,6 +575,7 @@ gst_janus_room_sink_request_new_pad (GstElement * element, GstPadTemplate * temp
   gst_pad_add_probe (filter_src,
       GstPadProbeType (GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
           GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), on_filter_output, self, nullptr);
+  gst_pad_add_probe (filter_src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, self, nullptr);
   input->ghost = gst_ghost_pad_new_from_template (name, filter_sink, templ);
   g_free (name);
   gst_object_unref (filter_sink);
@@ -754,7 +772,7 @@ gst_janus_room_sink_class_init (GstJanusRoomSinkClass * klass)
       g_param_spec_boxed ("stats", "Statistics",
           "inputs, publisher-id, connects, reconnects, offers, candidates, publishing, last-error, wall-time-ms, "
           "and input-counters "
-          "(one structure per pad: media, packets, frames)", GST_TYPE_STRUCTURE,
+          "(one structure per pad: media, packets, frames, key-frame-requests)", GST_TYPE_STRUCTURE,
           GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   g_object_class_install_property (gobject_class, PROP_PUBLISHER_ID,

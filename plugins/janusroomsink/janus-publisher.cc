@@ -143,6 +143,10 @@ JanusPublisher::create_room ()
   options.room = settings_.room;
   options.require_e2ee = true;
   options.admin_key = settings_.admin_key;
+  /* Every codec janusroomsrc decodes: each publisher offers one per
+   * track, and Janus takes it when the room lists it. */
+  options.videocodec = "vp8,vp9,h264,h265";
+  options.audiocodec = "opus";
   std::string body = janus::videoroom::create_room (options);
   client_->request ([this, body] (const std::string & tx) {
         return janus::message (session_, handle_, body, nullptr, tx);

@@ -120,15 +120,18 @@ struct State {
 struct Codec {
   const char *encoding;
   const char *depayloader;
-  const char *parser;    /* or null */
+  /* What sframedec takes from the depayloader (or null: anything); a
+   * parser would rewrite the protected NAL units, so caps choose it. */
+  const char *protected_caps;
+  const char *parser;    /* after sframedec, or null */
   const char *decoder;
 };
 constexpr Codec kCodecs[] = {
-  {"VP8", "rtpvp8depay", nullptr, "vp8dec"},
-  {"VP9", "rtpvp9depay", nullptr, "vp9dec"},
-  {"H264", "rtph264depay", "h264parse", "avdec_h264"},
-  {"H265", "rtph265depay", "h265parse", "avdec_h265"},
-  {"OPUS", "rtpopusdepay", nullptr, "opusdec"},
+  {"VP8", "rtpvp8depay", nullptr, nullptr, "vp8dec"},
+  {"VP9", "rtpvp9depay", nullptr, nullptr, "vp9dec"},
+  {"H264", "rtph264depay", "video/x-h264,stream-format=byte-stream,alignment=au", "h264parse", "avdec_h264"},
+  {"H265", "rtph265depay", "video/x-h265,stream-format=byte-stream,alignment=au", "h265parse", "avdec_h265"},
+  {"OPUS", "rtpopusdepay", nullptr, nullptr, "opusdec"},
 };
 
 const Codec *
@@ -271,23 +274,27 @@ count_decoded (GstPad *, GstPadProbeInfo *, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-/* depayloader [! parser] ! sframedec ! decoder ! convert [! label] ! queue
- * into the mixer. */
+/* depayloader [! caps] ! sframedec [! parser] ! decoder ! convert
+ * [! label] ! queue into the mixer. */
 std::unique_ptr<Track>
 build_decoding_track (GstJanusRoomSrc * self, GstPad * pad, const Codec & codec, const std::string & media)
 {
   auto track = std::make_unique<Track> ();
   track->media = media;
   track->chain.push_back (make (codec.depayloader));
-  if (codec.parser)
-    track->chain.push_back (make (codec.parser));
+  if (codec.protected_caps) {
+    GstElement *filter = make ("capsfilter");
+    GstCaps *caps = gst_caps_from_string (codec.protected_caps);
+    if (filter)
+      g_object_set (filter, "caps", caps, nullptr);
+    gst_caps_unref (caps);
+    track->chain.push_back (filter);
+  }
   track->decryptor = make ("sframedec");
   g_object_set (track->decryptor, "room", room_of (self).c_str (), nullptr);
   track->chain.push_back (track->decryptor);
-  if (codec.parser) {
-    /* SFrame's codec mode leaves the NAL headers clear: parse again. */
+  if (codec.parser)
     track->chain.push_back (make (codec.parser));
-  }
   track->chain.push_back (make (codec.decoder));
   if (media == "video") {
     track->chain.push_back (make ("videoconvert"));
