@@ -1,5 +1,6 @@
 #include "janus-server.h"
 
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,14 @@ JanusServer::log () const
   return text.str ();
 }
 
+/* SFRAME_TEST_JANUS_DEBUG=0..7 for a closer look. */
+static int
+debug_level (int level)
+{
+  const char *env = std::getenv ("SFRAME_TEST_JANUS_DEBUG");
+  return env && *env >= '0' && *env <= '7' && !env[1] ? *env - '0' : level;
+}
+
 bool
 JanusServer::write_config (std::string * error) const
 {
@@ -84,7 +93,7 @@ JanusServer::write_config (std::string * error) const
        << "  loggers_folder = \"" << kLibDir << "/loggers\"\n"
        << "  log_to_stdout = false\n"
        << "  log_to_file = \"" << dir << "/janus.log\"\n"
-       << "  debug_level = 4\n"
+       << "  debug_level = " << debug_level (debug_level_) << "\n"
        << "  session_timeout = " << session_timeout_ << "\n"
        << "  protected_folders = [\"/bin\", \"/boot\", \"/dev\", \"/etc\", \"/lib\", \"/proc\", \"/sbin\", "
           "\"/sys\", \"/usr\", \"/var\"]\n"

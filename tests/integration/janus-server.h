@@ -40,6 +40,10 @@ public:
   /* Janus drops a session after this many seconds without a request;
    * for the servers started after this (Janus's default: 60). */
   void set_session_timeout (int seconds) { session_timeout_ = seconds; }
+  /* Janus's log level (0..7, default 4) for the servers started after
+   * this; 6 logs what Janus reads of the media (key frames it detects).
+   * SFRAME_TEST_JANUS_DEBUG overrides it. */
+  void set_debug_level (int level) { debug_level_ = level; }
 
   /* ICE on this interface only (ice_enforce_list), for the servers
    * started after this; default "lo" (see above: no media then). */
@@ -62,6 +66,7 @@ private:
   ScratchDir dir_;
   int ws_port_ = 0;
   int session_timeout_ = 60;
+  int debug_level_ = 4;
   std::string ice_interface_ = "lo";
   ServerProcess process_;
 };

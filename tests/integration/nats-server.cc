@@ -377,7 +377,8 @@ ScratchDir::ScratchDir (const std::string & prefix)
 ScratchDir::~ScratchDir ()
 {
   std::error_code ignored;
-  if (!path_.empty ())
+  /* SFRAME_TEST_KEEP_SCRATCH=1 keeps logs and configurations to look at. */
+  if (!path_.empty () && !std::getenv ("SFRAME_TEST_KEEP_SCRATCH"))
     fs::remove_all (path_, ignored);
 }
 

@@ -6,10 +6,12 @@
  * per sender, frames decrypted (AES-GCM authenticated: exactly the bytes
  * the sender encrypted) and decoded, against the frames that sender's
  * janusroomsink sent over the same wall-clock window. */
+#include "janus-connection.h"
 #include "janus-room-member.h"
 #include "janus-server.h"
 #include "media-netns.h"
 #include "nats-server.h"
+#include "recording-check.h"
 #include "room-credentials.h"
 #include "server-process.h"
 
@@ -18,6 +20,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -120,6 +123,28 @@ latest_counter (const Member & member, const std::string & element, const std::s
     value = small;
   gst_structure_free (s);
   return value;
+}
+
+/* The sum of `field` over the structures of the list `list` in the latest
+ * stats message (e.g. every input of a janusroomsink). */
+guint64
+latest_counter_in (const Member & member, const std::string & element, const std::string & kind, const char *list,
+    const char *field)
+{
+  auto messages = member.messages (element, kind);
+  if (messages.empty ())
+    return 0;
+  GstStructure *s = gst_structure_from_string (messages.back ().second.c_str (), nullptr);
+  const GValue *items = s ? gst_structure_get_value (s, list) : nullptr;
+  guint64 sum = 0;
+  for (guint i = 0; items && GST_VALUE_HOLDS_LIST (items) && i < gst_value_list_get_size (items); i++) {
+    guint64 n = 0;
+    if (gst_structure_get_uint64 (gst_value_get_structure (gst_value_list_get_value (items, i)), field, &n))
+      sum += n;
+  }
+  if (s)
+    gst_structure_free (s);
+  return sum;
 }
 
 template <typename Done>
@@ -353,6 +378,226 @@ TEST_F (JanusRoom, APublisherWithAKeyNoRosterMemberOwnsIsShownUnverified)
     EXPECT_NE (t.state, "decrypting") << t.label;
   }
   EXPECT_EQ (at (tile_series (alice, "", "video", "frames"), wall_now_ms ()), 0);
+}
+
+/* The SFU sees only ciphertext. Janus records the room on its side (its
+ * own "record" option) while alice publishes under the room's keys and a
+ * control publisher sends the same kind of media unencrypted. No piece of
+ * alice's encoded frames (beyond the clear codec header) is in her
+ * recording, and decoding it (janus-pp-rec, then GStreamer) gives neither
+ * the source picture nor the source tone; the same checks find the
+ * control's frames, picture and tone in its recording, so each of them
+ * can fail. */
+TEST_F (JanusRoom, JanusRecordsOnlyCiphertext)
+{
+  const uint64_t janus_room = 7700123;
+  std::string recordings = janus_.recordings_dir ();
+  {
+    JanusConnection c (janus_.ws_url ());
+    ASSERT_TRUE (c.connected ()) << c.error ();
+    Handle h = attach_videoroom (c);
+    ASSERT_NE (h.handle, 0u) << janus_.log ();
+    janus::videoroom::RoomOptions options;
+    options.room = janus_room;
+    options.admin_key = JanusServer::kAdminKey;
+    options.record = true;
+    options.rec_dir = recordings;
+    janus::Reply created = videoroom (c, h, janus::videoroom::create_room (options));
+    ASSERT_EQ (created.kind, janus::Kind::success) << created.error << "\n" << janus_.log ();
+  }
+  std::string frames = dir_.path () + "/frames";
+  g_mkdir_with_parents (frames.c_str (), 0700);
+  /* Every encoded frame is also written, before encryption, as the
+   * plaintext reference. */
+  auto publisher = [&] (const std::string & name, const std::string & protect_video,
+                       const std::string & protect_audio, const std::string & video_pay) {
+    return "janusroomsink name=pub room=" + std::string (kRoom) + " janus-room=" + std::to_string (janus_room) +
+        " display=" + name + " server=" + janus_.ws_url () + " local-address=" + kMemberAddress +
+        " stats-interval=250" +
+        " videotestsrc is-live=true pattern=smpte100 ! video/x-raw,width=320,height=180,framerate=30/1"
+        " ! vp8enc deadline=1 keyframe-max-dist=30 ! tee name=vt ! queue ! " + protect_video + video_pay +
+        " ! pub. vt. ! queue ! multifilesink location=" + frames + "/" + name + "-video-%05d" +
+        " audiotestsrc is-live=true freq=440 ! opusenc ! tee name=at ! queue ! " + protect_audio +
+        "rtpopuspay ! pub. at. ! queue ! multifilesink location=" + frames + "/" + name + "-audio-%05d";
+  };
+  const Device & d = device ("alice");
+  std::string encrypt = "sframeenc room=" + std::string (kRoom) + " ! ";
+  Member & alice = start_member ("alice", "keymanager room=" + std::string (kRoom) + " bus=" + nats_.url (0) +
+      " identity=" + d.key_path + " token-file=" + d.token_path + " authority=" + credentials_.authority_path + " " +
+      publisher ("alice", encrypt, encrypt, "rtpvp8sframepay"));
+  Member & control = start_member ("control", publisher ("control", "", "", "rtpvp8pay"));
+  auto sent = [&] (Member & m) { return at (sent_series (m, "video"), wall_now_ms ()); };
+  ASSERT_TRUE (wait_for ([&] { return sent (alice) > 240 && sent (control) > 240; }, 60))
+      << describe (alice) << describe (control);
+  uint64_t alice_id = latest_counter (alice, "pub", "janus-room-sink-stats", "publisher-id");
+  uint64_t control_id = latest_counter (control, "pub", "janus-room-sink-stats", "publisher-id");
+  ASSERT_NE (alice_id, 0u);
+  ASSERT_NE (control_id, 0u);
+  for (auto & m : members_)
+    m->stop ();
+  /* Janus closes its recordings on the way out. */
+  janus_.stop ();
+
+  struct Recording {
+    std::string video, audio;
+  };
+  auto recording_of = [&] (uint64_t id) {
+    Recording r;
+    std::error_code ec;
+    for (const auto & entry : std::filesystem::directory_iterator (recordings, ec)) {
+      std::string name = entry.path ().filename ().string ();
+      if (name.find ("-" + std::to_string (id) + "-") == std::string::npos)
+        continue;
+      if (name.find ("-video-") != std::string::npos)
+        r.video = entry.path ().string ();
+      if (name.find ("-audio-") != std::string::npos)
+        r.audio = entry.path ().string ();
+    }
+    return r;
+  };
+  Recording alice_rec = recording_of (alice_id), control_rec = recording_of (control_id);
+  ASSERT_FALSE (alice_rec.video.empty () || alice_rec.audio.empty () || control_rec.video.empty () ||
+      control_rec.audio.empty ()) << "recordings: " << list_dir (recordings) << "\n" << janus_.log ();
+
+  /* Janus 1.1.2 makes a publisher's recorders before it reads the offer's
+   * "e2ee" flag, so the .mjr headers do not say "e": true and janus-pp-rec
+   * converts them as if they were clear: what follows is what it gives. */
+  /* No piece of alice's encrypted frame bodies is in her recording; the
+   * control's are in its own. */
+  for (const char *media : {"video", "audio"}) {
+    size_t clear = std::string (media) == "video" ? 10 : 1;
+    bool video = std::string (media) == "video";
+    ChunkSearch a = find_frame_chunks (read_files (frames, std::string ("alice-") + media),
+        clear, read_file (video ? alice_rec.video : alice_rec.audio));
+    ChunkSearch c = find_frame_chunks (read_files (frames, std::string ("control-") + media),
+        clear, read_file (video ? control_rec.video : control_rec.audio));
+    std::printf ("%s: %zu of %zu pieces of alice's frames in her recording; %zu of %zu of the control's\n", media,
+        a.found, a.chunks, c.found, c.chunks);
+    ASSERT_GT (a.chunks, 300u) << media;
+    EXPECT_EQ (a.found, 0u) << media;
+    EXPECT_GT (c.fraction (), 0.9) << media;
+  }
+
+  /* Decoded, alice's recording is neither the source picture nor the
+   * source tone. */
+  Bytes source = pull_all ("videotestsrc num-buffers=1 pattern=smpte100 ! video/x-raw,width=320,height=180"
+      " ! videoconvert ! video/x-raw,format=GRAY8 ! appsink name=out sync=false", nullptr).at (0);
+  /* What janus-pp-rec and the decoder said, for the record. */
+  auto convert = [&] (const std::string & mjr, const std::string & target) {
+    int status = run_program ({"janus-pp-rec", mjr, target});
+    std::printf ("janus-pp-rec %s: exit status %d, %zu bytes\n", std::filesystem::path (target).filename ().c_str (),
+        status, read_file (target).size ());
+  };
+  auto best_picture = [&] (const std::string & mjr, size_t * count) {
+    std::string webm = mjr + ".webm", note;
+    convert (mjr, webm);
+    auto pictures = pull_all ("filesrc location=" + webm + " ! matroskademux ! vp8dec ! videoconvert"
+        " ! videoscale ! video/x-raw,format=GRAY8,width=320,height=180 ! appsink name=out sync=false", &note);
+    if (!note.empty ())
+      std::printf ("decoding %s: %s\n", webm.c_str (), note.c_str ());
+    double best = 0;
+    for (const auto & p : pictures)
+      best = std::max (best, psnr (p, source));
+    *count = pictures.size ();
+    return best;
+  };
+  auto tone = [&] (const std::string & mjr, size_t * count) {
+    std::string opus = mjr + ".opus", note;
+    convert (mjr, opus);
+    auto buffers = pull_all ("filesrc location=" + opus + " ! oggdemux ! opusdec ! audioconvert ! audioresample"
+        " ! audio/x-raw,format=F32LE,channels=1,rate=48000 ! appsink name=out sync=false", &note);
+    std::vector<float> samples;
+    for (const auto & b : buffers) {
+      const float *f = reinterpret_cast<const float *> (b.data ());
+      samples.insert (samples.end (), f, f + b.size () / sizeof (float));
+    }
+    if (!note.empty ())
+      std::printf ("decoding %s: %s\n", opus.c_str (), note.c_str ());
+    *count = samples.size ();
+    return tone_fraction (samples, 48000, 440);
+  };
+  size_t alice_pictures = 0, control_pictures = 0, alice_samples = 0, control_samples = 0;
+  double alice_psnr = best_picture (alice_rec.video, &alice_pictures);
+  double control_psnr = best_picture (control_rec.video, &control_pictures);
+  double alice_tone = tone (alice_rec.audio, &alice_samples);
+  double control_tone = tone (control_rec.audio, &control_samples);
+  std::printf ("video: best PSNR against the source %.1f dB over %zu pictures of alice's recording, "
+      "%.1f dB over %zu of the control's\n", alice_psnr, alice_pictures, control_psnr, control_pictures);
+  std::printf ("audio: 440 Hz share %.3f over %zu samples of alice's recording, %.3f over %zu of the control's\n",
+      alice_tone, alice_samples, control_tone, control_samples);
+  EXPECT_GT (control_pictures, 100u);
+  EXPECT_GT (control_psnr, 30);
+  EXPECT_LT (alice_psnr, 12);
+  EXPECT_GT (control_samples, 48000u * 3);
+  EXPECT_GT (control_tone, 0.9);
+  EXPECT_LT (alice_tone, 0.1);
+}
+
+/* Janus relays keyframe requests and reads the clear codec bytes of
+ * encrypted frames: alice sends VP8 and bob H.264 from encoders that make
+ * a key frame only when asked (after their first), so dave, who
+ * subscribes seconds later, gets a picture only when his request reaches
+ * them through Janus. Both janusroomsinks count the requests. */
+TEST_F (JanusRoom, ALateSubscriberGetsAPictureFromEncryptedVp8AndH264)
+{
+  /* Janus logs the key frames it finds in the clear bytes at level 6. */
+  janus_.stop ();
+  janus_.set_debug_level (6);
+  std::string error;
+  ASSERT_TRUE (janus_.start (&error)) << error;
+  auto publisher = [&] (const std::string & name, const std::string & encode, const std::string & pay) {
+    const Device & d = device (name);
+    return "keymanager room=" + std::string (kRoom) + " bus=" + nats_.url (0) + " identity=" + d.key_path +
+        " token-file=" + d.token_path + " authority=" + credentials_.authority_path +
+        " janusroomsink name=pub room=" + kRoom + " server=" + janus_.ws_url () + " admin-key=" +
+        JanusServer::kAdminKey + " local-address=" + kMemberAddress + " stats-interval=250" +
+        " videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=180,framerate=30/1 ! " + encode +
+        " ! sframeenc room=" + kRoom + " ! " + pay + " ! pub.";
+  };
+  Member & alice = start_member ("alice", publisher ("alice", "vp8enc deadline=1 keyframe-mode=disabled",
+      "rtpvp8sframepay"));
+  Member & bob = start_member ("bob", publisher ("bob",
+      "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=1000000 option-string=scenecut=0"
+      " ! video/x-h264,profile=constrained-baseline", "rtph264pay"));
+  auto sent = [&] (Member & m) { return at (sent_series (m, "video"), wall_now_ms ()); };
+  /* Well past the encoders' first key frames. */
+  ASSERT_TRUE (wait_for ([&] { return sent (alice) > 150 && sent (bob) > 150; }, 60))
+      << describe (alice) << describe (bob);
+  auto requests = [&] (Member & m) {
+    return latest_counter_in (m, "pub", "janus-room-sink-stats", "input-counters", "key-frame-requests");
+  };
+  guint64 alice_before = requests (alice), bob_before = requests (bob);
+
+  const Device & d = device ("dave");
+  auto dave_started = Clock::now ();
+  Member & dave = start_member ("dave", "keymanager room=" + std::string (kRoom) + " bus=" + nats_.url (0) +
+      " identity=" + d.key_path + " token-file=" + d.token_path + " authority=" + credentials_.authority_path +
+      " janusroomsrc name=sub room=" + kRoom + " server=" + janus_.ws_url () + " local-address=" +
+      kMemberAddress + " width=320 height=180 stats-interval=250" +
+      " sub.video ! fakesink sync=false sub.audio ! fakesink sync=false");
+  std::map<std::string, double> first_picture;
+  ASSERT_TRUE (wait_for ([&] {
+    for (const char *sender : {"alice", "bob"})
+      if (!first_picture.count (sender) && at (tile_series (dave, sender, "video", "decoded"), wall_now_ms ()) > 0)
+        first_picture[sender] = std::chrono::duration<double> (Clock::now () - dave_started).count ();
+    return first_picture.size () == 2;
+  }, 45)) << describe (dave) << describe (alice) << describe (bob);
+  EXPECT_GT (requests (alice), alice_before) << describe (alice);
+  EXPECT_GT (requests (bob), bob_before) << describe (bob);
+  std::printf ("dave's first picture: alice (VP8) %.1f s, bob (H.264) %.1f s after his process started; "
+      "key frame requests: alice %" G_GUINT64_FORMAT ", bob %" G_GUINT64_FORMAT "\n", first_picture["alice"],
+      first_picture["bob"], requests (alice) - alice_before, requests (bob) - bob_before);
+  /* Janus found the key frames by reading the clear bytes: the VP8 frame
+   * size from the frame header, the H.264 NAL types. */
+  std::string log = janus_.log ();
+  EXPECT_NE (log.find ("Got a VP8 key frame: 320x180"), std::string::npos);
+  EXPECT_NE (log.find ("Got an H264 key frame"), std::string::npos);
+  /* They keep coming: the decoders were not fed garbage. */
+  std::this_thread::sleep_for (std::chrono::seconds (2));
+  for (const char *sender : {"alice", "bob"}) {
+    Series decoded = tile_series (dave, sender, "video", "decoded");
+    EXPECT_GT (at (decoded, wall_now_ms ()) - at (decoded, wall_now_ms () - 1500), 20) << sender << describe (dave);
+  }
 }
 
 /* Janus killed mid-meeting and started again on the same port: both
