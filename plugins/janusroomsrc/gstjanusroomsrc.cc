@@ -20,8 +20,10 @@
  * sframedec briefly, then dropped: never decoded as garbage into the mix.
  *
  * With #GstJanusRoomSrc:decode off it exposes one `src_FEED_N` pad per
- * remote track instead, with the RTP caps webrtcbin gives, for
- * applications that plug their own chain; a track pad left unlinked is
+ * remote track instead, for applications that plug their own chain: the
+ * pad carries its RTP caps and a sticky `janus-room-track` event (feed,
+ * media) from the moment it is added, so a pad-added handler or a delayed
+ * link can choose the chain by encoding; a track pad left unlinked is
  * dropped.
  *
  * #GstJanusRoomSrc:stats counts publishers, tracks and reconnects, and
@@ -331,8 +333,51 @@ build_decoding_track (GstJanusRoomSrc * self, GstPad * pad, const Codec & codec,
   return track;
 }
 
+/* A track pad answers a caps query with the caps it carries, once known,
+ * so that an application (or gst-launch-1.0's delayed linking) can choose
+ * a chain by encoding in its pad-added handler. */
+gboolean
+track_pad_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS) {
+    GstCaps *caps = gst_pad_get_current_caps (pad);
+    if (caps) {
+      GstCaps *filter = nullptr;
+      gst_query_parse_caps (query, &filter);
+      if (filter) {
+        GstCaps *both = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+        gst_caps_unref (caps);
+        caps = both;
+      }
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+      return TRUE;
+    }
+  }
+  return gst_pad_query_default (pad, parent, query);
+}
+
+/* The track's sticky events are on its pad before the application sees
+ * it: a stream start (replaced by webrtcbin's own when data flows), the
+ * RTP caps, and janus-room-track. */
+void
+store_track_events (GstPad * ghost, GstCaps * caps, uint64_t feed, const std::string & media, guint n)
+{
+  gchar *stream_id = g_strdup_printf ("janusroomsrc/%" G_GUINT64_FORMAT "/%u", feed, n);
+  gst_pad_store_sticky_event (ghost, gst_event_new_stream_start (stream_id));
+  g_free (stream_id);
+  if (caps && gst_caps_is_fixed (caps))
+    gst_pad_store_sticky_event (ghost, gst_event_new_caps (caps));
+  /* Who Janus says it is, for the application: the publisher's id. Who
+   * the member is comes from the roster, once its frames are decrypted
+   * (sframedec's decrypted-key-id, and the key store's owner of it). */
+  GstStructure *info = gst_structure_new ("janus-room-track", "feed", G_TYPE_UINT64, feed, "media",
+      G_TYPE_STRING, media.c_str (), nullptr);
+  gst_pad_store_sticky_event (ghost, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, info));
+}
+
 std::unique_ptr<Track>
-expose_track (GstJanusRoomSrc * self, GstPad * pad, uint64_t feed, const std::string & media)
+expose_track (GstJanusRoomSrc * self, GstPad * pad, GstCaps * caps, uint64_t feed, const std::string & media)
 {
   auto track = std::make_unique<Track> ();
   track->media = media;
@@ -352,12 +397,9 @@ expose_track (GstJanusRoomSrc * self, GstPad * pad, uint64_t feed, const std::st
       [] (GstPad * pad, GstPadProbeInfo *, gpointer) {
         return gst_pad_is_linked (pad) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
       }, nullptr, nullptr);
+  gst_pad_set_query_function (track->ghost, track_pad_query);
+  store_track_events (track->ghost, caps, feed, media, n);
   gst_element_add_pad (GST_ELEMENT (self), track->ghost);
-  /* Who Janus says it is, for the application: the publisher's id. Who
-   * the member is comes from the roster, once its frames are decrypted. */
-  GstStructure *info = gst_structure_new ("janus-room-track", "feed", G_TYPE_UINT64, feed, "media",
-      G_TYPE_STRING, media.c_str (), nullptr);
-  gst_pad_store_sticky_event (track->ghost, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, info));
   return track;
 }
 
@@ -381,7 +423,7 @@ on_peer_pad (GstElement * webrtc, GstPad * pad, gpointer data)
   }
   std::unique_ptr<Track> track;
   if (!decode)
-    track = expose_track (self, pad, feed, media);
+    track = expose_track (self, pad, caps, feed, media);
   else if (codec)
     track = build_decoding_track (self, pad, *codec, media);
   else

@@ -23,8 +23,23 @@ public:
 
   bool start (const std::string & line, std::string * error)
   {
-    std::string command = "exec gst-launch-1.0 -m -e " + line + " > " + log_ + " 2>&1";
-    return process_.start ({"/bin/sh", "-c", command}, error);
+    return start_program ("gst-launch-1.0 -m -e " + line, error);
+  }
+  /* Any program (a shell command line), its output to the log. */
+  bool start_program (const std::string & command, std::string * error)
+  {
+    return process_.start ({"/bin/sh", "-c", "exec " + command + " > " + log_ + " 2>&1"}, error);
+  }
+  /* The log's lines that start with `prefix`, oldest first. */
+  std::vector<std::string> lines (const std::string & prefix) const
+  {
+    std::vector<std::string> out;
+    std::ifstream in (log_);
+    std::string line;
+    while (std::getline (in, line))
+      if (line.rfind (prefix, 0) == 0)
+        out.push_back (line);
+    return out;
   }
   void stop () { process_.stop (); }
   bool running () { return process_.running (); }

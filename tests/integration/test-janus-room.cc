@@ -24,6 +24,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -598,6 +599,59 @@ TEST_F (JanusRoom, ALateSubscriberGetsAPictureFromEncryptedVp8AndH264)
     Series decoded = tile_series (dave, sender, "video", "decoded");
     EXPECT_GT (at (decoded, wall_now_ms ()) - at (decoded, wall_now_ms () - 1500), 20) << sender << describe (dave);
   }
+}
+
+/* An application that plugs its own chains: janusroomsrc decode=false
+ * gives bob one RTP pad per track of alice's, named after her publisher
+ * id, with a sticky janus-room-track event (feed, media); bob links each
+ * to depayloader ! sframedec ! decoder by its caps and decodes both. */
+TEST_F (JanusRoom, RawModeGivesApplicationsOnePadPerTrack)
+{
+  const char *program = std::getenv ("SFRAME_RAW_ROOM_MEMBER");
+  if (!program)
+    GTEST_SKIP () << "SFRAME_RAW_ROOM_MEMBER is not set (meson test sets it)";
+  Member & alice = start_member ("alice", member_line ("alice"));
+  const Device & d = device ("bob");
+  Member & bob = members_.emplace_back (std::make_unique<Member> ("bob", dir_.path () + "/bob.log")).operator* ();
+  std::string error;
+  ASSERT_TRUE (bob.start_program (std::string (program) + " --room " + kRoom + " --server " + janus_.ws_url () +
+      " --address " + kMemberAddress + " --bus " + nats_.url (0) + " --identity " + d.key_path + " --token-file " +
+      d.token_path + " --authority " + credentials_.authority_path + " --width 320 --height 180", &error)) << error;
+  /* Both of alice's tracks decode in bob's own chains. */
+  auto decoding = [&] {
+    auto reports = bob.lines ("tracks=");
+    return reports.empty () ? std::string () : reports.back ();
+  };
+  ASSERT_TRUE (wait_for ([&] { return decoding ().find ("decoding=2") != std::string::npos; }, 60))
+      << decoding () << "\n" << bob.log_tail () << describe (alice);
+  uint64_t alice_id = latest_counter (alice, "pub", "janus-room-sink-stats", "publisher-id");
+  std::set<std::string> media;
+  for (const auto & line : bob.lines ("track ")) {
+    EXPECT_NE (line.find ("pad=src_" + std::to_string (alice_id) + "_"), std::string::npos) << line;
+    EXPECT_NE (line.find (" feed=" + std::to_string (alice_id) + " "), std::string::npos) << line;
+    media.insert (line.substr (line.find (" media=") + 7, 5));
+  }
+  EXPECT_EQ (media, (std::set<std::string> {"video", "audio"}));
+  std::this_thread::sleep_for (std::chrono::seconds (2));
+  EXPECT_NE (decoding ().find ("decoding=2"), std::string::npos) << decoding ();
+  std::printf ("bob's own chains: %s\n", decoding ().c_str ());
+
+  /* In one launch line too: each track pad answers a caps query with its
+   * RTP caps, so gst-launch-1.0 links the VP8 pad to the VP8 chain and the
+   * Opus pad to the Opus chain. */
+  const Device & c = device ("carol");
+  Member & carol = start_member ("carol", "-v keymanager room=" + std::string (kRoom) + " bus=" + nats_.url (0) +
+      " identity=" + c.key_path + " token-file=" + c.token_path + " authority=" + credentials_.authority_path +
+      " janusroomsrc name=sub decode=false room=" + kRoom + " server=" + janus_.ws_url () + " local-address=" +
+      kMemberAddress + " sub. ! rtpvp8depay ! sframedec room=" + kRoom + " ! vp8dec ! fakesink name=video silent=false"
+      " sub. ! rtpopusdepay ! sframedec room=" + kRoom + " ! opusdec ! fakesink name=audio silent=false");
+  auto decoded = [&] (const char *sink) {
+    return carol.lines ("/GstPipeline:pipeline0/GstFakeSink:" + std::string (sink) + ": last-message = chain").size ();
+  };
+  ASSERT_TRUE (wait_for ([&] { return decoded ("video") > 30 && decoded ("audio") > 30; }, 60))
+      << carol.log_tail ();
+  std::printf ("carol's launch line decoded %zu video and %zu audio frames of alice's\n", decoded ("video"),
+      decoded ("audio"));
 }
 
 /* Janus killed mid-meeting and started again on the same port: both

@@ -1,0 +1,234 @@
+/* A room member as an application that plugs its own receive chains:
+ * janusroomsrc with decode=false gives one RTP pad per remote track, and
+ * this program links each to `depayloader ! [sframedec !] decoder !
+ * fakesink`, by the pad's caps. With --plain nothing is encrypted or
+ * decrypted (no keymanager, no sframeenc, no sframedec): the same member
+ * without E2EE, as the benchmark's baseline.
+ *
+ *   raw-room-member --room R --server URL --address A
+ *       [--bus B --identity F --token-file F --authority F | --plain]
+ *       [--width W --height H]
+ *
+ * Every 500 ms it prints one line:
+ *   tracks=T decoding=D frames=F
+ * (D: tracks that decoded a frame in the last 500 ms; F: frames decoded in
+ * all), and for each track pad:
+ *   track pad=NAME feed=FEED media=MEDIA encoding=ENC
+ * from the pad's caps and its sticky janus-room-track event. Runs until
+ * killed. */
+#include <gst/gst.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Options {
+  std::map<std::string, std::string> values;
+  bool plain = false;
+  std::string get (const std::string & key, const std::string & fallback = "") const
+  {
+    auto it = values.find (key);
+    return it == values.end () ? fallback : it->second;
+  }
+};
+
+struct Track {
+  std::atomic<guint64> frames {0};
+  guint64 seen = 0;   /* frames at the last report */
+};
+
+struct App {
+  Options options;
+  GstElement *pipeline = nullptr;
+  std::mutex lock;
+  std::vector<std::unique_ptr<Track>> tracks;
+};
+
+struct Chain {
+  const char *encoding;
+  const char *depayloader;
+  const char *protected_caps;   /* what sframedec takes, or null */
+  const char *parser;           /* after sframedec, or null */
+  const char *decoder;
+};
+constexpr Chain kChains[] = {
+  {"VP8", "rtpvp8depay", nullptr, nullptr, "vp8dec"},
+  {"H264", "rtph264depay", "video/x-h264,stream-format=byte-stream,alignment=au", "h264parse", "avdec_h264"},
+  {"OPUS", "rtpopusdepay", nullptr, nullptr, "opusdec"},
+};
+
+std::string
+sender_line (const Options & o)
+{
+  std::string room = o.get ("room"), size = "width=" + o.get ("width", "640") + ",height=" + o.get ("height", "360");
+  std::string sink = "janusroomsink name=pub room=" + room + " server=" + o.get ("server") +
+      " admin-key=gst-sframe-test-admin-key local-address=" + o.get ("address");
+  std::string video = " videotestsrc is-live=true pattern=ball ! video/x-raw," + size +
+      ",framerate=30/1 ! vp8enc deadline=1 keyframe-max-dist=30 ! ";
+  std::string audio = " audiotestsrc is-live=true ! opusenc ! ";
+  std::string receiver = " janusroomsrc name=sub decode=false room=" + room + " server=" + o.get ("server") +
+      " local-address=" + o.get ("address");
+  if (o.plain)
+    return sink + video + "rtpvp8pay ! pub." + audio + "rtpopuspay ! pub." + receiver;
+  return "keymanager room=" + room + " bus=" + o.get ("bus") + " identity=" + o.get ("identity") +
+      " token-file=" + o.get ("token-file") + " authority=" + o.get ("authority") + " " + sink + video +
+      "sframeenc room=" + room + " ! rtpvp8sframepay ! pub." + audio + "sframeenc room=" + room +
+      " ! rtpopuspay ! pub." + receiver;
+}
+
+GstPadProbeReturn
+count_frame (GstPad *, GstPadProbeInfo *, gpointer data)
+{
+  static_cast<Track *> (data)->frames++;
+  return GST_PAD_PROBE_OK;
+}
+
+void
+print_track (GstPad * pad, const gchar * encoding)
+{
+  guint64 feed = 0;
+  const gchar *media = "";
+  GstEvent *event = gst_pad_get_sticky_event (pad, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, 0);
+  const GstStructure *info = event ? gst_event_get_structure (event) : nullptr;
+  if (info && gst_structure_has_name (info, "janus-room-track")) {
+    gst_structure_get_uint64 (info, "feed", &feed);
+    media = gst_structure_get_string (info, "media");
+  }
+  gchar *name = gst_pad_get_name (pad);
+  std::printf ("track pad=%s feed=%" G_GUINT64_FORMAT " media=%s encoding=%s\n", name, feed, media ? media : "",
+      encoding);
+  std::fflush (stdout);
+  g_free (name);
+  if (event)
+    gst_event_unref (event);
+}
+
+void
+on_track_pad (GstElement *, GstPad * pad, gpointer data)
+{
+  auto *app = static_cast<App *> (data);
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  if (!caps)
+    caps = gst_pad_query_caps (pad, nullptr);
+  const gchar *encoding = gst_structure_get_string (gst_caps_get_structure (caps, 0), "encoding-name");
+  const Chain *chain = nullptr;
+  for (const auto & c : kChains)
+    if (encoding && g_ascii_strcasecmp (encoding, c.encoding) == 0)
+      chain = &c;
+  print_track (pad, encoding ? encoding : "?");
+  gst_caps_unref (caps);
+  if (!chain)
+    return;
+  std::string line = std::string (chain->depayloader) + " ! ";
+  if (!app->options.plain) {
+    if (chain->protected_caps)
+      line += std::string (chain->protected_caps) + " ! ";
+    line += "sframedec room=" + app->options.get ("room") + " ! ";
+  }
+  if (chain->parser)
+    line += std::string (chain->parser) + " ! ";
+  line += std::string (chain->decoder) + " ! fakesink sync=true";
+  GError *error = nullptr;
+  GstElement *bin = gst_parse_bin_from_description (line.c_str (), TRUE, &error);
+  if (!bin) {
+    std::fprintf (stderr, "raw-room-member: %s\n", error ? error->message : "cannot build a chain");
+    g_clear_error (&error);
+    return;
+  }
+  auto track = std::make_unique<Track> ();
+  /* The decoder's output: the sink pad of the chain's only sink. */
+  GstIterator *it = gst_bin_iterate_sinks (GST_BIN (bin));
+  GValue item = G_VALUE_INIT;
+  if (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstPad *decoded = gst_element_get_static_pad (GST_ELEMENT (g_value_get_object (&item)), "sink");
+    gst_pad_add_probe (decoded, GST_PAD_PROBE_TYPE_BUFFER, count_frame, track.get (), nullptr);
+    gst_object_unref (decoded);
+    g_value_unset (&item);
+  }
+  gst_iterator_free (it);
+  gst_bin_add (GST_BIN (app->pipeline), bin);
+  GstPad *in = gst_element_get_static_pad (bin, "sink");
+  gst_pad_link (pad, in);
+  gst_object_unref (in);
+  gst_element_sync_state_with_parent (bin);
+  std::lock_guard<std::mutex> lock (app->lock);
+  app->tracks.push_back (std::move (track));
+}
+
+gboolean
+report (gpointer data)
+{
+  auto *app = static_cast<App *> (data);
+  std::lock_guard<std::mutex> lock (app->lock);
+  guint decoding = 0;
+  guint64 frames = 0;
+  for (auto & t : app->tracks) {
+    guint64 now = t->frames;
+    decoding += now > t->seen ? 1 : 0;
+    frames += now;
+    t->seen = now;
+  }
+  std::printf ("tracks=%zu decoding=%u frames=%" G_GUINT64_FORMAT "\n", app->tracks.size (), decoding, frames);
+  std::fflush (stdout);
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean
+on_bus (GstBus *, GstMessage * message, gpointer loop)
+{
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR) {
+    GError *error = nullptr;
+    gst_message_parse_error (message, &error, nullptr);
+    std::fprintf (stderr, "raw-room-member: %s: %s\n", GST_OBJECT_NAME (message->src), error->message);
+    g_clear_error (&error);
+    g_main_loop_quit (static_cast<GMainLoop *> (loop));
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  App app;
+  for (int i = 1; i < argc; i++) {
+    if (std::strcmp (argv[i], "--plain") == 0)
+      app.options.plain = true;
+    else if (std::strncmp (argv[i], "--", 2) == 0 && i + 1 < argc)
+      app.options.values[argv[i] + 2] = argv[i + 1], i++;
+  }
+  for (const char *required : {"room", "server", "address"})
+    if (app.options.get (required).empty ()) {
+      std::fprintf (stderr, "raw-room-member: --%s is required\n", required);
+      return 2;
+    }
+  GError *error = nullptr;
+  app.pipeline = gst_parse_launch (sender_line (app.options).c_str (), &error);
+  if (!app.pipeline) {
+    std::fprintf (stderr, "raw-room-member: %s\n", error ? error->message : "cannot build the pipeline");
+    return 1;
+  }
+  GstElement *sub = gst_bin_get_by_name (GST_BIN (app.pipeline), "sub");
+  g_signal_connect (sub, "pad-added", G_CALLBACK (on_track_pad), &app);
+  gst_object_unref (sub);
+  GMainLoop *loop = g_main_loop_new (nullptr, FALSE);
+  GstBus *bus = gst_element_get_bus (app.pipeline);
+  gst_bus_add_watch (bus, on_bus, loop);
+  gst_object_unref (bus);
+  g_timeout_add (500, report, &app);
+  gst_element_set_state (app.pipeline, GST_STATE_PLAYING);
+  g_main_loop_run (loop);
+  gst_element_set_state (app.pipeline, GST_STATE_NULL);
+  gst_object_unref (app.pipeline);
+  g_main_loop_unref (loop);
+  return 1;
+}
