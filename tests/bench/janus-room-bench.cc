@@ -1,9 +1,16 @@
 /* CPU per member of a room through a real Janus, for rooms of 2, 4 and 6
- * members, each a gst-launch-1.0 process with the member line of
- * docs/rooms.md at 640x360 30 fps VP8 + Opus (E2EE on: it cannot be
- * turned off), and the time from a member's start to decrypting and
- * decoding everyone. Runs in a network namespace of its own (as root), with
- * its own nats-server and Janus on loopback, and stops them.
+ * members, at 640x360 30 fps VP8 + Opus, and the time from the last
+ * member's start to decoding everyone. Three kinds of member, each room
+ * size in turn:
+ *   - the member line of docs/rooms.md (gst-launch-1.0, janusroomsrc
+ *     decoding and mixing, E2EE);
+ *   - raw-room-member, an application with its own receive chains
+ *     (janusroomsrc decode=false), E2EE;
+ *   - raw-room-member --plain, the same without E2EE (no keymanager,
+ *     sframeenc or sframedec): the baseline; the E2EE / plain ratio is
+ *     what encryption costs a member.
+ * Runs in a network namespace of its own (as root), with its own
+ * nats-server and Janus on loopback, and stops them.
  *
  *   janus-room-bench [SECONDS [MEMBERS]]   (10 s per size; sizes 2, 4, 6)
  */
@@ -79,6 +86,113 @@ everyone_sees_everyone (const std::vector<std::unique_ptr<Member>> & members)
   return true;
 }
 
+/* raw-room-member's latest report says every other member's video and
+ * audio decoded in the last 500 ms. */
+bool
+everyone_decodes_everyone (const std::vector<std::unique_ptr<Member>> & members)
+{
+  std::string want = "decoding=" + std::to_string (2 * (members.size () - 1));
+  for (const auto & m : members) {
+    auto reports = m->lines ("tracks=");
+    if (reports.empty () || reports.back ().find (want) == std::string::npos)
+      return false;
+  }
+  return true;
+}
+
+enum class Kind { launch_line, application, plain_application };
+
+const char *
+kind_name (Kind kind)
+{
+  switch (kind) {
+    case Kind::launch_line: return "member line (decode mode), E2EE";
+    case Kind::application: return "application chains, E2EE";
+    case Kind::plain_application: return "application chains, no E2EE";
+  }
+  return "";
+}
+
+struct Result {
+  bool formed = false;
+  double mean = 0, most = 0, join = 0;
+};
+
+struct Room {
+  std::string dir, bus, server;
+  int seconds = 10;
+};
+
+std::string
+command (Kind kind, const std::string & room, const Device & d, const std::string & authority, const Room & r)
+{
+  if (kind == Kind::launch_line)
+    return "gst-launch-1.0 -m -e " + member_line (room, d, authority, r.bus, r.server);
+  std::string line = std::string (RAW_ROOM_MEMBER) + " --room " + room + " --server " + r.server + " --address " +
+      kMemberAddress + " --width 640 --height 360";
+  if (kind == Kind::plain_application)
+    return line + " --plain";
+  return line + " --bus " + r.bus + " --identity " + d.key_path + " --token-file " + d.token_path +
+      " --authority " + authority;
+}
+
+Result
+measure (Kind kind, size_t size, const Room & r)
+{
+  Result result;
+  std::string room = "bench-" + std::to_string (size) + "-" + std::to_string (int (kind));
+  std::vector<std::string> names;
+  for (size_t i = 0; i < size; i++)
+    names.push_back ("m" + std::to_string (i));
+  Credentials credentials;
+  std::string sub = r.dir + "/" + room;
+  std::system (("mkdir -p " + sub).c_str ());
+  make_credentials (sub, room, names, &credentials);
+  std::vector<std::unique_ptr<Member>> members;
+  Clock::time_point last_start;
+  std::string error;
+  for (size_t i = 0; i < size; i++) {
+    members.push_back (std::make_unique<Member> (names[i], sub + "/" + names[i] + ".log"));
+    last_start = Clock::now ();
+    if (!members.back ()->start_program (command (kind, room, credentials.devices[i], credentials.authority_path,
+                r), &error)) {
+      std::fprintf (stderr, "janus-room-bench: %s\n", error.c_str ());
+      return result;
+    }
+    std::this_thread::sleep_for (std::chrono::milliseconds (i == 0 ? 1000 : 300));
+  }
+  auto ready = [&] {
+    return kind == Kind::launch_line ? everyone_sees_everyone (members) : everyone_decodes_everyone (members);
+  };
+  auto deadline = Clock::now () + std::chrono::seconds (120);
+  while (!ready () && Clock::now () < deadline)
+    std::this_thread::sleep_for (std::chrono::milliseconds (100));
+  if (!ready ()) {
+    std::printf ("%7zu  %s: the room did not form in 120 s\n", size, kind_name (kind));
+    for (auto & m : members)
+      m->stop ();
+    return result;
+  }
+  result.formed = true;
+  result.join = std::chrono::duration<double> (Clock::now () - last_start).count ();
+  std::vector<double> before;
+  for (auto & m : members)
+    before.push_back (cpu_seconds (m->pid ()));
+  auto t0 = Clock::now ();
+  std::this_thread::sleep_for (std::chrono::seconds (r.seconds));
+  double wall = std::chrono::duration<double> (Clock::now () - t0).count ();
+  double sum = 0;
+  for (size_t i = 0; i < members.size (); i++) {
+    double share = (cpu_seconds (members[i]->pid ()) - before[i]) / wall * 100;
+    sum += share;
+    result.most = std::max (result.most, share);
+  }
+  result.mean = sum / double (size);
+  for (auto & m : members)
+    m->stop ();
+  return result;
+}
+
 }  // namespace
 
 int
@@ -90,7 +204,6 @@ main (int argc, char **argv)
     return 2;
   }
   gst_init (&argc, &argv);
-  int seconds = argc > 1 ? std::atoi (argv[1]) : 10;
   ScratchDir dir ("janus-room-bench");
   NatsServers nats;
   JanusServer janus;
@@ -99,62 +212,25 @@ main (int argc, char **argv)
     std::fprintf (stderr, "janus-room-bench: %s\n", error.c_str ());
     return 1;
   }
-  std::printf ("members  cpu/member (mean)  cpu/member (max)  join to decrypting everyone\n");
+  Room r {dir.path (), nats.url (0), janus.ws_url (), argc > 1 ? std::atoi (argv[1]) : 10};
   std::vector<size_t> sizes = {2, 4, 6};
   if (argc > 2)
     sizes = {size_t (std::atoi (argv[2]))};
+  std::printf ("members  kind                               cpu/member (mean)  (max)  join to decoding everyone\n");
   for (size_t size : sizes) {
-    std::string room = "bench-" + std::to_string (size);
-    std::vector<std::string> names;
-    for (size_t i = 0; i < size; i++)
-      names.push_back ("m" + std::to_string (i));
-    Credentials credentials;
-    std::string sub = dir.path () + "/" + room;
-    std::system (("mkdir -p " + sub).c_str ());
-    make_credentials (sub, room, names, &credentials);
-    std::vector<std::unique_ptr<Member>> members;
-    Clock::time_point last_start;
-    for (size_t i = 0; i < size; i++) {
-      members.push_back (std::make_unique<Member> (names[i], sub + "/" + names[i] + ".log"));
-      last_start = Clock::now ();
-      if (!members.back ()->start (member_line (room, credentials.devices[i], credentials.authority_path,
-                  nats.url (0), janus.ws_url ()), &error)) {
-        std::fprintf (stderr, "janus-room-bench: %s\n", error.c_str ());
-        return 1;
-      }
-      std::this_thread::sleep_for (std::chrono::milliseconds (i == 0 ? 1000 : 300));
+    Result results[3];
+    for (Kind kind : {Kind::launch_line, Kind::application, Kind::plain_application}) {
+      Result & res = results[int (kind)];
+      res = measure (kind, size, r);
+      if (res.formed)
+        std::printf ("%7zu  %-33s  %16.0f%%  %4.0f%%  %.1f s\n", size, kind_name (kind), res.mean, res.most, res.join);
+      std::fflush (stdout);
     }
-    auto deadline = Clock::now () + std::chrono::seconds (120);
-    while (!everyone_sees_everyone (members) && Clock::now () < deadline)
-      std::this_thread::sleep_for (std::chrono::milliseconds (100));
-    if (!everyone_sees_everyone (members)) {
-      std::printf ("%7zu  the room did not form in 120 s\n", size);
-      for (auto & m : members) {
-        std::printf ("  %s sees:", m->name ().c_str ());
-        for (const auto & t : latest_tiles (*m))
-          std::printf (" [%s %s]", t.media.c_str (), t.label.c_str ());
-        std::printf ("\n");
-        m->stop ();
-      }
-      continue;
-    }
-    double join = std::chrono::duration<double> (Clock::now () - last_start).count ();
-    std::vector<double> before;
-    for (auto & m : members)
-      before.push_back (cpu_seconds (m->pid ()));
-    auto t0 = Clock::now ();
-    std::this_thread::sleep_for (std::chrono::seconds (seconds));
-    double wall = std::chrono::duration<double> (Clock::now () - t0).count ();
-    double sum = 0, most = 0;
-    for (size_t i = 0; i < members.size (); i++) {
-      double share = (cpu_seconds (members[i]->pid ()) - before[i]) / wall * 100;
-      sum += share;
-      most = std::max (most, share);
-    }
-    std::printf ("%7zu  %16.0f%%  %15.0f%%  %.1f s (the last member to start)\n", size, sum / size, most, join);
+    const Result & e2ee = results[int (Kind::application)];
+    const Result & plain = results[int (Kind::plain_application)];
+    if (e2ee.formed && plain.formed && plain.mean > 0)
+      std::printf ("%7zu  E2EE / no E2EE (application chains): %.2f\n", size, e2ee.mean / plain.mean);
     std::fflush (stdout);
-    for (auto & m : members)
-      m->stop ();
   }
   return 0;
 }

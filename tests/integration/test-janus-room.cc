@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 namespace {
 
 using namespace sframe_test;
@@ -652,6 +654,69 @@ TEST_F (JanusRoom, RawModeGivesApplicationsOnePadPerTrack)
       << carol.log_tail ();
   std::printf ("carol's launch line decoded %zu video and %zu audio frames of alice's\n", decoded ("video"),
       decoded ("audio"));
+}
+
+/* keymanager over local:// (an in-process bus): two members as two
+ * pipelines in this one process, each one launch line, meet through
+ * Janus and decrypt each other. */
+TEST_F (JanusRoom, MembersOverTheInProcessBusMeetThroughJanus)
+{
+  std::string bus = "local://janus-room-" + std::to_string (getpid ());
+  auto pipeline = [&] (const std::string & name) {
+    std::string line = member_line (name);
+    size_t at = line.find (" bus=") + 5;
+    line.replace (at, line.find (' ', at) - at, bus);
+    GError *error = nullptr;
+    GstElement *p = gst_parse_launch (line.c_str (), &error);
+    EXPECT_TRUE (p) << (error ? error->message : "");
+    g_clear_error (&error);
+    return p;
+  };
+  GstElement *alice = pipeline ("alice"), *bob = pipeline ("bob");
+  ASSERT_TRUE (alice && bob);
+  gst_element_set_state (alice, GST_STATE_PLAYING);
+  gst_element_set_state (bob, GST_STATE_PLAYING);
+  /* What `member`'s janusroomsrc says of `other`'s video. */
+  auto tile = [] (GstElement * member, const std::string & other, guint64 * frames) {
+    GstElement *sub = gst_bin_get_by_name (GST_BIN (member), "sub");
+    GstStructure *stats = nullptr;
+    g_object_get (sub, "stats", &stats, nullptr);
+    gst_object_unref (sub);
+    std::string state;
+    const GValue *tiles = stats ? gst_structure_get_value (stats, "tiles") : nullptr;
+    for (guint i = 0; tiles && i < gst_value_list_get_size (tiles); i++) {
+      const GstStructure *t = gst_value_get_structure (gst_value_list_get_value (tiles, i));
+      const gchar *name = gst_structure_get_string (t, "name");
+      const gchar *media = gst_structure_get_string (t, "media");
+      gboolean verified = FALSE;
+      gst_structure_get_boolean (t, "verified", &verified);
+      if (name && other == name && media && g_str_equal (media, "video") && verified) {
+        state = gst_structure_get_string (t, "state");
+        gst_structure_get_uint64 (t, "frames", frames);
+      }
+    }
+    if (stats)
+      gst_structure_free (stats);
+    return state;
+  };
+  guint64 alice_frames = 0, bob_frames = 0;
+  bool met = wait_for ([&] {
+    return tile (alice, "bob", &bob_frames) == "decrypting" && tile (bob, "alice", &alice_frames) == "decrypting";
+  }, 60);
+  guint64 alice_before = alice_frames, bob_before = bob_frames;
+  std::this_thread::sleep_for (std::chrono::seconds (2));
+  tile (alice, "bob", &bob_frames);
+  tile (bob, "alice", &alice_frames);
+  gst_element_set_state (alice, GST_STATE_NULL);
+  gst_element_set_state (bob, GST_STATE_NULL);
+  gst_object_unref (alice);
+  gst_object_unref (bob);
+  ASSERT_TRUE (met) << "alice's and bob's tiles never both said decrypting";
+  /* 2 s of 30 fps video each way. */
+  EXPECT_GT (alice_frames - alice_before, 40u);
+  EXPECT_GT (bob_frames - bob_before, 40u);
+  std::printf ("over local://: bob decrypted %" G_GUINT64_FORMAT " and alice %" G_GUINT64_FORMAT
+      " of each other's video frames in 2 s\n", alice_frames - alice_before, bob_frames - bob_before);
 }
 
 /* Janus killed mid-meeting and started again on the same port: both

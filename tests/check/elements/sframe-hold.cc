@@ -272,47 +272,59 @@ GST_START_TEST (test_unknown_key_id_in_front_does_not_block_release)
 }
 GST_END_TEST;
 
-/* VP8 in codec mode, where sframedec sees key frames: a receiver that
- * starts in the middle of a stream asks for a key frame at once and again
- * once per second of stream time while none comes, then stops asking. */
+/* VP8 in codec mode, where sframedec sees key frames: a sender and a
+ * receiver under one static key. */
+struct Vp8Link {
+  GstHarness *enc;
+  GstHarness *dec;
+  Rng rng {7};
+
+  Vp8Link ()
+  {
+    const std::string props = std::string ("mode=codec key=") + kKeyHex1;
+    enc = harness_new ("sframeenc", props, kVp8Caps);
+    dec = dec_harness_for (enc, props);
+  }
+  ~Vp8Link ()
+  {
+    gst_harness_teardown (dec);
+    gst_harness_teardown (enc);
+  }
+  /* Frame `index` at 30 fps; how many frames came out. */
+  int send (bool key, int index)
+  {
+    push (dec, must_transform (enc, vp8_frame (rng, key, 200)), index * GST_SECOND / 30);
+    return (int) pull_all (dec).size ();
+  }
+};
+
+/* A receiver that starts in the middle of a stream asks for a key frame
+ * at once and again once per second of stream time while none comes, then
+ * stops asking. */
 GST_START_TEST (test_asks_again_until_a_key_frame_passes)
 {
-  const std::string props = std::string ("mode=codec key=") + kKeyHex1;
-  GstHarness *enc = harness_new ("sframeenc", props, kVp8Caps);
-  GstHarness *dec = dec_harness_for (enc, props);
-  Rng rng (7);
-  auto send = [&] (bool key, GstClockTime pts) {
-    push (dec, must_transform (enc, vp8_frame (rng, key, 200)), pts);
-    return (int) pull_all (dec).size ();
-  };
-  /* 30 delta frames a second; the first asks, then one a second. */
+  Vp8Link link;
   for (int i = 0; i < 75; i++)
-    fail_unless_equals_int (send (false, i * GST_SECOND / 30), 1);
-  fail_unless_equals_int (count_key_unit_requests (dec), 3);   /* at 0, 1 and 2 s */
-  fail_unless_equals_uint64 (stat (dec, "key-unit-requests"), 3);
+    fail_unless_equals_int (link.send (false, i), 1);
+  fail_unless_equals_int (count_key_unit_requests (link.dec), 3);   /* at 0, 1 and 2 s */
+  fail_unless_equals_uint64 (stat (link.dec, "key-unit-requests"), 3);
   /* A key frame passes: no more requests, whatever follows. */
-  send (true, 75 * GST_SECOND / 30);
+  link.send (true, 75);
   for (int i = 76; i < 150; i++)
-    send (false, i * GST_SECOND / 30);
-  fail_unless_equals_int (count_key_unit_requests (dec), 0);
-  gst_harness_teardown (dec);
-  gst_harness_teardown (enc);
+    link.send (false, i);
+  fail_unless_equals_int (count_key_unit_requests (link.dec), 0);
 }
 GST_END_TEST;
 
 /* A stream that starts with a key frame needs nothing. */
 GST_START_TEST (test_no_request_when_the_stream_starts_with_a_key_frame)
 {
-  const std::string props = std::string ("mode=codec key=") + kKeyHex1;
-  GstHarness *enc = harness_new ("sframeenc", props, kVp8Caps);
-  GstHarness *dec = dec_harness_for (enc, props);
-  Rng rng (8);
+  Vp8Link link;
+  int out = 0;
   for (int i = 0; i < 90; i++)
-    push (dec, must_transform (enc, vp8_frame (rng, i % 30 == 0, 200)), i * GST_SECOND / 30);
-  fail_unless_equals_int (pull_all (dec).size (), 90);
-  fail_unless_equals_int (count_key_unit_requests (dec), 0);
-  gst_harness_teardown (dec);
-  gst_harness_teardown (enc);
+    out += link.send (i % 30 == 0, i);
+  fail_unless_equals_int (out, 90);
+  fail_unless_equals_int (count_key_unit_requests (link.dec), 0);
 }
 GST_END_TEST;
 
