@@ -25,6 +25,11 @@
  * stream and after missing keys, it asks again once per second of stream
  * time, since a request can be lost or rate-limited on its way.
  *
+ * Whenever the sender of the frames it passes changes, sframedec sends a
+ * sticky custom event `sframe-sender` downstream: `key-id`, `verified`,
+ * and, when the key store knows the roster member who owns the key,
+ * `member-id`, `name` and `fingerprint`.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8,payload=96" ! rtpjitterbuffer ! rtpvp8depay ! sframedec key=000102030405060708090a0b0c0d0e0f ! vp8dec ! videoconvert ! autovideosink
@@ -118,6 +123,9 @@ struct State {
    * decoder downstream cannot start: see await_key_frame (). */
   bool awaiting_key_frame = true;
   GstClockTime last_request = GST_CLOCK_TIME_NONE;  /* PTS, or monotonic time */
+  /* The sender last announced downstream (announce_sender ()). */
+  guint64 announced_key_id = kNoKeyId;
+  bool announced_verified = false;
   guint64 static_key = 0;         /* handle of our static key in the store, 0: none */
   std::set<guint64> missing;      /* key ids without a key since the last warning (a few) */
 
@@ -541,6 +549,53 @@ gst_sframe_dec_transform_locked (GstSFrameDec * self, GstBuffer * inbuf, GstBuff
   return GST_FLOW_OK;
 }
 
+/* Who sent the frames now passing, as the signed roster says: a sticky
+ * "sframe-sender" event downstream (key-id, verified and, when a roster
+ * member owns the key, member-id, name, fingerprint) whenever it changes.
+ * An application that plugs its own chains learns the member behind a
+ * track from it. */
+static void
+announce_sender (GstSFrameDec * self)
+{
+  guint64 key_id;
+  GstSFrameKeyStore *store = nullptr;
+  {
+    std::lock_guard<std::mutex> lock (self->impl->lock);
+    State *state = self->impl->state.get ();
+    key_id = self->impl->stats.decrypted_key_id;
+    if (!state || !state->store || key_id == kNoKeyId ||
+        (key_id == state->announced_key_id && state->announced_verified))
+      return;
+    store = GST_SFRAME_KEY_STORE (gst_object_ref (state->store));
+  }
+  GstStructure *owner = gst_sframe_key_store_get_key_owner (store, key_id);
+  gst_object_unref (store);
+  bool verified = owner != nullptr;
+  {
+    std::lock_guard<std::mutex> lock (self->impl->lock);
+    State *state = self->impl->state.get ();
+    bool same = state && key_id == state->announced_key_id && verified == state->announced_verified;
+    if (state && !same) {
+      state->announced_key_id = key_id;
+      state->announced_verified = verified;
+    }
+    if (!state || same) {
+      if (owner)
+        gst_structure_free (owner);
+      return;
+    }
+  }
+  GstStructure *info = gst_structure_new ("sframe-sender", "key-id", G_TYPE_UINT64, key_id, "verified",
+      G_TYPE_BOOLEAN, verified, nullptr);
+  if (owner) {
+    for (const char *field : {"member-id", "name", "fingerprint"})
+      gst_structure_set (info, field, G_TYPE_STRING, gst_structure_get_string (owner, field), nullptr);
+    gst_structure_free (owner);
+  }
+  gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY,
+          info));
+}
+
 static GstFlowReturn
 gst_sframe_dec_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer * outbuf)
 {
@@ -558,6 +613,8 @@ gst_sframe_dec_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer
   }
   if (want_key_unit)
     request_key_unit (self, request);
+  if (ret == GST_FLOW_OK)
+    announce_sender (self);
   /* A held frame may still come out later: its time has not passed yet. */
   if (ret == GST_BASE_TRANSFORM_FLOW_DROPPED && !held)
     gst_sframe_base_push_gap (GST_SFRAME_BASE (self), inbuf);
@@ -595,8 +652,10 @@ gst_sframe_dec_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
   }
   if (want_key_unit)
     request_key_unit (self, request);
-  if (*outbuf)
+  if (*outbuf) {
+    announce_sender (self);
     return GST_FLOW_OK;
+  }
   return GST_BASE_TRANSFORM_CLASS (gst_sframe_dec_parent_class)->generate_output (trans, outbuf);
 }
 

@@ -14,8 +14,10 @@
  * (D: tracks that decoded a frame in the last 500 ms; F: frames decoded in
  * all), and for each track pad:
  *   track pad=NAME feed=FEED media=MEDIA encoding=ENC
- * from the pad's caps and its sticky janus-room-track event. Runs until
- * killed. */
+ * from the pad's caps and its sticky janus-room-track event, and when its
+ * sframedec says who sends it (the sframe-sender event, from the roster):
+ *   sender feed=FEED media=MEDIA verified=0|1 name=NAME
+ * Runs until killed. */
 #include <gst/gst.h>
 
 #include <atomic>
@@ -90,24 +92,37 @@ count_frame (GstPad *, GstPadProbeInfo *, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-void
-print_track (GstPad * pad, const gchar * encoding)
+/* The track's janus-room-track event: "feed=FEED media=MEDIA". */
+std::string
+describe_track (GstPad * pad)
 {
   guint64 feed = 0;
-  const gchar *media = "";
+  const gchar *media = nullptr;
   GstEvent *event = gst_pad_get_sticky_event (pad, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, 0);
   const GstStructure *info = event ? gst_event_get_structure (event) : nullptr;
   if (info && gst_structure_has_name (info, "janus-room-track")) {
     gst_structure_get_uint64 (info, "feed", &feed);
     media = gst_structure_get_string (info, "media");
   }
-  gchar *name = gst_pad_get_name (pad);
-  std::printf ("track pad=%s feed=%" G_GUINT64_FORMAT " media=%s encoding=%s\n", name, feed, media ? media : "",
-      encoding);
-  std::fflush (stdout);
-  g_free (name);
+  std::string text = "feed=" + std::to_string (feed) + " media=" + (media ? media : "");
   if (event)
     gst_event_unref (event);
+  return text;
+}
+
+GstPadProbeReturn
+print_sender (GstPad *, GstPadProbeInfo * info, gpointer data)
+{
+  const GstStructure *s = gst_event_get_structure (GST_PAD_PROBE_INFO_EVENT (info));
+  if (s && gst_structure_has_name (s, "sframe-sender")) {
+    gboolean verified = FALSE;
+    gst_structure_get_boolean (s, "verified", &verified);
+    const gchar *name = gst_structure_get_string (s, "name");
+    std::printf ("sender %s verified=%d name=%s\n", static_cast<const char *> (data), verified ? 1 : 0,
+        name ? name : "");
+    std::fflush (stdout);
+  }
+  return GST_PAD_PROBE_OK;
 }
 
 void
@@ -122,7 +137,11 @@ on_track_pad (GstElement *, GstPad * pad, gpointer data)
   for (const auto & c : kChains)
     if (encoding && g_ascii_strcasecmp (encoding, c.encoding) == 0)
       chain = &c;
-  print_track (pad, encoding ? encoding : "?");
+  gchar *pad_name = gst_pad_get_name (pad);
+  std::string track_text = describe_track (pad);
+  std::printf ("track pad=%s %s encoding=%s\n", pad_name, track_text.c_str (), encoding ? encoding : "?");
+  std::fflush (stdout);
+  g_free (pad_name);
   gst_caps_unref (caps);
   if (!chain)
     return;
@@ -130,7 +149,7 @@ on_track_pad (GstElement *, GstPad * pad, gpointer data)
   if (!app->options.plain) {
     if (chain->protected_caps)
       line += std::string (chain->protected_caps) + " ! ";
-    line += "sframedec room=" + app->options.get ("room") + " ! ";
+    line += "sframedec name=decryptor room=" + app->options.get ("room") + " ! ";
   }
   if (chain->parser)
     line += std::string (chain->parser) + " ! ";
@@ -153,6 +172,13 @@ on_track_pad (GstElement *, GstPad * pad, gpointer data)
     g_value_unset (&item);
   }
   gst_iterator_free (it);
+  if (GstElement *decryptor = gst_bin_get_by_name (GST_BIN (bin), "decryptor")) {
+    GstPad *out = gst_element_get_static_pad (decryptor, "src");
+    gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, print_sender, g_strdup (track_text.c_str ()),
+        g_free);
+    gst_object_unref (out);
+    gst_object_unref (decryptor);
+  }
   gst_bin_add (GST_BIN (app->pipeline), bin);
   GstPad *in = gst_element_get_static_pad (bin, "sink");
   gst_pad_link (pad, in);

@@ -606,7 +606,8 @@ TEST_F (JanusRoom, ALateSubscriberGetsAPictureFromEncryptedVp8AndH264)
 /* An application that plugs its own chains: janusroomsrc decode=false
  * gives bob one RTP pad per track of alice's, named after her publisher
  * id, with a sticky janus-room-track event (feed, media); bob links each
- * to depayloader ! sframedec ! decoder by its caps and decodes both. */
+ * to depayloader ! sframedec ! decoder by its caps, decodes both, and his
+ * sframedecs name alice from the roster (sframe-sender). */
 TEST_F (JanusRoom, RawModeGivesApplicationsOnePadPerTrack)
 {
   const char *program = std::getenv ("SFRAME_RAW_ROOM_MEMBER");
@@ -634,6 +635,12 @@ TEST_F (JanusRoom, RawModeGivesApplicationsOnePadPerTrack)
     media.insert (line.substr (line.find (" media=") + 7, 5));
   }
   EXPECT_EQ (media, (std::set<std::string> {"video", "audio"}));
+  /* Who sends each track, from the roster: sframedec's sframe-sender. */
+  std::set<std::string> named;
+  for (const auto & line : bob.lines ("sender "))
+    if (line.find (" verified=1 name=alice") != std::string::npos)
+      named.insert (line.substr (line.find (" media=") + 7, 5));
+  EXPECT_EQ (named, (std::set<std::string> {"video", "audio"})) << bob.log_tail ();
   std::this_thread::sleep_for (std::chrono::seconds (2));
   EXPECT_NE (decoding ().find ("decoding=2"), std::string::npos) << decoding ();
   std::printf ("bob's own chains: %s\n", decoding ().c_str ());

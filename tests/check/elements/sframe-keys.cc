@@ -597,6 +597,64 @@ GST_START_TEST (test_two_rooms_keep_frames_apart)
 }
 GST_END_TEST;
 
+/* Downstream learns who sent the frames it gets, from the roster: a sticky
+ * sframe-sender event, unverified while no roster member owns the key,
+ * named once one does, and again when the sender changes. */
+static GstStructure *
+sender_event (GstHarness * h)
+{
+  GstEvent *event = gst_pad_get_sticky_event (h->sinkpad, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, 0);
+  if (!event)
+    return nullptr;
+  GstStructure *s = gst_structure_copy (gst_event_get_structure (event));
+  gst_event_unref (event);
+  return s;
+}
+
+GST_START_TEST (test_decrypted_frames_name_their_sender)
+{
+  GstHarness *h = gst_harness_new_parse (
+      "sframeenc name=ea room=a mode=frame ! sframedec name=db room=b mode=frame hold-frames=0");
+  gst_harness_set_src_caps_str (h, kOpaqueCaps);
+  GstSFrameKeyStore *sa = store_of (h->element, "ea"), *sb = store_of (h->element, "db");
+  add_own_key (sa, 1, kKeyHex1);
+  add_own_key (sa, 2, kKeyHex2);
+  fail_unless (gst_sframe_key_store_set_sender_key (sa, 1, nullptr));
+  add_key (sb, 1, kKeyHex1);
+  add_key (sb, 2, kKeyHex2);
+  Rng rng (3400);
+  fail_unless (transform (h, random_bytes (rng, 50)));
+  GstStructure *sender = sender_event (h);
+  fail_unless (sender && gst_structure_has_name (sender, "sframe-sender"));
+  guint64 key_id = 0;
+  gboolean verified = TRUE;
+  fail_unless (gst_structure_get_uint64 (sender, "key-id", &key_id) && key_id == 1);
+  fail_unless (gst_structure_get_boolean (sender, "verified", &verified) && !verified);
+  fail_if (gst_structure_has_field (sender, "name"), "a name without a roster owner");
+  gst_structure_free (sender);
+
+  fail_unless (gst_sframe_key_store_set_key_owner (sb, 1, "alice", "Alice", "ab01"));
+  fail_unless (gst_sframe_key_store_set_key_owner (sb, 2, "bob", "Bob", "cd02"));
+  fail_unless (transform (h, random_bytes (rng, 50)));
+  sender = sender_event (h);
+  fail_unless (gst_structure_get_boolean (sender, "verified", &verified) && verified);
+  fail_unless_equals_string (gst_structure_get_string (sender, "member-id"), "alice");
+  fail_unless_equals_string (gst_structure_get_string (sender, "name"), "Alice");
+  fail_unless_equals_string (gst_structure_get_string (sender, "fingerprint"), "ab01");
+  gst_structure_free (sender);
+
+  fail_unless (gst_sframe_key_store_set_sender_key (sa, 2, nullptr));
+  fail_unless (transform (h, random_bytes (rng, 50)));
+  sender = sender_event (h);
+  fail_unless_equals_string (gst_structure_get_string (sender, "name"), "Bob");
+  gst_structure_free (sender);
+
+  gst_object_unref (sb);
+  gst_object_unref (sa);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 /* The key-store property is available from READY on, so an application can
  * install keys before any data flows; elements of one room share it. */
 GST_START_TEST (test_key_store_available_at_ready)
@@ -669,6 +727,7 @@ sframe_keys_suite (void)
   suite_add_tcase (s, rooms);
   tcase_add_test (rooms, test_two_rooms_in_one_pipeline);
   tcase_add_test (rooms, test_two_rooms_keep_frames_apart);
+  tcase_add_test (rooms, test_decrypted_frames_name_their_sender);
   tcase_add_test (rooms, test_key_store_available_at_ready);
   tcase_add_test (rooms, test_key_owner_follows_its_key);
   return s;
