@@ -62,30 +62,45 @@ at (const Series & series, int64_t wall_ms)
   return series.back ().second;
 }
 
+/* The sum of `field` over the structures of the list `list` in the stats
+ * message `text` that `keep` accepts (0 when it does not parse). */
+template <typename Keep>
+guint64
+sum_over_list (const std::string & text, const char *list, const char *field, Keep keep)
+{
+  GstStructure *s = gst_structure_from_string (text.c_str (), nullptr);
+  const GValue *items = s ? gst_structure_get_value (s, list) : nullptr;
+  guint64 sum = 0;
+  for (guint i = 0; items && GST_VALUE_HOLDS_LIST (items) && i < gst_value_list_get_size (items); i++) {
+    const GValue *v = gst_value_list_get_value (items, i);
+    guint64 n = 0;
+    if (GST_VALUE_HOLDS_STRUCTURE (v) && keep (gst_value_get_structure (v)) &&
+        gst_structure_get_uint64 (gst_value_get_structure (v), field, &n))
+      sum += n;
+  }
+  if (s)
+    gst_structure_free (s);
+  return sum;
+}
+
+/* True when `s` has string `field` equal to `value`. */
+bool
+has (const GstStructure * s, const char *field, const std::string & value)
+{
+  const gchar *text = gst_structure_get_string (s, field);
+  return text && value == text;
+}
+
 /* Each tile's counter `field` over time, for the tile of `sender` and
  * `media` in `receiver`'s janusroomsrc stats. */
 Series
 tile_series (const Member & receiver, const std::string & sender, const std::string & media, const char *field)
 {
   Series series;
-  for (auto & [wall, text] : receiver.messages ("sub", "janus-room-src-stats")) {
-    GstStructure *s = gst_structure_from_string (text.c_str (), nullptr);
-    const GValue *tiles = gst_structure_get_value (s, "tiles");
-    double value = 0;
-    for (guint i = 0; tiles && GST_VALUE_HOLDS_LIST (tiles) && i < gst_value_list_get_size (tiles); i++) {
-      const GValue *v = gst_value_list_get_value (tiles, i);
-      if (!GST_VALUE_HOLDS_STRUCTURE (v))
-        continue;
-      const GstStructure *tile = gst_value_get_structure (v);
-      const gchar *name = gst_structure_get_string (tile, "name");
-      const gchar *m = gst_structure_get_string (tile, "media");
-      guint64 n = 0;
-      if (name && m && sender == name && media == m && gst_structure_get_uint64 (tile, field, &n))
-        value += n;
-    }
-    gst_structure_free (s);
-    series.emplace_back (wall, value);
-  }
+  for (auto & [wall, text] : receiver.messages ("sub", "janus-room-src-stats"))
+    series.emplace_back (wall, double (sum_over_list (text, "tiles", field, [&] (const GstStructure * tile) {
+      return has (tile, "name", sender) && has (tile, "media", media);
+    })));
   return series;
 }
 
@@ -95,20 +110,11 @@ Series
 sent_series (const Member & sender, const std::string & media)
 {
   Series series;
-  for (auto & [wall, text] : sender.messages ("pub", "janus-room-sink-stats")) {
-    GstStructure *s = gst_structure_from_string (text.c_str (), nullptr);
-    const GValue *inputs = gst_structure_get_value (s, "input-counters");
-    double value = 0;
-    for (guint i = 0; inputs && GST_VALUE_HOLDS_LIST (inputs) && i < gst_value_list_get_size (inputs); i++) {
-      const GstStructure *input = gst_value_get_structure (gst_value_list_get_value (inputs, i));
-      const gchar *m = gst_structure_get_string (input, "media");
-      guint64 n = 0;
-      if (m && media == m && gst_structure_get_uint64 (input, media == "video" ? "frames" : "packets", &n))
-        value += n;
-    }
-    gst_structure_free (s);
-    series.emplace_back (wall, value);
-  }
+  const char *field = media == "video" ? "frames" : "packets";
+  for (auto & [wall, text] : sender.messages ("pub", "janus-room-sink-stats"))
+    series.emplace_back (wall, double (sum_over_list (text, "input-counters", field, [&] (const GstStructure * in) {
+      return has (in, "media", media);
+    })));
   return series;
 }
 
@@ -137,17 +143,7 @@ latest_counter_in (const Member & member, const std::string & element, const std
   auto messages = member.messages (element, kind);
   if (messages.empty ())
     return 0;
-  GstStructure *s = gst_structure_from_string (messages.back ().second.c_str (), nullptr);
-  const GValue *items = s ? gst_structure_get_value (s, list) : nullptr;
-  guint64 sum = 0;
-  for (guint i = 0; items && GST_VALUE_HOLDS_LIST (items) && i < gst_value_list_get_size (items); i++) {
-    guint64 n = 0;
-    if (gst_structure_get_uint64 (gst_value_get_structure (gst_value_list_get_value (items, i)), field, &n))
-      sum += n;
-  }
-  if (s)
-    gst_structure_free (s);
-  return sum;
+  return sum_over_list (messages.back ().second, list, field, [] (const GstStructure *) { return true; });
 }
 
 template <typename Done>
