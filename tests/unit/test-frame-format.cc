@@ -598,6 +598,50 @@ TEST_F (FrameFormatTest, SlicesDoNotMoveBetweenAccessUnits)
   }
 }
 
+/* A second reader of a stream (janusroomsrc naming a raw track's sender)
+ * authenticates frames without consuming their counters: the stream's own
+ * decrypter, on the same key ring, still decrypts every frame once, in
+ * either order, and tampering still fails. */
+TEST_F (FrameFormatTest, AuthenticateLeavesTheReplayWindowToTheDecrypter)
+{
+  struct Case {
+    FrameFormat format;
+    std::vector<uint8_t> frame;
+  };
+  const Case cases[] = {
+    {FrameFormat::vp8, vp8_frame (true, 400)},
+    {FrameFormat::opus, random_bytes (120)},
+    {FrameFormat::h264, h264_access_unit (true, 3)},
+  };
+  sframe::FrameUnprotector reader (ring_);
+  auto authenticate = [&] (FrameFormat f, const std::vector<uint8_t> & frame, std::vector<uint8_t> * out) {
+    out->assign (frame.size (), 0);
+    size_t n = 0;
+    sframe::Header h;
+    Status s = reader.authenticate (f, view (frame), {out->data (), out->size ()}, &n, &h);
+    out->resize (s == Status::ok ? n : 0);
+    EXPECT_TRUE (s != Status::ok || h.key_id == 5);
+    return s;
+  };
+  for (const auto & c : cases) {
+    const char *name = sframe::frame_format_name (c.format);
+    auto before = protect (c.format, c.frame), after = protect (c.format, c.frame);
+    std::vector<uint8_t> back;
+    /* The reader first, twice: the decrypter still gets the frame. */
+    EXPECT_EQ (authenticate (c.format, before, &back), Status::ok) << name;
+    EXPECT_EQ (back, c.frame) << name;
+    EXPECT_EQ (authenticate (c.format, before, &back), Status::ok) << name;
+    EXPECT_EQ (unprotect (c.format, before, &back), Status::ok) << name;
+    EXPECT_EQ (unprotect (c.format, before, &back), Status::replayed) << name;
+    /* The decrypter first: the reader still names the frame. */
+    EXPECT_EQ (unprotect (c.format, after, &back), Status::ok) << name;
+    EXPECT_EQ (authenticate (c.format, after, &back), Status::ok) << name;
+    auto tampered = after;
+    tampered[tampered.size () - 20] ^= 0x40;
+    EXPECT_EQ (authenticate (c.format, tampered, &back), Status::authentication_failed) << name;
+  }
+}
+
 TEST_F (FrameFormatTest, H265RejectsMalformedAccessUnits)
 {
   std::vector<uint8_t> out (4096), back;

@@ -338,8 +338,22 @@ Status
 FrameUnprotector::unprotect (FrameFormat format, ByteView frame, MutableByteView out,
     size_t * written, Header * header)
 {
+  return open_frame (format, frame, out, written, header, Replay::consume);
+}
+
+Status
+FrameUnprotector::authenticate (FrameFormat format, ByteView frame, MutableByteView out,
+    size_t * written, Header * header)
+{
+  return open_frame (format, frame, out, written, header, Replay::leave);
+}
+
+Status
+FrameUnprotector::open_frame (FrameFormat format, ByteView frame, MutableByteView out,
+    size_t * written, Header * header, Replay replay)
+{
   if (is_nal_format (format))
-    return unprotect_nal (format, frame, out, written, header);
+    return open_nal (format, frame, out, written, header, replay);
   size_t clear = 0;
   if (!clear_prefix_size (format, frame, &clear))
     return Status::malformed_frame;
@@ -347,16 +361,18 @@ FrameUnprotector::unprotect (FrameFormat format, ByteView frame, MutableByteView
     return Status::buffer_too_small;
   std::memcpy (out.data, frame.data, clear);
   size_t n = 0;
-  Status s = decryptor_.decrypt (frame.from (clear), frame.sub (0, clear), out.from (clear),
-      &n, header);
+  ByteView body = frame.from (clear), metadata = frame.sub (0, clear);
+  MutableByteView plain = out.from (clear);
+  Status s = replay == Replay::consume ? decryptor_.decrypt (body, metadata, plain, &n, header) :
+      decryptor_.open (body, metadata, plain, &n, header);
   if (s == Status::ok)
     *written = clear + n;
   return s;
 }
 
 Status
-FrameUnprotector::unprotect_nal (FrameFormat format, ByteView frame, MutableByteView out,
-    size_t * written, Header * header)
+FrameUnprotector::open_nal (FrameFormat format, ByteView frame, MutableByteView out,
+    size_t * written, Header * header, Replay replay)
 {
   nal::Codec codec = nal_codec (format);
   size_t hs = nal::header_size (codec);
@@ -398,8 +414,8 @@ FrameUnprotector::unprotect_nal (FrameFormat format, ByteView frame, MutableByte
   }
   o += copy_gap (frame, consumed, frame.data + frame.size, out.data + o);
   /* The replay window moves only once the whole access unit authenticated. */
-  for (const auto & h : opened_) {
-    Status s = decryptor_.accept (h);
+  for (size_t i = 0; replay == Replay::consume && i < opened_.size (); i++) {
+    Status s = decryptor_.accept (opened_[i]);
     if (s != Status::ok)
       return s;
   }

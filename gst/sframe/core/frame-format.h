@@ -61,11 +61,21 @@ public:
   Status unprotect (FrameFormat format, ByteView frame, MutableByteView out,
       size_t * written, Header * header);
 
+  /* unprotect() for a second reader of a stream that another unprotector
+   * decrypts: authenticates and decrypts but leaves the replay window to
+   * that one, so replays pass. For naming a frame's sender, never for
+   * output. */
+  Status authenticate (FrameFormat format, ByteView frame, MutableByteView out,
+      size_t * written, Header * header);
+
   void reset () { decryptor_.reset (); }
 
 private:
-  Status unprotect_nal (FrameFormat format, ByteView frame, MutableByteView out,
-      size_t * written, Header * header);
+  enum class Replay { consume, leave };
+  Status open_frame (FrameFormat format, ByteView frame, MutableByteView out,
+      size_t * written, Header * header, Replay replay);
+  Status open_nal (FrameFormat format, ByteView frame, MutableByteView out,
+      size_t * written, Header * header, Replay replay);
 
   Decryptor decryptor_;
   std::vector<uint8_t> scratch_;
