@@ -30,6 +30,10 @@
  * and, when the key store knows the roster member who owns the key,
  * `member-id`, `name` and `fingerprint`.
  *
+ * With #GstSFrameDec:verify-only it is a second reader of a stream that
+ * another sframedec of the room decrypts: it counts and names senders,
+ * outputs nothing and leaves the replay window to the other.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8,payload=96" ! rtpjitterbuffer ! rtpvp8depay ! sframedec key=000102030405060708090a0b0c0d0e0f ! vp8dec ! videoconvert ! autovideosink
@@ -71,6 +75,7 @@ enum {
   PROP_HOLD_TIME,
   PROP_HOLD_FRAMES,
   PROP_HOLD_BYTES,
+  PROP_VERIFY_ONLY,
 };
 
 namespace {
@@ -79,6 +84,7 @@ struct Settings {
   guint hold_time_ms = DEFAULT_HOLD_TIME_MS;
   guint hold_frames = DEFAULT_HOLD_FRAMES;
   guint64 hold_bytes = DEFAULT_HOLD_BYTES;
+  bool verify_only = false;
 };
 
 constexpr guint64 kNoKeyId = G_MAXUINT64;
@@ -113,6 +119,9 @@ unref_all (std::deque<GstBuffer *> & queue)
 struct State {
   GstSFrameKeyStore *store = nullptr;
   std::unique_ptr<sframe::FrameUnprotector> unprotector;
+  /* Names senders and counts, outputs nothing, asks upstream for nothing
+   * and leaves the replay window to the stream's decrypting sframedec. */
+  bool verify_only = false;
   DropWarner warner;
   std::deque<GstBuffer *> held;   /* input frames waiting for their key */
   guint64 held_bytes = 0;         /* their real_size () */
@@ -195,6 +204,7 @@ gst_sframe_dec_start (GstBaseTransform * trans)
   auto state = std::make_unique<State> ();
   state->store = gst_sframe_base_get_store (GST_SFRAME_BASE (self));
   state->unprotector = std::make_unique<sframe::FrameUnprotector> (gst_sframe_key_store_get_ring (state->store));
+  state->verify_only = snapshot_settings (self).verify_only;
   std::lock_guard<std::mutex> lock (self->impl->lock);
   self->impl->state = std::move (state);
   self->impl->stats = Stats ();
@@ -322,7 +332,9 @@ decrypt_buffer (State & state, sframe::FrameFormat format, GstBuffer * inbuf, Gs
     MappedPair mapped (inbuf, outbuf);
     if (!mapped.ok ())
       return sframe::Status::invalid_argument;
-    status = state.unprotector->unprotect (format, mapped.in (), mapped.out (), &written, header);
+    status = state.verify_only ?
+        state.unprotector->authenticate (format, mapped.in (), mapped.out (), &written, header) :
+        state.unprotector->unprotect (format, mapped.in (), mapped.out (), &written, header);
   }
   if (status == sframe::Status::ok)
     gst_buffer_resize (outbuf, 0, written);
@@ -601,13 +613,15 @@ gst_sframe_dec_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer
 {
   auto self = GST_SFRAME_DEC (trans);
   GstFlowReturn ret;
-  bool want_key_unit = false, held = false;
+  bool want_key_unit = false, held = false, verify_only = false;
   guint64 request = 0;
   {
     std::lock_guard<std::mutex> lock (self->impl->lock);
     self->impl->last_frame_held = false;
     ret = gst_sframe_dec_transform_locked (self, inbuf, outbuf, &want_key_unit);
     held = self->impl->last_frame_held;
+    verify_only = self->impl->state && self->impl->state->verify_only;
+    want_key_unit = want_key_unit && !verify_only;
     if (want_key_unit)
       request = ++self->impl->stats.key_unit_requests;
   }
@@ -615,6 +629,8 @@ gst_sframe_dec_transform (GstBaseTransform * trans, GstBuffer * inbuf, GstBuffer
     request_key_unit (self, request);
   if (ret == GST_FLOW_OK)
     announce_sender (self);
+  if (verify_only)
+    return ret == GST_FLOW_OK ? GST_BASE_TRANSFORM_FLOW_DROPPED : ret;
   /* A held frame may still come out later: its time has not passed yet. */
   if (ret == GST_BASE_TRANSFORM_FLOW_DROPPED && !held)
     gst_sframe_base_push_gap (GST_SFRAME_BASE (self), inbuf);
@@ -628,23 +644,27 @@ gst_sframe_dec_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
 {
   auto self = GST_SFRAME_DEC (trans);
   auto format = gst_sframe_base_get_format (GST_SFRAME_BASE (self));
-  bool want_key_unit = false;
+  bool want_key_unit = false, verify_only = false, released = false;
   guint64 request = 0;
   *outbuf = nullptr;
   {
     std::lock_guard<std::mutex> lock (self->impl->lock);
     State *state = self->impl->state.get ();
     if (state) {
+      verify_only = state->verify_only;
       apply_static_key (self, *state);
       size_t before = state->ready.size ();
       retry_held (self, *state, format);
-      if (state->ready.size () > before && state->missed_key) {
+      if (state->ready.size () > before && state->missed_key && !verify_only) {
         state->missed_key = false;
         state->awaiting_key_frame = true;
         want_key_unit = true;
         request = ++self->impl->stats.key_unit_requests;
       }
-      if (!state->ready.empty ()) {
+      released = !state->ready.empty ();
+      if (verify_only) {
+        unref_all (state->ready);   /* counted; named below */
+      } else if (released) {
         *outbuf = state->ready.front ();
         state->ready.pop_front ();
       }
@@ -652,10 +672,10 @@ gst_sframe_dec_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
   }
   if (want_key_unit)
     request_key_unit (self, request);
-  if (*outbuf) {
+  if (released)
     announce_sender (self);
+  if (*outbuf)
     return GST_FLOW_OK;
-  }
   return GST_BASE_TRANSFORM_CLASS (gst_sframe_dec_parent_class)->generate_output (trans, outbuf);
 }
 
@@ -693,6 +713,9 @@ gst_sframe_dec_set_property (GObject * object, guint prop_id, const GValue * val
     case PROP_HOLD_BYTES:
       self->impl->settings.hold_bytes = g_value_get_uint64 (value);
       break;
+    case PROP_VERIFY_ONLY:
+      self->impl->settings.verify_only = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -717,6 +740,9 @@ gst_sframe_dec_get_property (GObject * object, guint prop_id, GValue * value, GP
       break;
     case PROP_HOLD_BYTES:
       g_value_set_uint64 (value, snapshot_settings (self).hold_bytes);
+      break;
+    case PROP_VERIFY_ONLY:
+      g_value_set_boolean (value, snapshot_settings (self).verify_only);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -819,6 +845,26 @@ gst_sframe_dec_class_init (GstSFrameDecClass * klass)
           "Most memory kept alive by the frames held waiting for their key",
           0, MAX_HOLD_BYTES, DEFAULT_HOLD_BYTES,
           (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+
+  /**
+   * GstSFrameDec:verify-only:
+   *
+   * For a second reader of a stream that another sframedec decrypts:
+   * authenticates frames to count them and name their sender (the
+   * `sframe-sender` event) and outputs none of them. It asks upstream for
+   * no key frame and leaves each frame's counter to the decrypting
+   * sframedec, whose replay window the two share through the key store;
+   * replays are therefore not detected here. janusroomsrc uses it to name
+   * the senders of the tracks it passes on undecrypted.
+   *
+   *   ... ! tee name=t ! queue ! rtpvp8depay ! sframedec room=R ! vp8dec ! ...
+   *   t. ! queue ! rtpvp8depay ! sframedec room=R verify-only=true ! fakesink
+   */
+  g_object_class_install_property (gobject_class, PROP_VERIFY_ONLY,
+      g_param_spec_boolean ("verify-only", "Verify only",
+          "Authenticate, count and name senders, output nothing, and leave the replay window to the stream's "
+          "decrypting sframedec", FALSE,
+          (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   GstCaps *any = gst_caps_new_any ();
   gst_element_class_add_pad_template (element_class,

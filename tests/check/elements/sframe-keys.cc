@@ -655,6 +655,106 @@ GST_START_TEST (test_decrypted_frames_name_their_sender)
 }
 GST_END_TEST;
 
+/* Two sframedecs of one room read one stream (tee): `reader` first, then
+ * `decrypter`, whose output the harness gets; `reader_out` counts what
+ * reaches the reader's fakesink. */
+struct TwoReaders {
+  GstHarness *h = nullptr;
+  GstElement *reader = nullptr, *decrypter = nullptr;
+  GstSFrameKeyStore *store = nullptr;
+  std::atomic<guint> reader_out {0};
+  GstPad *reader_sink = nullptr;
+
+  TwoReaders (GstCaps * caps, const std::string & mode, bool verify_only)
+  {
+    std::string props = " room=r hold-frames=0 mode=" + mode;
+    std::string line = "tee name=t t. ! sframedec name=reader" + props + " verify-only=" +
+        (verify_only ? "true" : "false") + " ! fakesink name=out t. ! sframedec name=decrypter" + props;
+    h = gst_harness_new_parse (line.c_str ());
+    gst_harness_set_src_caps (h, gst_caps_ref (caps));
+    reader = gst_bin_get_by_name (GST_BIN (h->element), "reader");
+    decrypter = gst_bin_get_by_name (GST_BIN (h->element), "decrypter");
+    store = store_of (h->element, "reader");
+    GstSFrameKeyStore *other = store_of (h->element, "decrypter");
+    fail_unless (store == other, "one room, one key store");
+    gst_object_unref (other);
+    GstElement *sink = gst_bin_get_by_name (GST_BIN (h->element), "out");
+    reader_sink = gst_element_get_static_pad (sink, "sink");
+    gst_object_unref (sink);
+    gst_pad_add_probe (reader_sink, GST_PAD_PROBE_TYPE_BUFFER, [] (GstPad *, GstPadProbeInfo *, gpointer data) {
+      (*static_cast<std::atomic<guint> *> (data))++;
+      return GST_PAD_PROBE_OK;
+    }, &reader_out, nullptr);
+  }
+  ~TwoReaders ()
+  {
+    gst_object_unref (reader_sink);
+    gst_object_unref (store);
+    gst_object_unref (decrypter);
+    gst_object_unref (reader);
+    gst_harness_teardown (h);
+  }
+};
+
+/* janusroomsrc names the sender of a track it passes on undecrypted with
+ * a second sframedec, verify-only, beside the application's. Replay
+ * windows are shared through the key store, so a plain second reader
+ * takes every frame from the decrypter (shown first, as the control); a
+ * verify-only one authenticates, counts and names the sender, outputs
+ * nothing, asks for no key frame, and leaves each frame to the decrypter,
+ * which still decrypts it once and only once. Tampering fails in both. */
+GST_START_TEST (test_verify_only_leaves_frames_to_the_decrypter)
+{
+  Layout layout = kLayouts[__i__];
+  Rng rng (3600 + __i__);
+  GstHarness *enc = harness_new ("sframeenc", std::string ("mode=") + layout_mode (layout), layout_caps (layout));
+  GstSFrameKeyStore *es = key_store (enc);
+  add_own_key (es, 1, kKeyHex1);
+  fail_unless (gst_sframe_key_store_set_sender_key (es, 1, nullptr));
+  auto frames = send (enc, layout, rng, 20, 1);
+  GstCaps *caps = output_caps (enc);
+
+  {
+    TwoReaders plain (caps, layout_mode (layout), false);
+    add_key (plain.store, 1, kKeyHex1);
+    for (const auto & f : frames)
+      fail_if (transform (plain.h, f.ct), "a frame came out twice");
+    fail_unless_equals_uint64 (stat (plain.reader, "frames"), 20);
+    fail_unless_equals_uint64 (stat (plain.decrypter, "replayed"), 20);
+  }
+
+  TwoReaders two (caps, layout_mode (layout), true);
+  add_key (two.store, 1, kKeyHex1);
+  fail_unless (gst_sframe_key_store_set_key_owner (two.store, 1, "alice", "Alice", "ab01"));
+  receive (two.h, frames, "verified first");
+  fail_unless_equals_uint64 (stat (two.reader, "frames"), 20);
+  fail_unless_equals_uint64 (stat (two.reader, "key-unit-requests"), 0);
+  fail_unless_equals_int (two.reader_out.load (), 0);
+  GstEvent *event = gst_pad_get_sticky_event (two.reader_sink, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, 0);
+  fail_unless (event != nullptr, "the reader named no sender");
+  const GstStructure *sender = gst_event_get_structure (event);
+  gboolean verified = FALSE;
+  fail_unless (gst_structure_has_name (sender, "sframe-sender"));
+  fail_unless (gst_structure_get_boolean (sender, "verified", &verified) && verified);
+  fail_unless_equals_string (gst_structure_get_string (sender, "name"), "Alice");
+  gst_event_unref (event);
+
+  /* A replay: the decrypter refuses it; the reader, by design, counts it. */
+  fail_if (transform (two.h, frames[3].ct), "a replayed frame was decrypted");
+  fail_unless_equals_uint64 (stat (two.decrypter, "replayed"), 1);
+  fail_unless_equals_uint64 (stat (two.reader, "frames"), 21);
+  Bytes tampered = send (enc, layout, rng, 1, 1)[0].ct;
+  tampered[tampered.size () - 3] ^= 0x20;
+  fail_if (transform (two.h, tampered), "a tampered frame was decrypted");
+  fail_unless_equals_uint64 (stat (two.reader, "auth-failures"), 1);
+  fail_unless_equals_uint64 (stat (two.decrypter, "auth-failures"), 1);
+
+  gst_caps_unref (caps);
+  gst_object_unref (es);
+  gst_harness_teardown (enc);
+}
+GST_END_TEST;
+
 /* The key-store property is available from READY on, so an application can
  * install keys before any data flows; elements of one room share it. */
 GST_START_TEST (test_key_store_available_at_ready)
@@ -728,6 +828,7 @@ sframe_keys_suite (void)
   tcase_add_test (rooms, test_two_rooms_in_one_pipeline);
   tcase_add_test (rooms, test_two_rooms_keep_frames_apart);
   tcase_add_test (rooms, test_decrypted_frames_name_their_sender);
+  tcase_add_loop_test (rooms, test_verify_only_leaves_frames_to_the_decrypter, 0, G_N_ELEMENTS (kLayouts));
   tcase_add_test (rooms, test_key_store_available_at_ready);
   tcase_add_test (rooms, test_key_owner_follows_its_key);
   return s;
