@@ -19,7 +19,7 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 keymanager room=standup bus=nats://127.0.0.1:4222 identity=alice.key token=alice.jwt authority=authority.pub \
+ * gst-launch-1.0 keymanager room=standup bus=nats://127.0.0.1:4222 identity=alice.key token-file=alice.jwt authority=authority.pub \
  *   janusroomsink name=pub room=standup server=ws://127.0.0.1:8188 \
  *   videotestsrc is-live=true ! vp8enc deadline=1 ! sframeenc room=standup ! rtpvp8sframepay ! pub. \
  *   audiotestsrc is-live=true ! opusenc ! sframeenc room=standup ! rtpopuspay ! pub.

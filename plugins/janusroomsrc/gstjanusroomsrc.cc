@@ -20,23 +20,36 @@
  * sframedec briefly, then dropped: never decoded as garbage into the mix.
  *
  * With #GstJanusRoomSrc:decode off it exposes one `src_FEED_N` pad per
- * remote track instead, for applications that plug their own chain: the
- * pad carries its RTP caps and a sticky `janus-room-track` event (feed,
- * media) from the moment it is added, so a pad-added handler or a delayed
- * link can choose the chain by encoding; a track pad left unlinked is
- * dropped.
+ * remote track instead (FEED: the publisher's Janus id), for applications
+ * that plug their own chain: the pad carries its RTP caps and a sticky
+ * `janus-room-track` event from the moment it is added, so a pad-added
+ * handler or a delayed link can choose the chain by encoding; a track pad
+ * left unlinked is dropped. The event says who Janus says sends the track
+ * (`feed`, `media`) and who the signed roster says does: `verified`,
+ * `key-id`, and the owner's `member-id`, `name` and `fingerprint`. Those
+ * come from decrypted frames only: janusroomsrc decrypts a copy of each
+ * track (#GstJanusRoomSrc:name-senders) and updates the event, before the
+ * pad's next buffer, whenever the sender changes. Until then, and for
+ * frames under a key no roster member owns, `verified` is false.
  *
  * #GstJanusRoomSrc:stats counts publishers, tracks and reconnects, and
- * lists each tile (`tiles`: feed, media, label, verified, frames,
- * auth-failures, unknown-key).
+ * lists each track (`tiles`: feed, media, label, verified, frames,
+ * auth-failures, unknown-key), in both modes.
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 keymanager room=standup bus=nats://127.0.0.1:4222 identity=bot.key token=bot.jwt authority=authority.pub \
+ * gst-launch-1.0 keymanager room=standup bus=nats://127.0.0.1:4222 identity=bot.key token-file=bot.jwt authority=authority.pub \
  *   janusroomsrc name=sub room=standup server=ws://127.0.0.1:8188 \
  *   sub.video ! videoconvert ! autovideosink  sub.audio ! audioconvert ! autoaudiosink
  * ]|
  * Shows and plays everyone in the room "standup".
+ * |[
+ * gst-launch-1.0 keymanager room=standup bus=nats://127.0.0.1:4222 identity=bot.key token-file=bot.jwt authority=authority.pub \
+ *   janusroomsrc name=sub decode=false room=standup server=ws://127.0.0.1:8188 \
+ *   sub. ! rtpvp8depay ! sframedec room=standup ! vp8dec ! videoconvert ! autovideosink \
+ *   sub. ! rtpopusdepay ! sframedec room=standup ! opusdec ! audioconvert ! autoaudiosink
+ * ]|
+ * Plugs its own chains onto the first VP8 and the first Opus track.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -68,6 +81,7 @@ enum {
   PROP_SERVER,
   PROP_JANUS_ROOM,
   PROP_DECODE,
+  PROP_NAME_SENDERS,
   PROP_WIDTH,
   PROP_HEIGHT,
   PROP_LOCAL_ADDRESS,
@@ -84,6 +98,7 @@ struct Settings {
   std::string server;
   guint64 janus_room = 0;
   bool decode = true;
+  bool name_senders = true;   /* raw mode: decrypt a copy to name the sender */
   int width = 1280;
   int height = 720;
   std::string local_address;
@@ -276,6 +291,55 @@ count_decoded (GstPad *, GstPadProbeInfo *, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* Appends depayloader [! caps] ! sframedec to the track's chain. */
+void
+add_decryption (GstJanusRoomSrc * self, Track & track, const Codec & codec)
+{
+  track.chain.push_back (make (codec.depayloader));
+  if (codec.protected_caps) {
+    GstElement *filter = make ("capsfilter");
+    GstCaps *caps = gst_caps_from_string (codec.protected_caps);
+    if (filter)
+      g_object_set (filter, "caps", caps, nullptr);
+    gst_caps_unref (caps);
+    track.chain.push_back (filter);
+  }
+  track.decryptor = make ("sframedec");
+  if (track.decryptor)
+    g_object_set (track.decryptor, "room", room_of (self).c_str (), nullptr);
+  track.chain.push_back (track.decryptor);
+}
+
+/* False (and nothing added) if an element of the chain is missing. */
+bool
+add_chain (GstJanusRoomSrc * self, Track & track)
+{
+  for (GstElement *e : track.chain)
+    if (!e) {
+      for (GstElement *made : track.chain)
+        if (made)
+          gst_object_unref (gst_object_ref_sink (made));
+      track.chain.clear ();
+      return false;
+    }
+  for (GstElement *e : track.chain)
+    gst_bin_add (GST_BIN (self), e);
+  for (size_t i = 1; i < track.chain.size (); i++)
+    gst_element_link (track.chain[i - 1], track.chain[i]);
+  return true;
+}
+
+void
+link_into_chain (GstJanusRoomSrc * self, GstPad * pad, Track & track)
+{
+  for (GstElement *e : track.chain)
+    gst_element_sync_state_with_parent (e);
+  GstPad *in = gst_element_get_static_pad (track.chain.front (), "sink");
+  if (gst_pad_link (pad, in) != GST_PAD_LINK_OK)
+    GST_WARNING_OBJECT (self, "could not link %" GST_PTR_FORMAT, pad);
+  gst_object_unref (in);
+}
+
 /* depayloader [! caps] ! sframedec [! parser] ! decoder ! convert
  * [! label] ! queue into the mixer. */
 std::unique_ptr<Track>
@@ -283,53 +347,33 @@ build_decoding_track (GstJanusRoomSrc * self, GstPad * pad, const Codec & codec,
 {
   auto track = std::make_unique<Track> ();
   track->media = media;
-  track->chain.push_back (make (codec.depayloader));
-  if (codec.protected_caps) {
-    GstElement *filter = make ("capsfilter");
-    GstCaps *caps = gst_caps_from_string (codec.protected_caps);
-    if (filter)
-      g_object_set (filter, "caps", caps, nullptr);
-    gst_caps_unref (caps);
-    track->chain.push_back (filter);
-  }
-  track->decryptor = make ("sframedec");
-  g_object_set (track->decryptor, "room", room_of (self).c_str (), nullptr);
-  track->chain.push_back (track->decryptor);
+  add_decryption (self, *track, codec);
   if (codec.parser)
     track->chain.push_back (make (codec.parser));
   track->chain.push_back (make (codec.decoder));
   if (media == "video") {
     track->chain.push_back (make ("videoconvert"));
     track->overlay = make ("textoverlay");
-    g_object_set (track->overlay, "text", "waiting for media", "valignment", 2 /* top */, "halignment",
-        0 /* left */, "font-desc", "Sans 28", "shaded-background", TRUE, nullptr);
+    if (track->overlay)
+      g_object_set (track->overlay, "text", "waiting for media", "valignment", 2 /* top */, "halignment",
+          0 /* left */, "font-desc", "Sans 28", "shaded-background", TRUE, nullptr);
     track->chain.push_back (track->overlay);
   } else {
     track->chain.push_back (make ("audioconvert"));
     track->chain.push_back (make ("audioresample"));
   }
   track->chain.push_back (make ("queue"));
-  for (GstElement *e : track->chain)
-    if (!e)
-      return nullptr;
+  if (!add_chain (self, *track))
+    return nullptr;
   GstPad *decoded = gst_element_get_static_pad (track->chain.back (), "sink");
   gst_pad_add_probe (decoded, GST_PAD_PROBE_TYPE_BUFFER, count_decoded, track.get (), nullptr);
   gst_object_unref (decoded);
-  for (GstElement *e : track->chain)
-    gst_bin_add (GST_BIN (self), e);
-  for (size_t i = 1; i < track->chain.size (); i++)
-    gst_element_link (track->chain[i - 1], track->chain[i]);
   GstElement *mixer = media == "video" ? self->priv->mix.compositor : self->priv->mix.audiomixer;
   track->mixer_pad = gst_element_request_pad_simple (mixer, "sink_%u");
   GstPad *out = gst_element_get_static_pad (track->chain.back (), "src");
   gst_pad_link (out, track->mixer_pad);
   gst_object_unref (out);
-  for (GstElement *e : track->chain)
-    gst_element_sync_state_with_parent (e);
-  GstPad *in = gst_element_get_static_pad (track->chain.front (), "sink");
-  if (gst_pad_link (pad, in) != GST_PAD_LINK_OK)
-    GST_WARNING_OBJECT (self, "could not link %" GST_PTR_FORMAT, pad);
-  gst_object_unref (in);
+  link_into_chain (self, pad, *track);
   return track;
 }
 
@@ -357,39 +401,121 @@ track_pad_query (GstPad * pad, GstObject * parent, GstQuery * query)
   return gst_pad_query_default (pad, parent, query);
 }
 
+/* The track pad's janus-room-track event: who Janus says sends it (feed,
+ * media) and, once frames of it decrypt, who the signed roster says does
+ * (`sender`: the decrypting sframedec's sframe-sender event, or null). */
+GstEvent *
+track_event (const Track & track, const GstStructure * sender)
+{
+  GstStructure *info = gst_structure_new ("janus-room-track", "feed", G_TYPE_UINT64, track.feed, "media",
+      G_TYPE_STRING, track.media.c_str (), "verified", G_TYPE_BOOLEAN, FALSE, nullptr);
+  guint64 key_id;
+  if (sender && gst_structure_get_uint64 (sender, "key-id", &key_id)) {
+    gboolean verified = FALSE;
+    gst_structure_get_boolean (sender, "verified", &verified);
+    gst_structure_set (info, "key-id", G_TYPE_UINT64, key_id, "verified", G_TYPE_BOOLEAN, verified, nullptr);
+    for (const char *field : {"member-id", "name", "fingerprint"})
+      if (const gchar *value = gst_structure_get_string (sender, field))
+        gst_structure_set (info, field, G_TYPE_STRING, value, nullptr);
+  }
+  return gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, info);
+}
+
+void
+store_event (GstPad * pad, GstEvent * event)
+{
+  gst_pad_store_sticky_event (pad, event);
+  gst_event_unref (event);
+}
+
 /* The track's sticky events are on its pad before the application sees
  * it: a stream start (replaced by webrtcbin's own when data flows), the
  * RTP caps, and janus-room-track. */
 void
-store_track_events (GstPad * ghost, GstCaps * caps, uint64_t feed, const std::string & media, guint n)
+store_track_events (const Track & track, GstCaps * caps, guint n)
 {
-  gchar *stream_id = g_strdup_printf ("janusroomsrc/%" G_GUINT64_FORMAT "/%u", feed, n);
-  gst_pad_store_sticky_event (ghost, gst_event_new_stream_start (stream_id));
+  gchar *stream_id = g_strdup_printf ("janusroomsrc/%" G_GUINT64_FORMAT "/%u", track.feed, n);
+  store_event (track.ghost, gst_event_new_stream_start (stream_id));
   g_free (stream_id);
   if (caps && gst_caps_is_fixed (caps))
-    gst_pad_store_sticky_event (ghost, gst_event_new_caps (caps));
-  /* Who Janus says it is, for the application: the publisher's id. Who
-   * the member is comes from the roster, once its frames are decrypted
-   * (sframedec's decrypted-key-id, and the key store's owner of it). */
-  GstStructure *info = gst_structure_new ("janus-room-track", "feed", G_TYPE_UINT64, feed, "media",
-      G_TYPE_STRING, media.c_str (), nullptr);
-  gst_pad_store_sticky_event (ghost, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, info));
+    store_event (track.ghost, gst_event_new_caps (caps));
+  store_event (track.ghost, track_event (track, nullptr));
+}
+
+/* The copy's sframedec names the sender whenever it changes: the track
+ * pad's janus-room-track event follows, before the pad's next buffer. */
+GstPadProbeReturn
+on_sender (GstPad *, GstPadProbeInfo * info, gpointer data)
+{
+  auto *track = static_cast<Track *> (data);
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  const GstStructure *sender = gst_event_get_structure (event);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM_STICKY && sender &&
+      gst_structure_has_name (sender, "sframe-sender"))
+    store_event (track->ghost, track_event (*track, sender));
+  return GST_PAD_PROBE_OK;
+}
+
+/* Raw mode with sender checks: tee, its RTP out to the track pad
+ * untouched, and a copy through queue ! depayloader [! caps] ! sframedec
+ * verify-only=true ! fakesink, whose sframedec names the sender from the
+ * roster and counts the track's frames for the stats, leaving the replay
+ * window to the application's sframedec. Returns the tee's pad for the
+ * track pad, or null. */
+GstPad *
+add_sender_check (GstJanusRoomSrc * self, GstPad * pad, Track & track, const Codec & codec)
+{
+  GstElement *tee = make ("tee");
+  GstElement *queue = make ("queue");
+  if (tee)
+    g_object_set (tee, "allow-not-linked", TRUE, nullptr);
+  /* Never slows down the track pad: the copy waits in a leaky queue. */
+  if (queue)
+    g_object_set (queue, "leaky", 2 /* downstream */, "max-size-buffers", 300u, "max-size-bytes", 0u,
+        "max-size-time", G_GUINT64_CONSTANT (0), nullptr);
+  track.chain = {tee, queue};
+  add_decryption (self, track, codec);
+  if (track.decryptor)
+    g_object_set (track.decryptor, "verify-only", TRUE, nullptr);
+  GstElement *sink = make ("fakesink");
+  if (sink) {
+    g_object_set (sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+    /* Not a sink of the pipeline's: nothing waits for its preroll or EOS. */
+    GST_OBJECT_FLAG_UNSET (sink, GST_ELEMENT_FLAG_SINK);
+  }
+  track.chain.push_back (sink);
+  if (!add_chain (self, track))
+    return nullptr;
+  GstPad *named = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (named, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sender, &track, nullptr);
+  gst_object_unref (named);
+  GstPad *out = gst_element_request_pad_simple (tee, "src_%u");
+  link_into_chain (self, pad, track);
+  return out;
 }
 
 std::unique_ptr<Track>
-expose_track (GstJanusRoomSrc * self, GstPad * pad, GstCaps * caps, uint64_t feed, const std::string & media)
+expose_track (GstJanusRoomSrc * self, GstPad * pad, GstCaps * caps, const Codec * codec, uint64_t feed,
+    const std::string & media)
 {
   auto track = std::make_unique<Track> ();
+  track->feed = feed;
   track->media = media;
   guint n;
+  bool check_sender;
   {
     std::lock_guard<std::mutex> lock (self->priv->lock);
     n = self->priv->pads_made++;
+    check_sender = self->priv->settings.name_senders;
   }
+  GstPad *target = check_sender && codec ? add_sender_check (self, pad, *track, *codec) :
+      GST_PAD (gst_object_ref (pad));
+  if (!target)
+    return nullptr;
   gchar *name = g_strdup_printf ("src_%" G_GUINT64_FORMAT "_%u", feed, n);
-  track->ghost = gst_ghost_pad_new_from_template (name, pad,
-      gst_static_pad_template_get (&track_template));
+  track->ghost = gst_ghost_pad_new_from_template (name, target, gst_static_pad_template_get (&track_template));
   g_free (name);
+  gst_object_unref (target);
   gst_pad_set_active (track->ghost, TRUE);
   /* A track the application links nothing to is dropped: not every
    * application wants every track, and NOT_LINKED would stop the others. */
@@ -398,7 +524,7 @@ expose_track (GstJanusRoomSrc * self, GstPad * pad, GstCaps * caps, uint64_t fee
         return gst_pad_is_linked (pad) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
       }, nullptr, nullptr);
   gst_pad_set_query_function (track->ghost, track_pad_query);
-  store_track_events (track->ghost, caps, feed, media, n);
+  store_track_events (*track, caps, n);
   gst_element_add_pad (GST_ELEMENT (self), track->ghost);
   return track;
 }
@@ -423,7 +549,7 @@ on_peer_pad (GstElement * webrtc, GstPad * pad, gpointer data)
   }
   std::unique_ptr<Track> track;
   if (!decode)
-    track = expose_track (self, pad, caps, feed, media);
+    track = expose_track (self, pad, caps, codec, feed, media);
   else if (codec)
     track = build_decoding_track (self, pad, *codec, media);
   else
@@ -807,6 +933,9 @@ gst_janus_room_src_set_property (GObject * object, guint prop_id, const GValue *
         s.decode = decode;
         break;
       }
+      case PROP_NAME_SENDERS:
+        s.name_senders = g_value_get_boolean (value);
+        break;
       case PROP_WIDTH:
         s.width = g_value_get_int (value);
         break;
@@ -863,6 +992,9 @@ gst_janus_room_src_get_property (GObject * object, guint prop_id, GValue * value
       break;
     case PROP_DECODE:
       g_value_set_boolean (value, s.decode);
+      break;
+    case PROP_NAME_SENDERS:
+      g_value_set_boolean (value, s.name_senders);
       break;
     case PROP_WIDTH:
       g_value_set_int (value, s.width);
@@ -921,6 +1053,11 @@ gst_janus_room_src_class_init (GstJanusRoomSrcClass * klass)
       g_param_spec_boolean ("decode", "Decode",
           "Decrypt, decode and mix every track onto the video and audio pads; off: one RTP pad per track",
           TRUE, GParamFlags (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (gobject_class, PROP_NAME_SENDERS,
+      g_param_spec_boolean ("name-senders", "Name senders",
+          "With decode off: decrypt a copy of each track to name its sender from the signed roster in the "
+          "janus-room-track event on its pad (and count its frames in the stats); off: no key is needed and the "
+          "tracks pass untouched", TRUE, flags));
   g_object_class_install_property (gobject_class, PROP_WIDTH,
       g_param_spec_int ("width", "Width", "Width of the composited video", 16, 7680, 1280, flags));
   g_object_class_install_property (gobject_class, PROP_HEIGHT,

@@ -12,10 +12,16 @@
  * Every 500 ms it prints one line:
  *   tracks=T decoding=D frames=F
  * (D: tracks that decoded a frame in the last 500 ms; F: frames decoded in
- * all), and for each track pad:
+ * all), and one per track from janusroomsrc's stats:
+ *   tile feed=FEED media=MEDIA verified=0|1 frames=F unknown-key=U
+ * For each track pad:
  *   track pad=NAME feed=FEED media=MEDIA encoding=ENC
- * from the pad's caps and its sticky janus-room-track event, and when its
- * sframedec says who sends it (the sframe-sender event, from the roster):
+ * from the pad's caps and its sticky janus-room-track event; each time
+ * that event arrives in the chain (janusroomsrc names the sender from the
+ * roster in it):
+ *   member feed=FEED media=MEDIA verified=0|1 name=NAME
+ * and when the chain's own sframedec says who sends it (its sframe-sender
+ * event):
  *   sender feed=FEED media=MEDIA verified=0|1 name=NAME
  * Runs until killed. */
 #include <gst/gst.h>
@@ -78,7 +84,7 @@ sender_line (const Options & o)
   std::string receiver = " janusroomsrc name=sub decode=false room=" + room + " server=" + o.get ("server") +
       " local-address=" + o.get ("address");
   if (o.plain)
-    return sink + video + "rtpvp8pay ! pub." + audio + "rtpopuspay ! pub." + receiver;
+    return sink + video + "rtpvp8pay ! pub." + audio + "rtpopuspay ! pub." + receiver + " name-senders=false";
   return "keymanager room=" + room + " bus=" + o.get ("bus") + " identity=" + o.get ("identity") +
       " token-file=" + o.get ("token-file") + " authority=" + o.get ("authority") + " " + sink + video +
       "sframeenc room=" + room + " ! rtpvp8sframepay ! pub." + audio + "sframeenc room=" + room +
@@ -110,19 +116,35 @@ describe_track (GstPad * pad)
   return text;
 }
 
+/* Prints "KIND TRACK verified=0|1 name=NAME" for each event named
+ * `event_name` (the probe's data) going by. */
+struct SenderProbe {
+  std::string kind;
+  std::string event_name;
+  std::string track;
+};
+
 GstPadProbeReturn
 print_sender (GstPad *, GstPadProbeInfo * info, gpointer data)
 {
+  auto *probe = static_cast<SenderProbe *> (data);
   const GstStructure *s = gst_event_get_structure (GST_PAD_PROBE_INFO_EVENT (info));
-  if (s && gst_structure_has_name (s, "sframe-sender")) {
+  if (s && gst_structure_has_name (s, probe->event_name.c_str ())) {
     gboolean verified = FALSE;
     gst_structure_get_boolean (s, "verified", &verified);
     const gchar *name = gst_structure_get_string (s, "name");
-    std::printf ("sender %s verified=%d name=%s\n", static_cast<const char *> (data), verified ? 1 : 0,
+    std::printf ("%s %s verified=%d name=%s\n", probe->kind.c_str (), probe->track.c_str (), verified ? 1 : 0,
         name ? name : "");
     std::fflush (stdout);
   }
   return GST_PAD_PROBE_OK;
+}
+
+void
+add_sender_probe (GstPad * pad, const char *kind, const char *event_name, const std::string & track)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, print_sender,
+      new SenderProbe {kind, event_name, track}, [] (gpointer p) { delete static_cast<SenderProbe *> (p); });
 }
 
 void
@@ -143,6 +165,7 @@ on_track_pad (GstElement *, GstPad * pad, gpointer data)
   std::fflush (stdout);
   g_free (pad_name);
   gst_caps_unref (caps);
+  add_sender_probe (pad, "member", "janus-room-track", track_text);
   if (!chain)
     return;
   std::string line = std::string (chain->depayloader) + " ! ";
@@ -153,7 +176,10 @@ on_track_pad (GstElement *, GstPad * pad, gpointer data)
   }
   if (chain->parser)
     line += std::string (chain->parser) + " ! ";
-  line += std::string (chain->decoder) + " ! fakesink sync=true";
+  /* Added while PLAYING: a sink that waited to preroll would hold the
+   * whole pipeline in PAUSED while a track gives it nothing (one no key
+   * in the room decrypts). */
+  line += std::string (chain->decoder) + " ! fakesink sync=true async=false";
   GError *error = nullptr;
   GstElement *bin = gst_parse_bin_from_description (line.c_str (), TRUE, &error);
   if (!bin) {
@@ -174,8 +200,7 @@ on_track_pad (GstElement *, GstPad * pad, gpointer data)
   gst_iterator_free (it);
   if (GstElement *decryptor = gst_bin_get_by_name (GST_BIN (bin), "decryptor")) {
     GstPad *out = gst_element_get_static_pad (decryptor, "src");
-    gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, print_sender, g_strdup (track_text.c_str ()),
-        g_free);
+    add_sender_probe (out, "sender", "sframe-sender", track_text);
     gst_object_unref (out);
     gst_object_unref (decryptor);
   }
@@ -186,6 +211,29 @@ on_track_pad (GstElement *, GstPad * pad, gpointer data)
   gst_element_sync_state_with_parent (bin);
   std::lock_guard<std::mutex> lock (app->lock);
   app->tracks.push_back (std::move (track));
+}
+
+/* janusroomsrc's count of each track's frames, by sender. */
+void
+print_tiles (GstElement * pipeline)
+{
+  GstElement *sub = gst_bin_get_by_name (GST_BIN (pipeline), "sub");
+  GstStructure *stats = nullptr;
+  g_object_get (sub, "stats", &stats, nullptr);
+  gst_object_unref (sub);
+  const GValue *tiles = stats ? gst_structure_get_value (stats, "tiles") : nullptr;
+  for (guint i = 0; tiles && i < gst_value_list_get_size (tiles); i++) {
+    const GstStructure *t = gst_value_get_structure (gst_value_list_get_value (tiles, i));
+    guint64 feed = 0, frames = 0, unknown_key = 0;
+    gboolean verified = FALSE;
+    gst_structure_get (t, "feed", G_TYPE_UINT64, &feed, "frames", G_TYPE_UINT64, &frames, "unknown-key",
+        G_TYPE_UINT64, &unknown_key, "verified", G_TYPE_BOOLEAN, &verified, nullptr);
+    std::printf ("tile feed=%" G_GUINT64_FORMAT " media=%s verified=%d frames=%" G_GUINT64_FORMAT
+        " unknown-key=%" G_GUINT64_FORMAT "\n", feed, gst_structure_get_string (t, "media"), verified ? 1 : 0, frames,
+        unknown_key);
+  }
+  if (stats)
+    gst_structure_free (stats);
 }
 
 gboolean
@@ -202,6 +250,7 @@ report (gpointer data)
     t->seen = now;
   }
   std::printf ("tracks=%zu decoding=%u frames=%" G_GUINT64_FORMAT "\n", app->tracks.size (), decoding, frames);
+  print_tiles (app->pipeline);
   std::fflush (stdout);
   return G_SOURCE_CONTINUE;
 }

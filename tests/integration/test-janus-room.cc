@@ -211,6 +211,17 @@ protected:
         " sub.video ! fakesink sync=false sub.audio ! fakesink sync=false";
   }
 
+  /* A publisher in the Janus room with a static key the room does not
+   * know: no roster member owns its key id. */
+  std::string intruder_line ()
+  {
+    return "janusroomsink name=pub room=" + std::string (kRoom) + " server=" + janus_.ws_url () + " admin-key=" +
+        JanusServer::kAdminKey + " local-address=" + kMemberAddress + " stats-interval=250" +
+        " videotestsrc is-live=true ! video/x-raw,width=320,height=180,framerate=30/1"
+        " ! vp8enc deadline=1 keyframe-max-dist=30 ! sframeenc key=00112233445566778899aabbccddeeff"
+        " ! rtpvp8sframepay ! pub.";
+  }
+
   Member & start_member (const std::string & name, const std::string & line)
   {
     members_.push_back (std::make_unique<Member> (name, dir_.path () + "/" + name + ".log"));
@@ -360,12 +371,7 @@ TEST_F (JanusRoom, ALeaverDecryptsNothingMoreAndALateJoinerSeesEveryone)
 TEST_F (JanusRoom, APublisherWithAKeyNoRosterMemberOwnsIsShownUnverified)
 {
   Member & alice = start_member ("alice", member_line ("alice"));
-  std::string server = janus_.ws_url ();
-  start_member ("intruder", "janusroomsink name=pub room=" + std::string (kRoom) + " server=" + server +
-      " admin-key=" + JanusServer::kAdminKey + " local-address=" + kMemberAddress + " stats-interval=250" +
-      " videotestsrc is-live=true ! video/x-raw,width=320,height=180,framerate=30/1"
-      " ! vp8enc deadline=1 keyframe-max-dist=30 ! sframeenc key=00112233445566778899aabbccddeeff"
-      " ! rtpvp8sframepay ! pub.");
+  start_member ("intruder", intruder_line ());
   ASSERT_TRUE (wait_for ([&] {
     for (const auto & t : latest_tiles (alice))
       if (t.media == "video" && !t.verified && t.label.find ("unverified") == 0)
@@ -601,15 +607,18 @@ TEST_F (JanusRoom, ALateSubscriberGetsAPictureFromEncryptedVp8AndH264)
 
 /* An application that plugs its own chains: janusroomsrc decode=false
  * gives bob one RTP pad per track of alice's, named after her publisher
- * id, with a sticky janus-room-track event (feed, media); bob links each
- * to depayloader ! sframedec ! decoder by its caps, decodes both, and his
- * sframedecs name alice from the roster (sframe-sender). */
+ * id, and bob links each to depayloader ! sframedec ! decoder by its caps
+ * and decodes both. Who sends each track comes from the signed roster,
+ * twice: in the pad's janus-room-track event (janusroomsrc decrypts a copy)
+ * and from bob's own sframedecs (sframe-sender). An intruder publishing
+ * under a key no roster member owns gets a pad too, and is never named. */
 TEST_F (JanusRoom, RawModeGivesApplicationsOnePadPerTrack)
 {
   const char *program = std::getenv ("SFRAME_RAW_ROOM_MEMBER");
   if (!program)
     GTEST_SKIP () << "SFRAME_RAW_ROOM_MEMBER is not set (meson test sets it)";
   Member & alice = start_member ("alice", member_line ("alice"));
+  Member & intruder = start_member ("intruder", intruder_line ());
   const Device & d = device ("bob");
   Member & bob = members_.emplace_back (std::make_unique<Member> ("bob", dir_.path () + "/bob.log")).operator* ();
   std::string error;
@@ -623,23 +632,67 @@ TEST_F (JanusRoom, RawModeGivesApplicationsOnePadPerTrack)
   };
   ASSERT_TRUE (wait_for ([&] { return decoding ().find ("decoding=2") != std::string::npos; }, 60))
       << decoding () << "\n" << bob.log_tail () << describe (alice);
-  uint64_t alice_id = latest_counter (alice, "pub", "janus-room-sink-stats", "publisher-id");
-  std::set<std::string> media;
+  std::string alice_id = std::to_string (latest_counter (alice, "pub", "janus-room-sink-stats", "publisher-id"));
+  std::string alice_feed = " feed=" + alice_id + " ";
+  std::string intruder_feed = " feed=" + std::to_string (latest_counter (intruder, "pub", "janus-room-sink-stats",
+      "publisher-id")) + " ";
+  /* bob's last report of janusroomsrc's tiles. */
+  auto latest_tile_lines = [&] {
+    std::vector<std::string> tiles;
+    for (const auto & line : bob.lines ("")) {
+      if (line.rfind ("tracks=", 0) == 0)
+        tiles.clear ();
+      else if (line.rfind ("tile ", 0) == 0)
+        tiles.push_back (line);
+    }
+    return tiles;
+  };
+  auto media_of = [] (const std::string & line) { return line.substr (line.find (" media=") + 7, 5); };
+  /* The media of the lines starting with `prefix`, with `feed`, holding `text`. */
+  auto media_with = [&] (const std::string & prefix, const std::string & feed, const std::string & text) {
+    std::set<std::string> media;
+    for (const auto & line : bob.lines (prefix))
+      if (line.find (feed) != std::string::npos && line.find (text) != std::string::npos)
+        media.insert (media_of (line));
+    return media;
+  };
+  const std::set<std::string> both {"video", "audio"};
   for (const auto & line : bob.lines ("track ")) {
-    EXPECT_NE (line.find ("pad=src_" + std::to_string (alice_id) + "_"), std::string::npos) << line;
-    EXPECT_NE (line.find (" feed=" + std::to_string (alice_id) + " "), std::string::npos) << line;
-    media.insert (line.substr (line.find (" media=") + 7, 5));
+    if (line.find (alice_feed) != std::string::npos) {
+      EXPECT_NE (line.find ("pad=src_" + alice_id + "_"), std::string::npos) << line;
+    }
   }
-  EXPECT_EQ (media, (std::set<std::string> {"video", "audio"}));
-  /* Who sends each track, from the roster: sframedec's sframe-sender. */
-  std::set<std::string> named;
-  for (const auto & line : bob.lines ("sender "))
-    if (line.find (" verified=1 name=alice") != std::string::npos)
-      named.insert (line.substr (line.find (" media=") + 7, 5));
-  EXPECT_EQ (named, (std::set<std::string> {"video", "audio"})) << bob.log_tail ();
+  EXPECT_EQ (media_with ("track ", alice_feed, ""), both);
+  /* Named from the roster on janusroomsrc's pads and by bob's sframedecs. */
+  ASSERT_TRUE (wait_for ([&] { return media_with ("member ", alice_feed, " verified=1 name=alice") == both; }, 20))
+      << bob.log_tail ();
+  EXPECT_EQ (media_with ("sender ", alice_feed, " verified=1 name=alice"), both) << bob.log_tail ();
+  /* The intruder's track reached bob and janusroomsrc tried its frames
+   * (unknown key), so the pad could have named it; it never did. */
+  ASSERT_TRUE (wait_for ([&] {
+    for (const auto & line : latest_tile_lines ())
+      if (line.find (intruder_feed) != std::string::npos)
+        return line.find (" unknown-key=0") == std::string::npos;
+    return false;
+  }, 20)) << bob.log_tail () << describe (intruder);
+  EXPECT_EQ (media_with ("member ", intruder_feed, ""), std::set<std::string> {"video"}) << bob.log_tail ();
+  EXPECT_TRUE (media_with ("member ", intruder_feed, " verified=1").empty ()) << bob.log_tail ();
+  EXPECT_TRUE (media_with ("member ", intruder_feed, " name=i").empty ()) << bob.log_tail ();
+  EXPECT_TRUE (media_with ("tile ", intruder_feed, " verified=1").empty ()) << bob.log_tail ();
   std::this_thread::sleep_for (std::chrono::seconds (2));
   EXPECT_NE (decoding ().find ("decoding=2"), std::string::npos) << decoding ();
   std::printf ("bob's own chains: %s\n", decoding ().c_str ());
+  for (const auto & line : latest_tile_lines ())
+    std::printf ("bob's janusroomsrc: %s\n", line.c_str ());
+
+  /* The launch line below links the first VP8 pad: alice's only. */
+  intruder.stop ();
+  ASSERT_TRUE (wait_for ([&] {
+    for (const auto & line : latest_tile_lines ())
+      if (line.find (intruder_feed) != std::string::npos)
+        return false;
+    return true;
+  }, 20)) << bob.log_tail ();
 
   /* In one launch line too: each track pad answers a caps query with its
    * RTP caps, so gst-launch-1.0 links the VP8 pad to the VP8 chain and the
