@@ -852,10 +852,10 @@ gst_sframe_dec_class_init (GstSFrameDecClass * klass)
    * For a second reader of a stream that another sframedec decrypts:
    * authenticates frames to count them and name their sender (the
    * `sframe-sender` event) and outputs none of them. It asks upstream for
-   * no key frame and leaves each frame's counter to the decrypting
-   * sframedec, whose replay window the two share through the key store;
-   * replays are therefore not detected here. janusroomsrc uses it to name
-   * the senders of the tracks it passes on undecrypted.
+   * no key frame and leaves each frame's counter in the key's replay
+   * window, which the two share through the key store, to the decrypting
+   * sframedec; it refuses replays by a window of its own. janusroomsrc
+   * uses it to name the senders of the tracks it passes on undecrypted.
    *
    *   ... ! tee name=t ! queue ! rtpvp8depay ! sframedec room=R ! vp8dec ! ...
    *   t. ! queue ! rtpvp8depay ! sframedec room=R verify-only=true ! fakesink

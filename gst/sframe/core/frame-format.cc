@@ -345,7 +345,7 @@ Status
 FrameUnprotector::authenticate (FrameFormat format, ByteView frame, MutableByteView out,
     size_t * written, Header * header)
 {
-  return open_frame (format, frame, out, written, header, Replay::leave);
+  return open_frame (format, frame, out, written, header, Replay::read);
 }
 
 Status
@@ -365,9 +365,29 @@ FrameUnprotector::open_frame (FrameFormat format, ByteView frame, MutableByteVie
   MutableByteView plain = out.from (clear);
   Status s = replay == Replay::consume ? decryptor_.decrypt (body, metadata, plain, &n, header) :
       decryptor_.open (body, metadata, plain, &n, header);
+  if (s == Status::ok && replay == Replay::read)
+    s = accept_read (header, 1);
   if (s == Status::ok)
     *written = clear + n;
   return s;
+}
+
+/* A reader's windows outlive no key of the ring: those of removed keys go
+ * (their frames cannot authenticate any more). */
+Status
+FrameUnprotector::accept_read (const Header * headers, size_t count)
+{
+  constexpr size_t kPruneAbove = 16;
+  for (size_t i = 0; i < count; i++)
+    if (!read_windows_[headers[i].key_id].would_accept (headers[i].counter))
+      return Status::replayed;
+  for (size_t i = 0; i < count; i++)
+    read_windows_[headers[i].key_id].check_and_mark (headers[i].counter);
+  if (read_windows_.size () > kPruneAbove) {
+    for (auto it = read_windows_.begin (); it != read_windows_.end ();)
+      it = ring_.find (it->first) ? std::next (it) : read_windows_.erase (it);
+  }
+  return Status::ok;
 }
 
 Status
@@ -414,6 +434,11 @@ FrameUnprotector::open_nal (FrameFormat format, ByteView frame, MutableByteView 
   }
   o += copy_gap (frame, consumed, frame.data + frame.size, out.data + o);
   /* The replay window moves only once the whole access unit authenticated. */
+  if (replay == Replay::read) {
+    Status s = accept_read (opened_.data (), opened_.size ());
+    if (s != Status::ok)
+      return s;
+  }
   for (size_t i = 0; replay == Replay::consume && i < opened_.size (); i++) {
     Status s = decryptor_.accept (opened_[i]);
     if (s != Status::ok)
