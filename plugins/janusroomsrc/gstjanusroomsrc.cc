@@ -25,12 +25,16 @@
  * `janus-room-track` event from the moment it is added, so a pad-added
  * handler or a delayed link can choose the chain by encoding; a track pad
  * left unlinked is dropped. The event says who Janus says sends the track
- * (`feed`, `media`) and who the signed roster says does: `verified`,
- * `key-id`, and the owner's `member-id`, `name` and `fingerprint`. Those
- * come from decrypted frames only: janusroomsrc decrypts a copy of each
- * track (#GstJanusRoomSrc:name-senders) and updates the event, before the
- * pad's next buffer, whenever the sender changes. Until then, and for
- * frames under a key no roster member owns, `verified` is false.
+ * (`feed`, `media`) and who the signed roster says does, as a tile's label
+ * would: `state` (decrypting, waiting for key, failing, no media),
+ * `key-id`, `verified`, and while the track's frames decrypt under a key a
+ * roster member owns, the owner's `member-id`, `name` and `fingerprint`.
+ * janusroomsrc decrypts a copy of each track for it
+ * (#GstJanusRoomSrc:name-senders) and stores the event again, to reach the
+ * application before the pad's next buffer, whenever the label changes
+ * (looked at every 500 ms). It describes the track, not a packet: the
+ * application's own sframedec names the sender of each frame it passes
+ * (its `sframe-sender` event).
  *
  * #GstJanusRoomSrc:stats counts publishers, tracks and reconnects, and
  * lists each track (`tiles`: feed, media, label, verified, frames,
@@ -401,21 +405,22 @@ track_pad_query (GstPad * pad, GstObject * parent, GstQuery * query)
   return gst_pad_query_default (pad, parent, query);
 }
 
-/* The track pad's janus-room-track event: who Janus says sends it (feed,
- * media) and, once frames of it decrypt, who the signed roster says does
- * (`sender`: the decrypting sframedec's sframe-sender event, or null). */
+/* The track pad's janus-room-track event: who Janus says sends the track
+ * (feed, media), and who the signed roster says does, from the frames of
+ * it that janusroomsrc decrypted: the label's state and key id, and for a
+ * verified label the owner's member-id, name and fingerprint (`owner`,
+ * the key store's record, or null). */
 GstEvent *
-track_event (const Track & track, const GstStructure * sender)
+track_event (const Track & track, const TileLabel & label, const GstStructure * owner)
 {
   GstStructure *info = gst_structure_new ("janus-room-track", "feed", G_TYPE_UINT64, track.feed, "media",
-      G_TYPE_STRING, track.media.c_str (), "verified", G_TYPE_BOOLEAN, FALSE, nullptr);
-  guint64 key_id;
-  if (sender && gst_structure_get_uint64 (sender, "key-id", &key_id)) {
-    gboolean verified = FALSE;
-    gst_structure_get_boolean (sender, "verified", &verified);
-    gst_structure_set (info, "key-id", G_TYPE_UINT64, key_id, "verified", G_TYPE_BOOLEAN, verified, nullptr);
+      G_TYPE_STRING, track.media.c_str (), "state", G_TYPE_STRING, tile_state_name (label.state), "verified",
+      G_TYPE_BOOLEAN, label.verified && owner, nullptr);
+  if (label.key_id != kNoKeyId)
+    gst_structure_set (info, "key-id", G_TYPE_UINT64, label.key_id, nullptr);
+  if (label.verified && owner) {
     for (const char *field : {"member-id", "name", "fingerprint"})
-      if (const gchar *value = gst_structure_get_string (sender, field))
+      if (const gchar *value = gst_structure_get_string (owner, field))
         gst_structure_set (info, field, G_TYPE_STRING, value, nullptr);
   }
   return gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, info);
@@ -439,29 +444,14 @@ store_track_events (const Track & track, GstCaps * caps, guint n)
   g_free (stream_id);
   if (caps && gst_caps_is_fixed (caps))
     store_event (track.ghost, gst_event_new_caps (caps));
-  store_event (track.ghost, track_event (track, nullptr));
-}
-
-/* The copy's sframedec names the sender whenever it changes: the track
- * pad's janus-room-track event follows, before the pad's next buffer. */
-GstPadProbeReturn
-on_sender (GstPad *, GstPadProbeInfo * info, gpointer data)
-{
-  auto *track = static_cast<Track *> (data);
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  const GstStructure *sender = gst_event_get_structure (event);
-  if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM_STICKY && sender &&
-      gst_structure_has_name (sender, "sframe-sender"))
-    store_event (track->ghost, track_event (*track, sender));
-  return GST_PAD_PROBE_OK;
+  store_event (track.ghost, track_event (track, TileLabel (), nullptr));
 }
 
 /* Raw mode with sender checks: tee, its RTP out to the track pad
  * untouched, and a copy through queue ! depayloader [! caps] ! sframedec
- * verify-only=true ! fakesink, whose sframedec names the sender from the
- * roster and counts the track's frames for the stats, leaving the replay
- * window to the application's sframedec. Returns the tee's pad for the
- * track pad, or null. */
+ * verify-only=true ! fakesink, whose counters label the track as in decode
+ * mode (update_labels ()), leaving the replay window to the application's
+ * sframedec. Returns the tee's pad for the track pad, or null. */
 GstPad *
 add_sender_check (GstJanusRoomSrc * self, GstPad * pad, Track & track, const Codec & codec)
 {
@@ -486,9 +476,6 @@ add_sender_check (GstJanusRoomSrc * self, GstPad * pad, Track & track, const Cod
   track.chain.push_back (sink);
   if (!add_chain (self, track))
     return nullptr;
-  GstPad *named = gst_element_get_static_pad (sink, "sink");
-  gst_pad_add_probe (named, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sender, &track, nullptr);
-  gst_object_unref (named);
   GstPad *out = gst_element_request_pad_simple (tee, "src_%u");
   link_into_chain (self, pad, track);
   return out;
@@ -685,6 +672,17 @@ read_counters (GstElement * decryptor)
   return c;
 }
 
+/* Raw mode: a new label goes on the track pad, before its next buffer. */
+void
+announce_label (Track & track, const TileLabel & label, GstSFrameKeyStore * store)
+{
+  GstStructure *owner = label.verified && store ? gst_sframe_key_store_get_key_owner (store, label.key_id) :
+      nullptr;
+  store_event (track.ghost, track_event (track, label, owner));
+  if (owner)
+    gst_structure_free (owner);
+}
+
 /* On the loop, every kLabelIntervalMs: each tile's label from its
  * sframedec's counters and the roster's owner of its key id. */
 void
@@ -716,6 +714,8 @@ update_labels (GstJanusRoomSrc * self)
     track->counters = now;
     if (label.text != track->label.text && track->overlay)
       g_object_set (track->overlay, "text", label.text.c_str (), nullptr);
+    if ((label.text != track->label.text || label.key_id != track->label.key_id) && track->ghost)
+      announce_label (*track, label, store);
     track->label = label;
     if (store)
       gst_object_unref (store);

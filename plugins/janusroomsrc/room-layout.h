@@ -39,7 +39,9 @@ struct TileLabel {
 };
 
 /* `owner_of` gives the roster name of a key id's owner, or nothing. The
- * state comes from what changed between `before` and `now`. */
+ * state comes from what changed between `before` and `now`. Only frames
+ * that decrypted name anyone: the key id of frames that fail is the
+ * sender's claim, not evidence. */
 template <typename OwnerOf>
 TileLabel
 tile_label (const DecryptionCounters & before, const DecryptionCounters & now, OwnerOf owner_of)
@@ -52,7 +54,7 @@ tile_label (const DecryptionCounters & before, const DecryptionCounters & now, O
   else if (now.unknown_key > before.unknown_key)
     label.state = TileState::waiting_for_key;
   label.key_id = label.state == TileState::decrypting ? now.decrypted_key_id : now.last_key_id;
-  if (label.key_id != kNoKeyId) {
+  if (label.key_id != kNoKeyId && label.state == TileState::decrypting) {
     std::optional<std::string> name = owner_of (label.key_id);
     label.verified = name.has_value ();
     label.name = name.value_or ("");

@@ -741,9 +741,13 @@ gst_sframe_dec_get_property (GObject * object, guint prop_id, GValue * value, GP
     case PROP_HOLD_BYTES:
       g_value_set_uint64 (value, snapshot_settings (self).hold_bytes);
       break;
-    case PROP_VERIFY_ONLY:
-      g_value_set_boolean (value, snapshot_settings (self).verify_only);
+    case PROP_VERIFY_ONLY: {
+      /* While running, what is in effect. */
+      std::lock_guard<std::mutex> lock (self->impl->lock);
+      const State *state = self->impl->state.get ();
+      g_value_set_boolean (value, state ? state->verify_only : snapshot_settings (self).verify_only);
       break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -854,8 +858,10 @@ gst_sframe_dec_class_init (GstSFrameDecClass * klass)
    * `sframe-sender` event) and outputs none of them. It asks upstream for
    * no key frame and leaves each frame's counter in the key's replay
    * window, which the two share through the key store, to the decrypting
-   * sframedec; it refuses replays by a window of its own. janusroomsrc
-   * uses it to name the senders of the tracks it passes on undecrypted.
+   * sframedec. It refuses replays in a second window of the key's, which
+   * the room's verify-only sframedecs share, so a frame replayed on
+   * another stream is refused there too. janusroomsrc uses it to name the
+   * senders of the tracks it passes on undecrypted.
    *
    *   ... ! tee name=t ! queue ! rtpvp8depay ! sframedec room=R ! vp8dec ! ...
    *   t. ! queue ! rtpvp8depay ! sframedec room=R verify-only=true ! fakesink

@@ -13,16 +13,16 @@
  *   tracks=T decoding=D frames=F
  * (D: tracks that decoded a frame in the last 500 ms; F: frames decoded in
  * all), and one per track from janusroomsrc's stats:
- *   tile feed=FEED media=MEDIA verified=0|1 frames=F unknown-key=U
+ *   tile feed=FEED media=MEDIA verified=0|1 frames=F unknown-key=U auth-failures=A
  * For each track pad:
  *   track pad=NAME feed=FEED media=MEDIA encoding=ENC
  * from the pad's caps and its sticky janus-room-track event; each time
  * that event arrives in the chain (janusroomsrc names the sender from the
  * roster in it):
- *   member feed=FEED media=MEDIA verified=0|1 name=NAME
+ *   member feed=FEED media=MEDIA verified=0|1 name=NAME key-id=K|none state=S
  * and when the chain's own sframedec says who sends it (its sframe-sender
  * event):
- *   sender feed=FEED media=MEDIA verified=0|1 name=NAME
+ *   sender feed=FEED media=MEDIA verified=0|1 name=NAME key-id=K|none state=
  * Runs until killed. */
 #include <gst/gst.h>
 
@@ -133,8 +133,12 @@ print_sender (GstPad *, GstPadProbeInfo * info, gpointer data)
     gboolean verified = FALSE;
     gst_structure_get_boolean (s, "verified", &verified);
     const gchar *name = gst_structure_get_string (s, "name");
-    std::printf ("%s %s verified=%d name=%s\n", probe->kind.c_str (), probe->track.c_str (), verified ? 1 : 0,
-        name ? name : "");
+    const gchar *state = gst_structure_get_string (s, "state");
+    guint64 key_id = G_MAXUINT64;
+    gst_structure_get_uint64 (s, "key-id", &key_id);
+    std::printf ("%s %s verified=%d name=%s key-id=%s state=%s\n", probe->kind.c_str (), probe->track.c_str (),
+        verified ? 1 : 0, name ? name : "", key_id == G_MAXUINT64 ? "none" : std::to_string (key_id).c_str (),
+        state ? state : "");
     std::fflush (stdout);
   }
   return GST_PAD_PROBE_OK;
@@ -224,13 +228,14 @@ print_tiles (GstElement * pipeline)
   const GValue *tiles = stats ? gst_structure_get_value (stats, "tiles") : nullptr;
   for (guint i = 0; tiles && i < gst_value_list_get_size (tiles); i++) {
     const GstStructure *t = gst_value_get_structure (gst_value_list_get_value (tiles, i));
-    guint64 feed = 0, frames = 0, unknown_key = 0;
+    guint64 feed = 0, frames = 0, unknown_key = 0, auth_failures = 0;
     gboolean verified = FALSE;
     gst_structure_get (t, "feed", G_TYPE_UINT64, &feed, "frames", G_TYPE_UINT64, &frames, "unknown-key",
-        G_TYPE_UINT64, &unknown_key, "verified", G_TYPE_BOOLEAN, &verified, nullptr);
+        G_TYPE_UINT64, &unknown_key, "auth-failures", G_TYPE_UINT64, &auth_failures, "verified", G_TYPE_BOOLEAN,
+        &verified, nullptr);
     std::printf ("tile feed=%" G_GUINT64_FORMAT " media=%s verified=%d frames=%" G_GUINT64_FORMAT
-        " unknown-key=%" G_GUINT64_FORMAT "\n", feed, gst_structure_get_string (t, "media"), verified ? 1 : 0, frames,
-        unknown_key);
+        " unknown-key=%" G_GUINT64_FORMAT " auth-failures=%" G_GUINT64_FORMAT "\n", feed,
+        gst_structure_get_string (t, "media"), verified ? 1 : 0, frames, unknown_key, auth_failures);
   }
   if (stats)
     gst_structure_free (stats);

@@ -16,6 +16,7 @@
 #include "server-process.h"
 
 #include <gst/gst.h>
+#include <gst/sframe/core/header.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -159,6 +160,50 @@ wait_for (Done done, int seconds)
   return done ();
 }
 
+/* A forger's probe: puts the key id `data` points to in the SFrame header
+ * of each codec-mode VP8 frame (after its clear prefix), as an SFU that
+ * relabels a stream would. The frame no longer authenticates under that
+ * key id's key. */
+GstPadProbeReturn
+forge_key_id (GstPad *, GstPadProbeInfo * info, gpointer data)
+{
+  GstBuffer *in = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+  if (!gst_buffer_map (in, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_DROP;
+  size_t prefix = map.size > 0 && (map.data[0] & 1) == 0 ? 10 : 3;
+  sframe::Header header;
+  size_t header_len = 0;
+  if (map.size <= prefix || sframe::decode_header ({map.data + prefix, map.size - prefix}, &header, &header_len) !=
+      sframe::Status::ok) {
+    gst_buffer_unmap (in, &map);
+    return GST_PAD_PROBE_DROP;
+  }
+  header.key_id = *static_cast<const uint64_t *> (data);
+  std::vector<uint8_t> out (map.data, map.data + prefix);
+  uint8_t encoded[sframe::kMaxHeaderSize];
+  out.insert (out.end (), encoded, encoded + sframe::encode_header (header, encoded));
+  out.insert (out.end (), map.data + prefix + header_len, map.data + map.size);
+  gst_buffer_unmap (in, &map);
+  GstBuffer *forged = gst_buffer_new_memdup (out.data (), out.size ());
+  gst_buffer_copy_into (forged, in, GST_BUFFER_COPY_METADATA, 0, -1);
+  gst_buffer_unref (in);
+  GST_PAD_PROBE_INFO_DATA (info) = forged;
+  return GST_PAD_PROBE_OK;
+}
+
+/* A pipeline of the test's own, stopped when it goes. */
+struct OwnPipeline {
+  GstElement *pipeline = nullptr;
+  ~OwnPipeline ()
+  {
+    if (pipeline) {
+      gst_element_set_state (pipeline, GST_STATE_NULL);
+      gst_object_unref (pipeline);
+    }
+  }
+};
+
 int64_t
 wall_now_ms ()
 {
@@ -212,14 +257,30 @@ protected:
   }
 
   /* A publisher in the Janus room with a static key the room does not
-   * know: no roster member owns its key id. */
-  std::string intruder_line ()
+   * know: no roster member owns its key id. `between` goes between
+   * sframeenc and the payloader. */
+  std::string intruder_line (const std::string & between = "")
   {
     return "janusroomsink name=pub room=" + std::string (kRoom) + " server=" + janus_.ws_url () + " admin-key=" +
         JanusServer::kAdminKey + " local-address=" + kMemberAddress + " stats-interval=250" +
         " videotestsrc is-live=true ! video/x-raw,width=320,height=180,framerate=30/1"
-        " ! vp8enc deadline=1 keyframe-max-dist=30 ! sframeenc key=00112233445566778899aabbccddeeff"
-        " ! rtpvp8sframepay ! pub.";
+        " ! vp8enc deadline=1 keyframe-max-dist=30 ! sframeenc key=00112233445566778899aabbccddeeff ! " + between +
+        " rtpvp8sframepay ! pub.";
+  }
+
+  /* An intruder, in this process, whose frames claim `*key_id` (a roster
+   * member's) in their SFrame headers. */
+  void start_forger (const uint64_t * key_id, OwnPipeline * forger)
+  {
+    GError *error = nullptr;
+    forger->pipeline = gst_parse_launch (intruder_line ("identity name=forge !").c_str (), &error);
+    ASSERT_TRUE (forger->pipeline) << (error ? error->message : "");
+    GstElement *forge = gst_bin_get_by_name (GST_BIN (forger->pipeline), "forge");
+    GstPad *out = gst_element_get_static_pad (forge, "src");
+    gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_BUFFER, forge_key_id, const_cast<uint64_t *> (key_id), nullptr);
+    gst_object_unref (out);
+    gst_object_unref (forge);
+    gst_element_set_state (forger->pipeline, GST_STATE_PLAYING);
   }
 
   Member & start_member (const std::string & name, const std::string & line)
@@ -610,8 +671,9 @@ TEST_F (JanusRoom, ALateSubscriberGetsAPictureFromEncryptedVp8AndH264)
  * id, and bob links each to depayloader ! sframedec ! decoder by its caps
  * and decodes both. Who sends each track comes from the signed roster,
  * twice: in the pad's janus-room-track event (janusroomsrc decrypts a copy)
- * and from bob's own sframedecs (sframe-sender). An intruder publishing
- * under a key no roster member owns gets a pad too, and is never named. */
+ * and from bob's own sframedecs (sframe-sender). Two impostors, one under
+ * a key no roster member owns and one claiming alice's key id, get pads
+ * too, and are never named. */
 TEST_F (JanusRoom, RawModeGivesApplicationsOnePadPerTrack)
 {
   const char *program = std::getenv ("SFRAME_RAW_ROOM_MEMBER");
@@ -667,18 +729,50 @@ TEST_F (JanusRoom, RawModeGivesApplicationsOnePadPerTrack)
   ASSERT_TRUE (wait_for ([&] { return media_with ("member ", alice_feed, " verified=1 name=alice") == both; }, 20))
       << bob.log_tail ();
   EXPECT_EQ (media_with ("sender ", alice_feed, " verified=1 name=alice"), both) << bob.log_tail ();
-  /* The intruder's track reached bob and janusroomsrc tried its frames
-   * (unknown key), so the pad could have named it; it never did. */
+  /* Two impostors. The intruder sends under a key the room does not know;
+   * the forger claims alice's video key id in its frames' headers. Each
+   * track reaches bob and janusroomsrc tries its frames (unknown key;
+   * authentication fails under alice's key), and neither pad ever names
+   * anyone: the forger's shows the claimed key id as unverified, failing. */
+  std::string alice_video_key;
+  for (const auto & line : bob.lines ("member "))
+    if (line.find (alice_feed) != std::string::npos && line.find (" media=video") != std::string::npos &&
+        line.find (" verified=1 ") != std::string::npos)
+      alice_video_key = line.substr (line.find (" key-id=") + 8, line.find (" state=") - line.find (" key-id=") - 8);
+  ASSERT_FALSE (alice_video_key.empty () || alice_video_key == "none") << bob.log_tail ();
+  const uint64_t claimed = std::stoull (alice_video_key);
+  OwnPipeline forger;
+  ASSERT_NO_FATAL_FAILURE (start_forger (&claimed, &forger));
+  guint64 forger_id = 0;
   ASSERT_TRUE (wait_for ([&] {
+    GstElement *pub = gst_bin_get_by_name (GST_BIN (forger.pipeline), "pub");
+    g_object_get (pub, "publisher-id", &forger_id, nullptr);
+    gst_object_unref (pub);
+    return forger_id != 0;
+  }, 20));
+  std::string forger_feed = " feed=" + std::to_string (forger_id) + " ";
+  auto tried = [&] (const std::string & feed, const std::string & untried) {
     for (const auto & line : latest_tile_lines ())
-      if (line.find (intruder_feed) != std::string::npos)
-        return line.find (" unknown-key=0") == std::string::npos;
+      if (line.find (feed) != std::string::npos)
+        return line.find (untried) == std::string::npos;
     return false;
-  }, 20)) << bob.log_tail () << describe (intruder);
-  EXPECT_EQ (media_with ("member ", intruder_feed, ""), std::set<std::string> {"video"}) << bob.log_tail ();
-  EXPECT_TRUE (media_with ("member ", intruder_feed, " verified=1").empty ()) << bob.log_tail ();
-  EXPECT_TRUE (media_with ("member ", intruder_feed, " name=i").empty ()) << bob.log_tail ();
-  EXPECT_TRUE (media_with ("tile ", intruder_feed, " verified=1").empty ()) << bob.log_tail ();
+  };
+  ASSERT_TRUE (wait_for ([&] { return tried (intruder_feed, " unknown-key=0") && tried (forger_feed, " auth-failures=0"); },
+      30)) << bob.log_tail () << describe (intruder);
+  ASSERT_TRUE (wait_for ([&] {
+    return !media_with ("member ", forger_feed, " key-id=" + alice_video_key + " state=failing").empty ();
+  }, 10)) << bob.log_tail ();
+  for (const std::string & feed : {intruder_feed, forger_feed}) {
+    EXPECT_EQ (media_with ("member ", feed, ""), std::set<std::string> {"video"}) << feed << bob.log_tail ();
+    EXPECT_EQ (media_with ("member ", feed, " verified=0 name= key-id="), std::set<std::string> {"video"}) << feed;
+    EXPECT_TRUE (media_with ("member ", feed, " verified=1").empty ()) << feed << bob.log_tail ();
+    EXPECT_TRUE (media_with ("member ", feed, "name=alice").empty ()) << feed << bob.log_tail ();
+    EXPECT_TRUE (media_with ("tile ", feed, " verified=1").empty ()) << feed << bob.log_tail ();
+    std::size_t named = 0;
+    for (const auto & line : bob.lines ("member "))
+      named += line.find (feed) != std::string::npos && line.find (" verified=0 name= key-id=") == std::string::npos;
+    EXPECT_EQ (named, 0u) << feed << bob.log_tail ();
+  }
   std::this_thread::sleep_for (std::chrono::seconds (2));
   EXPECT_NE (decoding ().find ("decoding=2"), std::string::npos) << decoding ();
   std::printf ("bob's own chains: %s\n", decoding ().c_str ());
@@ -687,9 +781,10 @@ TEST_F (JanusRoom, RawModeGivesApplicationsOnePadPerTrack)
 
   /* The launch line below links the first VP8 pad: alice's only. */
   intruder.stop ();
+  gst_element_set_state (forger.pipeline, GST_STATE_NULL);
   ASSERT_TRUE (wait_for ([&] {
     for (const auto & line : latest_tile_lines ())
-      if (line.find (intruder_feed) != std::string::npos)
+      if (line.find (intruder_feed) != std::string::npos || line.find (forger_feed) != std::string::npos)
         return false;
     return true;
   }, 20)) << bob.log_tail ();

@@ -601,8 +601,9 @@ TEST_F (FrameFormatTest, SlicesDoNotMoveBetweenAccessUnits)
 /* A second reader of a stream (janusroomsrc naming a raw track's sender)
  * authenticates frames without consuming their counters in the key's
  * shared window: the stream's own decrypter, on the same key ring, still
- * decrypts every frame once, in either order. The reader refuses replays
- * by a window of its own, and tampering fails. */
+ * decrypts every frame once, in either order. Readers refuse replays in
+ * a window they share (a frame replayed on another stream is refused
+ * there too), and tampering fails. */
 TEST_F (FrameFormatTest, AuthenticateLeavesTheReplayWindowToTheDecrypter)
 {
   struct Case {
@@ -614,12 +615,13 @@ TEST_F (FrameFormatTest, AuthenticateLeavesTheReplayWindowToTheDecrypter)
     {FrameFormat::opus, random_bytes (120)},
     {FrameFormat::h264, h264_access_unit (true, 3)},
   };
-  sframe::FrameUnprotector reader (ring_);
-  auto authenticate = [&] (FrameFormat f, const std::vector<uint8_t> & frame, std::vector<uint8_t> * out) {
+  sframe::FrameUnprotector reader (ring_), other_reader (ring_);
+  auto authenticate = [&] (FrameFormat f, const std::vector<uint8_t> & frame, std::vector<uint8_t> * out,
+      sframe::FrameUnprotector * by = nullptr) {
     out->assign (frame.size (), 0);
     size_t n = 0;
     sframe::Header h;
-    Status s = reader.authenticate (f, view (frame), {out->data (), out->size ()}, &n, &h);
+    Status s = (by ? by : &reader)->authenticate (f, view (frame), {out->data (), out->size ()}, &n, &h);
     out->resize (s == Status::ok ? n : 0);
     EXPECT_TRUE (s != Status::ok || h.key_id == 5);
     return s;
@@ -632,6 +634,7 @@ TEST_F (FrameFormatTest, AuthenticateLeavesTheReplayWindowToTheDecrypter)
     EXPECT_EQ (authenticate (c.format, before, &back), Status::ok) << name;
     EXPECT_EQ (back, c.frame) << name;
     EXPECT_EQ (authenticate (c.format, before, &back), Status::replayed) << name;
+    EXPECT_EQ (authenticate (c.format, before, &back, &other_reader), Status::replayed) << name;
     EXPECT_EQ (unprotect (c.format, before, &back), Status::ok) << name;
     EXPECT_EQ (unprotect (c.format, before, &back), Status::replayed) << name;
     /* The decrypter first: the reader still names the frame, once. */

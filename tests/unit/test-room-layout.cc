@@ -84,7 +84,9 @@ TEST (Label, TheStateFollowsWhatChangedSinceTheLastLook)
   failing.auth_failures = 3;
   failing.last_key_id = 9;
   EXPECT_EQ (tile_label (before, failing, roster).state, TileState::failing);
-  EXPECT_EQ (tile_label (before, failing, roster).text, "bob - failing");
+  /* bob's key id, but nothing authenticated: a claim names no one. */
+  EXPECT_EQ (tile_label (before, failing, roster).text, "unverified (key id 9) - failing");
+  EXPECT_FALSE (tile_label (before, failing, roster).verified);
   /* Nothing new at all: no media. */
   EXPECT_EQ (tile_label (before, before, roster).state, TileState::no_media);
   /* A decrypted frame outweighs failures in the same interval. */

@@ -148,6 +148,16 @@ Decryptor::accept (const Header & header)
   return slot ? accept_entry (*slot->entry, header.counter) : s;
 }
 
+Status
+Decryptor::accept_verified (const Header & header)
+{
+  Status s = Status::ok;
+  AeadCache::Slot *slot = cache_.lookup (header.key_id, &s);
+  if (!slot)
+    return s;
+  return slot->entry->accept_verified_counter (header.counter) ? Status::ok : Status::replayed;
+}
+
 /* Only an authentic frame may move the replay window. */
 Status
 Decryptor::accept_entry (KeyEntry & entry, uint64_t counter)

@@ -100,6 +100,8 @@ public:
   Status open (ByteView ciphertext, ByteView metadata, MutableByteView out,
       size_t * written, Header * header);
   Status accept (const Header & header);
+  /* accept() in the key's window for second readers (see KeyEntry). */
+  Status accept_verified (const Header & header);
 
   void reset () { cache_.clear (); }
 

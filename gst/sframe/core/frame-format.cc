@@ -372,20 +372,13 @@ FrameUnprotector::open_frame (FrameFormat format, ByteView frame, MutableByteVie
   return s;
 }
 
-/* A reader's windows outlive no key of the ring: those of removed keys go
- * (their frames cannot authenticate any more). */
 Status
 FrameUnprotector::accept_read (const Header * headers, size_t count)
 {
-  constexpr size_t kPruneAbove = 16;
-  for (size_t i = 0; i < count; i++)
-    if (!read_windows_[headers[i].key_id].would_accept (headers[i].counter))
-      return Status::replayed;
-  for (size_t i = 0; i < count; i++)
-    read_windows_[headers[i].key_id].check_and_mark (headers[i].counter);
-  if (read_windows_.size () > kPruneAbove) {
-    for (auto it = read_windows_.begin (); it != read_windows_.end ();)
-      it = ring_.find (it->first) ? std::next (it) : read_windows_.erase (it);
+  for (size_t i = 0; i < count; i++) {
+    Status s = decryptor_.accept_verified (headers[i]);
+    if (s != Status::ok)
+      return s;
   }
   return Status::ok;
 }

@@ -18,9 +18,6 @@
 #pragma once
 
 #include <gst/sframe/core/cipher.h>
-#include <gst/sframe/core/replay-window.h>
-
-#include <map>
 
 namespace sframe {
 
@@ -57,7 +54,7 @@ private:
 
 class GST_SFRAME_API FrameUnprotector {
 public:
-  explicit FrameUnprotector (KeyRing & ring) : ring_ (ring), decryptor_ (ring) {}
+  explicit FrameUnprotector (KeyRing & ring) : decryptor_ (ring) {}
 
   /* `out` needs frame.size bytes. On failure `*header` names the key id of
    * the SFrame that failed, when its header parsed. */
@@ -65,9 +62,9 @@ public:
       size_t * written, Header * header);
 
   /* unprotect() for a second reader of a stream that another unprotector
-   * decrypts: the key's replay window, shared by every unprotector of the
-   * ring, is left to that one, and replays are refused by windows of this
-   * reader's own (it sees each frame of its stream once). For naming a
+   * decrypts: the key's replay window is left to that one, and replays are
+   * refused by the key's window for second readers, which they share
+   * across streams (KeyEntry::accept_verified_counter). For naming a
    * frame's sender, never for output. */
   Status authenticate (FrameFormat format, ByteView frame, MutableByteView out,
       size_t * written, Header * header);
@@ -82,9 +79,7 @@ private:
       size_t * written, Header * header, Replay replay);
   Status accept_read (const Header * headers, size_t count);
 
-  KeyRing & ring_;
   Decryptor decryptor_;
-  std::map<uint64_t, ReplayWindow> read_windows_;   /* authenticate()'s own, by key id */
   std::vector<uint8_t> scratch_;
   std::vector<Header> opened_;   /* the access unit's SFrames, until accepted */
 };

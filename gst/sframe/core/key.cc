@@ -108,11 +108,11 @@ KeyEntry::reserve_counter (uint64_t * counter)
 
 template <typename F>
 auto
-KeyEntry::with_window (F && f)
+KeyEntry::with_window (ReplayWindow & window, F && f)
 {
   while (window_busy_.test_and_set (std::memory_order_acquire))
     std::this_thread::yield ();   /* the holder may be preempted: give way */
-  auto result = f (window_);
+  auto result = f (window);
   window_busy_.clear (std::memory_order_release);
   return result;
 }
@@ -120,19 +120,25 @@ KeyEntry::with_window (F && f)
 bool
 KeyEntry::accept_counter (uint64_t counter)
 {
-  return with_window ([counter] (ReplayWindow & w) { return w.check_and_mark (counter); });
+  return with_window (window_, [counter] (ReplayWindow & w) { return w.check_and_mark (counter); });
+}
+
+bool
+KeyEntry::accept_verified_counter (uint64_t counter)
+{
+  return with_window (verified_window_, [counter] (ReplayWindow & w) { return w.check_and_mark (counter); });
 }
 
 bool
 KeyEntry::highest_accepted (uint64_t * counter)
 {
-  return with_window ([counter] (ReplayWindow & w) { return w.highest (counter); });
+  return with_window (window_, [counter] (ReplayWindow & w) { return w.highest (counter); });
 }
 
 void
 KeyEntry::refuse_through (uint64_t counter)
 {
-  with_window ([counter] (ReplayWindow & w) {
+  with_window (window_, [counter] (ReplayWindow & w) {
     w.refuse_through (counter);
     return true;
   });

@@ -69,6 +69,11 @@ public:
 
   /* Accepts each counter once (after the frame authenticated). */
   bool accept_counter (uint64_t counter);
+  /* The same, in a window of its own for the key's second readers
+   * (FrameUnprotector::authenticate), who share it across streams: a
+   * frame replayed on another stream is refused there too, while the
+   * decrypters' window stays theirs. */
+  bool accept_verified_counter (uint64_t counter);
   /* The highest counter accepted; false while none was. */
   bool highest_accepted (uint64_t * counter);
   /* Refuses counters up to `counter`: the floor of a forgotten window. */
@@ -79,7 +84,7 @@ public:
   uint64_t last_used () const { return last_used_.load (std::memory_order_relaxed); }
 
 private:
-  template <typename F> auto with_window (F && f);
+  template <typename F> auto with_window (ReplayWindow & window, F && f);
 
   const uint64_t key_id_;
   std::atomic<uint64_t> static_key_;
@@ -92,11 +97,12 @@ private:
   std::atomic<bool> may_send_ {false};
   std::atomic<bool> exhaustion_reported_ {false};
   std::atomic<uint64_t> last_used_ {0};
-  /* Guards window_. A flag, not a std::mutex: the section is a few dozen
-   * instructions on every frame, and contended only by two streams of one
-   * sender (audio, video) decrypted at once. */
+  /* Guards the windows. A flag, not a std::mutex: the section is a few
+   * dozen instructions on every frame, and contended only by two streams
+   * of one sender (audio, video) decrypted at once. */
   std::atomic_flag window_busy_ = ATOMIC_FLAG_INIT;
   ReplayWindow window_;
+  ReplayWindow verified_window_;
 };
 
 }  // namespace sframe

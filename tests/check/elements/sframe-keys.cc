@@ -722,6 +722,11 @@ GST_START_TEST (test_verify_only_leaves_frames_to_the_decrypter)
       fail_if (transform (plain.h, f.ct), "a frame came out twice");
     fail_unless_equals_uint64 (stat (plain.reader, "frames"), 20);
     fail_unless_equals_uint64 (stat (plain.decrypter, "replayed"), 20);
+    /* Set while running, it waits for the next start, and says so. */
+    g_object_set (plain.reader, "verify-only", TRUE, nullptr);
+    gboolean in_effect = TRUE;
+    g_object_get (plain.reader, "verify-only", &in_effect, nullptr);
+    fail_if (in_effect, "verify-only claims to be in effect while the element still outputs plaintext");
   }
 
   TwoReaders two (caps, layout_mode (layout), true);
