@@ -1,11 +1,13 @@
 /* CPU per member of a room through a real Janus, for rooms of 2, 4 and 6
  * members, at 640x360 30 fps VP8 + Opus, and the time from the last
- * member's start to decoding everyone. Three kinds of member, each room
+ * member's start to decoding everyone. Four kinds of member, each room
  * size in turn:
  *   - the member line of docs/rooms.md (gst-launch-1.0, janusroomsrc
  *     decoding and mixing, E2EE);
  *   - raw-room-member, an application with its own receive chains
  *     (janusroomsrc decode=false), E2EE;
+ *   - the same with name-senders=false (no decrypted copy naming each
+ *     track's sender): what that copy costs;
  *   - raw-room-member --plain, the same without E2EE (no keymanager,
  *     sframeenc or sframedec): the baseline; the E2EE / plain ratio is
  *     what encryption costs a member.
@@ -100,7 +102,8 @@ everyone_decodes_everyone (const std::vector<std::unique_ptr<Member>> & members)
   return true;
 }
 
-enum class Kind { launch_line, application, plain_application };
+enum class Kind { launch_line, application, unnamed_application, plain_application };
+constexpr int kKinds = 4;
 
 const char *
 kind_name (Kind kind)
@@ -108,6 +111,7 @@ kind_name (Kind kind)
   switch (kind) {
     case Kind::launch_line: return "member line (decode mode), E2EE";
     case Kind::application: return "application chains, E2EE";
+    case Kind::unnamed_application: return "app chains, E2EE, name-senders=0";
     case Kind::plain_application: return "application chains, no E2EE";
   }
   return "";
@@ -132,6 +136,8 @@ command (Kind kind, const std::string & room, const Device & d, const std::strin
       kMemberAddress + " --width 640 --height 360";
   if (kind == Kind::plain_application)
     return line + " --plain";
+  if (kind == Kind::unnamed_application)
+    line += " --no-name-senders";
   return line + " --bus " + r.bus + " --identity " + d.key_path + " --token-file " + d.token_path +
       " --authority " + authority;
 }
@@ -218,8 +224,8 @@ main (int argc, char **argv)
     sizes = {size_t (std::atoi (argv[2]))};
   std::printf ("members  kind                               cpu/member (mean)  (max)  join to decoding everyone\n");
   for (size_t size : sizes) {
-    Result results[3];
-    for (Kind kind : {Kind::launch_line, Kind::application, Kind::plain_application}) {
+    Result results[kKinds];
+    for (Kind kind : {Kind::launch_line, Kind::application, Kind::unnamed_application, Kind::plain_application}) {
       Result & res = results[int (kind)];
       res = measure (kind, size, r);
       if (res.formed)
@@ -227,9 +233,12 @@ main (int argc, char **argv)
       std::fflush (stdout);
     }
     const Result & e2ee = results[int (Kind::application)];
+    const Result & unnamed = results[int (Kind::unnamed_application)];
     const Result & plain = results[int (Kind::plain_application)];
     if (e2ee.formed && plain.formed && plain.mean > 0)
       std::printf ("%7zu  E2EE / no E2EE (application chains): %.2f\n", size, e2ee.mean / plain.mean);
+    if (unnamed.formed && plain.formed && plain.mean > 0)
+      std::printf ("%7zu  E2EE without the naming copy / no E2EE: %.2f\n", size, unnamed.mean / plain.mean);
     std::fflush (stdout);
   }
   return 0;

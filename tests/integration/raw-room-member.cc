@@ -6,8 +6,10 @@
  * without E2EE, as the benchmark's baseline.
  *
  *   raw-room-member --room R --server URL --address A
- *       [--bus B --identity F --token-file F --authority F | --plain]
+ *       [--bus B --identity F --token-file F --authority F [--no-name-senders] | --plain]
  *       [--width W --height H]
+ *
+ * --no-name-senders sets janusroomsrc name-senders=false.
  *
  * Every 500 ms it prints one line:
  *   tracks=T decoding=D frames=F
@@ -40,6 +42,7 @@ namespace {
 struct Options {
   std::map<std::string, std::string> values;
   bool plain = false;
+  bool name_senders = true;
   std::string get (const std::string & key, const std::string & fallback = "") const
   {
     auto it = values.find (key);
@@ -85,6 +88,8 @@ sender_line (const Options & o)
       " local-address=" + o.get ("address");
   if (o.plain)
     return sink + video + "rtpvp8pay ! pub." + audio + "rtpopuspay ! pub." + receiver + " name-senders=false";
+  if (!o.name_senders)
+    receiver += " name-senders=false";
   return "keymanager room=" + room + " bus=" + o.get ("bus") + " identity=" + o.get ("identity") +
       " token-file=" + o.get ("token-file") + " authority=" + o.get ("authority") + " " + sink + video +
       "sframeenc room=" + room + " ! rtpvp8sframepay ! pub." + audio + "sframeenc room=" + room +
@@ -283,6 +288,8 @@ main (int argc, char **argv)
   for (int i = 1; i < argc; i++) {
     if (std::strcmp (argv[i], "--plain") == 0)
       app.options.plain = true;
+    else if (std::strcmp (argv[i], "--no-name-senders") == 0)
+      app.options.name_senders = false;
     else if (std::strncmp (argv[i], "--", 2) == 0 && i + 1 < argc)
       app.options.values[argv[i] + 2] = argv[i + 1], i++;
   }
