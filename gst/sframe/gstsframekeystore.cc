@@ -4,6 +4,7 @@
 #include <gst/sframe/core/random.h>
 
 #include <cstring>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -22,11 +23,13 @@ struct GstSFrameKeyStorePrivate {
   sframe::KeyRing ring;
   std::mutex owners_lock;
   std::map<guint64, KeyOwner> owners;   /* by key id; only installed keys */
+  std::atomic<guint64> owners_generation {0};   /* bumped with owners, under its lock */
 
   void forget_owner (guint64 key_id)
   {
     std::lock_guard<std::mutex> hold (owners_lock);
-    owners.erase (key_id);
+    if (owners.erase (key_id))
+      owners_generation++;
   }
 };
 
@@ -218,6 +221,7 @@ gst_sframe_key_store_clear (GstSFrameKeyStore * store)
   store->priv->ring.clear ();
   std::lock_guard<std::mutex> hold (store->priv->owners_lock);
   store->priv->owners.clear ();
+  store->priv->owners_generation++;
 }
 
 gboolean
@@ -237,7 +241,15 @@ gst_sframe_key_store_set_key_owner (GstSFrameKeyStore * store, guint64 key_id, c
     return FALSE;
   std::lock_guard<std::mutex> hold (store->priv->owners_lock);
   store->priv->owners[key_id] = KeyOwner {member_id, display_name, fingerprint};
+  store->priv->owners_generation++;
   return TRUE;
+}
+
+guint64
+gst_sframe_key_store_get_owners_generation (GstSFrameKeyStore * store)
+{
+  g_return_val_if_fail (GST_IS_SFRAME_KEY_STORE (store), 0);
+  return store->priv->owners_generation.load ();
 }
 
 GstStructure *

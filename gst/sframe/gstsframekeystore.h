@@ -59,6 +59,9 @@ GST_SFRAME_API gboolean gst_sframe_key_store_set_key_owner (GstSFrameKeyStore * 
  * strings), or NULL when no owner is known (a static key, an
  * application's own key, a key id never seen). */
 GST_SFRAME_API GstStructure *gst_sframe_key_store_get_key_owner (GstSFrameKeyStore * store, guint64 key_id);
+/* Changes whenever an owner is recorded or forgotten: who looked an owner
+ * up need not look again while it stays the same. */
+GST_SFRAME_API guint64 gst_sframe_key_store_get_owners_generation (GstSFrameKeyStore * store);
 
 /* Installs a static base key that decrypts frames of every key id the store
  * has no key for (RFC 9605 derives one key per key id). `handle` (may be

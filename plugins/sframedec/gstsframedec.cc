@@ -135,6 +135,7 @@ struct State {
   /* The sender last announced downstream (announce_sender ()). */
   guint64 announced_key_id = kNoKeyId;
   bool announced_verified = false;
+  guint64 announced_owners = 0;   /* the store's owners generation then */
   guint64 static_key = 0;         /* handle of our static key in the store, 0: none */
   std::set<guint64> missing;      /* key ids without a key since the last warning (a few) */
 
@@ -569,14 +570,17 @@ gst_sframe_dec_transform_locked (GstSFrameDec * self, GstBuffer * inbuf, GstBuff
 static void
 announce_sender (GstSFrameDec * self)
 {
-  guint64 key_id;
+  guint64 key_id, owners;
   GstSFrameKeyStore *store = nullptr;
   {
     std::lock_guard<std::mutex> lock (self->impl->lock);
     State *state = self->impl->state.get ();
     key_id = self->impl->stats.decrypted_key_id;
-    if (!state || !state->store || key_id == kNoKeyId ||
-        (key_id == state->announced_key_id && state->announced_verified))
+    if (!state || !state->store || key_id == kNoKeyId)
+      return;
+    /* An unverified sender is looked up again only once owners changed. */
+    owners = gst_sframe_key_store_get_owners_generation (state->store);
+    if (key_id == state->announced_key_id && (state->announced_verified || owners == state->announced_owners))
       return;
     store = GST_SFRAME_KEY_STORE (gst_object_ref (state->store));
   }
@@ -587,9 +591,12 @@ announce_sender (GstSFrameDec * self)
     std::lock_guard<std::mutex> lock (self->impl->lock);
     State *state = self->impl->state.get ();
     bool same = state && key_id == state->announced_key_id && verified == state->announced_verified;
-    if (state && !same) {
-      state->announced_key_id = key_id;
-      state->announced_verified = verified;
+    if (state) {
+      state->announced_owners = owners;
+      if (!same) {
+        state->announced_key_id = key_id;
+        state->announced_verified = verified;
+      }
     }
     if (!state || same) {
       if (owner)

@@ -788,7 +788,9 @@ GST_START_TEST (test_key_owner_follows_its_key)
   add_key (store, 5, kKeyHex1);
   add_key (store, 6, kKeyHex1);
   fail_unless (gst_sframe_key_store_get_key_owner (store, 5) == nullptr);
+  guint64 generation = gst_sframe_key_store_get_owners_generation (store);
   fail_unless (gst_sframe_key_store_set_key_owner (store, 5, "alice", "Alice \"A\"", "ab01"));
+  fail_unless (gst_sframe_key_store_get_owners_generation (store) != generation, "owners changed unannounced");
   fail_unless (gst_sframe_key_store_set_key_owner (store, 6, "bob", "Bob", "cd02"));
 
   GstStructure *owner = gst_sframe_key_store_get_key_owner (store, 5);
@@ -799,8 +801,10 @@ GST_START_TEST (test_key_owner_follows_its_key)
   fail_unless_equals_string (gst_structure_get_string (owner, "fingerprint"), "ab01");
   gst_structure_free (owner);
 
+  generation = gst_sframe_key_store_get_owners_generation (store);
   gst_sframe_key_store_remove_key (store, 5);
   fail_unless (gst_sframe_key_store_get_key_owner (store, 5) == nullptr, "the owner outlived its key");
+  fail_unless (gst_sframe_key_store_get_owners_generation (store) != generation, "an owner went unannounced");
   add_key (store, 5, kKeyHex1);
   fail_unless (gst_sframe_key_store_get_key_owner (store, 5) == nullptr,
       "a key installed again under an old id inherited the old owner");
