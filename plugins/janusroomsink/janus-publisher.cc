@@ -22,30 +22,17 @@ free_weak (gpointer data)
   delete static_cast<WeakPublisher *> (data);
 }
 
-std::string
-reply_error (const janus::Reply & reply)
-{
-  if (reply.kind == janus::Kind::timeout || reply.kind == janus::Kind::error)
-    return reply.error.empty () ? std::string (janus::kind_name (reply.kind)) : reply.error;
-  if (reply.has_videoroom && reply.videoroom.error_code)
-    return reply.videoroom.error;
-  return {};
-}
-
 }  // namespace
 
 JanusPublisher::JanusPublisher (SignallingLoop & loop, JanusPublisherSettings settings, Hooks hooks)
-  : loop_ (loop), settings_ (std::move (settings)), hooks_ (std::move (hooks))
+  : loop_ (loop), settings_ (std::move (settings)), hooks_ (std::move (hooks)),
+    retry_ (loop, settings_.reconnect_min_ms, settings_.reconnect_max_ms)
 {
 }
 
 JanusPublisher::~JanusPublisher ()
 {
   disarm_watchdog ();
-  if (retry_) {
-    g_source_destroy (retry_);
-    g_source_unref (retry_);
-  }
   drop_peer ();
 }
 
@@ -68,52 +55,21 @@ void
 JanusPublisher::start ()
 {
   phase_ = Phase::connecting;
-  session_ = handle_ = 0;
-  client_ = std::make_unique<janus::Client> ();
-  client_->set_event_handler ([this] (const janus::Reply & e) { on_event (e); });
-  client_->set_closed_handler ([this] (const std::string & why) { fail ("connection lost: " + why); });
-  client_->connect (settings_.server, [this] (sframe::Result r) { on_connected (r); });
-}
-
-void
-JanusPublisher::on_connected (const sframe::Result & result)
-{
-  if (!result.ok ()) {
-    fail (result.message);
-    return;
-  }
-  client_->request ([] (const std::string & tx) { return janus::create_session (tx); },
-      [this] (const janus::Reply & r) {
-        if (r.kind != janus::Kind::success) {
-          fail ("create session: " + reply_error (r));
-          return;
-        }
-        session_ = r.id;
-        client_->keep_alive (session_);
-        attach ();
-      });
-}
-
-void
-JanusPublisher::attach ()
-{
-  client_->request ([this] (const std::string & tx) { return janus::attach (session_, janus::kVideoRoomPlugin, tx); },
-      [this] (const janus::Reply & r) {
-        if (r.kind != janus::Kind::success) {
-          fail ("attach: " + reply_error (r));
-          return;
-        }
-        handle_ = r.id;
-        join ();
-      });
+  handle_ = 0;
+  session_ = std::make_unique<JanusSession> ([this] (const janus::Reply & e) { on_event (e); },
+      [this] (const std::string & why) { fail (why); });
+  session_->open (settings_.server, [this] (uint64_t handle) {
+    handle_ = handle;
+    join ();
+  });
 }
 
 void
 JanusPublisher::join ()
 {
   std::string body = janus::videoroom::join_publisher (settings_.room, settings_.display);
-  client_->request ([this, body] (const std::string & tx) {
-        return janus::message (session_, handle_, body, nullptr, tx);
+  session_->client ().request ([this, body] (const std::string & tx) {
+        return janus::message (session_->id (), handle_, body, nullptr, tx);
       },
       [this] (const janus::Reply & r) {
         if (r.has_videoroom && r.videoroom.error_code == kNoSuchRoom && !created_room_) {
@@ -121,7 +77,7 @@ JanusPublisher::join ()
           return;
         }
         if (!r.has_videoroom || r.videoroom.videoroom != "joined") {
-          fail ("join: " + reply_error (r));
+          fail ("join: " + janus_reply_error (r));
           return;
         }
         GST_INFO ("joined Janus room %" G_GUINT64_FORMAT " as publisher %" G_GUINT64_FORMAT, settings_.room,
@@ -129,7 +85,7 @@ JanusPublisher::join ()
         phase_ = Phase::joined;
         stats_.publisher_id = r.videoroom.id;
         stats_.connects++;
-        backoff_ms_ = 0;
+        retry_.succeeded ();
         if (inputs_ready_)
           publish ();
       });
@@ -148,13 +104,13 @@ JanusPublisher::create_room ()
   options.videocodec = "vp8,vp9,h264,h265";
   options.audiocodec = "opus";
   std::string body = janus::videoroom::create_room (options);
-  client_->request ([this, body] (const std::string & tx) {
-        return janus::message (session_, handle_, body, nullptr, tx);
+  session_->client ().request ([this, body] (const std::string & tx) {
+        return janus::message (session_->id (), handle_, body, nullptr, tx);
       },
       [this] (const janus::Reply & r) {
         /* Another member may have created it meanwhile: join either way. */
         if (!r.has_videoroom)
-          GST_WARNING ("creating the room: %s", reply_error (r).c_str ());
+          GST_WARNING ("creating the room: %s", janus_reply_error (r).c_str ());
         join ();
       });
 }
@@ -258,8 +214,8 @@ JanusPublisher::send_offer (const std::string & sdp)
   jsep.sdp = sdp;
   jsep.e2ee = true;
   std::string body = janus::videoroom::configure (true, true);
-  client_->request ([this, body, jsep] (const std::string & tx) {
-        return janus::message (session_, handle_, body, &jsep, tx);
+  session_->client ().request ([this, body, jsep] (const std::string & tx) {
+        return janus::message (session_->id (), handle_, body, &jsep, tx);
       },
       [this] (const janus::Reply & r) { on_answer (r); });
 }
@@ -268,8 +224,7 @@ void
 JanusPublisher::on_answer (const janus::Reply & r)
 {
   if (!r.has_jsep || r.jsep.type != "answer") {
-    std::string why = reply_error (r);
-    fail ("configure: " + (why.empty () ? std::string ("no answer") : why));
+    fail ("configure: no answer (" + janus_reply_error (r) + ")");
     return;
   }
   GstSDPMessage *sdp = nullptr;
@@ -331,12 +286,12 @@ JanusPublisher::on_connection_state (GstElement * webrtc, GParamSpec *, gpointer
 void
 JanusPublisher::trickle (unsigned mline, const std::string & candidate)
 {
-  if (!client_ || !handle_ || phase_ == Phase::left)
+  if (!session_ || !handle_ || phase_ == Phase::left)
     return;
   if (!candidate.empty ())
     stats_.candidates++;
-  client_->send ([this, mline, candidate] (const std::string & tx) {
-    return janus::trickle (session_, handle_, mline, candidate, tx);
+  session_->client ().send ([this, mline, candidate] (const std::string & tx) {
+    return janus::trickle (session_->id (), handle_, mline, candidate, tx);
   });
 }
 
@@ -347,7 +302,7 @@ JanusPublisher::on_event (const janus::Reply & event)
     fail ("Janus hung up the PeerConnection");
   else if (event.kind == janus::Kind::detached && event.sender == handle_)
     fail ("Janus detached the handle");
-  else if (event.kind == janus::Kind::timeout && event.session == session_)
+  else if (event.kind == janus::Kind::timeout && session_ && event.session == session_->id ())
     fail ("Janus timed the session out");
 }
 
@@ -368,17 +323,12 @@ JanusPublisher::retry_later ()
   stats_.publishing = false;
   stats_.publisher_id = 0;
   drop_peer ();
-  /* The client may be calling us: let it unwind before it goes. */
-  std::shared_ptr<janus::Client> old (client_.release ());
+  /* The session's client may be calling us: let it unwind before it goes. */
+  std::shared_ptr<JanusSession> old (session_.release ());
   loop_.invoke ([old] {});
-  backoff_ms_ = backoff_ms_ ? std::min (backoff_ms_ * 2, settings_.reconnect_max_ms) : settings_.reconnect_min_ms;
-  retry_ = loop_.invoke_after (backoff_ms_, [weak = weak_from_this ()] {
-    if (auto self = weak.lock ()) {
-      g_source_unref (self->retry_);
-      self->retry_ = nullptr;
-      self->stats_.reconnects++;
-      self->start ();
-    }
+  retry_.schedule (weak_from_this (), [this] {
+    stats_.reconnects++;
+    start ();
   });
 }
 
@@ -402,12 +352,8 @@ JanusPublisher::drop_peer ()
 void
 JanusPublisher::leave (std::function<void ()> done)
 {
-  if (retry_) {
-    g_source_destroy (retry_);
-    g_source_unref (retry_);
-    retry_ = nullptr;
-  }
-  bool in_session = client_ && client_->connected () && session_;
+  retry_.cancel ();
+  bool in_session = session_ && session_->usable ();
   phase_ = Phase::left;
   if (!in_session) {
     drop_peer ();
@@ -415,11 +361,13 @@ JanusPublisher::leave (std::function<void ()> done)
     return;
   }
   std::string body = janus::videoroom::leave ();
-  client_->request ([this, body] (const std::string & tx) {
-        return janus::message (session_, handle_, body, nullptr, tx);
+  session_->client ().request ([this, body] (const std::string & tx) {
+        return janus::message (session_->id (), handle_, body, nullptr, tx);
       },
       [this, done] (const janus::Reply &) {
-        client_->request ([this] (const std::string & tx) { return janus::destroy_session (session_, tx); },
+        session_->client ().request ([this] (const std::string & tx) {
+              return janus::destroy_session (session_->id (), tx);
+            },
             [this, done] (const janus::Reply &) {
               drop_peer ();
               done ();

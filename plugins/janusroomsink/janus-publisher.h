@@ -7,6 +7,7 @@
  * key. */
 #pragma once
 
+#include "../common/janus-session.h"
 #include "../common/signalling-loop.h"
 
 #include <gst/sframe/janus/janus-client.h>
@@ -66,8 +67,6 @@ public:
 private:
   enum class Phase { idle, connecting, joined, offering, published, waiting_to_retry, left };
 
-  void on_connected (const sframe::Result & result);
-  void attach ();
   void join ();
   void create_room ();
   void publish ();
@@ -93,15 +92,13 @@ private:
   SignallingLoop & loop_;
   JanusPublisherSettings settings_;
   Hooks hooks_;
-  std::unique_ptr<sframe::janus::Client> client_;
+  std::unique_ptr<JanusSession> session_;
   Phase phase_ = Phase::idle;
-  uint64_t session_ = 0;
   uint64_t handle_ = 0;
   bool inputs_ready_ = false;
   bool created_room_ = false;
   GstElement *peer_ = nullptr;
-  GSource *retry_ = nullptr;
+  RetryTimer retry_;
   GSource *watchdog_ = nullptr;
-  unsigned backoff_ms_ = 0;
   JanusPublisherStats stats_;
 };

@@ -24,29 +24,16 @@ free_peer_data (gpointer data, GClosure * = nullptr)
   delete static_cast<PeerData *> (data);
 }
 
-std::string
-reply_error (const janus::Reply & reply)
-{
-  if (reply.kind == janus::Kind::timeout || reply.kind == janus::Kind::error)
-    return reply.error.empty () ? std::string (janus::kind_name (reply.kind)) : reply.error;
-  if (reply.has_videoroom && reply.videoroom.error_code)
-    return reply.videoroom.error;
-  return janus::kind_name (reply.kind);
-}
-
 }  // namespace
 
 JanusSubscriber::JanusSubscriber (SignallingLoop & loop, JanusSubscriberSettings settings, Hooks hooks)
-  : loop_ (loop), settings_ (std::move (settings)), hooks_ (std::move (hooks))
+  : loop_ (loop), settings_ (std::move (settings)), hooks_ (std::move (hooks)),
+    retry_ (loop, settings_.reconnect_min_ms, settings_.reconnect_max_ms)
 {
 }
 
 JanusSubscriber::~JanusSubscriber ()
 {
-  if (retry_) {
-    g_source_destroy (retry_);
-    g_source_unref (retry_);
-  }
   drop_all ();
 }
 
@@ -62,46 +49,13 @@ void
 JanusSubscriber::start ()
 {
   retrying_ = false;
-  session_ = listener_ = 0;
-  client_ = std::make_unique<janus::Client> ();
-  client_->set_event_handler ([this] (const janus::Reply & e) { on_event (e); });
-  client_->set_closed_handler ([this] (const std::string & why) { fail ("connection lost: " + why); });
-  client_->connect (settings_.server, [this] (sframe::Result r) { on_connected (r); });
-}
-
-void
-JanusSubscriber::on_connected (const sframe::Result & result)
-{
-  if (!result.ok ()) {
-    fail (result.message);
-    return;
-  }
-  client_->request ([] (const std::string & tx) { return janus::create_session (tx); },
-      [this] (const janus::Reply & r) {
-        if (r.kind != janus::Kind::success) {
-          fail ("create session: " + reply_error (r));
-          return;
-        }
-        session_ = r.id;
-        client_->keep_alive (session_);
-        attach ([this] (uint64_t handle) {
-          listener_ = handle;
-          join_listener ();
-        });
-      });
-}
-
-void
-JanusSubscriber::attach (std::function<void (uint64_t)> then)
-{
-  client_->request ([this] (const std::string & tx) { return janus::attach (session_, janus::kVideoRoomPlugin, tx); },
-      [this, then] (const janus::Reply & r) {
-        if (r.kind != janus::Kind::success) {
-          fail ("attach: " + reply_error (r));
-          return;
-        }
-        then (r.id);
-      });
+  listener_ = 0;
+  session_ = std::make_unique<JanusSession> ([this] (const janus::Reply & e) { on_event (e); },
+      [this] (const std::string & why) { fail (why); });
+  session_->open (settings_.server, [this] (uint64_t handle) {
+    listener_ = handle;
+    join_listener ();
+  });
 }
 
 /* The listener joins as a publisher that never publishes: Janus then
@@ -110,17 +64,17 @@ void
 JanusSubscriber::join_listener ()
 {
   std::string body = janus::videoroom::join_publisher (settings_.room, "");
-  client_->request ([this, body] (const std::string & tx) {
-        return janus::message (session_, listener_, body, nullptr, tx);
+  session_->client ().request ([this, body] (const std::string & tx) {
+        return janus::message (session_->id (), listener_, body, nullptr, tx);
       },
       [this] (const janus::Reply & r) {
         if (!r.has_videoroom || r.videoroom.videoroom != "joined") {
           /* The room may not exist yet: its first publisher creates it. */
-          fail ("join: " + reply_error (r));
+          fail ("join: " + janus_reply_error (r));
           return;
         }
         stats_.connects++;
-        backoff_ms_ = 0;
+        retry_.succeeded ();
         on_publishers (r.videoroom.publishers);
       });
 }
@@ -149,14 +103,14 @@ JanusSubscriber::subscribe (uint64_t feed, size_t streams)
   feeds_[feed] = Feed ();
   feeds_[feed].streams = streams;
   stats_.subscriptions++;
-  attach ([this, feed] (uint64_t handle) {
+  session_->attach ([this, feed] (uint64_t handle) {
     auto it = feeds_.find (feed);
     if (it == feeds_.end ())
       return;   /* left meanwhile; its handle dies with the session */
     it->second.handle = handle;
     std::string body = janus::videoroom::join_subscriber (settings_.room, {feed});
-    client_->request ([this, handle, body] (const std::string & tx) {
-          return janus::message (session_, handle, body, nullptr, tx);
+    session_->client ().request ([this, handle, body] (const std::string & tx) {
+          return janus::message (session_->id (), handle, body, nullptr, tx);
         },
         [this, feed] (const janus::Reply & r) { on_offer (feed, r); });
   });
@@ -169,7 +123,7 @@ JanusSubscriber::on_offer (uint64_t feed, const janus::Reply & r)
   if (it == feeds_.end ())
     return;
   if (!r.has_jsep || r.jsep.type != "offer") {
-    GST_WARNING ("subscribing to publisher %" G_GUINT64_FORMAT ": %s", feed, reply_error (r).c_str ());
+    GST_WARNING ("subscribing to publisher %" G_GUINT64_FORMAT ": %s", feed, janus_reply_error (r).c_str ());
     feeds_.erase (it);
     return;
   }
@@ -229,7 +183,7 @@ void
 JanusSubscriber::send_answer (uint64_t feed, GstElement * peer, const std::string & sdp)
 {
   auto it = feeds_.find (feed);
-  if (it == feeds_.end () || it->second.peer != peer || !client_)
+  if (it == feeds_.end () || it->second.peer != peer || !session_)
     return;
   janus::Jsep jsep;
   jsep.type = "answer";
@@ -237,8 +191,8 @@ JanusSubscriber::send_answer (uint64_t feed, GstElement * peer, const std::strin
   jsep.e2ee = true;
   uint64_t handle = it->second.handle;
   std::string body = janus::videoroom::start ();
-  client_->request ([this, handle, body, jsep] (const std::string & tx) {
-        return janus::message (session_, handle, body, &jsep, tx);
+  session_->client ().request ([this, handle, body, jsep] (const std::string & tx) {
+        return janus::message (session_->id (), handle, body, &jsep, tx);
       },
       [feed] (const janus::Reply & r) {
         if (r.has_videoroom && r.videoroom.error_code)
@@ -263,11 +217,11 @@ void
 JanusSubscriber::trickle (uint64_t feed, unsigned mline, const std::string & candidate)
 {
   auto it = feeds_.find (feed);
-  if (it == feeds_.end () || !it->second.handle || !client_)
+  if (it == feeds_.end () || !it->second.handle || !session_)
     return;
   uint64_t handle = it->second.handle;
-  client_->send ([this, handle, mline, candidate] (const std::string & tx) {
-    return janus::trickle (session_, handle, mline, candidate, tx);
+  session_->client ().send ([this, handle, mline, candidate] (const std::string & tx) {
+    return janus::trickle (session_->id (), handle, mline, candidate, tx);
   });
 }
 
@@ -306,16 +260,16 @@ JanusSubscriber::unsubscribe (uint64_t feed)
         (gpointer) on_ice_candidate, nullptr);
     hooks_.drop_peer (feed, f.peer);
   }
-  if (f.handle && client_)
-    client_->send ([this, handle = f.handle] (const std::string & tx) {
-      return janus::message (session_, handle, janus::videoroom::leave (), nullptr, tx);
+  if (f.handle && session_)
+    session_->client ().send ([this, handle = f.handle] (const std::string & tx) {
+      return janus::message (session_->id (), handle, janus::videoroom::leave (), nullptr, tx);
     });
 }
 
 void
 JanusSubscriber::on_event (const janus::Reply & event)
 {
-  if (event.kind == janus::Kind::timeout && event.session == session_) {
+  if (event.kind == janus::Kind::timeout && session_ && event.session == session_->id ()) {
     fail ("Janus timed the session out");
     return;
   }
@@ -347,17 +301,13 @@ JanusSubscriber::fail (const std::string & why)
   GST_WARNING ("subscribing through Janus: %s; starting over", why.c_str ());
   stats_.last_error = why;
   retrying_ = true;
-  std::shared_ptr<janus::Client> old (client_.release ());
+  /* The session's client may be calling us: let it unwind before it goes. */
+  std::shared_ptr<JanusSession> old (session_.release ());
   drop_all ();
   loop_.invoke ([old] {});
-  backoff_ms_ = backoff_ms_ ? std::min (backoff_ms_ * 2, settings_.reconnect_max_ms) : settings_.reconnect_min_ms;
-  retry_ = loop_.invoke_after (backoff_ms_, [weak = weak_from_this ()] {
-    if (auto self = weak.lock ()) {
-      g_source_unref (self->retry_);
-      self->retry_ = nullptr;
-      self->stats_.reconnects++;
-      self->start ();
-    }
+  retry_.schedule (weak_from_this (), [this] {
+    stats_.reconnects++;
+    start ();
   });
 }
 
@@ -365,16 +315,12 @@ void
 JanusSubscriber::stop (std::function<void ()> done)
 {
   stopped_ = true;
-  if (retry_) {
-    g_source_destroy (retry_);
-    g_source_unref (retry_);
-    retry_ = nullptr;
-  }
+  retry_.cancel ();
   drop_all ();
-  if (!client_ || !client_->connected () || !session_) {
+  if (!session_ || !session_->usable ()) {
     done ();
     return;
   }
-  client_->request ([this] (const std::string & tx) { return janus::destroy_session (session_, tx); },
+  session_->client ().request ([this] (const std::string & tx) { return janus::destroy_session (session_->id (), tx); },
       [done] (const janus::Reply &) { done (); }, 1000);
 }

@@ -8,6 +8,7 @@
  * the signed roster. */
 #pragma once
 
+#include "../common/janus-session.h"
 #include "../common/signalling-loop.h"
 
 #include <gst/sframe/janus/janus-client.h>
@@ -68,8 +69,6 @@ private:
     size_t streams = 0;   /* the publisher's, when subscribed */
   };
 
-  void on_connected (const sframe::Result & result);
-  void attach (std::function<void (uint64_t)> then);
   void join_listener ();
   void on_publishers (const std::vector<sframe::janus::Publisher> & publishers);
   void subscribe (uint64_t feed, size_t streams);
@@ -88,13 +87,11 @@ private:
   SignallingLoop & loop_;
   JanusSubscriberSettings settings_;
   Hooks hooks_;
-  std::unique_ptr<sframe::janus::Client> client_;
-  uint64_t session_ = 0;
+  std::unique_ptr<JanusSession> session_;
   uint64_t listener_ = 0;
   std::map<uint64_t, Feed> feeds_;
   bool stopped_ = false;
   bool retrying_ = false;
-  GSource *retry_ = nullptr;
-  unsigned backoff_ms_ = 0;
+  RetryTimer retry_;
   JanusSubscriberStats stats_;
 };
