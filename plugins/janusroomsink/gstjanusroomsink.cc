@@ -99,7 +99,9 @@ struct Input {
 
 /* Exists from PAUSED to READY. */
 struct State {
-  std::unique_ptr<SignallingLoop> loop;
+  /* Shared: who reads it outside the lock keeps it alive (stats read
+   * while the element stops). */
+  std::shared_ptr<SignallingLoop> loop;
   std::shared_ptr<JanusPublisher> publisher;
   GSource *stats_timer = nullptr;
 };
@@ -177,13 +179,13 @@ post_eos_once (GstJanusRoomSink * self)
 void
 on_all_inputs_ended (GstJanusRoomSink * self)
 {
+  std::shared_ptr<SignallingLoop> loop;   /* outlives the publisher, which uses it */
   std::shared_ptr<JanusPublisher> publisher;
-  SignallingLoop *loop = nullptr;
   {
     std::lock_guard<std::mutex> lock (self->priv->lock);
     if (self->priv->state) {
       publisher = self->priv->state->publisher;
-      loop = self->priv->state->loop.get ();
+      loop = self->priv->state->loop;
     }
   }
   if (!publisher) {
@@ -263,8 +265,8 @@ on_filter_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
     GstCaps *caps;
     gst_event_parse_caps (event, &caps);
     bool ready = false;
+    std::shared_ptr<SignallingLoop> loop;   /* outlives the publisher, which uses it */
     std::shared_ptr<JanusPublisher> publisher;
-    SignallingLoop *loop = nullptr;
     {
       std::lock_guard<std::mutex> lock (self->priv->lock);
       Input *input = find_input (self, pad);
@@ -274,7 +276,7 @@ on_filter_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
       }
       if (self->priv->state) {
         publisher = self->priv->state->publisher;
-        loop = self->priv->state->loop.get ();
+        loop = self->priv->state->loop;
       }
     }
     if (ready && publisher)
@@ -444,7 +446,7 @@ start (GstJanusRoomSink * self)
     return false;
   }
   auto state = std::make_unique<State> ();
-  state->loop = std::make_unique<SignallingLoop> ("janusroomsink");
+  state->loop = std::make_shared<SignallingLoop> ("janusroomsink");
   JanusPublisher::Hooks hooks;
   hooks.make_peer = [self] { return make_peer (self); };
   hooks.drop_peer = [self] (GstElement * webrtc) { drop_peer (self, webrtc); };
@@ -509,7 +511,7 @@ make_stats (GstJanusRoomSink * self)
 {
   JanusPublisherStats s;
   guint inputs;
-  SignallingLoop *loop = nullptr;
+  std::shared_ptr<SignallingLoop> loop;
   std::shared_ptr<JanusPublisher> publisher;
   GValue list = G_VALUE_INIT;
   gst_value_list_init (&list, 0);
@@ -528,7 +530,7 @@ make_stats (GstJanusRoomSink * self)
       gst_value_list_append_and_take_value (&list, &v);
     }
     if (self->priv->state) {
-      loop = self->priv->state->loop.get ();
+      loop = self->priv->state->loop;
       publisher = self->priv->state->publisher;
     }
   }

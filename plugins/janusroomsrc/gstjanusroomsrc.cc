@@ -132,7 +132,9 @@ struct Mix {
 
 /* Exists from READY to PAUSED and back. */
 struct State {
-  std::unique_ptr<SignallingLoop> loop;
+  /* Shared: who reads it outside the lock keeps it alive (stats read
+   * while the element stops). */
+  std::shared_ptr<SignallingLoop> loop;
   std::shared_ptr<JanusSubscriber> subscriber;
   GSource *label_timer = nullptr;
   GSource *stats_timer = nullptr;
@@ -751,7 +753,7 @@ start (GstJanusRoomSrc * self)
     return false;
   }
   auto state = std::make_unique<State> ();
-  state->loop = std::make_unique<SignallingLoop> ("janusroomsrc");
+  state->loop = std::make_shared<SignallingLoop> ("janusroomsrc");
   JanusSubscriberSettings js;
   js.server = settings.server;
   js.room = settings.janus_room ? settings.janus_room : janus_room_id_for (settings.room);
@@ -818,13 +820,13 @@ GstStructure *
 make_stats (GstJanusRoomSrc * self)
 {
   JanusSubscriberStats s;
+  std::shared_ptr<SignallingLoop> loop;   /* outlives the subscriber, which uses it */
   std::shared_ptr<JanusSubscriber> subscriber;
-  SignallingLoop *loop = nullptr;
   {
     std::lock_guard<std::mutex> lock (self->priv->lock);
     if (self->priv->state) {
       subscriber = self->priv->state->subscriber;
-      loop = self->priv->state->loop.get ();
+      loop = self->priv->state->loop;
     }
   }
   if (subscriber && loop->on_loop_thread ())
