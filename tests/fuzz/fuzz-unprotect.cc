@@ -1,4 +1,5 @@
-/* sframe::FrameUnprotector::unprotect for every FrameFormat; for h264 and
+/* sframe::FrameUnprotector::unprotect (and authenticate, the second
+ * reader's) for every FrameFormat; for h264 and
  * h265 this is the Annex B splitter and the unescaper, for vp9 the header
  * parser. The first byte picks the format (bits 0-1, and bit 7 as the
  * format's bit 2, so formats 0..3 keep their old seeds), the suite (bits 3-6;
@@ -148,15 +149,25 @@ check_raw (sframe::KeyRing & ring, FrameFormat format, sframe::ByteView frame)
   (void) sframe::is_key_frame (format, frame);
   (void) sframe::protected_size_bound (format, frame);
 
-  sframe::FrameUnprotector unprot (ring);
+  sframe::FrameUnprotector unprot (ring), reader (ring);
   fuzz::Buffer out (frame.size);  /* the documented bound */
   size_t written = 0;
   sframe::Header header;
+  /* A second reader first (it leaves the decrypters' window alone). */
+  Status read = reader.authenticate (format, frame, out.view (), &written, &header);
+  if (read == Status::ok)
+    FUZZ_CHECK (written <= frame.size);
+  else
+    FUZZ_CHECK (read != Status::buffer_too_small && read != Status::crypto_error);
   Status s = unprot.unprotect (format, frame, out.view (), &written, &header);
   if (s == Status::ok)
     FUZZ_CHECK (written <= frame.size);
   else
     FUZZ_CHECK (s != Status::buffer_too_small && s != Status::crypto_error);
+  /* Both see the same frame: they agree, but for a replay in their own windows. */
+  FUZZ_CHECK (read == s || read == Status::replayed || s == Status::replayed);
+  if (read == Status::ok)
+    return true;
   if (s == Status::ok || !is_nal (format))
     return s == Status::ok;
   /* Any failure after the split (even malformed_frame, from a later unit)
@@ -213,6 +224,16 @@ check_round_trip (sframe::KeyRing & ring, FrameFormat format, uint64_t key_id,
   FUZZ_CHECK (s == Status::ok);
   FUZZ_CHECK (written == frame.size);
   FUZZ_CHECK (frame.size == 0 || std::memcmp (out.data (), frame.data, frame.size) == 0);
+
+  /* A second reader after the decrypter: the same frame, once. */
+  sframe::FrameUnprotector reader (ring);
+  std::memset (out.data (), 0, enc_len);
+  s = reader.authenticate (format, protected_frame, out.view (), &written, &header);
+  FUZZ_CHECK (s == Status::ok);
+  FUZZ_CHECK (written == frame.size);
+  FUZZ_CHECK (frame.size == 0 || std::memcmp (out.data (), frame.data, frame.size) == 0);
+  FUZZ_CHECK (reader.authenticate (format, protected_frame, out.view (), &written, &header) == Status::replayed);
+  FUZZ_CHECK (unprot.unprotect (format, protected_frame, out.view (), &written, &header) == Status::replayed);
   return true;
 }
 
