@@ -326,6 +326,7 @@ add_chain (GstJanusRoomSrc * self, Track & track)
         if (made)
           gst_object_unref (gst_object_ref_sink (made));
       track.chain.clear ();
+      track.decryptor = track.overlay = nullptr;
       return false;
     }
   for (GstElement *e : track.chain)
@@ -497,10 +498,12 @@ expose_track (GstJanusRoomSrc * self, GstPad * pad, GstCaps * caps, const Codec 
     n = self->priv->pads_made++;
     check_sender = self->priv->settings.name_senders;
   }
-  GstPad *target = check_sender && codec ? add_sender_check (self, pad, *track, *codec) :
-      GST_PAD (gst_object_ref (pad));
+  GstPad *target = check_sender && codec ? add_sender_check (self, pad, *track, *codec) : nullptr;
+  if (check_sender && !target)
+    GST_WARNING_OBJECT (self, "publisher %" G_GUINT64_FORMAT ": its %s track is passed on, but no one will "
+        "name its sender", feed, media.c_str ());
   if (!target)
-    return nullptr;
+    target = GST_PAD (gst_object_ref (pad));
   gchar *name = g_strdup_printf ("src_%" G_GUINT64_FORMAT "_%u", feed, n);
   track->ghost = gst_ghost_pad_new_from_template (name, target, gst_static_pad_template_get (&track_template));
   g_free (name);
